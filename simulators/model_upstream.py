@@ -1,0 +1,481 @@
+"""A deterministic OpenAI-compatible model server for tests and the benchmark.
+
+OpenWebUI talks to it as its only model provider (chat completions and RAG embeddings), so tests can
+assert exactly what OpenWebUI sent to the model and what the model answered, and the benchmark can emit
+tokens at a known rate and measure latencies against the recorded send times.
+
+The reply is a pure function of the request:
+
+* default: ``echo: <last user text>`` (directives removed), then ``[markers: M1 M2]`` when any
+  ``MARKER-xxx`` token appears in a system or user message (including the RAG context OpenWebUI
+  injects; assistant messages are ignored so a marker does not echo itself forward), then
+  ``[saw N image(s)]`` when the last user message has image parts;
+* directives in the last user message change it:
+
+  ``[[reply:N]]``   an N-character text with paragraphs (``[[code]]`` adds a fenced code block)
+  ``[[fail]]``      HTTP 500 with an OpenAI-style error body
+  ``[[fail-mid]]``  streams a few chunks, then drops the connection
+  ``[[fail-mid:error]]`` streams a few chunks, then sends an SSE ``{"error": ...}`` event and ``[DONE]``
+  ``[[stall:S]]``   pauses S seconds halfway through the stream
+  ``[[rate:R]]``    R tokens per second for this request (0 = as fast as possible)
+  ``[[delay:S]]``   S seconds before the first token
+
+A model that is not marked ``vision`` answers 400 to a request whose last user message carries an
+image, as real text-only providers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+EMBEDDING_DIM = 64
+MARKER_RE = re.compile(r"MARKER-[A-Za-z0-9]+")
+_DIRECTIVE_RE = re.compile(r"\[\[(reply|code|fail-mid|fail|stall|rate|delay)(?::([A-Za-z0-9.]+))?\]\]")
+_TOKEN_RE = re.compile(r"\s*\S+\s*|\s+")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_FAIL_MID_AFTER_CHUNKS = 3
+_FILLER_TEXT = (
+    "the quick brown fox jumps over the lazy dog while a bridge carries every message across "
+    "from one platform to another and back again without losing a single word of the reply"
+)
+_FILLER_WORDS = tuple(_FILLER_TEXT.split(" "))
+
+
+@dataclass(frozen=True)
+class UpstreamModel:
+    """One model the upstream lists; ``vision`` models accept image parts."""
+
+    id: str
+    vision: bool = False
+
+
+DEFAULT_MODELS = (UpstreamModel("echo-1"), UpstreamModel("vision-1", vision=True))
+
+
+@dataclass
+class UpstreamRequest:
+    """What one chat completion request carried and how it was answered.
+
+    Times are ``time.monotonic()`` values of this process, so an in-process benchmark can subtract them
+    from its own monotonic clock.
+    """
+
+    model: str
+    stream: bool
+    messages: list[dict[str, Any]]
+    body: dict[str, Any]
+    received_at: float
+    status: int = 200
+    reply: str = ""
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    chunks_sent: int = 0
+    image_count: int = 0
+    markers: list[str] = field(default_factory=list)
+
+    @property
+    def message_count(self) -> int:
+        """How many messages OpenWebUI sent (system and RAG-injected ones included)."""
+        return len(self.messages)
+
+    @property
+    def roles(self) -> list[str]:
+        return [str(m.get("role")) for m in self.messages]
+
+    def text_of(self, index: int) -> str:
+        """The plain text of message ``index`` (text parts joined for multi-part content)."""
+        return message_text(self.messages[index])
+
+
+@dataclass(frozen=True)
+class _Directives:
+    reply_chars: int | None = None
+    code: bool = False
+    fail: bool = False
+    fail_mid: str | None = None  # "drop" or "error"
+    stall: float = 0.0
+    rate: float | None = None
+    delay: float | None = None
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Text of an OpenAI message whose content is a string or a list of typed parts."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return ""
+
+
+def _image_count(message: dict[str, Any]) -> int:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+
+
+def _parse_directives(text: str) -> _Directives:
+    values: dict[str, Any] = {}
+    for name, arg in _DIRECTIVE_RE.findall(text):
+        if name == "reply":
+            values["reply_chars"] = int(arg)
+        elif name == "code":
+            values["code"] = True
+        elif name == "fail":
+            values["fail"] = True
+        elif name == "fail-mid":
+            values["fail_mid"] = "error" if arg == "error" else "drop"
+        elif name == "stall":
+            values["stall"] = float(arg)
+        elif name == "rate":
+            values["rate"] = float(arg)
+        elif name == "delay":
+            values["delay"] = float(arg)
+    return _Directives(**values)
+
+
+def _filler(length: int, seed: int) -> str:
+    """Exactly ``length`` characters of sentences, split into paragraphs every few sentences."""
+    parts: list[str] = []
+    size = 0
+    i = seed
+    sentence = 0
+    while size < length:
+        words = [_FILLER_WORDS[(i + k) % len(_FILLER_WORDS)] for k in range(6 + i % 7)]
+        i += 5
+        sentence += 1
+        text = " ".join(words).capitalize() + "."
+        sep = "\n\n" if sentence % 4 == 0 else " "
+        parts.append(text + sep)
+        size += len(text) + len(sep)
+    out = "".join(parts)[:length]
+    # A reply never ends in whitespace: platforms strip it and the length would no longer match.
+    return out[:-1] + "." if out and out[-1].isspace() else out
+
+
+def long_reply(length: int, with_code: bool) -> str:
+    """The deterministic ``[[reply:N]]`` text: exactly ``length`` characters, code block kept whole."""
+    if not with_code or length < 80:
+        return _filler(length, seed=0)
+    budget = length // 2 - len("```python\n```")
+    lines: list[str] = []
+    n = 0
+    while True:
+        line = f"value_{n} = {n} * {n}  # line {n} of the example\n"
+        if sum(map(len, lines)) + len(line) > budget:
+            break
+        lines.append(line)
+        n += 1
+    code = "```python\n" + "".join(lines) + "```"
+    rest = length - len(code) - 4  # two "\n\n" around the block
+    before = max(rest // 3, 1)
+    after = rest - before
+    head = _filler(before, seed=1)
+    return head[:-1] + "." + "\n\n" + code + "\n\n" + _filler(after, seed=2)
+
+
+def embed(text: str) -> list[float]:
+    """Hashed bag of words, L2-normalised, so texts sharing words score a high cosine similarity.
+
+    blake2b rather than ``hash()`` keeps vectors identical across processes (hash randomisation).
+    """
+    vector = [0.0] * EMBEDDING_DIM
+    for word in _WORD_RE.findall(text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        index = int.from_bytes(digest[:4], "big") % EMBEDDING_DIM
+        sign = 1.0 if digest[4] & 1 else -1.0
+        vector[index] += sign
+    norm = math.sqrt(sum(v * v for v in vector))
+    if norm == 0:
+        vector[0] = 1.0
+        return vector
+    return [v / norm for v in vector]
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a reply into stream chunks of one word each (with its surrounding whitespace)."""
+    return _TOKEN_RE.findall(text)
+
+
+class ModelUpstream:
+    """The fake provider: an aiohttp server on 127.0.0.1 with a free port.
+
+    ``tokens_per_second`` (None = no pacing) and ``first_token_delay`` set the default pace of streamed
+    replies; the ``[[rate:R]]`` and ``[[delay:S]]`` directives override them per request. ``api_key``,
+    when set, is required as the bearer token (OpenWebUI sends its configured ``OPENAI_API_KEYS``).
+    """
+
+    def __init__(
+        self,
+        models: tuple[UpstreamModel, ...] | list[UpstreamModel] = DEFAULT_MODELS,
+        *,
+        tokens_per_second: float | None = None,
+        first_token_delay: float = 0.0,
+        api_key: str | None = "sk-fake",
+    ) -> None:
+        self.models = list(models)
+        self.tokens_per_second = tokens_per_second
+        self.first_token_delay = first_token_delay
+        self.api_key = api_key
+        self.requests: list[UpstreamRequest] = []
+        self.embedding_inputs: list[str] = []
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("ModelUpstream is not started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL, ending in ``/v1``, as OpenWebUI's ``OPENAI_API_BASE_URLS`` wants it."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self._port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ModelUpstream:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def running_in_thread(self, timeout: float = 10.0) -> Iterator[ModelUpstream]:
+        """Serve from a daemon thread with its own event loop.
+
+        This makes one upstream usable from a session-scoped *sync* fixture by tests on any event loop
+        (pytest-asyncio gives each test its own loop by default), which is why the contract suite uses it.
+        """
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        thread = threading.Thread(target=self._thread_main, args=(loop, started), daemon=True)
+        thread.start()
+        if not started.wait(timeout):
+            raise RuntimeError("ModelUpstream thread did not start in time")
+        try:
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+
+    def _thread_main(self, loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(self.start())
+        started.set()
+        loop.run_forever()
+        loop.close()
+
+    # ---- inspection helpers for tests ---------------------------------------------------------------
+
+    @property
+    def last_request(self) -> UpstreamRequest:
+        if not self.requests:
+            raise AssertionError("the upstream has received no chat completion request")
+        return self.requests[-1]
+
+    def requests_containing(self, text: str) -> list[UpstreamRequest]:
+        """Chat requests whose messages contain ``text`` anywhere (tests share one session upstream)."""
+        return [r for r in self.requests if any(text in message_text(m) for m in r.messages)]
+
+    # ---- handlers ------------------------------------------------------------------------------------
+
+    def _unauthorized(self, request: web.Request) -> web.Response | None:
+        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
+        return _error(401, "invalid api key", "invalid_request_error")
+
+    async def _models(self, request: web.Request) -> web.Response:
+        if denied := self._unauthorized(request):
+            return denied
+        data = [
+            {"id": m.id, "object": "model", "created": 1_700_000_000, "owned_by": "model-upstream"}
+            for m in self.models
+        ]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        if denied := self._unauthorized(request):
+            return denied
+        body = await request.json()
+        inputs = body.get("input", [])
+        texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
+        self.embedding_inputs.extend(texts)
+        data = [{"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(texts)]
+        usage = {"prompt_tokens": 0, "total_tokens": 0}
+        return web.json_response(
+            {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage}
+        )
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        if denied := self._unauthorized(request):
+            return denied
+        body = await request.json()
+        messages = list(body.get("messages") or [])
+        record = UpstreamRequest(
+            model=str(body.get("model", "")),
+            stream=bool(body.get("stream", False)),
+            messages=messages,
+            body=body,
+            received_at=time.monotonic(),
+        )
+        self.requests.append(record)
+        model = next((m for m in self.models if m.id == record.model), None)
+        if model is None:
+            record.status = 404
+            return _error(404, f"model {record.model!r} does not exist", "invalid_request_error")
+        users = [m for m in messages if m.get("role") == "user"]
+        last_user = users[-1] if users else {}
+        directives = _parse_directives(message_text(last_user))
+        record.image_count = _image_count(last_user)
+        record.markers = _markers(messages)
+        if record.image_count and not model.vision:
+            record.status = 400
+            return _error(400, f"model {model.id} does not accept images", "invalid_request_error")
+        if directives.fail:
+            record.status = 500
+            return _error(500, "the model upstream failed ([[fail]])", "server_error")
+        reply = _reply(message_text(last_user), directives, record)
+        if not record.stream:
+            record.first_token_at = record.last_token_at = time.monotonic()
+            record.reply = reply
+            return web.json_response(_completion(record.model, reply))
+        return await self._stream(request, record, reply, directives)
+
+    async def _stream(
+        self, request: web.Request, record: UpstreamRequest, reply: str, directives: _Directives
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        rate = self.tokens_per_second if directives.rate is None else directives.rate
+        interval = 1.0 / rate if rate else 0.0
+        delay = self.first_token_delay if directives.delay is None else directives.delay
+        await _send(response, _chunk(completion_id, record.model, {"role": "assistant", "content": ""}))
+        if delay:
+            await asyncio.sleep(delay)
+        tokens = tokenize(reply)
+        for index, token in enumerate(tokens):
+            if index and interval:
+                await asyncio.sleep(interval)
+            if directives.stall and index == len(tokens) // 2:
+                await asyncio.sleep(directives.stall)
+            if directives.fail_mid and index == _FAIL_MID_AFTER_CHUNKS:
+                return await _break_stream(request, response, record, directives.fail_mid)
+            await _send(response, _chunk(completion_id, record.model, {"content": token}))
+            now = time.monotonic()
+            record.first_token_at = record.first_token_at or now
+            record.last_token_at = now
+            record.reply += token
+            record.chunks_sent += 1
+        await _send(response, _chunk(completion_id, record.model, {}, finish_reason="stop"))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _markers(messages: list[dict[str, Any]]) -> list[str]:
+    found: list[str] = []
+    for message in messages:
+        if message.get("role") in ("system", "user"):
+            for marker in MARKER_RE.findall(message_text(message)):
+                if marker not in found:
+                    found.append(marker)
+    return found
+
+
+def _reply(user_text: str, directives: _Directives, record: UpstreamRequest) -> str:
+    if directives.reply_chars is not None:
+        return long_reply(directives.reply_chars, directives.code)
+    text = "echo: " + _DIRECTIVE_RE.sub("", user_text).strip()
+    if record.markers:
+        text += " [markers: " + " ".join(record.markers) + "]"
+    if record.image_count:
+        text += f" [saw {record.image_count} image(s)]"
+    return text
+
+
+def _error(status: int, message: str, kind: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
+
+
+def _chunk(completion_id: str, model: str, delta: dict[str, Any], finish_reason: str | None = None) -> dict:
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def _completion(model: str, reply: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": len(tokenize(reply)), "total_tokens": 0},
+    }
+
+
+async def _send(response: web.StreamResponse, payload: dict[str, Any]) -> None:
+    await response.write(f"data: {json.dumps(payload)}\n\n".encode())
+
+
+async def _break_stream(
+    request: web.Request, response: web.StreamResponse, record: UpstreamRequest, how: str
+) -> web.StreamResponse:
+    """End a stream badly: an SSE error event, or a dropped connection with no terminating chunk."""
+    record.status = 500
+    if how == "error":
+        await _send(response, {"error": {"message": "the model upstream failed mid-stream", "code": 500}})
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+    if request.transport is not None:
+        request.transport.close()
+    return response

@@ -1,0 +1,141 @@
+"""The deterministic model upstream answers like an OpenAI server and follows its directives."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+
+import httpx
+import pytest
+
+from simulators.model_upstream import ModelUpstream, UpstreamModel, embed, long_reply
+
+AUTH = {"Authorization": "Bearer sk-fake"}
+PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
+
+
+async def _stream(client: httpx.AsyncClient, body: dict) -> list[str]:
+    """The raw ``data:`` payloads of a streamed completion."""
+    events: list[str] = []
+    async with client.stream("POST", "/chat/completions", json={**body, "stream": True}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                events.append(line[len("data: ") :])
+    return events
+
+
+def _text(events: list[str]) -> str:
+    out = ""
+    for event in events:
+        if event != "[DONE]":
+            for choice in json.loads(event).get("choices", []):
+                out += choice["delta"].get("content") or ""
+    return out
+
+
+@pytest.fixture
+async def upstream():
+    async with ModelUpstream() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(upstream: ModelUpstream):
+    async with httpx.AsyncClient(base_url=upstream.base_url, headers=AUTH, timeout=10) as c:
+        yield c
+
+
+async def test_models_and_auth(upstream: ModelUpstream, client: httpx.AsyncClient) -> None:
+    assert upstream.base_url.endswith("/v1")
+    ids = [m["id"] for m in (await client.get("/models")).json()["data"]]
+    assert ids == ["echo-1", "vision-1"]
+    bad = await client.get("/models", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+
+
+async def test_echo_markers_and_request_record(upstream: ModelUpstream, client: httpx.AsyncClient) -> None:
+    messages = [
+        {"role": "system", "content": "context: MARKER-abc1"},
+        {"role": "assistant", "content": "MARKER-notme"},
+        {"role": "user", "content": "hello there"},
+    ]
+    events = await _stream(client, {"model": "echo-1", "messages": messages})
+    assert events[-1] == "[DONE]"
+    assert json.loads(events[0])["object"] == "chat.completion.chunk"
+    assert _text(events) == "echo: hello there [markers: MARKER-abc1]"
+    record = upstream.last_request
+    assert record.message_count == 3
+    assert record.roles == ["system", "assistant", "user"]
+    assert record.reply == "echo: hello there [markers: MARKER-abc1]"
+    assert record.first_token_at is not None and record.last_token_at >= record.first_token_at
+    plain = await client.post("/chat/completions", json={"model": "echo-1", "messages": messages[2:]})
+    assert plain.json()["choices"][0]["message"]["content"] == "echo: hello there"
+
+
+async def test_images_need_a_vision_model(client: httpx.AsyncClient) -> None:
+    parts = [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": PNG}}]
+    body = {"model": "vision-1", "messages": [{"role": "user", "content": parts}]}
+    assert _text(await _stream(client, body)) == "echo: look [saw 1 image(s)]"
+    refused = await client.post("/chat/completions", json={**body, "model": "echo-1"})
+    assert refused.status_code == 400
+
+
+async def test_long_reply_is_exact_and_keeps_code_whole(client: httpx.AsyncClient) -> None:
+    body = {"model": "echo-1", "messages": [{"role": "user", "content": "[[reply:1500]] [[code]]"}]}
+    text = _text(await _stream(client, body))
+    assert len(text) == 1500
+    assert text == long_reply(1500, with_code=True)
+    assert text.count("```") == 2 and "\n\n" in text
+    assert len(long_reply(37, with_code=False)) == 37
+
+
+async def test_fail_directives(upstream: ModelUpstream, client: httpx.AsyncClient) -> None:
+    failed = await client.post(
+        "/chat/completions", json={"model": "echo-1", "messages": [{"role": "user", "content": "[[fail]]"}]}
+    )
+    assert failed.status_code == 500 and "error" in failed.json()
+    words = "[[fail-mid:error]] " + "word " * 20
+    events = await _stream(client, {"model": "echo-1", "messages": [{"role": "user", "content": words}]})
+    assert "error" in json.loads(events[-2]) and events[-1] == "[DONE]"
+    with pytest.raises(httpx.RemoteProtocolError):
+        await _stream(
+            client,
+            {"model": "echo-1", "messages": [{"role": "user", "content": "[[fail-mid]] " + "word " * 20}]},
+        )
+    assert upstream.last_request.chunks_sent == 3
+
+
+async def test_rate_and_delay_pace_the_stream(upstream: ModelUpstream, client: httpx.AsyncClient) -> None:
+    body = {
+        "model": "echo-1",
+        "messages": [{"role": "user", "content": "[[rate:50]] [[delay:0.2]] a b c d e"}],
+    }
+    started = time.monotonic()
+    await _stream(client, body)
+    record = upstream.last_request
+    assert record.first_token_at - started >= 0.2
+    # "echo:" plus five words = 6 tokens, 5 gaps of 20 ms
+    assert record.last_token_at - record.first_token_at >= 5 * 0.02 * 0.9
+
+
+async def test_embeddings_rank_related_text_first(client: httpx.AsyncClient) -> None:
+    docs = ["the secret password is swordfish", "bananas are yellow fruit", "trains run on rails"]
+    response = await client.post("/embeddings", json={"model": "e", "input": docs})
+    vectors = [d["embedding"] for d in response.json()["data"]]
+    assert all(len(v) == 64 and math.isclose(sum(x * x for x in v), 1.0) for v in vectors)
+    query = embed("what is the secret password")
+    scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in vectors]
+    assert max(range(3), key=scores.__getitem__) == 0
+
+
+def test_running_in_thread_serves_any_loop() -> None:
+    upstream = ModelUpstream([UpstreamModel("m")])
+    with upstream.running_in_thread():
+        response = httpx.get(f"{upstream.base_url}/models", headers=AUTH, timeout=5)
+        assert [m["id"] for m in response.json()["data"]] == ["m"]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{upstream.base_url}/models", headers=AUTH, timeout=5)
