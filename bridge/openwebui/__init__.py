@@ -1,0 +1,21 @@
+"""The OpenWebUI side of the bridge: its HTTP client, its errors, and the shape of its chats."""
+
+from bridge.openwebui.client import (
+    CompletionEvent,
+    KnowledgeBase,
+    Model,
+    OpenWebUIClient,
+    Sources,
+    TextDelta,
+    UploadedFile,
+)
+
+__all__ = [
+    "CompletionEvent",
+    "KnowledgeBase",
+    "Model",
+    "OpenWebUIClient",
+    "Sources",
+    "TextDelta",
+    "UploadedFile",
+]

@@ -1,0 +1,137 @@
+"""The chat object OpenWebUI's web UI renders, and the turn the bridge writes back into it.
+
+A chat's `history.messages` is a tree linked by `parentId`/`childrenIds`; the conversation shown (and the
+context of the next turn) is the chain from `history.currentId` up to the root. The server merges
+`history.messages` by message id on update, so a turn is written by sending only the new messages, the
+parent with its updated `childrenIds`, and the new `currentId`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def new_chat(title: str, model: str) -> dict[str, Any]:
+    """An empty chat the web UI opens with its title and model shown."""
+    return {
+        "title": title,
+        "models": [model],
+        "history": {"currentId": None, "messages": {}},
+        "messages": [],
+        "tags": [],
+        "files": [],
+        "params": {},
+        "timestamp": int(time.time() * 1000),
+    }
+
+
+def chain(chat: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages from the root down to `currentId`: what the web UI shows and the model is given."""
+    history = chat.get("history") or {}
+    messages: dict[str, Any] = history.get("messages") or {}
+    current = history.get("currentId")
+    path: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while current and current in messages and current not in seen:
+        seen.add(current)
+        message = messages[current]
+        path.append(message)
+        current = message.get("parentId")
+    path.reverse()
+    return path
+
+
+def user_message(
+    message_id: str,
+    parent_id: str | None,
+    content: str,
+    model: str,
+    files: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "id": message_id,
+        "parentId": parent_id,
+        "childrenIds": [],
+        "role": "user",
+        "content": content,
+        "timestamp": int(time.time()),
+        "models": [model],
+    }
+    if files:
+        message["files"] = files
+    return message
+
+
+def assistant_message(
+    message_id: str,
+    parent_id: str,
+    content: str,
+    model: str,
+    *,
+    sources: list[dict[str, Any]] | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    """A finished assistant message. Always `done: true`: the chats API never finishes a `done: false` one."""
+    message: dict[str, Any] = {
+        "id": message_id,
+        "parentId": parent_id,
+        "childrenIds": [],
+        "role": "assistant",
+        "content": content,
+        "model": model,
+        "modelName": model,
+        "modelIdx": 0,
+        "done": True,
+        "timestamp": int(time.time()),
+    }
+    if sources:
+        message["sources"] = sources
+    if error:
+        message["error"] = {"content": error}
+    return message
+
+
+def attach(chat: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """The update that adds `message` under its parent and makes it current; also applied to `chat`.
+
+    Returns the body for `OpenWebUIClient.update_chat`: the new message, its parent with the new child,
+    `currentId`, and the flat `messages` list of the new chain (older clients read it).
+    """
+    history = chat.setdefault("history", {"currentId": None, "messages": {}})
+    messages = history.setdefault("messages", {})
+    changed = {message["id"]: message}
+    parent_id = message.get("parentId")
+    if parent_id and parent_id in messages:
+        parent = dict(messages[parent_id])
+        parent["childrenIds"] = [*parent.get("childrenIds", []), message["id"]]
+        changed[parent_id] = parent
+    messages.update(changed)
+    history["currentId"] = message["id"]
+    flat = [{"id": m["id"], "role": m["role"], "content": m.get("content", "")} for m in chain(chat)]
+    chat["messages"] = flat
+    return {"history": {"currentId": message["id"], "messages": changed}, "messages": flat}
+
+
+def completion_messages(path: list[dict[str, Any]], system_prompt: str = "") -> list[dict[str, Any]]:
+    """OpenAI-style messages for a completion from a chat chain; images a user sent become image parts."""
+    out: list[dict[str, Any]] = []
+    if system_prompt:
+        out.append({"role": "system", "content": system_prompt})
+    for message in path:
+        role = message.get("role")
+        if role not in ("user", "assistant", "system"):
+            continue
+        content = message.get("content", "") or ""
+        images = [
+            f["url"]
+            for f in message.get("files") or []
+            if isinstance(f, dict) and f.get("type") == "image" and f.get("url")
+        ]
+        if role == "user" and images:
+            parts: list[dict[str, Any]] = [{"type": "text", "text": content}]
+            parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+            out.append({"role": role, "content": parts})
+        else:
+            out.append({"role": role, "content": content})
+    return out

@@ -1,0 +1,376 @@
+"""An async client for the real OpenWebUI 0.12 HTTP API (see README, "OpenWebUI paths used").
+
+One `httpx.AsyncClient` per process, so connections are pooled across every conversation. Streams are
+bounded by the connect timeout and by the silence allowed between two chunks, never by a total time, so
+a long but healthy answer is never cut off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from bridge.openwebui import errors
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    id: str
+    name: str
+    vision: bool = True  # OpenWebUI treats a model without declared capabilities as vision-capable
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer, in order."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """OpenWebUI's retrieval results for this answer (its first SSE event when RAG ran)."""
+
+    items: list[dict[str, Any]]
+
+
+CompletionEvent = TextDelta | Sources
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    id: str
+    filename: str
+    status: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    id: str
+    name: str
+    description: str = ""
+    file_names: tuple[str, ...] = ()
+
+
+class OpenWebUIClient:
+    """Typed calls to OpenWebUI; every failure is an `errors.OpenWebUIError` subclass."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 10.0,
+        idle_timeout: float = 120.0,
+        request_timeout: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._idle = httpx.Timeout(idle_timeout, connect=connect_timeout)
+        self._request = httpx.Timeout(request_timeout, connect=connect_timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=self._request,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> OpenWebUIClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        not_found: type[errors.OpenWebUIError] = errors.NotFound,
+        **kwargs: Any,
+    ) -> Any:
+        """One request whose answer must be JSON; maps every failure onto a typed error."""
+        try:
+            response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, self.base_url) from None
+        _raise_for_status(response, path, not_found)
+        return _json(response, path)
+
+    # --- health and models ----------------------------------------------------------------------
+
+    async def health(self) -> bool:
+        """`GET /health`: the server process answers (no key needed)."""
+        return bool((await self._call("GET", "/health")).get("status"))
+
+    async def version(self) -> str:
+        return str((await self._call("GET", "/api/version")).get("version", ""))
+
+    async def models(self) -> list[Model]:
+        """`GET /api/models`: the models this key's user may use."""
+        data = await self._call("GET", "/api/models")
+        return [_model(item) for item in data.get("data", [])]
+
+    # --- chats ----------------------------------------------------------------------------------
+
+    async def new_chat(self, chat: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/v1/chats/new`: store a chat object; returns the ChatResponse (with its `id`)."""
+        return await self._call("POST", "/api/v1/chats/new", json={"chat": chat})
+
+    async def get_chat(self, chat_id: str) -> dict[str, Any]:
+        """`GET /api/v1/chats/{id}`. The server answers 401 for an unknown or foreign chat: `NotFound`."""
+        return await self._call("GET", f"/api/v1/chats/{chat_id}", not_found=errors.NotFound)
+
+    async def list_chats(self, page: int = 1) -> list[dict[str, Any]]:
+        """`GET /api/v1/chats/list?page=N` (60 a page)."""
+        return await self._call("GET", "/api/v1/chats/list", params={"page": page})
+
+    async def update_chat(self, chat_id: str, chat: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/v1/chats/{id}`: top-level keys replace, `history.messages` merge by message id."""
+        return await self._call("POST", f"/api/v1/chats/{chat_id}", json={"chat": chat})
+
+    async def delete_chat(self, chat_id: str) -> bool:
+        return bool(await self._call("DELETE", f"/api/v1/chats/{chat_id}"))
+
+    # --- completions ----------------------------------------------------------------------------
+
+    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/chat/completions` with `stream: false`: the whole answer as one JSON object."""
+        return await self._call(
+            "POST", "/api/chat/completions", json={**body, "stream": False}, not_found=errors.ModelNotFound
+        )
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[CompletionEvent]:
+        """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s.
+
+        An in-stream `{"error": ...}` event raises `UpstreamError`; silence longer than the idle timeout
+        raises `Timeout`; a stream that ends without `[DONE]` raises `UpstreamError`.
+        """
+        path = "/api/chat/completions"
+        try:
+            async with aconnect_sse(
+                self._http, "POST", path, json={**body, "stream": True}, timeout=self._idle
+            ) as source:
+                response = source.response
+                if response.status_code >= 400 or "text/event-stream" not in response.headers.get(
+                    "content-type", ""
+                ):
+                    await response.aread()
+                    _raise_for_status(response, path, errors.ModelNotFound)
+                    _json(response, path)  # raises NotAnAPI for HTML
+                    raise errors.UpstreamError(
+                        "OpenWebUI answered without a stream", status=response.status_code
+                    )
+                async for sse in source.aiter_sse():
+                    if sse.data == "[DONE]":
+                        return
+                    if not sse.data:
+                        continue
+                    event = _stream_event(sse.data)
+                    if event is not None:
+                        yield event
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, self.base_url) from None
+        raise errors.UpstreamError("the answer stream ended before it was complete")
+
+    # --- files ----------------------------------------------------------------------------------
+
+    async def upload_file(
+        self, filename: str, data: bytes, content_type: str, metadata: dict[str, Any] | None = None
+    ) -> UploadedFile:
+        """`POST /api/v1/files/` (multipart `file`); processing continues in the background."""
+        form = {"metadata": json.dumps(metadata)} if metadata else None
+        item = await self._call(
+            "POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form
+        )
+        return UploadedFile(
+            id=item["id"],
+            filename=item.get("filename", filename),
+            status=(item.get("data") or {}).get("status", ""),
+            meta=item.get("meta") or {},
+        )
+
+    async def file_status(self, file_id: str) -> tuple[str, str]:
+        """`GET /api/v1/files/{id}/process/status` → (status, error text if it failed)."""
+        data = await self._call("GET", f"/api/v1/files/{file_id}/process/status")
+        return str(data.get("status", "")), str(data.get("error", "") or "")
+
+    async def wait_processed(self, file_id: str, timeout: float, interval: float = 0.5) -> None:
+        """Poll until OpenWebUI has extracted and embedded the file; `FileProcessingError` if it failed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, error = await self.file_status(file_id)
+            if status == "completed":
+                return
+            if status == "failed":
+                raise errors.FileProcessingError(error or "OpenWebUI could not process the file")
+            if time.monotonic() >= deadline:
+                raise errors.Timeout(f"file {file_id} still {status or 'pending'} after {timeout:.0f} s")
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, 3.0)
+
+    async def delete_file(self, file_id: str) -> bool:
+        return bool(await self._call("DELETE", f"/api/v1/files/{file_id}"))
+
+    # --- knowledge ------------------------------------------------------------------------------
+
+    async def knowledge_list(self) -> list[KnowledgeBase]:
+        """`GET /api/v1/knowledge/`, every page."""
+        bases: list[KnowledgeBase] = []
+        page = 1
+        while True:
+            data = await self._call("GET", "/api/v1/knowledge/", params={"page": page})
+            items = data.get("items", []) if isinstance(data, dict) else data
+            bases.extend(_knowledge(item) for item in items)
+            total = data.get("total", len(bases)) if isinstance(data, dict) else len(bases)
+            if not items or len(bases) >= total:
+                return bases
+            page += 1
+
+    async def knowledge_create(self, name: str, description: str = "") -> KnowledgeBase:
+        item = await self._call(
+            "POST", "/api/v1/knowledge/create", json={"name": name, "description": description}
+        )
+        return _knowledge(item)
+
+    async def knowledge_get(self, knowledge_id: str) -> KnowledgeBase:
+        return _knowledge(await self._call("GET", f"/api/v1/knowledge/{knowledge_id}"))
+
+    async def knowledge_add_file(self, knowledge_id: str, file_id: str) -> KnowledgeBase:
+        """The file must be processed first (`wait_processed`), else OpenWebUI answers 400."""
+        item = await self._call(
+            "POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id}
+        )
+        return _knowledge(item)
+
+    async def knowledge_delete(self, knowledge_id: str) -> bool:
+        return bool(await self._call("DELETE", f"/api/v1/knowledge/{knowledge_id}/delete"))
+
+    async def query_collection(self, collection_names: list[str], query: str, k: int = 4) -> dict[str, Any]:
+        """`POST /api/v1/retrieval/query/collection` → `{documents, metadatas, distances}` (lists of lists)."""
+        return await self._call(
+            "POST",
+            "/api/v1/retrieval/query/collection",
+            json={"collection_names": collection_names, "query": query, "k": k},
+        )
+
+
+# --- mapping answers onto types ---------------------------------------------------------------------
+
+
+def _transport_error(exc: httpx.TransportError, base_url: str) -> errors.OpenWebUIError:
+    if isinstance(exc, httpx.TimeoutException):
+        kind = (
+            "connecting" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "waiting for data"
+        )
+        return errors.Timeout(f"timed out {kind} from OpenWebUI at {base_url}")
+    return errors.Unreachable(f"cannot reach OpenWebUI at {base_url} ({type(exc).__name__})")
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's own explanation (`{"detail": ...}`), trimmed; never the request or its headers."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    if isinstance(detail, list):  # FastAPI validation errors
+        detail = "; ".join(str(item.get("msg", item)) for item in detail if isinstance(item, dict)) or detail
+    return str(detail)[:300]
+
+
+def _raise_for_status(response: httpx.Response, path: str, not_found: type[errors.OpenWebUIError]) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    detail = _detail(response)
+    message = f"{response.request.method} {path}: {status} {detail}"
+    if status == 401:
+        if path.startswith("/api/v1/chats/") and "not authenticated" not in detail.lower():
+            raise errors.NotFound(message, status=status)
+        raise errors.Unauthorized(message, status=status)
+    if status == 403:
+        raise errors.Forbidden(message, status=status)
+    if status == 404 or (status == 400 and "model not found" in detail.lower()):
+        raise not_found(message, status=status)
+    if status == 405:
+        raise errors.NotAnAPI(message, status=status)
+    if status >= 500:
+        raise errors.UpstreamError(message, status=status)
+    raise errors.BadRequest(message, status=status)
+
+
+def _json(response: httpx.Response, path: str) -> Any:
+    content_type = response.headers.get("content-type", "")
+    if "text/html" in content_type:
+        raise errors.NotAnAPI(
+            f"{path} answered a web page, not JSON: wrong OPENWEBUI_URL or not an API path",
+            status=response.status_code,
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise errors.UpstreamError(
+            f"{path} answered something that is not JSON", status=response.status_code
+        ) from None
+
+
+def _stream_event(data: str) -> CompletionEvent | None:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("error"):
+        error = payload["error"]
+        message = error.get("message", error) if isinstance(error, dict) else error
+        raise errors.UpstreamError(f"the model failed: {str(message)[:300]}")
+    if "sources" in payload and not payload.get("choices"):
+        return Sources(list(payload["sources"] or []))
+    choices = payload.get("choices") or []
+    if choices:
+        content = (choices[0].get("delta") or {}).get("content")
+        if content:
+            return TextDelta(content)
+    return None
+
+
+def _model(item: dict[str, Any]) -> Model:
+    info = item.get("info") or {}
+    capabilities = (info.get("meta") or {}).get("capabilities") or {}
+    return Model(
+        id=str(item["id"]),
+        name=str(item.get("name") or item["id"]),
+        vision=bool(capabilities.get("vision", True)),
+    )
+
+
+def _knowledge(item: dict[str, Any]) -> KnowledgeBase:
+    files = item.get("files") or []
+    names = tuple(
+        str((f.get("meta") or {}).get("name") or f.get("filename") or f.get("id"))
+        for f in files
+        if isinstance(f, dict)
+    )
+    return KnowledgeBase(
+        id=str(item["id"]),
+        name=str(item.get("name", "")),
+        description=str(item.get("description", "")),
+        file_names=names,
+    )

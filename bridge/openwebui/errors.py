@@ -1,0 +1,60 @@
+"""What can go wrong talking to OpenWebUI, as types a caller can catch and turn into a sentence.
+
+Like httpx's exception hierarchy: every error says what went wrong and what to do (`hint`), and none
+carries a header or a token, so its text is safe to show a user or write to a log.
+"""
+
+from __future__ import annotations
+
+
+class OpenWebUIError(Exception):
+    """Base class. `hint` is a short sentence for the person waiting for an answer."""
+
+    hint = "OpenWebUI could not answer; try again in a moment."
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Unreachable(OpenWebUIError):
+    hint = "OpenWebUI is unreachable right now; try again when it is back."
+
+
+class Timeout(OpenWebUIError):
+    hint = "OpenWebUI took too long to answer; try again, or ask for something shorter."
+
+
+class Unauthorized(OpenWebUIError):
+    hint = "The bridge's OpenWebUI API key was refused; an admin must check OPENWEBUI_API_KEY."
+
+
+class Forbidden(OpenWebUIError):
+    hint = (
+        "OpenWebUI refused the bridge's key for this (API keys disabled, or the key's user lacks "
+        "permission); an admin must check the OpenWebUI settings."
+    )
+
+
+class NotFound(OpenWebUIError):
+    hint = "OpenWebUI does not know that item any more."
+
+
+class ModelNotFound(NotFound):
+    hint = "That model is not available in OpenWebUI; pick another one (list them with /models)."
+
+
+class NotAnAPI(OpenWebUIError):
+    hint = "OPENWEBUI_URL points at a web page, not OpenWebUI's API; an admin must check the URL."
+
+
+class BadRequest(OpenWebUIError):
+    hint = "OpenWebUI refused the request."
+
+
+class UpstreamError(OpenWebUIError):
+    hint = "The model failed while answering; try again in a moment."
+
+
+class FileProcessingError(OpenWebUIError):
+    hint = "OpenWebUI could not read that file; try another format (text, Markdown, PDF)."

@@ -1,0 +1,340 @@
+"""The conversation store: platform conversations ↔ OpenWebUI chats, on SQLite (WAL) via sqlite-utils.
+
+All SQL runs on one dedicated thread, one statement group at a time, so the event loop never blocks on
+the disk or on a lock held by another process, and the connection is never shared between threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from bridge.messages import ConversationKey
+from bridge.store.migrate import migrate
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """The database failed (locked, disk full, corrupt); the message says which and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    key: ConversationKey
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    id: int
+    conversation: Conversation
+    event_id: str
+    user_message_id: str
+    assistant_message_id: str
+    parent_message_id: str | None
+    model: str
+    state: str
+    platform_message_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSettings:
+    """The model and system prompt in force for a conversation, after inheritance (None: not set)."""
+
+    model: str | None = None
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    file_id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class Store:
+    """Async façade over the SQLite file; open with `await Store.open(path)`."""
+
+    def __init__(self, db: Database, executor: ThreadPoolExecutor) -> None:
+        self._db = db
+        self._executor = executor
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        """Create the folder and file if needed, switch to WAL, apply migrations."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        loop = asyncio.get_running_loop()
+
+        def connect() -> Database:
+            target = Path(path)
+            if str(target) != ":memory:":
+                target.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(target), check_same_thread=False, timeout=5.0)
+            db = Database(conn)
+            if str(target) != ":memory:":
+                db.enable_wal()
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrate(db)
+            return db
+
+        try:
+            db = await loop.run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(db, executor)
+
+    async def close(self) -> None:
+        await self._run(self._db.conn.close)
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"database error: {exc}") from exc
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._db.conn:
+            return self._db.execute(sql, params)
+
+    # --- deduplication --------------------------------------------------------------------------
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """True the first time an event id is seen; False for a redelivery."""
+        cursor = await self._run(
+            lambda: self._write(
+                "INSERT OR IGNORE INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+                (platform, event_id, time.time()),
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def forget_events(self, older_than: float) -> int:
+        """Drop event ids older than `older_than` seconds; platforms stop retrying long before that."""
+        cursor = await self._run(
+            lambda: self._write("DELETE FROM processed_events WHERE seen_at < ?", (time.time() - older_than,))
+        )
+        return cursor.rowcount
+
+    # --- conversations --------------------------------------------------------------------------
+
+    async def conversation(self, key: ConversationKey) -> Conversation | None:
+        row = await self._run(
+            lambda: self._db.execute(
+                "SELECT id, chat_id FROM conversations WHERE platform = ? AND workspace = ? AND channel = ? "
+                "AND thread = ? AND archived_at IS NULL",
+                _key(key),
+            ).fetchone()
+        )
+        return Conversation(row[0], key, row[1]) if row else None
+
+    async def conversation_by_chat(self, chat_id: str) -> Conversation | None:
+        row = await self._run(
+            lambda: self._db.execute(
+                "SELECT id, platform, workspace, channel, thread, chat_id FROM conversations "
+                "WHERE chat_id = ? AND archived_at IS NULL",
+                (chat_id,),
+            ).fetchone()
+        )
+        return _conversation(row) if row else None
+
+    async def start_conversation(self, key: ConversationKey, chat_id: str) -> Conversation:
+        """Map `key` to `chat_id`, archiving the chat it had (the old chat stays in OpenWebUI)."""
+
+        def write() -> int:
+            now = time.time()
+            with self._db.conn:
+                self._db.execute(
+                    "UPDATE conversations SET archived_at = ? WHERE platform = ? AND workspace = ? "
+                    "AND channel = ? AND thread = ? AND archived_at IS NULL",
+                    (now, *_key(key)),
+                )
+                cursor = self._db.execute(
+                    "INSERT INTO conversations (platform, workspace, channel, thread, chat_id, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*_key(key), chat_id, now, now),
+                )
+            return int(cursor.lastrowid or 0)
+
+        return Conversation(await self._run(write), key, chat_id)
+
+    async def archive_conversation(self, key: ConversationKey) -> bool:
+        """`/new`: the next message in `key` starts a fresh chat. False when there was none."""
+        cursor = await self._run(
+            lambda: self._write(
+                "UPDATE conversations SET archived_at = ? WHERE platform = ? AND workspace = ? AND channel = ? "
+                "AND thread = ? AND archived_at IS NULL",
+                (time.time(), *_key(key)),
+            )
+        )
+        return cursor.rowcount > 0
+
+    # --- turns ----------------------------------------------------------------------------------
+
+    async def begin_turn(
+        self,
+        conversation: Conversation,
+        event_id: str,
+        user_message_id: str,
+        assistant_message_id: str,
+        parent_message_id: str | None,
+        model: str,
+    ) -> int:
+        def write() -> int:
+            now = time.time()
+            with self._db.conn:
+                cursor = self._db.execute(
+                    "INSERT INTO turns (conversation_id, event_id, user_message_id, assistant_message_id, "
+                    "parent_message_id, model, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'streaming', ?)",
+                    (
+                        conversation.id,
+                        event_id,
+                        user_message_id,
+                        assistant_message_id,
+                        parent_message_id,
+                        model,
+                        now,
+                    ),
+                )
+                self._db.execute(
+                    "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation.id)
+                )
+            return int(cursor.lastrowid or 0)
+
+        return await self._run(write)
+
+    async def set_turn_messages(self, turn_id: int, platform_message_ids: list[str]) -> None:
+        """Remember which platform messages show this turn, so a restart can mark them interrupted."""
+        await self._run(
+            lambda: self._write(
+                "UPDATE turns SET platform_message_ids = ? WHERE id = ?",
+                (json.dumps(platform_message_ids), turn_id),
+            )
+        )
+
+    async def finish_turn(self, turn_id: int, state: str, error: str | None = None) -> None:
+        await self._run(
+            lambda: self._write(
+                "UPDATE turns SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+                (state, error, time.time(), turn_id),
+            )
+        )
+
+    async def open_turns(self, platform: str | None = None) -> list[Turn]:
+        """Turns still marked streaming: after a crash, the ones to close."""
+        sql = (
+            "SELECT t.id, t.event_id, t.user_message_id, t.assistant_message_id, t.parent_message_id, t.model, "
+            "t.state, t.platform_message_ids, c.id, c.platform, c.workspace, c.channel, c.thread, c.chat_id "
+            "FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE t.state = 'streaming'"
+        )
+        params: tuple[Any, ...] = ()
+        if platform:
+            sql += " AND c.platform = ?"
+            params = (platform,)
+        rows = await self._run(lambda: self._db.execute(sql + " ORDER BY t.id", params).fetchall())
+        return [
+            Turn(
+                row[0],
+                _conversation(row[8:]),
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                json.loads(row[7]),
+            )
+            for row in rows
+        ]
+
+    # --- settings per scope ---------------------------------------------------------------------
+
+    async def scope_settings(self, key: ConversationKey) -> ScopeSettings:
+        """The thread's own settings, else its channel's, else the workspace's."""
+        scopes = [
+            _key(key),
+            (key.platform, key.workspace, key.channel, ""),
+            (key.platform, key.workspace, "", ""),
+        ]
+
+        def read() -> ScopeSettings:
+            model = prompt = None
+            for scope in scopes:
+                row = self._db.execute(
+                    "SELECT model, system_prompt FROM scope_settings WHERE platform = ? AND workspace = ? "
+                    "AND channel = ? AND thread = ?",
+                    scope,
+                ).fetchone()
+                if row:
+                    model = model if model is not None else row[0]
+                    prompt = prompt if prompt is not None else row[1]
+            return ScopeSettings(model, prompt)
+
+        return await self._run(read)
+
+    async def set_scope_settings(
+        self, scope: ConversationKey, *, model: str | None = None, system_prompt: str | None = None
+    ) -> None:
+        """Set what is given for `scope` (a key whose thread, or channel and thread, may be empty).
+
+        An empty string clears that setting, so the scope inherits again.
+        """
+
+        def write() -> None:
+            with self._db.conn:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO scope_settings (platform, workspace, channel, thread, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (*_key(scope), time.time()),
+                )
+                for column, value in (("model", model), ("system_prompt", system_prompt)):
+                    if value is not None:
+                        self._db.execute(
+                            f"UPDATE scope_settings SET {column} = ?, updated_at = ? WHERE platform = ? "
+                            "AND workspace = ? AND channel = ? AND thread = ?",
+                            (value or None, time.time(), *_key(scope)),
+                        )
+
+        await self._run(write)
+
+    # --- files ----------------------------------------------------------------------------------
+
+    async def add_file(self, conversation: Conversation, file: StoredFile) -> None:
+        await self._run(
+            lambda: self._write(
+                "INSERT INTO files (conversation_id, file_id, filename, content_type, size, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation.id, file.file_id, file.filename, file.content_type, file.size, time.time()),
+            )
+        )
+
+    async def files(self, conversation: Conversation) -> list[StoredFile]:
+        rows = await self._run(
+            lambda: self._db.execute(
+                "SELECT file_id, filename, content_type, size FROM files WHERE conversation_id = ? ORDER BY id",
+                (conversation.id,),
+            ).fetchall()
+        )
+        return [StoredFile(*row) for row in rows]
+
+
+def _key(key: ConversationKey) -> tuple[str, str, str, str]:
+    return (key.platform, key.workspace, key.channel, key.thread)
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(row[0], ConversationKey(row[1], row[2], row[3], row[4]), row[5])

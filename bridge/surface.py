@@ -1,0 +1,59 @@
+"""What an adapter gives the core to show a reply: the platform half of streaming.
+
+The core's `LiveReply` decides *what* text to show and *when*; a `ReplySurface` only knows how to post
+and edit one message on its platform, how long a message may be, and how to wait for the platform's
+rate budget. Keeping the interface this small is what lets the console, Discord and Slack share one
+streaming implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Operation = Literal["post", "edit"]
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceLimits:
+    """A platform's limits for one reply.
+
+    max_chars: longest message the platform accepts (Discord 2,000; a Slack markdown block 12,000).
+    min_edit_interval: seconds between two edits of the same reply (about one visible update a second).
+    max_message_age: seconds after posting a message that it may still be edited; past it the reply
+        continues in a new message (Discord refuses edits of messages older than an hour).
+    """
+
+    max_chars: int
+    min_edit_interval: float = 1.0
+    max_message_age: float = 55 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A document a retrieval-augmented answer was built from, as OpenWebUI's `sources` event names it."""
+
+    name: str
+    url: str = ""
+    excerpt: str = ""
+
+
+class ReplySurface(Protocol):
+    """One reply on a platform: a message the bot posts, then edits as the text grows."""
+
+    limits: SurfaceLimits
+
+    async def show_progress(self) -> None:
+        """Show that an answer is coming (typing indicator, assistant status) until the first post."""
+
+    async def pace(self, op: Operation, final: bool) -> None:
+        """Wait until the platform's budgets allow one more `op`; `final` edits go before the others."""
+
+    async def post(self, text: str) -> str:
+        """Post a new message with `text` (never empty, never over `max_chars`); return its id."""
+
+    async def edit(self, message_id: str, text: str) -> None:
+        """Replace the text of a message this surface posted."""
+
+    async def show_sources(self, sources: list[Source]) -> None:
+        """Name the documents the answer came from, once the answer is complete."""
