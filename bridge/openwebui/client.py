@@ -167,15 +167,11 @@ class OpenWebUIClient:
                 self._http, "POST", path, json={**body, "stream": True}, timeout=self._idle
             ) as source:
                 response = source.response
-                if response.status_code >= 400 or "text/event-stream" not in response.headers.get(
-                    "content-type", ""
-                ):
+                if response.status_code >= 400 or "text/event-stream" not in response.headers.get("content-type", ""):
                     await response.aread()
                     _raise_for_status(response, path, errors.ModelNotFound)
                     _json(response, path)  # raises NotAnAPI for HTML
-                    raise errors.UpstreamError(
-                        "OpenWebUI answered without a stream", status=response.status_code
-                    )
+                    raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status_code)
                 async for sse in source.aiter_sse():
                     if sse.data == "[DONE]":
                         return
@@ -195,9 +191,7 @@ class OpenWebUIClient:
     ) -> UploadedFile:
         """`POST /api/v1/files/` (multipart `file`); processing continues in the background."""
         form = {"metadata": json.dumps(metadata)} if metadata else None
-        item = await self._call(
-            "POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form
-        )
+        item = await self._call("POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form)
         return UploadedFile(
             id=item["id"],
             filename=item.get("filename", filename),
@@ -243,9 +237,7 @@ class OpenWebUIClient:
             page += 1
 
     async def knowledge_create(self, name: str, description: str = "") -> KnowledgeBase:
-        item = await self._call(
-            "POST", "/api/v1/knowledge/create", json={"name": name, "description": description}
-        )
+        item = await self._call("POST", "/api/v1/knowledge/create", json={"name": name, "description": description})
         return _knowledge(item)
 
     async def knowledge_get(self, knowledge_id: str) -> KnowledgeBase:
@@ -253,9 +245,7 @@ class OpenWebUIClient:
 
     async def knowledge_add_file(self, knowledge_id: str, file_id: str) -> KnowledgeBase:
         """The file must be processed first (`wait_processed`), else OpenWebUI answers 400."""
-        item = await self._call(
-            "POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id}
-        )
+        item = await self._call("POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id})
         return _knowledge(item)
 
     async def knowledge_delete(self, knowledge_id: str) -> bool:
@@ -275,9 +265,7 @@ class OpenWebUIClient:
 
 def _transport_error(exc: httpx.TransportError, base_url: str) -> errors.OpenWebUIError:
     if isinstance(exc, httpx.TimeoutException):
-        kind = (
-            "connecting" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "waiting for data"
-        )
+        kind = "connecting" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "waiting for data"
         return errors.Timeout(f"timed out {kind} from OpenWebUI at {base_url}")
     return errors.Unreachable(f"cannot reach OpenWebUI at {base_url} ({type(exc).__name__})")
 
@@ -325,9 +313,7 @@ def _json(response: httpx.Response, path: str) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise errors.UpstreamError(
-            f"{path} answered something that is not JSON", status=response.status_code
-        ) from None
+        raise errors.UpstreamError(f"{path} answered something that is not JSON", status=response.status_code) from None
 
 
 def _stream_event(data: str) -> CompletionEvent | None:
@@ -364,9 +350,7 @@ def _model(item: dict[str, Any]) -> Model:
 def _knowledge(item: dict[str, Any]) -> KnowledgeBase:
     files = item.get("files") or []
     names = tuple(
-        str((f.get("meta") or {}).get("name") or f.get("filename") or f.get("id"))
-        for f in files
-        if isinstance(f, dict)
+        str((f.get("meta") or {}).get("name") or f.get("filename") or f.get("id")) for f in files if isinstance(f, dict)
     )
     return KnowledgeBase(
         id=str(item["id"]),

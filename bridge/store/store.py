@@ -210,9 +210,7 @@ class Store:
                         now,
                     ),
                 )
-                self._db.execute(
-                    "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation.id)
-                )
+                self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation.id))
             return int(cursor.lastrowid or 0)
 
         return await self._run(write)
