@@ -1,0 +1,95 @@
+"""Slack's HTTP delivery: signed POSTs to the app's Request URL, as event JSON or form-encoded commands.
+
+Also sends deliberately broken requests (bad signature, stale timestamp) so a test can check the app
+refuses them, and the `url_verification` handshake Slack performs when the Request URL is set.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from .config import SimConfig
+from .delivery import Attempt, Delivery
+from .events import sign
+
+
+@dataclass(slots=True)
+class HttpAnswer:
+    """What the app answered to one POST."""
+
+    status: int
+    body: str
+    content_type: str
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+def encode(kind: str, payload: dict[str, Any]) -> tuple[bytes, str]:
+    """The body and content type Slack uses for each kind of payload."""
+    if kind == "events_api":
+        return json.dumps(payload).encode(), "application/json"
+    if kind == "interactive":
+        return urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
+    return urlencode(payload).encode(), "application/x-www-form-urlencoded"
+
+
+class HttpDeliverer:
+    """Posts signed requests to `url` with a client session owned by the simulator."""
+
+    def __init__(self, config: SimConfig, url: str, signing_secret: str, session: aiohttp.ClientSession) -> None:
+        self.config = config
+        self.url = url
+        self.signing_secret = signing_secret
+        self.session = session
+
+    async def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        signature: str | None = None,
+        timestamp: int | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> HttpAnswer:
+        """POST `body` signed with the signing secret (or with the `signature` given, to test refusals)."""
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature or sign(self.signing_secret, ts, body),
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            **(extra_headers or {}),
+        }
+        timeout = aiohttp.ClientTimeout(total=self.config.ack_timeout)
+        async with self.session.post(self.url, data=body, headers=headers, timeout=timeout) as resp:
+            return HttpAnswer(resp.status, await resp.text(), resp.content_type)
+
+    async def attempt(self, delivery: Delivery, attempt: Attempt) -> None:
+        """One signed POST; a 200 within `ack_timeout` is the acknowledgement."""
+        body, content_type = encode(delivery.kind, delivery.payload)
+        retry_headers = {}
+        if attempt.retry_num > 0:
+            retry_headers = {"X-Slack-Retry-Num": str(attempt.retry_num), "X-Slack-Retry-Reason": attempt.retry_reason}
+        try:
+            answer = await self.post(body, content_type, extra_headers=retry_headers)
+        except TimeoutError:
+            attempt.outcome = "http_timeout"
+            return
+        except aiohttp.ClientError:
+            attempt.outcome = "connection_failed"
+            return
+        attempt.http_status = answer.status
+        if answer.status != 200:
+            attempt.outcome = "http_error"
+            return
+        attempt.outcome = "acked"
+        if answer.body:
+            delivery.ack_payload = answer.json() if answer.content_type == "application/json" else answer.body
