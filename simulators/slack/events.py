@@ -68,6 +68,9 @@ def message_event(ws: Workspace, channel: Channel, message: Message) -> dict[str
         event["blocks"] = message.blocks
     if message.thread_ts:
         event["thread_ts"] = message.thread_ts
+        parent = ws.find_message(channel.id, message.thread_ts)
+        if parent is not None and parent.ts != message.ts:
+            event["parent_user_id"] = parent.user
     if message.subtype:
         event["subtype"] = message.subtype
     if message.files:

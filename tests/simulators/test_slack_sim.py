@@ -426,3 +426,78 @@ async def test_http_mode_signed_events_and_commands(slack_sim: SlackSimulator) -
         assert await invocation.acked(3)
         assert [r.text for r in await invocation.wait_responses(1, timeout=3)] == ["http respond"]
         assert invocation.delivery.attempts[0].http_status == 200
+
+
+async def test_http_mode_retries_a_slow_ack(slack_sim: SlackSimulator) -> None:
+    slack_sim.config.ack_timeout = 0.3
+    slack_sim.config.echo_bot_messages = False
+    app = bolt_app(slack_sim, process_before_response=True)  # the HTTP answer waits for the listener
+    calls: list[tuple[str | None, str | None]] = []
+
+    @app.event("app_mention")
+    async def slow_first_time(request: Any) -> None:
+        calls.append(
+            (
+                request.headers.get("x-slack-retry-num", [None])[0],
+                request.headers.get("x-slack-retry-reason", [None])[0],
+            )
+        )
+        if len(calls) == 1:
+            await asyncio.sleep(0.6)
+
+    @app.event("message")
+    async def on_message() -> None:
+        return None
+
+    async with http_mode_app(slack_sim, app):
+        posted = await slack_sim.user_mentions_app(CHANNEL, ALICE, "slow over http")
+        mention = posted.deliveries[0]
+        assert await slack_sim.wait_for(mention.acked.is_set, 3)
+    assert [(a.retry_num, a.outcome) for a in mention.attempts] == [(0, "http_timeout"), (1, "acked")]
+    assert calls == [(None, None), ("1", "http_timeout")]
+
+
+async def test_socket_mode_client_reconnects_after_disconnect(slack_sim: SlackSimulator) -> None:
+    app = bolt_app(slack_sim)
+    mentions: list[str] = []
+
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any]) -> None:
+        mentions.append(event["text"])
+
+    @app.event("message")
+    async def on_message() -> None:
+        return None
+
+    async with socket_mode_app(slack_sim, app):
+        first = slack_sim.socket.connections[0]
+        await slack_sim.disconnect_sockets()
+        assert await slack_sim.wait_for(lambda: any(c is not first for c in slack_sim.socket.connections), 5)
+        posted = await slack_sim.user_mentions_app(CHANNEL, ALICE, "after reconnect")
+        assert await posted.acked(3)
+    assert len(slack_sim.calls("apps.connections.open")) == 2
+    assert mentions == [posted.text]
+
+
+async def test_interactive_payload_reaches_action_listener(slack_sim: SlackSimulator) -> None:
+    app = bolt_app(slack_sim)
+    clicked: list[str] = []
+
+    @app.action("feedback_good")
+    async def on_click(ack: Any, action: dict[str, Any]) -> None:
+        await ack()
+        clicked.append(action["value"])
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": slack_sim.team_id, "domain": "simteam"},
+        "user": {"id": ALICE, "team_id": slack_sim.team_id},
+        "api_app_id": slack_sim.app_id,
+        "channel": {"id": CHANNEL},
+        "trigger_id": "1.2.3",
+        "actions": [{"type": "button", "action_id": "feedback_good", "block_id": "b1", "value": "thumbs"}],
+    }
+    async with socket_mode_app(slack_sim, app):
+        delivery = slack_sim.deliver_interactive(payload)
+        assert await slack_sim.wait_for(delivery.acked.is_set, 3)
+    assert clicked == ["thumbs"]
