@@ -57,7 +57,6 @@ class KnowledgeBase:
     id: str
     name: str
     description: str = ""
-    file_names: tuple[str, ...] = ()
 
 
 class OpenWebUIClient:
@@ -192,12 +191,7 @@ class OpenWebUIClient:
         """`POST /api/v1/files/` (multipart `file`); processing continues in the background."""
         form = {"metadata": json.dumps(metadata)} if metadata else None
         item = await self._call("POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form)
-        return UploadedFile(
-            id=item["id"],
-            filename=item.get("filename", filename),
-            status=(item.get("data") or {}).get("status", ""),
-            meta=item.get("meta") or {},
-        )
+        return _file(item)
 
     async def file_status(self, file_id: str) -> tuple[str, str]:
         """`GET /api/v1/files/{id}/process/status` → (status, error text if it failed)."""
@@ -242,6 +236,18 @@ class OpenWebUIClient:
 
     async def knowledge_get(self, knowledge_id: str) -> KnowledgeBase:
         return _knowledge(await self._call("GET", f"/api/v1/knowledge/{knowledge_id}"))
+
+    async def knowledge_files(self, knowledge_id: str) -> list[UploadedFile]:
+        """`GET /api/v1/knowledge/{id}/files`, every page (0.12 no longer lists files in the knowledge base)."""
+        found: list[UploadedFile] = []
+        page = 1
+        while True:
+            data = await self._call("GET", f"/api/v1/knowledge/{knowledge_id}/files", params={"page": page})
+            items = data.get("items", [])
+            found.extend(_file(item) for item in items)
+            if not items or len(found) >= data.get("total", 0):
+                return found
+            page += 1
 
     async def knowledge_add_file(self, knowledge_id: str, file_id: str) -> KnowledgeBase:
         """The file must be processed first (`wait_processed`), else OpenWebUI answers 400."""
@@ -348,13 +354,16 @@ def _model(item: dict[str, Any]) -> Model:
 
 
 def _knowledge(item: dict[str, Any]) -> KnowledgeBase:
-    files = item.get("files") or []
-    names = tuple(
-        str((f.get("meta") or {}).get("name") or f.get("filename") or f.get("id")) for f in files if isinstance(f, dict)
-    )
     return KnowledgeBase(
+        id=str(item["id"]), name=str(item.get("name", "")), description=str(item.get("description", ""))
+    )
+
+
+def _file(item: dict[str, Any]) -> UploadedFile:
+    meta = item.get("meta") or {}
+    return UploadedFile(
         id=str(item["id"]),
-        name=str(item.get("name", "")),
-        description=str(item.get("description", "")),
-        file_names=names,
+        filename=str(meta.get("name") or item.get("filename", "")),
+        status=str((item.get("data") or {}).get("status", "")),
+        meta=meta,
     )

@@ -1,0 +1,435 @@
+"""The engine: one normalized message in, one answered turn in an OpenWebUI chat out.
+
+Per turn: find or create the OpenWebUI chat of the conversation, read it back (so turns typed in the web
+UI are part of the context), upload attachments, write the user message into the chat, stream the
+completion into the adapter's live reply, and write the answer back as a finished message. Turns of one
+conversation run one at a time in arrival order; different conversations run concurrently.
+
+The completion runs in OpenWebUI's pass-through mode (no `chat_id`): it is the only mode that streams
+over HTTP with an API key. The bridge therefore writes both messages of the turn itself, as the web UI
+would, with a correct `parentId`/`childrenIds`/`currentId` tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.live_reply import LiveReply
+from bridge.messages import Attachment, ConversationKey, IncomingMessage
+from bridge.openwebui import Model, OpenWebUIClient, Sources, TextDelta, errors
+from bridge.openwebui import chat as chats
+from bridge.store import Conversation, Store, StoredFile, StoreError
+from bridge.surface import ReplySurface, Source
+
+log = logging.getLogger(__name__)
+
+MODELS_TTL = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    default_model: str = ""
+    system_prompt: str = ""
+    max_file_bytes: int = 25 * 1024 * 1024
+    file_process_timeout: float = 300.0
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    """What happened to one message; adapters and metrics read it."""
+
+    status: str  # "answered", "failed", "duplicate"
+    chat_id: str = ""
+    text: str = ""
+    error: str = ""
+    notices: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
+    reply: LiveReply | None = None
+
+
+class UserFacingError(Exception):
+    """A request the bridge cannot serve, with the sentence to show the user."""
+
+
+class _KeyedLocks:
+    """One FIFO lock per conversation, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Engine:
+    """Platform-agnostic turns and commands; adapters call it with normalized messages."""
+
+    def __init__(self, client: OpenWebUIClient, store: Store, config: EngineConfig) -> None:
+        self.client = client
+        self.store = store
+        self.config = config
+        self._locks = _KeyedLocks()
+        self._models: list[Model] = []
+        self._models_at = float("-inf")
+
+    @property
+    def active_conversations(self) -> int:
+        return len(self._locks)
+
+    # --- turns ----------------------------------------------------------------------------------
+
+    async def handle(
+        self, message: IncomingMessage, surface: ReplySurface, *, knowledge: tuple[str, ...] = ()
+    ) -> TurnOutcome:
+        """Answer `message` in its conversation through `surface`; never raises for a user's mistake.
+
+        Redelivered events (same platform event id) are answered once. `knowledge` adds knowledge-base
+        ids to search for this turn (`/kb ask`).
+        """
+        async with self._locks.hold(message.key):
+            try:
+                if not await self.store.claim_event(message.key.platform, message.event_id):
+                    log.info("duplicate event %s ignored", message.event_id)
+                    return TurnOutcome("duplicate")
+            except StoreError as exc:
+                log.error("store failed before a turn: %s", exc)
+                await _say(surface, "The bridge's database is not available; an admin must check its disk.")
+                return TurnOutcome("failed", error=str(exc))
+            return await self._turn(message, surface, knowledge)
+
+    async def _turn(self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]) -> TurnOutcome:
+        reply = LiveReply(surface)
+        reply.start()
+        outcome = TurnOutcome("failed", reply=reply)
+        text = ""
+        turn_id: int | None = None
+        chat: dict[str, Any] | None = None
+        conversation: Conversation | None = None
+        user_id = str(uuid.uuid4())
+        assistant_id = str(uuid.uuid4())
+        model = ""
+        try:
+            model = await self.resolve_model(message)
+            conversation, chat = await self._open_chat(message, model)
+            outcome.chat_id = conversation.chat_id
+            settings = await self.store.scope_settings(message.key)
+            files, images, outcome.notices = await self._attachments(message, conversation, model)
+            parent_id = chat.get("history", {}).get("currentId")
+            user = chats.user_message(
+                user_id,
+                parent_id,
+                message.text,
+                model,
+                files=[*files, *({"type": "image", "url": url} for url in images)],
+            )
+            patch = chats.attach(chat, user)
+            context = chats.chain(chat)
+            await self.client.update_chat(conversation.chat_id, patch)
+            turn_id = await self.store.begin_turn(
+                conversation, message.event_id, user_id, assistant_id, parent_id, model
+            )
+            stored_files = await self.store.files(conversation)
+            body: dict[str, Any] = {
+                "model": model,
+                "messages": chats.completion_messages(context, self._system_prompt(settings.system_prompt)),
+                "stream": True,
+            }
+            refs = [{"type": "file", "id": f.file_id} for f in stored_files if not f.content_type.startswith("image/")]
+            refs += [{"type": "collection", "id": kb} for kb in knowledge]
+            if refs:
+                body["files"] = refs
+            sources: list[dict[str, Any]] = []
+            async for event in self.client.stream(body):
+                if isinstance(event, TextDelta):
+                    text += event.text
+                    reply.update(text)
+                elif isinstance(event, Sources):
+                    sources = event.items
+            outcome.message_ids = await reply.finish(text)
+            await self.store.set_turn_messages(turn_id, outcome.message_ids)
+            await self.client.update_chat(
+                conversation.chat_id,
+                chats.attach(chat, chats.assistant_message(assistant_id, user_id, text, model, sources=sources)),
+            )
+            await self.store.finish_turn(turn_id, "done")
+            outcome.status, outcome.text = "answered", text
+            outcome.sources = source_names(sources)
+            if outcome.sources:
+                await surface.show_sources(outcome.sources)
+            if outcome.notices:
+                await _say(surface, "\n".join(outcome.notices))
+            return outcome
+        except (errors.OpenWebUIError, StoreError, UserFacingError) as exc:
+            outcome.error = str(exc)
+            hint = exc.hint if isinstance(exc, errors.OpenWebUIError) else str(exc)
+            if isinstance(exc, StoreError):
+                hint = "The bridge's database failed; an admin must check its disk."
+            if isinstance(exc, errors.ModelNotFound):
+                hint = f"The model `{model}` is not available in OpenWebUI; choose another one (/model)."
+            log.warning("turn in %s failed: %s", message.key.describe(), exc)
+            await self._close_failed_turn(reply, text, hint, outcome)
+            if chat is not None and conversation is not None and chat.get("history", {}).get("currentId") == user_id:
+                await self._write_failed_answer(conversation, chat, assistant_id, user_id, text, model, hint)
+            if turn_id is not None:
+                await _quietly(self.store.finish_turn(turn_id, "failed", str(exc)[:500]))
+            return outcome
+
+    async def _close_failed_turn(self, reply: LiveReply, text: str, hint: str, outcome: TurnOutcome) -> None:
+        note = f"⚠️ {hint}"
+        try:
+            outcome.message_ids = await reply.finish(f"{text}\n\n{note}" if text.strip() else note)
+        except Exception as exc:  # the platform is failing too; nothing more to show
+            log.error("could not show the error to the user: %s", exc)
+
+    async def _write_failed_answer(
+        self,
+        conversation: Conversation,
+        chat: dict[str, Any],
+        assistant_id: str,
+        user_id: str,
+        text: str,
+        model: str,
+        hint: str,
+    ) -> None:
+        """Close the turn in OpenWebUI with what was received and the error, so the chat stays whole."""
+        message = chats.assistant_message(assistant_id, user_id, text, model, error=hint)
+        await _quietly(self.client.update_chat(conversation.chat_id, chats.attach(chat, message)))
+
+    async def _open_chat(self, message: IncomingMessage, model: str) -> tuple[Conversation, dict[str, Any]]:
+        """The conversation's chat, read back from OpenWebUI; a new one when there is none or it was deleted."""
+        conversation = None if message.new_conversation else await self.store.conversation(message.key)
+        if conversation is not None:
+            try:
+                return conversation, (await self.client.get_chat(conversation.chat_id))["chat"]
+            except errors.NotFound:
+                log.info("chat %s is gone from OpenWebUI; starting a new one", conversation.chat_id)
+        title = (message.title_hint or message.text or "New chat").strip().splitlines()[0][:80]
+        created = await self.client.new_chat(chats.new_chat(title, model))
+        conversation = await self.store.start_conversation(message.key, str(created["id"]))
+        return conversation, created.get("chat") or chats.new_chat(title, model)
+
+    def _system_prompt(self, scoped: str | None) -> str:
+        return scoped if scoped is not None else self.config.system_prompt
+
+    # --- attachments ----------------------------------------------------------------------------
+
+    async def _attachments(
+        self, message: IncomingMessage, conversation: Conversation, model: str
+    ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+        """Upload what can be used; return (file refs for the chat, image data URLs, notices for refused files)."""
+        files: list[dict[str, Any]] = []
+        images: list[str] = []
+        notices: list[str] = []
+        vision = await self._vision(model)
+        for attachment in message.attachments:
+            try:
+                if attachment.is_image and vision:
+                    images.append(await self._image_url(attachment))
+                    continue
+                uploaded = await self.upload(attachment)
+                await self.store.add_file(conversation, uploaded)
+                files.append({"type": "file", "id": uploaded.file_id, "name": uploaded.filename, "size": uploaded.size})
+            except UserFacingError as exc:
+                notices.append(f"⚠️ {attachment.filename}: {exc}")
+            except errors.FileProcessingError as exc:
+                notices.append(f"⚠️ {attachment.filename}: OpenWebUI could not read it ({exc}).")
+        return files, images, notices
+
+    def _check_size(self, attachment: Attachment) -> None:
+        if attachment.size > self.config.max_file_bytes:
+            raise UserFacingError(
+                f"too large ({_megabytes(attachment.size)}; the limit is "
+                f"{_megabytes(self.config.max_file_bytes)}). Send a smaller file or a link."
+            )
+
+    async def _download(self, attachment: Attachment) -> bytes:
+        self._check_size(attachment)
+        try:
+            data = await attachment.fetch()
+        except UserFacingError:
+            raise
+        except Exception as exc:
+            raise UserFacingError(f"could not be downloaded ({type(exc).__name__}); try sending it again.") from exc
+        if len(data) > self.config.max_file_bytes:
+            raise UserFacingError(f"too large (the limit is {_megabytes(self.config.max_file_bytes)}).")
+        if not data:
+            raise UserFacingError("is empty.")
+        return data
+
+    async def _image_url(self, attachment: Attachment) -> str:
+        data = await self._download(attachment)
+        return f"data:{attachment.content_type};base64,{base64.b64encode(data).decode()}"
+
+    async def upload(self, attachment: Attachment, knowledge_id: str | None = None) -> StoredFile:
+        """Download `attachment`, upload it to OpenWebUI and wait until it is processed."""
+        data = await self._download(attachment)
+        uploaded = await self.client.upload_file(
+            attachment.filename, data, attachment.content_type or "application/octet-stream"
+        )
+        await self.client.wait_processed(uploaded.id, self.config.file_process_timeout)
+        return StoredFile(uploaded.id, attachment.filename, attachment.content_type, len(data))
+
+    # --- models and settings --------------------------------------------------------------------
+
+    async def models(self, *, refresh: bool = False) -> list[Model]:
+        """The models OpenWebUI offers this key, cached for a minute."""
+        if refresh or not self._models or time.monotonic() - self._models_at > MODELS_TTL:
+            self._models = await self.client.models()
+            self._models_at = time.monotonic()
+        return self._models
+
+    async def find_model(self, name: str) -> Model:
+        """The model called `name` (id or display name); `UserFacingError` listing a few if none."""
+        models = await self.models()
+        for model in models:
+            if name in (model.id, model.name):
+                return model
+        models = await self.models(refresh=True)
+        for model in models:
+            if name in (model.id, model.name):
+                return model
+        known = ", ".join(m.id for m in models[:10]) or "none"
+        raise UserFacingError(f"There is no model `{name}` in OpenWebUI. Available: {known}.")
+
+    async def resolve_model(self, message: IncomingMessage) -> str:
+        """The message's model, else its scope's, else the default, else OpenWebUI's first model."""
+        if message.model:
+            return (await self.find_model(message.model)).id
+        scoped = (await self.store.scope_settings(message.key)).model
+        if scoped:
+            return scoped
+        if self.config.default_model:
+            return self.config.default_model
+        models = await self.models()
+        if not models:
+            raise UserFacingError("OpenWebUI offers no models to this key; an admin must add or share one.")
+        return models[0].id
+
+    async def _vision(self, model: str) -> bool:
+        try:
+            return (await self.find_model(model)).vision
+        except UserFacingError:
+            return False
+
+    async def set_model(self, scope: ConversationKey, name: str) -> Model:
+        """Use model `name` in `scope` (checked against OpenWebUI); an empty name clears the setting."""
+        if not name:
+            await self.store.set_scope_settings(scope, model="")
+            return Model(id=self.config.default_model or "", name="default")
+        model = await self.find_model(name)
+        await self.store.set_scope_settings(scope, model=model.id)
+        return model
+
+    async def set_system_prompt(self, scope: ConversationKey, prompt: str) -> None:
+        """Set (or with "" clear) the system prompt of `scope`."""
+        await self.store.set_scope_settings(scope, system_prompt=prompt)
+
+    async def effective_settings(self, key: ConversationKey) -> tuple[str, str]:
+        """(model, system prompt) in force for `key`, after inheritance and defaults."""
+        scoped = await self.store.scope_settings(key)
+        model = scoped.model or self.config.default_model
+        if not model:
+            models = await self.models()
+            model = models[0].id if models else ""
+        return model, self._system_prompt(scoped.system_prompt)
+
+    async def new_conversation(self, key: ConversationKey) -> bool:
+        """`/new`: the next message in `key` starts a new OpenWebUI chat (the old one stays there)."""
+        return await self.store.archive_conversation(key)
+
+    # --- knowledge ------------------------------------------------------------------------------
+
+    async def find_knowledge(self, name: str) -> str:
+        """The id of the knowledge base called `name` (or with that id)."""
+        bases = await self.client.knowledge_list()
+        for base in bases:
+            if name in (base.id, base.name):
+                return base.id
+        lowered = name.lower()
+        for base in bases:
+            if base.name.lower() == lowered:
+                return base.id
+        known = ", ".join(b.name for b in bases[:10]) or "none"
+        raise UserFacingError(f"There is no knowledge base `{name}`. Available: {known}.")
+
+    async def add_to_knowledge(self, name: str, attachments: list[Attachment]) -> list[str]:
+        """Upload each file and add it to knowledge base `name`; one result line per file."""
+        knowledge_id = await self.find_knowledge(name)
+        lines = []
+        for attachment in attachments:
+            try:
+                stored = await self.upload(attachment)
+                await self.client.knowledge_add_file(knowledge_id, stored.file_id)
+                lines.append(f"✅ {attachment.filename} added to {name}.")
+            except UserFacingError as exc:
+                lines.append(f"⚠️ {attachment.filename}: {exc}")
+            except errors.OpenWebUIError as exc:
+                lines.append(f"⚠️ {attachment.filename}: {exc.hint}")
+        return lines
+
+    async def chat_link(self, key: ConversationKey) -> tuple[str, str]:
+        """(chat id, web UI link) of the conversation at `key`, or ("", "") when it has none yet."""
+        conversation = await self.store.conversation(key)
+        if conversation is None:
+            return "", ""
+        return conversation.chat_id, f"{self.client.base_url}/c/{conversation.chat_id}"
+
+
+def source_names(items: list[dict[str, Any]]) -> list[Source]:
+    """The distinct documents named in OpenWebUI's `sources`, in order."""
+    seen: dict[str, Source] = {}
+    for item in items:
+        source = item.get("source") or {}
+        metas = item.get("metadata") or [{}]
+        documents = item.get("document") or [""]
+        for index, meta in enumerate(metas):
+            meta = meta or {}
+            name = str(meta.get("name") or meta.get("source") or source.get("name") or source.get("id") or "source")
+            if name not in seen:
+                excerpt = str(documents[index] if index < len(documents) else "")[:200]
+                seen[name] = Source(name=name, url=str(source.get("url") or ""), excerpt=excerpt)
+    return list(seen.values())
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+async def _say(surface: ReplySurface, text: str) -> None:
+    """A short message outside the streamed reply (notices, errors)."""
+    try:
+        await surface.pace("post", True)
+        await surface.post(text)
+    except Exception as exc:
+        log.error("could not post a notice: %s", exc)
+
+
+async def _quietly(coro: Any) -> None:
+    """Best effort for clean-up writes during a failure that is already being reported."""
+    try:
+        await coro
+    except Exception as exc:
+        log.warning("clean-up after a failed turn also failed: %s", exc)

@@ -1,0 +1,212 @@
+"""The platform-agnostic half of streaming: show a growing text through a `ReplySurface`.
+
+The engine calls `update(text)` on every delta, which only stores the newest text; one task per reply
+sends it when the reply's edit interval and the platform's budget (`surface.pace`) allow. So an edit
+always carries the newest text (never a queue of stale ones), the first text is posted as soon as it
+exists, and `finish` ends with the exact final text, ahead of other replies' routine edits.
+
+A text longer than the platform's limit is split into several messages by `bridge.splitting`; parts
+already shown stay as they are (the split is stable as text is appended) and the reply continues in a
+new message. A message too old to be edited any more (Discord: one hour) is left as it is and the reply
+moves on to a new message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bridge.splitting import fence_state, reassemble, split_message
+from bridge.surface import ReplySurface
+
+log = logging.getLogger(__name__)
+
+EMPTY_ANSWER = "(the model returned an empty answer)"
+
+
+@dataclass(slots=True)
+class ReplyStats:
+    """What this reply cost and when it became visible; read by metrics and the benchmark."""
+
+    posts: int = 0
+    edits: int = 0
+    failed_edits: int = 0
+    first_visible_at: float | None = None
+    final_visible_at: float | None = None
+    message_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Message:
+    id: str
+    text: str
+    posted_at: float
+
+
+class LiveReply:
+    """One reply being streamed. Use: `start()`, `update(...)` any number of times, then `finish(...)`."""
+
+    def __init__(
+        self,
+        surface: ReplySurface,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_message: Callable[[list[str]], object] | None = None,
+    ) -> None:
+        self._surface = surface
+        self._limits = surface.limits
+        self._clock = clock
+        self._on_message = on_message
+        self._text = ""
+        self._final = False
+        self._changed = asyncio.Event()
+        self._finishing = asyncio.Event()
+        self._messages: list[_Message] = []
+        self._frozen = 0  # messages that are never edited again (too old, or their edit failed)
+        self._base = 0  # offset in the text where the messages after the frozen ones start
+        self._last_send = float("-inf")
+        self._task: asyncio.Task[None] | None = None
+        self._progress: asyncio.Task[None] | None = None
+        self.stats = ReplyStats()
+
+    @property
+    def message_ids(self) -> list[str]:
+        return [m.id for m in self._messages]
+
+    def start(self) -> None:
+        """Show progress until the first text, and start the sender."""
+        if self._task is None:
+            self._progress = asyncio.create_task(self._surface.show_progress())
+            self._task = asyncio.create_task(self._send_loop())
+
+    def update(self, text: str) -> None:
+        """The whole text so far. Cheap: it is sent later, coalesced with what follows."""
+        if text != self._text and not self._final:
+            self._text = text
+            self._changed.set()
+
+    async def finish(self, text: str) -> list[str]:
+        """Show the exact final `text` and return the ids of the messages it fills."""
+        self.start()
+        self._text = text if text.strip() else EMPTY_ANSWER
+        self._final = True
+        self._finishing.set()
+        self._changed.set()
+        assert self._task is not None
+        try:
+            await self._task
+        finally:
+            await self._stop_progress()
+        return self.message_ids
+
+    async def abort(self) -> None:
+        """Stop without a final text (shutdown); what was shown stays."""
+        for task in (self._task, self._progress):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- the sender -----------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while True:
+            await self._changed.wait()
+            if self._messages and not self._final:
+                await self._wait_interval()
+            self._changed.clear()
+            text, final = self._text, self._final
+            await self._show(text, final)
+            if final and text == self._text:
+                self.stats.final_visible_at = self._clock()
+                return
+
+    async def _wait_interval(self) -> None:
+        """Keep about `min_edit_interval` between updates; a final text does not wait for it."""
+        delay = self._last_send + self._limits.min_edit_interval - self._clock()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finishing.wait(), delay)
+
+    async def _show(self, text: str, final: bool) -> None:
+        self._roll_over_old_message(text)
+        parts = self._parts(text, final)
+        for index, part in enumerate(parts):
+            position = self._frozen + index
+            if position < len(self._messages):
+                if self._messages[position].text != part:
+                    await self._edit(position, part, final or index < len(parts) - 1)
+            else:
+                await self._post(part, final)
+
+    def _parts(self, text: str, final: bool) -> list[str]:
+        segment = text[self._base :]
+        reopen = self._reopen()
+        if reopen:
+            segment = f"{reopen}\n{segment}"
+        parts = split_message(segment, self._limits.max_chars)
+        if not parts and not final:
+            return []
+        return parts or [EMPTY_ANSWER]
+
+    def _roll_over_old_message(self, text: str) -> None:
+        """Freeze the newest message when it is about to become too old to edit."""
+        if len(self._messages) > self._frozen and (
+            self._clock() - self._messages[-1].posted_at >= self._limits.max_message_age
+        ):
+            self._freeze(len(self._messages) - self._frozen)
+
+    def _freeze(self, consumed: int) -> None:
+        """Never edit the current messages again; the text after the first `consumed` of them goes on
+        in new messages (a refused message's text is shown again, a too-old one's is not)."""
+        texts = [m.text for m in self._messages[self._frozen : self._frozen + consumed]]
+        if texts:
+            joined = reassemble(texts)
+            reopen = self._reopen()
+            if reopen:
+                joined = joined.removeprefix(reopen + "\n")
+            self._base += len(joined)
+        self._frozen = len(self._messages)
+
+    def _reopen(self) -> str | None:
+        """The code fence open where the current segment starts, which its first message must reopen."""
+        return fence_state(self._text[: self._base]) if self._base else None
+
+    async def _post(self, text: str, final: bool) -> None:
+        await self._surface.pace("post", final)
+        message_id = await self._surface.post(text)
+        now = self._clock()
+        self._last_send = now
+        self._messages.append(_Message(message_id, text, now))
+        self.stats.posts += 1
+        self.stats.message_ids.append(message_id)
+        if self.stats.first_visible_at is None:
+            self.stats.first_visible_at = now
+            await self._stop_progress()
+        if self._on_message:
+            self._on_message(self.message_ids)
+
+    async def _edit(self, position: int, text: str, final: bool) -> None:
+        message = self._messages[position]
+        await self._surface.pace("edit", final)
+        try:
+            await self._surface.edit(message.id, text)
+        except Exception as exc:  # the platform refused (message deleted, too old): go on in a new message
+            log.warning("edit of message %s failed (%s); continuing in a new message", message.id, exc)
+            self.stats.failed_edits += 1
+            self._freeze(position - self._frozen)
+            await self._show(self._text, self._final)
+            return
+        self._last_send = self._clock()
+        message.text = text
+        self.stats.edits += 1
+
+    async def _stop_progress(self) -> None:
+        if self._progress and not self._progress.done():
+            self._progress.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._progress

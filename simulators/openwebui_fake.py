@@ -1,0 +1,455 @@
+"""An in-process stand-in for OpenWebUI 0.12.4: the subset of its API the bridge uses, on loopback.
+
+It exists for fast tests and the benchmark. Its behaviour copies the real server's as observed (see
+`tests/contract/`, where the same client and engine tests run against both this fake and a real
+OpenWebUI, so a difference between them fails the suite): chat updates merge `history.messages` by id
+and keep a stored unfinished assistant message, unknown chats answer 401, unknown paths answer the web
+UI's HTML page, completions pass through to the model upstream with RAG context injected and a
+`sources` event first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from simulators.model_upstream import MARKER_RE
+
+HTML_PAGE = "<!doctype html><html><head><title>Open WebUI</title></head><body></body></html>"
+UNSUPPORTED = re.compile(r"^(application/(octet-stream|zip|x-msdownload|x-executable)|video/|audio/)")
+
+
+@dataclass
+class FakeFile:
+    id: str
+    filename: str
+    content_type: str
+    text: str
+    status: str = "pending"
+    error: str = ""
+    size: int = 0
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass
+class FakeKnowledge:
+    id: str
+    name: str
+    description: str
+    file_ids: list[str] = field(default_factory=list)
+
+
+class FakeOpenWebUI:
+    """`async with FakeOpenWebUI(upstream_base_url, api_key) as owui:` then point the bridge at `owui.url`."""
+
+    def __init__(
+        self,
+        upstream_url: str,
+        api_key: str = "sk-fake-bridge-key",
+        *,
+        upstream_key: str = "sk-fake",
+        processing_delay: float = 0.05,
+    ):
+        self.upstream_url = upstream_url.rstrip("/")
+        self.upstream_key = upstream_key
+        self.api_key = api_key
+        self.processing_delay = processing_delay
+        self.chats: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, FakeFile] = {}
+        self.knowledge: dict[str, FakeKnowledge] = {}
+        self.requests: list[tuple[float, str, str]] = []
+        self.down = False
+        self._runner: web.AppRunner | None = None
+        self._http: httpx.AsyncClient | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        routes = [
+            web.get("/health", self._health),
+            web.get("/api/version", self._version),
+            web.get("/api/models", self._models),
+            web.get("/api/v1/models", self._models),
+            web.post("/api/v1/chats/new", self._chat_new),
+            web.get("/api/v1/chats/list", self._chat_list),
+            web.get("/api/v1/chats/{id}", self._chat_get),
+            web.post("/api/v1/chats/{id}", self._chat_update),
+            web.delete("/api/v1/chats/{id}", self._chat_delete),
+            web.post("/api/chat/completions", self._completions),
+            web.post("/api/v1/chat/completions", self._completions),
+            web.post("/api/v1/files/", self._file_upload),
+            web.get("/api/v1/files/{id}/process/status", self._file_status),
+            web.delete("/api/v1/files/{id}", self._file_delete),
+            web.get("/api/v1/knowledge/", self._kb_list),
+            web.post("/api/v1/knowledge/create", self._kb_create),
+            web.get("/api/v1/knowledge/{id}", self._kb_get),
+            web.get("/api/v1/knowledge/{id}/files", self._kb_files),
+            web.post("/api/v1/knowledge/{id}/file/add", self._kb_add),
+            web.delete("/api/v1/knowledge/{id}/delete", self._kb_delete),
+            web.post("/api/v1/retrieval/query/collection", self._query),
+            web.route("*", "/{tail:.*}", self._web_ui),
+        ]
+        app.add_routes(routes)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(300, connect=5), headers={"Authorization": f"Bearer {self.upstream_key}"}
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+        if self._http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> FakeOpenWebUI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append((time.monotonic(), request.method, request.path))
+        if self.down:
+            raise web.HTTPServiceUnavailable(text="down")
+        open_paths = ("/health", "/api/version")
+        if request.path.startswith("/api") and request.path not in open_paths and handler != self._web_ui:
+            auth = request.headers.get("Authorization", "")
+            if not auth:
+                return web.json_response({"detail": "Not authenticated"}, status=401)
+            if auth != f"Bearer {self.api_key}":
+                return web.json_response({"detail": "Your session has expired or the token is invalid."}, status=401)
+        return await handler(request)
+
+    async def _web_ui(self, request: web.Request) -> web.Response:
+        if request.method != "GET":
+            return web.json_response({"detail": "Method Not Allowed"}, status=405)
+        return web.Response(text=HTML_PAGE, content_type="text/html")
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": True})
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return web.json_response({"version": "0.12.4"})
+
+    async def _upstream_models(self) -> list[dict[str, Any]]:
+        assert self._http
+        response = await self._http.get(f"{self.upstream_url}/models")
+        return response.json()["data"]
+
+    async def _models(self, request: web.Request) -> web.Response:
+        models = [
+            {"id": m["id"], "name": m["id"], "object": "model", "owned_by": "openai", "connection_type": "external"}
+            for m in await self._upstream_models()
+        ]
+        return web.json_response({"data": models})
+
+    # --- chats ----------------------------------------------------------------------------------
+
+    def _chat_response(self, chat_id: str) -> dict[str, Any]:
+        stored = self.chats[chat_id]
+        return {
+            "id": chat_id,
+            "user_id": "fake-user",
+            "title": stored["chat"].get("title", "New Chat"),
+            "chat": stored["chat"],
+            "updated_at": stored["updated_at"],
+            "created_at": stored["created_at"],
+            "share_id": None,
+            "archived": False,
+            "pinned": False,
+            "meta": {},
+            "folder_id": None,
+        }
+
+    async def _chat_new(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        chat_id = str(uuid.uuid4())
+        now = int(time.time())
+        chat = dict(body.get("chat") or {})
+        chat.setdefault("title", "New Chat")
+        self.chats[chat_id] = {"chat": chat, "created_at": now, "updated_at": now}
+        return web.json_response(self._chat_response(chat_id))
+
+    async def _chat_list(self, request: web.Request) -> web.Response:
+        ordered = sorted(self.chats.items(), key=lambda item: item[1]["updated_at"], reverse=True)
+        return web.json_response(
+            [
+                {
+                    "id": cid,
+                    "title": c["chat"].get("title"),
+                    "updated_at": c["updated_at"],
+                    "created_at": c["created_at"],
+                }
+                for cid, c in ordered
+            ]
+        )
+
+    def _unknown_chat(self) -> web.Response:
+        return web.json_response(
+            {
+                "detail": "You do not have permission to access this resource. Please "
+                "contact your administrator for assistance."
+            },
+            status=401,
+        )
+
+    async def _chat_get(self, request: web.Request) -> web.Response:
+        chat_id = request.match_info["id"]
+        if chat_id not in self.chats:
+            return self._unknown_chat()
+        return web.json_response(self._chat_response(chat_id))
+
+    async def _chat_update(self, request: web.Request) -> web.Response:
+        chat_id = request.match_info["id"]
+        if chat_id not in self.chats:
+            return self._unknown_chat()
+        incoming = (await request.json()).get("chat") or {}
+        stored = self.chats[chat_id]["chat"]
+        old_messages = (stored.get("history") or {}).get("messages") or {}
+        merged = {**stored, **incoming}
+        if "history" in incoming:
+            messages = dict(old_messages)
+            for mid, message in ((incoming["history"] or {}).get("messages") or {}).items():
+                kept = old_messages.get(mid)
+                if kept and kept.get("role") == "assistant" and kept.get("done") is False:
+                    continue  # the real server takes it for its own generation in progress
+                messages[mid] = {**(kept or {}), **message}
+            merged["history"] = {**(incoming["history"] or {}), "messages": messages}
+        self.chats[chat_id] = {**self.chats[chat_id], "chat": merged, "updated_at": int(time.time())}
+        return web.json_response(self._chat_response(chat_id))
+
+    async def _chat_delete(self, request: web.Request) -> web.Response:
+        self.chats.pop(request.match_info["id"], None)
+        return web.json_response(True)
+
+    # --- completions ----------------------------------------------------------------------------
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        model = body.get("model")
+        if model not in {m["id"] for m in await self._upstream_models()}:
+            return web.json_response({"detail": "Model not found"}, status=404)
+        messages = list(body.get("messages") or [])
+        sources = self._retrieve(body.get("files") or [], _last_user_text(messages))
+        if sources:
+            context = "\n".join(f'<source id="{i + 1}">{s["document"][0]}</source>' for i, s in enumerate(sources))
+            messages.insert(
+                0, {"role": "system", "content": f"### Task:\nUse the context.\n<context>\n{context}\n</context>"}
+            )
+        upstream_body = {**body, "messages": messages}
+        upstream_body.pop("files", None)
+        stream = body.get("stream", True)
+        assert self._http
+        if not stream:
+            response = await self._http.post(
+                f"{self.upstream_url}/chat/completions", json={**upstream_body, "stream": False}
+            )
+            if response.status_code >= 400:
+                return web.json_response({"detail": _upstream_error(response)}, status=response.status_code)
+            data = response.json()
+            if sources:
+                data["sources"] = sources
+            return web.json_response(data)
+        out = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+        await out.prepare(request)
+        if sources:
+            await out.write(f"data: {json.dumps({'sources': sources})}\n\n".encode())
+        try:
+            async with self._http.stream(
+                "POST", f"{self.upstream_url}/chat/completions", json={**upstream_body, "stream": True}
+            ) as upstream:
+                if upstream.status_code >= 400:
+                    await upstream.aread()
+                    error = {"error": {"message": _upstream_error(upstream)}}
+                    await out.write(f"data: {json.dumps(error)}\n\n".encode())
+                else:
+                    async for line in upstream.aiter_lines():
+                        if line:
+                            await out.write(f"{line}\n\n".encode())
+                    return out
+        except httpx.HTTPError as exc:
+            await out.write(f"data: {json.dumps({'error': {'message': str(exc) or type(exc).__name__}})}\n\n".encode())
+        await out.write(b"data: [DONE]\n\n")
+        return out
+
+    def _retrieve(self, refs: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
+        """Whole-document "retrieval": every referenced file's text, named like the real `sources`."""
+        sources = []
+        for ref in refs:
+            file_ids: list[str] = []
+            collection_name = ""
+            if ref.get("type") == "file" and ref.get("id") in self.files:
+                file_ids = [ref["id"]]
+            elif ref.get("type") == "collection" and ref.get("id") in self.knowledge:
+                kb = self.knowledge[ref["id"]]
+                file_ids, collection_name = list(kb.file_ids), kb.name
+            for file_id in file_ids:
+                file = self.files[file_id]
+                if file.status != "completed":
+                    continue
+                sources.append(
+                    {
+                        "source": {"id": ref["id"], "name": collection_name or file.filename, "type": ref["type"]},
+                        "document": [file.text],
+                        "metadata": [{"file_id": file.id, "name": file.filename, "source": file.filename}],
+                        "distances": [0.9],
+                    }
+                )
+        return sources
+
+    # --- files and knowledge --------------------------------------------------------------------
+
+    async def _file_upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"detail": "file is required"}, status=422)
+        data = upload.file.read()
+        content_type = upload.content_type or "application/octet-stream"
+        file = FakeFile(str(uuid.uuid4()), upload.filename, content_type, _extract_text(data, content_type))
+        self.files[file.id] = file
+        file.size = len(data)
+        asyncio.get_running_loop().call_later(self.processing_delay, self._process, file)
+        return web.json_response(self._file_json(file))
+
+    def _file_json(self, file: FakeFile) -> dict[str, Any]:
+        return {
+            "id": file.id,
+            "user_id": "fake-user",
+            "hash": None,
+            "filename": file.filename,
+            "data": {"status": file.status},
+            "meta": {"name": file.filename, "content_type": file.content_type, "size": file.size},
+            "created_at": file.created_at,
+            "updated_at": file.created_at,
+        }
+
+    def _process(self, file: FakeFile) -> None:
+        if UNSUPPORTED.match(file.content_type) or not file.text.strip():
+            file.status, file.error = "failed", "The content provided is empty or could not be extracted."
+        else:
+            file.status = "completed"
+
+    async def _file_status(self, request: web.Request) -> web.Response:
+        file = self.files.get(request.match_info["id"])
+        if file is None:
+            return web.json_response({"detail": "We could not find what you're looking for :/"}, status=404)
+        body: dict[str, Any] = {"status": file.status}
+        if file.error:
+            body["error"] = file.error
+        return web.json_response(body)
+
+    async def _file_delete(self, request: web.Request) -> web.Response:
+        self.files.pop(request.match_info["id"], None)
+        return web.json_response({"message": "File deleted successfully"})
+
+    def _kb_json(self, kb: FakeKnowledge) -> dict[str, Any]:
+        return {
+            "id": kb.id,
+            "user_id": "fake-user",
+            "name": kb.name,
+            "description": kb.description,
+            "files": None,
+            "created_at": 0,
+            "updated_at": 0,
+        }
+
+    async def _kb_files(self, request: web.Request) -> web.Response:
+        kb = self._kb(request)
+        items = [self._file_json(self.files[f]) for f in kb.file_ids if f in self.files]
+        return web.json_response({"items": items, "directories": [], "breadcrumbs": [], "total": len(items)})
+
+    async def _kb_list(self, request: web.Request) -> web.Response:
+        items = [self._kb_json(kb) for kb in self.knowledge.values()]
+        return web.json_response({"items": items, "total": len(items)})
+
+    async def _kb_create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        kb = FakeKnowledge(str(uuid.uuid4()), body["name"], body.get("description", ""))
+        self.knowledge[kb.id] = kb
+        return web.json_response(self._kb_json(kb))
+
+    def _kb(self, request: web.Request) -> FakeKnowledge:
+        kb = self.knowledge.get(request.match_info["id"])
+        if kb is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"detail": "We could not find what you're looking for :/"}),
+                content_type="application/json",
+            )
+        return kb
+
+    async def _kb_get(self, request: web.Request) -> web.Response:
+        return web.json_response(self._kb_json(self._kb(request)))
+
+    async def _kb_add(self, request: web.Request) -> web.Response:
+        kb = self._kb(request)
+        file_id = (await request.json()).get("file_id")
+        file = self.files.get(file_id or "")
+        if file is None or file.status != "completed":
+            return web.json_response({"detail": "File content has not been processed yet"}, status=400)
+        kb.file_ids.append(file.id)
+        return web.json_response(self._kb_json(kb))
+
+    async def _kb_delete(self, request: web.Request) -> web.Response:
+        self.knowledge.pop(self._kb(request).id)
+        return web.json_response(True)
+
+    async def _query(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        refs = [{"type": "collection", "id": name} for name in body.get("collection_names", [])]
+        sources = self._retrieve(refs, body.get("query", ""))
+        return web.json_response(
+            {
+                "documents": [[s["document"][0] for s in sources]],
+                "metadatas": [[s["metadata"][0] for s in sources]],
+                "distances": [[s["distances"][0] for s in sources]],
+            }
+        )
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return str(content or "")
+    return ""
+
+
+def _extract_text(data: bytes, content_type: str) -> str:
+    """Text of a text file, or the marker-looking words of a PDF's content streams (enough for tests)."""
+    if content_type == "application/pdf":
+        return " ".join(MARKER_RE.findall(data.decode("latin-1"))) or "pdf"
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _upstream_error(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error") or {}
+        return str(error.get("message", error))
+    except ValueError:
+        return f"upstream answered {response.status_code}"

@@ -1,0 +1,199 @@
+"""The engine against OpenWebUI — the in-process fake and (contract suite) a real 0.12.4 server.
+
+Each test talks to the deterministic model upstream through OpenWebUI and checks what a user sees on
+the reply surface, what the model was given, and what the OpenWebUI chat holds afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+
+from bridge.engine import Engine
+from bridge.messages import Attachment, ConversationKey, IncomingMessage
+from bridge.openwebui import OpenWebUIClient
+from bridge.openwebui import chat as chats
+from bridge.store import Store
+from tests.conftest import OwuiTarget
+from tests.surfaces import RecordingSurface
+
+
+def key(name: str = "") -> ConversationKey:
+    return ConversationKey("test", "guild", "channel", name or uuid.uuid4().hex)
+
+
+def message(k: ConversationKey, text: str, **extra: object) -> IncomingMessage:
+    return IncomingMessage(key=k, event_id=uuid.uuid4().hex, author_id="u1", author_name="Ada", text=text, **extra)  # type: ignore[arg-type]
+
+
+def attachment(name: str, data: bytes, content_type: str) -> Attachment:
+    async def fetch() -> bytes:
+        return data
+
+    return Attachment(filename=name, content_type=content_type, size=len(data), fetch=fetch)
+
+
+def assert_tree(chat: dict) -> list[dict]:
+    """The stored chat is a well-formed single chain the web UI can render; returns it."""
+    history = chat["history"]
+    messages = history["messages"]
+    path = chats.chain(chat)
+    assert path and path[-1]["id"] == history["currentId"]
+    assert path[0]["parentId"] is None
+    for parent, child in itertools.pairwise(path):
+        assert child["parentId"] == parent["id"]
+        assert child["id"] in parent["childrenIds"]
+    for m in messages.values():
+        if m["role"] == "assistant":
+            assert m["done"] is True
+    return path
+
+
+async def test_multi_turn_conversation_reads_back(engine: Engine, client: OpenWebUIClient, owui: OwuiTarget) -> None:
+    k = key()
+    first = RecordingSurface()
+    outcome = await engine.handle(message(k, "hello there"), first)
+    assert outcome.status == "answered", outcome.error
+    assert first.visible(outcome.message_ids) == "echo: hello there"
+    second = RecordingSurface()
+    outcome2 = await engine.handle(message(k, "and again"), second)
+    assert outcome2.chat_id == outcome.chat_id
+    assert second.visible(outcome2.message_ids) == "echo: and again"
+    # the model saw the first turn as context
+    request = owui.upstream.requests_containing("and again")[-1]
+    assert [m for m in request.roles if m != "system"] == ["user", "assistant", "user"]
+
+    chat = (await client.get_chat(outcome.chat_id))["chat"]
+    path = assert_tree(chat)
+    assert [(m["role"], m["content"]) for m in path] == [
+        ("user", "hello there"),
+        ("assistant", "echo: hello there"),
+        ("user", "and again"),
+        ("assistant", "echo: and again"),
+    ]
+    listed = await client.list_chats()
+    assert outcome.chat_id in {c["id"] for c in listed}
+
+
+async def test_turn_added_in_web_ui_is_context(engine: Engine, client: OpenWebUIClient, owui: OwuiTarget) -> None:
+    k = key()
+    outcome = await engine.handle(message(k, "first"), RecordingSurface())
+    chat = (await client.get_chat(outcome.chat_id))["chat"]
+    # someone continues the chat in the web UI: a user message and its answer, through the API
+    parent = chat["history"]["currentId"]
+    web_user = chats.user_message("web-u-" + uuid.uuid4().hex, parent, "typed in the web UI MARKER-WEB1", "echo-1")
+    await client.update_chat(outcome.chat_id, chats.attach(chat, web_user))
+    web_answer = chats.assistant_message("web-a-" + uuid.uuid4().hex, web_user["id"], "web answer", "echo-1")
+    await client.update_chat(outcome.chat_id, chats.attach(chat, web_answer))
+
+    surface = RecordingSurface()
+    third = await engine.handle(message(k, "what did I type?"), surface)
+    assert "MARKER-WEB1" in surface.visible(third.message_ids)
+    path = assert_tree((await client.get_chat(outcome.chat_id))["chat"])
+    assert [m["content"] for m in path][2:4] == ["typed in the web UI MARKER-WEB1", "web answer"]
+
+
+async def test_file_reaches_the_model_in_this_and_later_turns(engine: Engine, owui: OwuiTarget) -> None:
+    k = key()
+    doc = attachment("notes.txt", b"The secret code is MARKER-FILE42.\n", "text/plain")
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(k, "what is in the file?", attachments=(doc,)), surface)
+    assert outcome.status == "answered", outcome.error
+    assert "MARKER-FILE42" in surface.visible(outcome.message_ids)
+    later = RecordingSurface()
+    outcome2 = await engine.handle(message(k, "say it again"), later)
+    assert "MARKER-FILE42" in later.visible(outcome2.message_ids)
+
+
+async def test_image_goes_to_a_vision_model(engine: Engine, owui: OwuiTarget) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    surface = RecordingSurface()
+    outcome = await engine.handle(
+        message(key(), "describe", attachments=(attachment("cat.png", png, "image/png"),), model="vision-1"), surface
+    )
+    assert outcome.status == "answered", outcome.error
+    assert "saw 1 image" in surface.visible(outcome.message_ids)
+
+
+async def test_knowledge_base_answer_names_its_sources(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
+) -> None:
+    kb = await client.knowledge_create(f"handbook-{uuid.uuid4().hex[:6]}", "test handbook")
+    try:
+        doc = attachment("policy.md", b"# Policy\nVacation days: MARKER-KB7 per year.\n", "text/markdown")
+        lines = await engine.add_to_knowledge(kb.name, [doc])
+        assert lines == [f"✅ policy.md added to {kb.name}."]
+        assert "policy.md" in [f.filename for f in await client.knowledge_files(kb.id)]
+        surface = RecordingSurface()
+        outcome = await engine.handle(
+            message(key(), "How many vacation days?", new_conversation=True),
+            surface,
+            knowledge=(await engine.find_knowledge(kb.name),),
+        )
+        assert "MARKER-KB7" in surface.visible(outcome.message_ids)
+        assert "policy.md" in [s.name for s in surface.sources]
+    finally:
+        await client.knowledge_delete(kb.id)
+
+
+async def test_oversized_and_unreadable_files_are_refused_and_the_rest_answered(
+    engine: Engine, owui: OwuiTarget
+) -> None:
+    engine.config = type(engine.config)(default_model="echo-1", max_file_bytes=1000, file_process_timeout=60)
+    big = attachment("huge.log", b"x" * 5000, "text/plain")
+    binary = attachment("blob.bin", bytes(range(256)) * 4, "application/octet-stream")
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(key(), "hi", attachments=(big, binary)), surface)
+    assert outcome.status == "answered"
+    assert surface.visible(outcome.message_ids) == "echo: hi"
+    notice = "\n".join(surface.texts)
+    assert "huge.log: too large" in notice
+    assert "blob.bin" in notice
+
+
+async def test_unknown_model_is_explained_and_mapping_kept(engine: Engine, store: Store, owui: OwuiTarget) -> None:
+    k = key()
+    first = await engine.handle(message(k, "hello"), RecordingSurface())
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(k, "hi", model="no-such-model"), surface)
+    assert outcome.status == "failed"
+    assert "no-such-model" in surface.texts[0] and "⚠️" in surface.texts[0]
+    assert (await store.conversation(k)).chat_id == first.chat_id  # type: ignore[union-attr]
+    again = await engine.handle(message(k, "still here?"), RecordingSurface())
+    assert again.status == "answered" and again.chat_id == first.chat_id
+
+
+async def test_model_failure_mid_stream_leaves_chat_consistent(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
+) -> None:
+    k = key()
+    await engine.handle(message(k, "hello"), RecordingSurface())
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(k, "break please [[reply:300]] [[fail-mid:error]]"), surface)
+    assert outcome.status == "failed"
+    shown = "\n".join(surface.texts)
+    assert "⚠️" in shown and "model failed" in shown
+    path = assert_tree((await client.get_chat(outcome.chat_id))["chat"])
+    assert path[-1]["role"] == "assistant" and path[-1].get("error")
+    after = RecordingSurface()
+    ok = await engine.handle(message(k, "next one"), after)
+    assert ok.status == "answered" and after.visible(ok.message_ids) == "echo: next one"
+
+
+async def test_redelivered_event_is_answered_once(engine: Engine, owui: OwuiTarget) -> None:
+    m = message(key(), "only once")
+    surface = RecordingSurface()
+    results = await asyncio.gather(engine.handle(m, surface), engine.handle(m, surface))
+    assert sorted(r.status for r in results) == ["answered", "duplicate"]
+    assert len(surface.messages) == 1
+
+
+async def test_turns_of_one_conversation_run_in_arrival_order(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
+) -> None:
+    k = key()
+    texts = [f"number {i} [[delay:0.{3 - i}]]" for i in range(3)]
+    outcomes = await asyncio.gather(*(engine.handle(message(k, t), RecordingSurface()) for t in texts))
+    path = assert_tree((await client.get_chat(outcomes[0].chat_id))["chat"])
+    assert [m["content"] for m in path if m["role"] == "user"] == texts

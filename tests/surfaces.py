@@ -1,0 +1,65 @@
+"""A reply surface that records what a user would see, for core tests without a platform."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from bridge.splitting import reassemble
+from bridge.surface import Operation, Source, SurfaceLimits
+
+
+@dataclass
+class Op:
+    at: float
+    kind: str
+    message_id: str
+    text: str
+
+
+@dataclass
+class RecordingSurface:
+    """Posts and edits land in `messages`; `ops` keeps every call with its time."""
+
+    limits: SurfaceLimits = field(default_factory=lambda: SurfaceLimits(max_chars=2000, min_edit_interval=0.05))
+    pace_delay: float = 0.0
+    fail_edits_of: set[str] = field(default_factory=set)
+    messages: dict[str, str] = field(default_factory=dict)
+    ops: list[Op] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    progress_shown: int = 0
+    paced: list[tuple[Operation, bool]] = field(default_factory=list)
+
+    async def show_progress(self) -> None:
+        self.progress_shown += 1
+
+    async def pace(self, op: Operation, final: bool) -> None:
+        self.paced.append((op, final))
+        if self.pace_delay:
+            await asyncio.sleep(self.pace_delay)
+
+    async def post(self, text: str) -> str:
+        assert text and len(text) <= self.limits.max_chars, f"bad post of {len(text)} chars"
+        message_id = f"m{len(self.messages) + 1}"
+        self.messages[message_id] = text
+        self.ops.append(Op(time.monotonic(), "post", message_id, text))
+        return message_id
+
+    async def edit(self, message_id: str, text: str) -> None:
+        assert text and len(text) <= self.limits.max_chars, f"bad edit of {len(text)} chars"
+        if message_id in self.fail_edits_of:
+            raise RuntimeError(f"edit of {message_id} refused")
+        self.messages[message_id] = text
+        self.ops.append(Op(time.monotonic(), "edit", message_id, text))
+
+    async def show_sources(self, sources: list[Source]) -> None:
+        self.sources = sources
+
+    @property
+    def texts(self) -> list[str]:
+        return list(self.messages.values())
+
+    def visible(self, message_ids: list[str]) -> str:
+        """The reply as a user reads it, parts joined."""
+        return reassemble([self.messages[m] for m in message_ids])
