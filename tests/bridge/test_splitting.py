@@ -215,14 +215,30 @@ def test_text_ending_inside_an_open_code_block() -> None:
     assert parts[-1].startswith("```rust\n")
 
 
-def test_fence_like_tails_do_not_confuse_reassembly() -> None:
-    # Lines made of bare fence markers, empty blocks and code that ends exactly where a cut may fall.
-    pieces = ["```\n", "```", "~~~\n", "a\n", "\n", "``", "`", "x```\n", " ```\n", "````\n"]
+def fences_too_big(text: str, limit: int) -> bool:
+    """The documented degenerate corner: a fence marker too long to wrap, or a fence line too long to keep
+    whole in a part (the splitter then cuts it and only promises exact reassembly)."""
+    markers = re.findall(r"(?m)^ {0,3}(`{3,}|~{3,})", text)
+    fence_lines = [line for line in text.split("\n") if re.match(r" {0,3}(```|~~~)", line)]
+    return any(2 * len(marker) + 2 > limit - limit // 4 for marker in markers) or any(
+        len(line) > limit // 2 - 8 for line in fence_lines
+    )
+
+
+def test_fence_heavy_random_texts() -> None:
+    """Bare fence lines, empty blocks, near-fences and code ending exactly where a cut may fall."""
+    pieces = ["```\n", "```", "~~~\n", "a\n", "\n", "``", "`", "x```\n", " ```\n", "````\n", "```````\n"]
+    pieces += ["abc def ", "`~~~\n", "```a\n", "~~~ yaml\n", "\r\n", "  ~~~~\n", "    ```\n"]
     rng = random.Random(7)
-    for _ in range(300):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(5, 60)))
+    checked = 0
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(5, 80)))
+        limit = rng.choice([16, 20, 24, 32, 33, 40, 47])
         if text.strip():
-            checked_split(text, rng.choice([16, 17, 19, 24]), balanced=False)
+            strict = not fences_too_big(text, limit)
+            checked_split(text, limit, balanced=strict, graphemes=strict)
+            checked += strict
+    assert checked > 400
 
 
 def test_only_backticks() -> None:
@@ -403,3 +419,33 @@ def test_hundred_thousand_characters_split_quickly() -> None:
     elapsed = time.perf_counter() - started
     assert reassemble(parts) == text
     assert elapsed < 1.0
+
+
+def test_random_streams_never_rewrite_a_finished_message() -> None:
+    rng = random.Random(5)
+    for _ in range(12):
+        text = random_markdown(rng)[:400]
+        limit = rng.choice([20, 32, 50])
+        finished: list[str] = []
+        for length in range(1, len(text) + 1):
+            parts = split_message(text[:length], limit)
+            assert parts[: len(finished)] == finished, (text[:length], limit)
+            finished = parts[:-1]
+
+
+def test_cut_decision_ignores_text_beyond_the_window() -> None:
+    # The line at 36 closes the block, but its newline lies past the window of the first part (0..40):
+    # the splitter must not wait for it, or the first message would change once the newline arrives.
+    text = "```\n" + "abcdefghijklmno\n" * 2 + "```     \n" + "after " * 20
+    finished: list[str] = []
+    for length in range(1, len(text) + 1):
+        parts = checked_split(text[:length], 40)
+        assert parts[: len(finished)] == finished
+        finished = parts[:-1]
+    assert split_message(text, 40)[0] == "```\n" + "abcdefghijklmno\n" * 2 + "\n```"
+
+
+def test_trailing_whitespace_that_does_not_fit_becomes_its_own_part() -> None:
+    # Documented corner: exact reassembly keeps the whitespace; callers rstrip() a finished reply.
+    assert checked_split("a" * 2000 + "  ", 2000) == ["a" * 2000, "  "]
+    assert checked_split(("a" * 2000 + "  ").rstrip(), 2000) == ["a" * 2000]
