@@ -133,8 +133,8 @@ class LiveReply:
                 await asyncio.wait_for(self._finishing.wait(), delay)
 
     async def _show(self, text: str, final: bool) -> None:
-        self._roll_over_old_message(text)
-        parts = self._parts(text, final)
+        self._roll_over_old_message()
+        parts = self._parts(text)
         for index, part in enumerate(parts):
             position = self._frozen + index
             if position < len(self._messages):
@@ -143,17 +143,14 @@ class LiveReply:
             else:
                 await self._post(part, final)
 
-    def _parts(self, text: str, final: bool) -> list[str]:
+    def _parts(self, text: str) -> list[str]:
         segment = text[self._base :]
         reopen = self._reopen()
         if reopen:
             segment = f"{reopen}\n{segment}"
-        parts = split_message(segment, self._limits.max_chars)
-        if not parts and not final:
-            return []
-        return parts or [EMPTY_ANSWER]
+        return split_message(segment, self._limits.max_chars)
 
-    def _roll_over_old_message(self, text: str) -> None:
+    def _roll_over_old_message(self) -> None:
         """Freeze the newest message when it is about to become too old to edit."""
         if len(self._messages) > self._frozen and (
             self._clock() - self._messages[-1].posted_at >= self._limits.max_message_age

@@ -1,0 +1,107 @@
+"""LiveReply: coalesced edits, first text at once, exact final text, splitting and roll-over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bridge.live_reply import EMPTY_ANSWER, LiveReply
+from bridge.splitting import reassemble
+from bridge.surface import SurfaceLimits
+from tests.surfaces import RecordingSurface
+
+
+async def stream(reply: LiveReply, pieces: list[str], gap: float) -> str:
+    text = ""
+    for piece in pieces:
+        text += piece
+        reply.update(text)
+        await asyncio.sleep(gap)
+    return text
+
+
+async def test_edits_are_coalesced_and_carry_the_newest_text() -> None:
+    surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.1))
+    reply = LiveReply(surface)
+    reply.start()
+    pieces = [f"w{i} " for i in range(200)]
+    sent_at: list[tuple[float, str]] = []
+    text = ""
+    for piece in pieces:
+        text += piece
+        reply.update(text)
+        sent_at.append((time.monotonic(), text))
+        await asyncio.sleep(0.004)
+    ids = await reply.finish(text)
+    assert surface.visible(ids) == text
+    # 200 deltas in ~0.8 s at one update per 0.1 s: far fewer calls than deltas
+    assert len(surface.ops) < 20
+    for op in surface.ops:
+        # every update shows the newest text that existed when it was sent (never a stale queued one)
+        newest = [t for at, t in sent_at if at <= op.at][-1]
+        assert newest.startswith(op.text) and len(newest) - len(op.text) <= len(pieces[0]) * 2
+
+
+async def test_first_text_is_posted_at_once_and_progress_stops() -> None:
+    surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=5.0))
+    reply = LiveReply(surface)
+    reply.start()
+    await asyncio.sleep(0.01)
+    assert surface.progress_shown == 1 and not surface.ops
+    began = time.monotonic()
+    reply.update("Hello")
+    while not surface.ops and time.monotonic() - began < 1:
+        await asyncio.sleep(0.001)
+    assert surface.ops[0].kind == "post" and surface.ops[0].at - began < 0.05
+    # the final text does not wait for the 5 s edit interval
+    began = time.monotonic()
+    await reply.finish("Hello, world")
+    assert time.monotonic() - began < 0.5
+    assert surface.texts == ["Hello, world"]
+    assert surface.paced[-1] == ("edit", True)
+
+
+async def test_long_reply_splits_into_messages_within_the_limit() -> None:
+    surface = RecordingSurface(limits=SurfaceLimits(max_chars=200, min_edit_interval=0.01))
+    reply = LiveReply(surface)
+    reply.start()
+    code = "```python\n" + "".join(f"print({i})  # line {i}\n" for i in range(40)) + "```\n"
+    final = "Intro paragraph with words.\n\n" + code + "\nOutro " + "word " * 60
+    await stream(reply, [final[i : i + 7] for i in range(0, len(final), 7)], 0.0005)
+    ids = await reply.finish(final)
+    assert len(ids) > 3
+    parts = [surface.messages[i] for i in ids]
+    assert all(len(p) <= 200 for p in parts)
+    assert reassemble(parts) == final
+    for part in parts:
+        assert part.count("```") % 2 == 0, part
+
+
+async def test_a_refused_edit_continues_in_a_new_message() -> None:
+    surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01), fail_edits_of={"m1"})
+    reply = LiveReply(surface)
+    reply.start()
+    reply.update("first words")
+    await asyncio.sleep(0.05)
+    ids = await reply.finish("first words and the rest")
+    assert ids == ["m1", "m2"]
+    assert surface.messages["m2"] == "first words and the rest"
+    assert reply.stats.failed_edits == 1
+
+
+async def test_a_message_about_to_get_too_old_is_left_and_the_reply_moves_on() -> None:
+    limits = SurfaceLimits(max_chars=2000, min_edit_interval=0.01, max_message_age=0.15)
+    surface = RecordingSurface(limits=limits)
+    reply = LiveReply(surface)
+    reply.start()
+    text = await stream(reply, [f"part{i} " for i in range(30)], 0.01)
+    ids = await reply.finish(text)
+    assert len(ids) >= 2
+    assert "".join(surface.messages[i] for i in ids) == text
+
+
+async def test_empty_answer_says_so() -> None:
+    surface = RecordingSurface()
+    reply = LiveReply(surface)
+    ids = await reply.finish("   ")
+    assert [surface.messages[i] for i in ids] == [EMPTY_ANSWER]
