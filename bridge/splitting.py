@@ -26,9 +26,8 @@ not repaired.
 
 Known corners, all for degenerate input only:
 
-* If the text ends in whitespace that no longer fits the previous part, or contains a whitespace run longer
-  than a part, a part can consist of whitespace only (exact reassembly needs those characters somewhere).
-  Callers posting a finished reply may want to ``rstrip()`` it first.
+* A whitespace run longer than a part yields parts of whitespace only (exact reassembly needs those
+  characters somewhere). Shorter runs never start a part: the cut moves back into the word before them.
 * A line that starts like a fence and is longer than half a part, or a run of unbreakable characters (for
   example one letter with thousands of combining marks) longer than a part, is cut anyway; rendering of such a
   part is not guaranteed, exact reassembly still is.
@@ -277,7 +276,8 @@ class _Splitter:
         if line_start == cut:
             return True
         text = self.text
-        if text[cut] in " \t`~":  # the rest of the line would start the next part looking like a fence
+        # Whitespace ends the earlier part; a backtick or tilde could start the next part like a fence.
+        if text[cut].isspace() or text[cut] in "`~":
             return False
         return not (_FENCE_HEAD.match(text, line_start, cut) or _FENCE_HEAD_PARTIAL.fullmatch(text, line_start, cut))
 

@@ -130,7 +130,7 @@ def test_paragraph_boundary_exactly_at_the_limit() -> None:
     text = "a" * 1998 + "\n\n" + "b" * 100
     assert checked_split(text, 2000) == ["a" * 1998 + "\n\n", "b" * 100]
     text = "a" * 2000 + "\n\n" + "b" * 100
-    assert checked_split(text, 2000) == ["a" * 2000, "\n\n" + "b" * 100]
+    assert checked_split(text, 2000) == ["a" * 1999, "a\n\n" + "b" * 100]
 
 
 def test_long_code_block_is_closed_and_reopened_with_its_language() -> None:
@@ -445,7 +445,8 @@ def test_cut_decision_ignores_text_beyond_the_window() -> None:
     assert split_message(text, 40)[0] == "```\n" + "abcdefghijklmno\n" * 2 + "\n```"
 
 
-def test_trailing_whitespace_that_does_not_fit_becomes_its_own_part() -> None:
-    # Documented corner: exact reassembly keeps the whitespace; callers rstrip() a finished reply.
-    assert checked_split("a" * 2000 + "  ", 2000) == ["a" * 2000, "  "]
-    assert checked_split(("a" * 2000 + "  ").rstrip(), 2000) == ["a" * 2000]
+def test_whitespace_never_starts_a_part_unless_the_run_exceeds_a_part() -> None:
+    assert checked_split("a" * 2000 + "  ", 2000) == ["a" * 1999, "a  "]
+    assert checked_split("a" * 2000 + "\r\n\r\nb", 2000) == ["a" * 1999, "a\r\n\r\nb"]
+    parts = checked_split("a" + " " * 5000 + "b", 2000)  # documented corner: whitespace-only parts
+    assert parts[1] == " " * 2000
