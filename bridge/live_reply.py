@@ -101,6 +101,7 @@ class LiveReply:
             await self._task
         finally:
             await self._stop_progress()
+        await self._surface.close()
         return self.message_ids
 
     async def abort(self) -> None:

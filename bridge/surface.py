@@ -55,5 +55,8 @@ class ReplySurface(Protocol):
     async def edit(self, message_id: str, text: str) -> None:
         """Replace the text of a message this surface posted."""
 
+    async def close(self) -> None:
+        """The reply's final text is shown: end what streaming needs ended (Slack's `chat.stopStream`)."""
+
     async def show_sources(self, sources: list[Source]) -> None:
         """Name the documents the answer came from, once the answer is complete."""

@@ -6,7 +6,8 @@ tokens at a known rate and measure latencies against the recorded send times.
 
 The reply is a pure function of the request:
 
-* default: ``echo: <last user text>`` (directives removed), then ``[markers: M1 M2]`` when any
+* default: ``echo: <last user text>`` (directives removed; when OpenWebUI wrapped the question in its RAG
+  template, only the question after ``</context>``), then ``[markers: M1 M2]`` when any
   ``MARKER-xxx`` token appears in a system or user message (including the RAG context OpenWebUI
   injects; assistant messages are ignored so a marker does not echo itself forward), then
   ``[saw N image(s)]`` when the last user message has image parts;
@@ -48,6 +49,8 @@ _DIRECTIVE_RE = re.compile(r"\[\[(reply|code|fail-mid|fail|stall|rate|delay)(?::
 _TOKEN_RE = re.compile(r"\s*\S+\s*|\s+")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _FAIL_MID_AFTER_CHUNKS = 3
+# OpenWebUI's RAG template puts retrieved passages in <context>...</context> and the question after it.
+_RAG_CONTEXT_END = "</context>"
 _FILLER_TEXT = (
     "the quick brown fox jumps over the lazy dog while a bridge carries every message across "
     "from one platform to another and back again without losing a single word of the reply"
@@ -118,9 +121,7 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
-        )
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
     return ""
 
 
@@ -327,8 +328,7 @@ class ModelUpstream:
         if denied := self._unauthorized(request):
             return denied
         data = [
-            {"id": m.id, "object": "model", "created": 1_700_000_000, "owned_by": "model-upstream"}
-            for m in self.models
+            {"id": m.id, "object": "model", "created": 1_700_000_000, "owned_by": "model-upstream"} for m in self.models
         ]
         return web.json_response({"object": "list", "data": data})
 
@@ -341,9 +341,7 @@ class ModelUpstream:
         self.embedding_inputs.extend(texts)
         data = [{"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(texts)]
         usage = {"prompt_tokens": 0, "total_tokens": 0}
-        return web.json_response(
-            {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage}
-        )
+        return web.json_response({"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if denied := self._unauthorized(request):
@@ -383,9 +381,7 @@ class ModelUpstream:
     async def _stream(
         self, request: web.Request, record: UpstreamRequest, reply: str, directives: _Directives
     ) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         rate = self.tokens_per_second if directives.rate is None else directives.rate
@@ -427,7 +423,8 @@ def _markers(messages: list[dict[str, Any]]) -> list[str]:
 def _reply(user_text: str, directives: _Directives, record: UpstreamRequest) -> str:
     if directives.reply_chars is not None:
         return long_reply(directives.reply_chars, directives.code)
-    text = "echo: " + _DIRECTIVE_RE.sub("", user_text).strip()
+    question = user_text.rsplit(_RAG_CONTEXT_END, 1)[-1]
+    text = "echo: " + _DIRECTIVE_RE.sub("", question).strip()
     if record.markers:
         text += " [markers: " + " ".join(record.markers) + "]"
     if record.image_count:
@@ -455,9 +452,7 @@ def _completion(model: str, reply: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": len(tokenize(reply)), "total_tokens": 0},
     }
 

@@ -29,6 +29,7 @@ class RecordingSurface:
     ops: list[Op] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     progress_shown: int = 0
+    closed: int = 0
     paced: list[tuple[Operation, bool]] = field(default_factory=list)
 
     async def show_progress(self) -> None:
@@ -55,6 +56,9 @@ class RecordingSurface:
 
     async def show_sources(self, sources: list[Source]) -> None:
         self.sources = sources
+
+    async def close(self) -> None:
+        self.closed += 1
 
     @property
     def texts(self) -> list[str]:

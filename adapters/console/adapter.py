@@ -47,6 +47,9 @@ class ConsoleSurface:
         self._write(text[len(shown) :] if text.startswith(shown) else "\n" + text)
         self._shown[message_id] = text
 
+    async def close(self) -> None:
+        return None
+
     async def show_sources(self, sources: list[Source]) -> None:
         self._write("\nSources: " + ", ".join(s.name for s in sources))
 

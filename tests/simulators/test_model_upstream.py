@@ -76,6 +76,15 @@ async def test_echo_markers_and_request_record(upstream: ModelUpstream, client: 
     assert plain.json()["choices"][0]["message"]["content"] == "echo: hello there"
 
 
+async def test_rag_template_is_not_echoed(client: httpx.AsyncClient) -> None:
+    """OpenWebUI wraps the question in its RAG template; the echo keeps only the question."""
+    wrapped = '### Task: answer\n<context>\n<source id="1">code MARKER-rag9</source>\n</context>\n\nWhat code?'
+    response = await client.post(
+        "/chat/completions", json={"model": "echo-1", "messages": [{"role": "user", "content": wrapped}]}
+    )
+    assert response.json()["choices"][0]["message"]["content"] == "echo: What code? [markers: MARKER-rag9]"
+
+
 async def test_images_need_a_vision_model(client: httpx.AsyncClient) -> None:
     parts = [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": PNG}}]
     body = {"model": "vision-1", "messages": [{"role": "user", "content": parts}]}
