@@ -1,0 +1,44 @@
+"""A fake Discord (REST + gateway) on loopback for tests and the benchmark; see :class:`DiscordSimulator`."""
+
+from simulators.discord.config import SimulatorConfig
+from simulators.discord.errors import SimUsageError
+from simulators.discord.models import (
+    ChannelType,
+    MessageVersion,
+    Permission,
+    SimAttachment,
+    SimChannel,
+    SimFile,
+    SimGuild,
+    SimInteraction,
+    SimMessage,
+    SimRole,
+    SimUser,
+)
+from simulators.discord.ratelimit import RateLimitConfig, RouteLimit
+from simulators.discord.records import CallRecord
+from simulators.discord.seams import point_discord_py_at
+from simulators.discord.server import BasicWorld, DiscordSimulator, mention
+
+__all__ = [
+    "BasicWorld",
+    "CallRecord",
+    "ChannelType",
+    "DiscordSimulator",
+    "MessageVersion",
+    "Permission",
+    "RateLimitConfig",
+    "RouteLimit",
+    "SimAttachment",
+    "SimChannel",
+    "SimFile",
+    "SimGuild",
+    "SimInteraction",
+    "SimMessage",
+    "SimRole",
+    "SimUsageError",
+    "SimUser",
+    "SimulatorConfig",
+    "mention",
+    "point_discord_py_at",
+]
