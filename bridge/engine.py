@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.filetypes import SUPPORTED, readable
 from bridge.live_reply import LiveReply
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
 from bridge.openwebui import Model, OpenWebUIClient, Sources, TextDelta, errors
@@ -184,7 +185,7 @@ class Engine:
             return outcome
         except (errors.OpenWebUIError, StoreError, UserFacingError) as exc:
             outcome.error = str(exc)
-            hint = exc.hint if isinstance(exc, errors.OpenWebUIError) else str(exc)
+            hint = exc.user_message if isinstance(exc, errors.OpenWebUIError) else str(exc)
             if isinstance(exc, StoreError):
                 hint = "The bridge's database failed; an admin must check its disk."
             if isinstance(exc, errors.ModelNotFound):
@@ -246,7 +247,9 @@ class Engine:
         vision = await self._vision(model)
         for attachment in message.attachments:
             try:
-                if attachment.is_image and vision:
+                if attachment.is_image:
+                    if not vision:
+                        raise UserFacingError(f"`{model}` does not take images; choose a vision model (/model).")
                     images.append(await self._image_url(attachment))
                     continue
                 uploaded = await self.upload(attachment)
@@ -267,6 +270,10 @@ class Engine:
 
     async def _download(self, attachment: Attachment) -> bytes:
         self._check_size(attachment)
+        if not attachment.is_image and not readable(attachment.filename, attachment.content_type):
+            raise UserFacingError(
+                f"this type of file can't be read ({attachment.content_type or 'unknown'}); send {SUPPORTED}."
+            )
         try:
             data = await attachment.fetch()
         except UserFacingError:
@@ -387,7 +394,7 @@ class Engine:
             except UserFacingError as exc:
                 lines.append(f"⚠️ {attachment.filename}: {exc}")
             except errors.OpenWebUIError as exc:
-                lines.append(f"⚠️ {attachment.filename}: {exc.hint}")
+                lines.append(f"⚠️ {attachment.filename}: {exc.user_message}")
         return lines
 
     async def chat_link(self, key: ConversationKey) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from aiohttp import web
 from simulators.model_upstream import MARKER_RE
 
 HTML_PAGE = "<!doctype html><html><head><title>Open WebUI</title></head><body></body></html>"
-UNSUPPORTED = re.compile(r"^(application/(octet-stream|zip|x-msdownload|x-executable)|video/|audio/)")
+NOT_PROCESSED = re.compile(r"^(image|video|audio)/")
 
 
 @dataclass
@@ -233,8 +233,12 @@ class FakeOpenWebUI:
                 kept = old_messages.get(mid)
                 if kept and kept.get("role") == "assistant" and kept.get("done") is False:
                     continue  # the real server takes it for its own generation in progress
-                messages[mid] = {**(kept or {}), **message}
-            merged["history"] = {**(incoming["history"] or {}), "messages": messages}
+                messages[mid] = message
+            for message in messages.values():  # the server recomputes childrenIds from parentId
+                message["childrenIds"] = [m["id"] for m in messages.values() if m.get("parentId") == message["id"]]
+            current = (incoming["history"] or {}).get("currentId")
+            stored_current = (stored.get("history") or {}).get("currentId")
+            merged["history"] = {"messages": messages, "currentId": current if current in messages else stored_current}
         self.chats[chat_id] = {**self.chats[chat_id], "chat": merged, "updated_at": int(time.time())}
         return web.json_response(self._chat_response(chat_id))
 
@@ -248,7 +252,7 @@ class FakeOpenWebUI:
         body = await request.json()
         model = body.get("model")
         if model not in {m["id"] for m in await self._upstream_models()}:
-            return web.json_response({"detail": "Model not found"}, status=404)
+            return web.json_response({"detail": "Model not found"}, status=400)
         messages = list(body.get("messages") or [])
         sources = self._retrieve(body.get("files") or [], _last_user_text(messages))
         if sources:
@@ -258,39 +262,33 @@ class FakeOpenWebUI:
             )
         upstream_body = {**body, "messages": messages}
         upstream_body.pop("files", None)
-        stream = body.get("stream", True)
+        stream = body.get("stream", False)  # OpenWebUI forwards the body; the provider's default is no stream
         assert self._http
-        if not stream:
-            response = await self._http.post(
-                f"{self.upstream_url}/chat/completions", json={**upstream_body, "stream": False}
-            )
-            if response.status_code >= 400:
-                return web.json_response({"detail": _upstream_error(response)}, status=response.status_code)
-            data = response.json()
-            if sources:
-                data["sources"] = sources
-            return web.json_response(data)
-        out = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
-        await out.prepare(request)
-        if sources:
-            await out.write(f"data: {json.dumps({'sources': sources})}\n\n".encode())
+        request_body = {**upstream_body, "stream": bool(stream)}
+        upstream = await self._http.send(
+            self._http.build_request("POST", f"{self.upstream_url}/chat/completions", json=request_body), stream=True
+        )
         try:
-            async with self._http.stream(
-                "POST", f"{self.upstream_url}/chat/completions", json={**upstream_body, "stream": True}
-            ) as upstream:
-                if upstream.status_code >= 400:
-                    await upstream.aread()
-                    error = {"error": {"message": _upstream_error(upstream)}}
-                    await out.write(f"data: {json.dumps(error)}\n\n".encode())
-                else:
-                    async for line in upstream.aiter_lines():
-                        if line:
-                            await out.write(f"{line}\n\n".encode())
-                    return out
-        except httpx.HTTPError as exc:
-            await out.write(f"data: {json.dumps({'error': {'message': str(exc) or type(exc).__name__}})}\n\n".encode())
-        await out.write(b"data: [DONE]\n\n")
-        return out
+            if upstream.status_code >= 400 or not stream:
+                await upstream.aread()
+                data = upstream.json()
+                if sources and upstream.status_code < 400:
+                    data["sources"] = sources
+                return web.json_response(data, status=upstream.status_code)
+            out = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+            await out.prepare(request)
+            if sources:
+                await out.write(f"data: {json.dumps({'sources': sources})}\n\n".encode())
+            try:
+                async for line in upstream.aiter_lines():
+                    if line:
+                        await out.write(f"{line}\n\n".encode())
+            except httpx.HTTPError:
+                error = {"error": {"message": "Chat completion stream failed"}}
+                await out.write(f"data: {json.dumps(error)}\n\ndata: [DONE]\n\n".encode())
+            return out
+        finally:
+            await upstream.aclose()
 
     def _retrieve(self, refs: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
         """Whole-document "retrieval": every referenced file's text, named like the real `sources`."""
@@ -325,6 +323,14 @@ class FakeOpenWebUI:
         if not isinstance(upload, web.FileField):
             return web.json_response({"detail": "file is required"}, status=422)
         data = upload.file.read()
+        if not data:
+            return web.json_response(
+                {
+                    "detail": "The content provided is empty. Please ensure that there is text "
+                    "or data present before proceeding."
+                },
+                status=400,
+            )
         content_type = upload.content_type or "application/octet-stream"
         file = FakeFile(str(uuid.uuid4()), upload.filename, content_type, _extract_text(data, content_type))
         self.files[file.id] = file
@@ -345,8 +351,11 @@ class FakeOpenWebUI:
         }
 
     def _process(self, file: FakeFile) -> None:
-        if UNSUPPORTED.match(file.content_type) or not file.text.strip():
-            file.status, file.error = "failed", "The content provided is empty or could not be extracted."
+        """As the real server: media fails, a PDF without text fails, anything else "extracts"."""
+        if NOT_PROCESSED.match(file.content_type):
+            file.status, file.error = "failed", f"File type {file.content_type} is not supported for processing"
+        elif not file.text.strip():
+            file.status, file.error = "failed", "Stream has ended unexpectedly"
         else:
             file.status = "completed"
 
@@ -438,18 +447,8 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
 
 
 def _extract_text(data: bytes, content_type: str) -> str:
-    """Text of a text file, or the marker-looking words of a PDF's content streams (enough for tests)."""
+    """Text of a text file, the marker-looking words of a PDF's content streams (enough for tests), or,
+    like the real server, whatever the bytes decode to."""
     if content_type == "application/pdf":
-        return " ".join(MARKER_RE.findall(data.decode("latin-1"))) or "pdf"
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return ""
-
-
-def _upstream_error(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error") or {}
-        return str(error.get("message", error))
-    except ValueError:
-        return f"upstream answered {response.status_code}"
+        return " ".join(MARKER_RE.findall(data.decode("latin-1")))
+    return data.decode("utf-8", errors="replace")

@@ -277,11 +277,17 @@ def _transport_error(exc: httpx.TransportError, base_url: str) -> errors.OpenWeb
 
 
 def _detail(response: httpx.Response) -> str:
-    """The server's own explanation (`{"detail": ...}`), trimmed; never the request or its headers."""
+    """The server's own explanation, trimmed; never the request or its headers.
+
+    OpenWebUI answers `{"detail": ...}` for its own errors and passes a model provider's
+    `{"error": {"message": ...}}` through with the provider's status.
+    """
     try:
         body = response.json()
     except ValueError:
         return response.reason_phrase
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", body["error"]))[:300]
     detail = body.get("detail", body) if isinstance(body, dict) else body
     if isinstance(detail, list):  # FastAPI validation errors
         detail = "; ".join(str(item.get("msg", item)) for item in detail if isinstance(item, dict)) or detail
@@ -294,19 +300,20 @@ def _raise_for_status(response: httpx.Response, path: str, not_found: type[error
         return
     detail = _detail(response)
     message = f"{response.request.method} {path}: {status} {detail}"
+    kind: type[errors.OpenWebUIError] = errors.BadRequest
     if status == 401:
-        if path.startswith("/api/v1/chats/") and "not authenticated" not in detail.lower():
-            raise errors.NotFound(message, status=status)
-        raise errors.Unauthorized(message, status=status)
-    if status == 403:
-        raise errors.Forbidden(message, status=status)
-    if status == 404 or (status == 400 and "model not found" in detail.lower()):
-        raise not_found(message, status=status)
-    if status == 405:
-        raise errors.NotAnAPI(message, status=status)
-    if status >= 500:
-        raise errors.UpstreamError(message, status=status)
-    raise errors.BadRequest(message, status=status)
+        # an unknown or foreign chat is 401 too; a refused key says "not authenticated" or "token is invalid"
+        refused_key = any(text in detail.lower() for text in ("not authenticated", "token", "unauthorized"))
+        kind = errors.NotFound if path.startswith("/api/v1/chats/") and not refused_key else errors.Unauthorized
+    elif status == 403:
+        kind = errors.Forbidden
+    elif status == 404 or (status == 400 and "model not found" in detail.lower()):
+        kind = not_found
+    elif status == 405:
+        kind = errors.NotAnAPI
+    elif status >= 500:
+        kind = errors.UpstreamError
+    raise kind(message, status=status, detail=detail)
 
 
 def _json(response: httpx.Response, path: str) -> Any:
@@ -332,7 +339,7 @@ def _stream_event(data: str) -> CompletionEvent | None:
     if payload.get("error"):
         error = payload["error"]
         message = error.get("message", error) if isinstance(error, dict) else error
-        raise errors.UpstreamError(f"the model failed: {str(message)[:300]}")
+        raise errors.UpstreamError(f"the model failed: {str(message)[:300]}", detail=str(message)[:300])
     if "sources" in payload and not payload.get("choices"):
         return Sources(list(payload["sources"] or []))
     choices = payload.get("choices") or []

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 
 class OpenWebUIError(Exception):
-    """Base class. `hint` is a short sentence for the person waiting for an answer."""
+    """Base class. `hint` is a short sentence for the person waiting for an answer; `detail` is the
+    server's or model's own explanation, shown with the hint where it helps (`user_message`)."""
 
     hint = "OpenWebUI could not answer; try again in a moment."
+    show_detail = False
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
+
+    @property
+    def user_message(self) -> str:
+        if self.show_detail and self.detail:
+            return f"{self.hint.rstrip('.')}: {self.detail}"
+        return self.hint
 
 
 class Unreachable(OpenWebUIError):
@@ -50,10 +59,12 @@ class NotAnAPI(OpenWebUIError):
 
 class BadRequest(OpenWebUIError):
     hint = "OpenWebUI refused the request."
+    show_detail = True
 
 
 class UpstreamError(OpenWebUIError):
     hint = "The model failed while answering; try again in a moment."
+    show_detail = True
 
 
 class FileProcessingError(OpenWebUIError):
