@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from simulators.discord.errors import DiscordError
-from simulators.discord.ratelimit import RateLimiter, SubLimitExceeded, Verdict
+from simulators.discord.ratelimit import SubLimitExceeded, Verdict
 from simulators.discord.records import CallLog, CallRecord
 from simulators.discord.rest_common import BODY_KEY, Handler, RequestBody, RestContext, json_response, read_body
 from simulators.discord.rest_interactions import InteractionRoutes
@@ -28,9 +28,9 @@ _TOKEN_ROUTES = ("/interactions/", "/webhooks/")
 class RestServer:
     """Builds the aiohttp application serving the REST API, attachment downloads and the gateway."""
 
-    def __init__(self, ctx: RestContext, limiter: RateLimiter, log: CallLog, on_change: Callable[[], None]) -> None:
+    def __init__(self, ctx: RestContext, log: CallLog, on_change: Callable[[], None]) -> None:
         self.ctx = ctx
-        self.limiter = limiter
+        self.limiter = ctx.limiter
         self.log = log
         self._on_change = on_change
 
@@ -49,7 +49,8 @@ class RestServer:
 
     async def download(self, request: web.Request) -> web.Response:
         """Attachment bytes by plain GET, as Discord's CDN serves them (no auth)."""
-        attachment = self.ctx.state.attachments.get(int(request.match_info["attachment_id"]))
+        attachment_id = request.match_info["attachment_id"]
+        attachment = self.ctx.state.attachments.get(int(attachment_id)) if attachment_id.isdigit() else None
         if attachment is None or attachment.filename != request.match_info["filename"]:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=attachment.data, content_type=attachment.content_type)

@@ -85,7 +85,7 @@ class DiscordSimulator:
         self.port = sock.getsockname()[1]
         self.state.base_url = self.base_url
         ctx = RestContext(self.state, self.gateway, self.config, self.limiter)
-        app = RestServer(ctx, self.limiter, self.log, self._notify).build(
+        app = RestServer(ctx, self.log, self._notify).build(
             self.gateway_url, client_max_size=4 * self.config.upload_size_limit + 1024 * 1024
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

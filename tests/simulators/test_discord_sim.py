@@ -405,3 +405,79 @@ async def test_invalid_session_makes_discord_py_identify_again(
         await sim.invalidate_session(resumable=False)
         await sim.wait_until(lambda: sim.identify_count == 2 and sim.bot_connected, what="a new IDENTIFY")
     assert len(sim.gateway_events("READY")) == 2
+
+
+async def test_dm_command_followups_and_token_expiry(
+    discord_sim: DiscordSimulator, discord_sim_world: BasicWorld
+) -> None:
+    sim, world = discord_sim, discord_sim_world
+    dm = await sim.create_dm(world.user)
+    client = bot_client()
+    tree = app_commands.CommandTree(client)
+    expired: list[discord.HTTPException] = []
+
+    @tree.command(name="status", description="Show status")
+    async def status(interaction: discord.Interaction) -> None:
+        assert isinstance(interaction.channel, discord.DMChannel)
+        await interaction.response.defer(thinking=True)
+        await interaction.followup.send("first: fills the thinking message")
+        await interaction.followup.send("second: a new message")
+        sim.advance_clock(901)
+        try:
+            await interaction.edit_original_response(content="too late")
+        except discord.HTTPException as error:
+            expired.append(error)
+
+    async with running_client(sim, client):
+        await tree.sync()
+        ran = await sim.run_slash_command(dm, world.user, "status")
+        await sim.wait_until(lambda: expired, what="the expired token to be refused")
+
+    assert ran.original_message is not None
+    assert ran.original_message.content == "first: fills the thinking message"
+    assert [m.content for m in ran.followups] == ["second: a new message"]
+    assert sim.bot_texts(dm) == ["first: fills the thinking message", "second: a new message"]
+    assert expired[0].status == 401 and expired[0].code == 50027
+
+
+async def test_commands_needing_permissions_are_hidden_from_members(
+    discord_sim: DiscordSimulator, discord_sim_world: BasicWorld
+) -> None:
+    sim, world = discord_sim, discord_sim_world
+    admin = await sim.create_user("admin")
+    admins = await sim.create_role(world.guild, "admins", permissions=1 << 5)
+    await sim.add_member(world.guild, admin, roles=[admins])
+    client = bot_client()
+    tree = app_commands.CommandTree(client)
+    ran_by: list[int] = []
+
+    @tree.command(name="system", description="Set the system prompt")
+    @app_commands.default_permissions(manage_guild=True)
+    async def system(interaction: discord.Interaction) -> None:
+        ran_by.append(interaction.user.id)
+        await interaction.response.send_message("ok", ephemeral=True)
+
+    async with running_client(sim, client):
+        await tree.sync()
+        with pytest.raises(SimUsageError, match="hides it"):
+            await sim.run_slash_command(world.channel, world.user, "system")
+        done = await sim.run_slash_command(world.channel, admin, "system")
+        await sim.wait_for_response(done)
+
+    assert ran_by == [admin.id]
+    assert done.original_message is not None and done.original_message.ephemeral
+
+
+async def test_renaming_a_channel_hits_the_hidden_rename_limit(
+    discord_sim: DiscordSimulator, discord_sim_world: BasicWorld
+) -> None:
+    sim, world = discord_sim, discord_sim_world
+    thread = await sim.create_thread(world.channel, "first", owner=world.user)
+    url = f"{sim.rest_base}/channels/{thread.id}"
+    async with aiohttp.ClientSession(headers=_auth(sim)) as http:
+        answers = []
+        for name in ["second", "third", "fourth"]:
+            async with http.patch(url, json={"name": name}) as response:
+                answers.append((response.status, response.headers.get("X-RateLimit-Scope")))
+    assert answers == [(200, None), (200, None), (429, "shared")]
+    assert sim.channel(thread).name == "third"
