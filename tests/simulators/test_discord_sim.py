@@ -388,6 +388,9 @@ async def test_resume_after_dropped_socket_replays_missed_events(
 
     assert seen == ["sent while disconnected", "after reconnect"]
     assert sim.identify_count == 1
+    # The first message was dispatched before the first RESUMED: discord.py got it from the replay.
+    first_message = sim.gateway_events("MESSAGE_CREATE")[0]
+    assert first_message.at_monotonic < sim.gateway_events("RESUMED")[0].at_monotonic
     assert len(sim.gateway_events("RESUMED")) == 2
 
 
