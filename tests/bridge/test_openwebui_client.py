@@ -1,0 +1,145 @@
+"""The OpenWebUI client's calls and typed errors, against the fake and (contract suite) the real server."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import pytest
+
+from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from tests.conftest import OwuiTarget
+
+
+async def collect(client: OpenWebUIClient, body: dict) -> tuple[str, list]:
+    text, sources = "", []
+    async for event in client.stream(body):
+        if isinstance(event, TextDelta):
+            text += event.text
+        elif isinstance(event, Sources):
+            sources = event.items
+    return text, sources
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_models_and_completions(client: OpenWebUIClient) -> None:
+    assert {"echo-1", "vision-1"} <= {m.id for m in await client.models()}
+    assert await client.health()
+    body = {"model": "echo-1", "messages": [{"role": "user", "content": "ping"}]}
+    text, _ = await collect(client, body)
+    assert text == "echo: ping"
+    answer = await client.complete(body)
+    assert answer["choices"][0]["message"]["content"] == "echo: ping"
+
+
+async def test_chat_lifecycle(client: OpenWebUIClient) -> None:
+    from bridge.openwebui import chat as chats
+
+    created = await client.new_chat(chats.new_chat("lifecycle", "echo-1"))
+    chat_id = created["id"]
+    chat = created["chat"]
+    user = chats.user_message("u1", None, "hi", "echo-1")
+    await client.update_chat(chat_id, chats.attach(chat, user))
+    await client.update_chat(chat_id, chats.attach(chat, chats.assistant_message("a1", "u1", "hello", "echo-1")))
+    stored = await client.get_chat(chat_id)
+    assert stored["title"] == "lifecycle"
+    assert stored["chat"]["history"]["currentId"] == "a1"
+    assert stored["chat"]["history"]["messages"]["u1"]["childrenIds"] == ["a1"]
+    assert stored["chat"]["models"] == ["echo-1"]  # keys not sent on update are kept
+    assert await client.delete_chat(chat_id)
+    with pytest.raises(errors.NotFound):
+        await client.get_chat(chat_id)
+
+
+async def test_files_and_knowledge(client: OpenWebUIClient) -> None:
+    uploaded = await client.upload_file("facts.txt", b"MARKER-CLIENT9 is the answer.", "text/plain")
+    await client.wait_processed(uploaded.id, timeout=60)
+    text, sources = await collect(
+        client,
+        {
+            "model": "echo-1",
+            "messages": [{"role": "user", "content": "what is the answer?"}],
+            "files": [{"type": "file", "id": uploaded.id}],
+        },
+    )
+    assert "MARKER-CLIENT9" in text
+    assert sources and sources[0]["metadata"][0]["name"] == "facts.txt"
+    kb = await client.knowledge_create(f"kb-{uuid.uuid4().hex[:6]}")
+    await client.knowledge_add_file(kb.id, uploaded.id)
+    assert kb.id in {k.id for k in await client.knowledge_list()}
+    result = await client.query_collection([kb.id], "answer")
+    assert any("MARKER-CLIENT9" in doc for doc in result["documents"][0])
+    assert await client.knowledge_delete(kb.id)
+
+
+async def test_image_file_fails_processing(client: OpenWebUIClient) -> None:
+    uploaded = await client.upload_file("pic.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png")
+    with pytest.raises(errors.FileProcessingError):
+        await client.wait_processed(uploaded.id, timeout=60)
+
+
+async def test_wrong_key_is_unauthorized(owui: OwuiTarget) -> None:
+    async with OpenWebUIClient(owui.url, "sk-" + "0" * 32) as client:
+        with pytest.raises(errors.Unauthorized):
+            await client.models()
+
+
+async def test_web_ui_page_is_not_the_api(owui: OwuiTarget) -> None:
+    async with OpenWebUIClient(owui.url + "/ui", owui.api_key) as client:
+        with pytest.raises(errors.NotAnAPI):
+            await client.models()
+        with pytest.raises(errors.NotAnAPI):
+            await client.new_chat({})
+
+
+async def test_unknown_chat_is_not_found(client: OpenWebUIClient) -> None:
+    with pytest.raises(errors.NotFound):
+        await client.get_chat(str(uuid.uuid4()))
+
+
+async def test_unknown_model(client: OpenWebUIClient) -> None:
+    with pytest.raises(errors.ModelNotFound):
+        await collect(client, {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]})
+
+
+async def test_model_failures_are_upstream_errors(client: OpenWebUIClient) -> None:
+    with pytest.raises(errors.UpstreamError) as failed:
+        await collect(client, {"model": "echo-1", "messages": [{"role": "user", "content": "x [[fail]]"}]})
+    assert failed.value.detail
+    with pytest.raises(errors.UpstreamError):
+        await collect(
+            client, {"model": "echo-1", "messages": [{"role": "user", "content": "[[reply:300]] [[fail-mid]]"}]}
+        )
+
+
+async def test_silence_times_out_but_a_slow_healthy_stream_does_not(owui: OwuiTarget) -> None:
+    async with OpenWebUIClient(owui.url, owui.api_key, idle_timeout=1.0) as client:
+        with pytest.raises(errors.Timeout):
+            await collect(
+                client, {"model": "echo-1", "messages": [{"role": "user", "content": "[[reply:200]] [[stall:3]]"}]}
+            )
+        # 40 tokens at 20/s: 2 s in all, longer than the idle timeout, never silent for a second
+        text, _ = await collect(
+            client, {"model": "echo-1", "messages": [{"role": "user", "content": "[[reply:200]] [[rate:20]]"}]}
+        )
+        assert len(text) == 200
+
+
+async def test_unreachable_server() -> None:
+    async with OpenWebUIClient(f"http://127.0.0.1:{closed_port()}", "sk-x", connect_timeout=2) as client:
+        with pytest.raises(errors.Unreachable):
+            await client.models()
+
+
+@pytest.mark.contract
+async def test_key_without_api_permission_is_forbidden(real_owui) -> None:  # type: ignore[no-untyped-def]
+    user = real_owui.create_user(api_key=True)
+    real_owui.allow_user_api_keys(False)  # the server's default: the key exists but may not be used
+    async with OpenWebUIClient(real_owui.base_url, user.api_key) as client:
+        with pytest.raises(errors.Forbidden):
+            await client.models()

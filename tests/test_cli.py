@@ -1,0 +1,130 @@
+"""The `bridge` command as a user runs it: a real process, settings from the environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import OwuiTarget
+
+
+def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def settings(owui: OwuiTarget, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "OPENWEBUI_URL": owui.url,
+        "OPENWEBUI_API_KEY": owui.api_key,
+        "BRIDGE_DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() + result.stdout.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr
+    joined = "\n".join(lines)
+    for needle in needles:
+        assert needle in joined, joined
+    assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
+
+
+def test_chat_holds_a_streamed_multi_turn_conversation(owui: OwuiTarget, tmp_path: Path) -> None:
+    result = run_bridge(
+        ["chat"], settings(owui, tmp_path), tmp_path, stdin="hello bridge\nsecond question\n/models\n/quit\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "echo: hello bridge" in result.stdout and "echo: second question" in result.stdout
+    assert "vision-1" in result.stdout  # /models
+    link = [line for line in result.stdout.splitlines() if "/c/" in line][-1]
+    chat_id = link.rsplit("/c/", 1)[1].strip(" ]")
+    headers = {"Authorization": f"Bearer {owui.api_key}"}
+    listed = httpx.get(f"{owui.url}/api/v1/chats/list", headers=headers, timeout=10).json()
+    assert chat_id in {c["id"] for c in listed}
+    chat = httpx.get(f"{owui.url}/api/v1/chats/{chat_id}", headers=headers, timeout=10).json()["chat"]
+    messages = chat["history"]["messages"]
+    contents = [messages[m]["content"] for m in _chain(chat)]
+    assert contents == ["hello bridge", "echo: hello bridge", "second question", "echo: second question"]
+    # a second run continues the same chat until /new
+    again = run_bridge(["chat"], settings(owui, tmp_path), tmp_path, stdin="third\n/new\nfresh start\n/quit\n")
+    assert again.returncode == 0, again.stderr
+    links = [line for line in again.stdout.splitlines() if "/c/" in line]
+    assert chat_id in links[0] and chat_id not in links[1]
+
+
+def _chain(chat: dict) -> list[str]:
+    messages, current, ids = chat["history"]["messages"], chat["history"]["currentId"], []
+    while current:
+        ids.append(current)
+        current = messages[current]["parentId"]
+    return ids[::-1]
+
+
+def test_check_reports_models_and_platforms(fake_owui, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
+    result = run_bridge(["check"], settings(owui, tmp_path, DISCORD_BOT_TOKEN="secret-discord-token-123"), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "API key accepted" in result.stdout and "echo-1" in result.stdout
+    assert "Discord: configured" in result.stdout and "Slack: not configured" in result.stdout
+    assert "secret-discord-token-123" not in result.stdout + result.stderr
+
+
+def test_wrong_url_wrong_key_down_and_unknown_model_give_one_line(
+    fake_owui,
+    model_upstream,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
+    down = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}"), tmp_path)
+    assert_one_clear_line(down, "unreachable")
+    wrong_path = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=owui.url + "/webui"), tmp_path)
+    assert_one_clear_line(wrong_path, "OPENWEBUI_URL")
+    wrong_key = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_API_KEY="sk-wrong-key-0000"), tmp_path)
+    assert_one_clear_line(wrong_key, "OPENWEBUI_API_KEY")
+    assert "sk-wrong-key-0000" not in wrong_key.stderr + wrong_key.stdout
+    unknown = run_bridge(["chat", "--model", "nope-7b"], settings(owui, tmp_path), tmp_path)
+    assert_one_clear_line(unknown, "nope-7b")
+    check_down = run_bridge(
+        ["check"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}"), tmp_path
+    )
+    assert check_down.returncode == 1 and "FAILED" in check_down.stdout
+
+
+def test_config_errors_name_the_variable(tmp_path: Path) -> None:
+    missing = run_bridge(["chat"], {}, tmp_path)
+    assert_one_clear_line(missing, "OPENWEBUI_API_KEY")
+    bad = run_bridge(["check"], {"OPENWEBUI_API_KEY": "sk-x", "OPENWEBUI_URL": "localhost:8080"}, tmp_path)
+    assert_one_clear_line(bad, "OPENWEBUI_URL", "http://")
+    slack = run_bridge(["run"], {"OPENWEBUI_API_KEY": "sk-x", "SLACK_BOT_TOKEN": "xoxb-1"}, tmp_path)
+    assert_one_clear_line(slack, "SLACK_APP_TOKEN")
+
+
+def test_migrate_and_run_without_platforms(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "bridge.db"
+    migrated = run_bridge(["migrate"], {"BRIDGE_DB_PATH": str(db)}, tmp_path)
+    assert migrated.returncode == 0 and db.exists(), migrated.stderr
+    idle = run_bridge(["run"], {"OPENWEBUI_API_KEY": "sk-x", "BRIDGE_DB_PATH": str(db)}, tmp_path)
+    assert idle.returncode == 1 and "DISCORD_BOT_TOKEN" in idle.stderr and "bridge chat" in idle.stderr
