@@ -88,19 +88,29 @@ class DiscordSettings(_Section):
 
     model_config = SettingsConfigDict(env_prefix="DISCORD_")
 
-    bot_token: SecretStr = SecretStr("")
-    reply_mode: Literal["thread", "channel"] = "thread"
-    allow_dms: bool = True
-    allowed_guilds: IdList = []
-    denied_guilds: IdList = []
-    allowed_channels: IdList = []
-    denied_channels: IdList = []
-    allowed_roles: IdList = []
-    denied_roles: IdList = []
-    allowed_users: IdList = []
-    denied_users: IdList = []
-    admin_users: IdList = []
-    admin_roles: IdList = []
+    bot_token: SecretStr = Field(SecretStr(""), description="the bot's token (Developer Portal > Bot); turns it on")
+    reply_mode: Literal["thread", "channel"] = Field(
+        "thread", description="thread: a mention opens a thread for the answer; channel: answers as a reply chain"
+    )
+    thread_archive_minutes: int = Field(
+        1440, description="inactivity after which Discord hides a conversation thread: 60, 1440, 4320 or 10080"
+    )
+    edit_interval: float = Field(1.0, ge=0.2, le=10, description="seconds between two updates of a streaming reply")
+    allow_dms: bool = Field(True, description="answer direct messages")
+    allowed_guilds: IdList = Field([], description="servers allowed; empty: all")
+    denied_guilds: IdList = Field([], description="servers refused, even when allowed")
+    allowed_channels: IdList = Field([], description="channels or categories allowed; empty: all")
+    denied_channels: IdList = Field(
+        [], description="channels or categories refused, even when allowed (a thread follows its channel)"
+    )
+    allowed_roles: IdList = Field([], description="roles allowed (with allowed_users: either one); empty: all")
+    denied_roles: IdList = Field([], description="roles refused, even when allowed")
+    allowed_users: IdList = Field([], description="users allowed (with allowed_roles: either one); empty: all")
+    denied_users: IdList = Field([], description="users refused, even when allowed")
+    admin_users: IdList = Field([], description="users who may change settings; both admin lists empty: Manage Server")
+    admin_roles: IdList = Field([], description="roles whose members may change settings")
+    api_url: str = Field("https://discord.com/api/v10", description="Discord's REST API base (a proxy, or a test fake)")
+    gateway_url: str = Field("wss://gateway.discord.gg/", description="Discord's gateway URL (a proxy, or a test fake)")
 
     _split = field_validator(
         "allowed_guilds",
@@ -116,6 +126,29 @@ class DiscordSettings(_Section):
         mode="before",
     )(_split_ids)
 
+    @field_validator("thread_archive_minutes")
+    @classmethod
+    def _archive_minutes(cls, value: int) -> int:
+        if value not in (60, 1440, 4320, 10080):
+            raise ValueError("must be 60, 1440, 4320 or 10080 (minutes Discord offers)")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. https://discord.com/api/v10)")
+        return value
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss:// (e.g. wss://gateway.discord.gg/)")
+        return value
+
     @property
     def enabled(self) -> bool:
         return bool(self.bot_token.get_secret_value())
@@ -126,22 +159,27 @@ class SlackSettings(_Section):
 
     model_config = SettingsConfigDict(env_prefix="SLACK_")
 
-    bot_token: SecretStr = SecretStr("")
-    app_token: SecretStr = SecretStr("")
-    signing_secret: SecretStr = SecretStr("")
-    mode: Literal["socket", "http"] = "socket"
-    http_host: str = "0.0.0.0"
-    http_port: int = Field(3000, gt=0, le=65535)
-    http_path: str = "/slack/events"
-    command: str = "/owui"
-    allow_dms: bool = True
-    allowed_teams: IdList = []
-    denied_teams: IdList = []
-    allowed_channels: IdList = []
-    denied_channels: IdList = []
-    allowed_users: IdList = []
-    denied_users: IdList = []
-    admin_users: IdList = []
+    bot_token: SecretStr = Field(SecretStr(""), description="bot token (xoxb-...); setting it turns the adapter on")
+    app_token: SecretStr = Field(SecretStr(""), description="app-level token (xapp-...) with connections:write")
+    signing_secret: SecretStr = Field(SecretStr(""), description="the app's signing secret; HTTP mode checks it")
+    mode: Literal["socket", "http"] = Field("socket", description="socket: Socket Mode; http: an events endpoint")
+    http_host: str = Field("0.0.0.0", description="HTTP mode: address to listen on")
+    http_port: int = Field(3000, ge=0, le=65535, description="HTTP mode: port to listen on (0: any free port)")
+    http_path: str = Field("/slack/events", description="HTTP mode: path of the Request URL (events and commands)")
+    api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy, or a test fake)")
+    command: str = Field("/owui", description="the slash command, as created in the app's settings")
+    native_streaming: bool = Field(True, description="stream replies with chat.startStream when Slack allows it")
+    max_message_chars: int = Field(
+        12_000, ge=1_000, le=12_000, description="longest reply message; longer replies continue in a new one"
+    )
+    allow_dms: bool = Field(True, description="answer direct messages")
+    allowed_teams: IdList = Field([], description="workspaces (T...) allowed; empty: all")
+    denied_teams: IdList = Field([], description="workspaces refused, even when allowed")
+    allowed_channels: IdList = Field([], description="channels (C.../G...) allowed; empty: all; DMs: allow_dms")
+    denied_channels: IdList = Field([], description="channels refused, even when allowed")
+    allowed_users: IdList = Field([], description="users (U...) allowed; empty: all")
+    denied_users: IdList = Field([], description="users refused, even when allowed")
+    admin_users: IdList = Field([], description="users who may change settings; empty: the workspace's admins")
 
     _split = field_validator(
         "allowed_teams",
@@ -153,6 +191,20 @@ class SlackSettings(_Section):
         "admin_users",
         mode="before",
     )(_split_ids)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("command", "http_path")
+    @classmethod
+    def _leading_slash(cls, value: str) -> str:
+        value = value.strip()
+        return value if value.startswith("/") else "/" + value
 
     @property
     def enabled(self) -> bool:

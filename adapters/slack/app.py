@@ -1,0 +1,213 @@
+"""The Slack adapter: a slack-bolt `AsyncApp` over Socket Mode or HTTP, feeding the core's engine.
+
+Listeners only decide and acknowledge: the work (a turn, a command) runs in a task the adapter keeps, so
+every event is acknowledged within Slack's 3 s and a shutdown can wait for, then cancel, what is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.access import Access
+from adapters.slack.commands import Invocation, Respond, SlashCommands
+from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
+from adapters.slack.files import slack_attachments
+from adapters.slack.pacing import Budgets
+from adapters.slack.surface import ReplyPlace, SlackReplySurface, tell_user
+from bridge.app import Core
+from bridge.messages import Attachment
+from bridge.settings import SlackSettings
+
+log = logging.getLogger(__name__)
+
+EMPTY_MENTION = "Ask me something after the mention, or share a file with your question."
+FAILED = "⚠️ Something went wrong while answering; try again in a moment."
+NOT_SHOWN = "⚠️ I could not post my answer here ({}); check that I am still in this conversation."
+
+
+class SlackAdapter:
+    """One Slack app connection. `await start()`, then `await stop()`; `run_slack` does both."""
+
+    def __init__(self, core: Core, settings: SlackSettings | None = None) -> None:
+        self.core = core
+        self.settings = settings or core.settings.slack
+        self.budgets = Budgets()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.http_port: int | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._client: AsyncWebClient | None = None
+        self._access: Access | None = None
+        self._commands: SlashCommands | None = None
+
+    @property
+    def client(self) -> AsyncWebClient:
+        assert self._client is not None, "start() the adapter first"
+        return self._client
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect over Socket Mode, or serve the events endpoint (HTTP mode)."""
+        s = self.settings
+        self._session = aiohttp.ClientSession()
+        self._client = AsyncWebClient(token=s.bot_token.get_secret_value(), base_url=s.api_url, session=self._session)
+        self._access = Access(s, self._client)
+        self._commands = SlashCommands(
+            command=s.command,
+            engine=self.core.engine,
+            client=self._client,
+            budgets=self.budgets,
+            access=self._access,
+            answer=self.answer,
+            attachments=self._attachments,
+        )
+        app = AsyncApp(
+            client=self._client,
+            signing_secret=s.signing_secret.get_secret_value(),
+            request_verification_enabled=s.mode == "http",
+        )
+        app.event("app_mention")(self._on_mention)
+        app.event("message")(self._on_message)
+        app.command(s.command)(self._on_command)
+        if s.mode == "socket":
+            self._socket = AsyncSocketModeHandler(app, s.app_token.get_secret_value())
+            await self._socket.connect_async()
+            log.info("Slack: connected over Socket Mode")
+            return
+        self._runner = web.AppRunner(app.web_app(path=s.http_path), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.http_host, s.http_port)
+        await site.start()
+        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("Slack: serving events at http://%s:%s%s", s.http_host, self.http_port, s.http_path)
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop receiving, give running turns `grace` seconds to finish, cancel the rest, close."""
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.tasks and grace > 0:
+            await asyncio.wait(set(self.tasks), timeout=grace)
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._session is not None:
+            await self._session.close()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the listener returned (and bolt acknowledged), tracked for shutdown."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- listeners ------------------------------------------------------------------------------
+
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        bot = context.bot_user_id or ""
+        if is_dm(event) or not is_new_user_text(event, bot):
+            return
+        self.spawn(self._serve(self._turn(event, body, context)))
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """DMs, and thread follow-ups without a mention (a mention is `app_mention`'s); the rest is ignored."""
+        bot = context.bot_user_id or ""
+        if not is_new_user_text(event, bot):
+            return
+        if is_dm(event):
+            self.spawn(self._serve(self._turn(event, body, context)))
+        elif event.get("thread_ts") and not mentions(event, bot):
+            self.spawn(self._follow_up(self._turn(event, body, context)))
+
+    async def _on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
+        await ack()
+        self.spawn(self._command(Invocation.from_payload(command), respond))
+
+    # --- work -----------------------------------------------------------------------------------
+
+    def _turn(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> SlackTurn:
+        team = str(context.team_id or body.get("team_id") or event.get("team") or "")
+        files = self._attachments(event.get("files") or [])
+        return turn_for(event, team, context.bot_user_id or "", files, str(body.get("event_id") or ""))
+
+    def _attachments(self, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
+        assert self._session is not None
+        token = self.settings.bot_token.get_secret_value()
+        return slack_attachments(files, self._session, token, self.core.settings.bridge.max_file_bytes)
+
+    async def _follow_up(self, turn: SlackTurn) -> None:
+        """A thread message without a mention continues only a conversation the bridge has there."""
+        if await self.core.store.conversation(turn.message.key) is not None:
+            await self._serve(turn)
+
+    async def _serve(self, turn: SlackTurn) -> None:
+        """Check who asks, then answer; a refused or empty message gets an ephemeral note, once."""
+        message, place = turn.message, turn.place
+        assert self._access is not None
+        note_place = ReplyPlace(place.team_id, place.channel, _own_thread(turn), place.user_id)
+        refusal = self._access.refusal(place.team_id, place.channel, place.user_id, is_dm=turn.dm)
+        if refusal is None and not message.text and not message.attachments:
+            refusal = EMPTY_MENTION
+        if refusal is not None:
+            if await self.core.store.claim_event(PLATFORM, message.event_id):
+                await tell_user(self.client, self.budgets.of(place.team_id), note_place, refusal)
+            return
+        await self.answer(turn, ())
+
+    async def answer(self, turn: SlackTurn, knowledge: tuple[str, ...]) -> None:
+        """One turn through the engine; the asker always sees an answer, a warning, or an ephemeral note."""
+        place = turn.place
+        budgets = self.budgets.of(place.team_id)
+        surface = SlackReplySurface(
+            self.client,
+            budgets,
+            place,
+            max_chars=self.settings.max_message_chars,
+            native_streaming=self.settings.native_streaming,
+        )
+        try:
+            outcome = await self.core.engine.handle(turn.message, surface, knowledge=knowledge)
+        except Exception:
+            log.exception("turn in %s failed", turn.message.key.describe())
+            await tell_user(self.client, budgets, place, FAILED)
+            return
+        if outcome.status == "failed" and not outcome.message_ids:
+            await tell_user(self.client, budgets, place, NOT_SHOWN.format(outcome.error[:200] or "unknown error"))
+
+    async def _command(self, invocation: Invocation, respond: Respond) -> None:
+        assert self._commands is not None
+        try:
+            await self._commands.run(invocation, respond)
+        except Exception:
+            log.exception("%s %s failed", self.settings.command, invocation.text[:40])
+            await respond(text=FAILED, response_type="ephemeral")
+
+
+def _own_thread(turn: SlackTurn) -> str | None:
+    """Where an ephemeral note about a message belongs: that message's thread, or the top level."""
+    thread = turn.message.key.thread
+    return thread if thread and thread != turn.message.extra.get("ts") else None
+
+
+async def run_slack(core: Core) -> None:
+    """Run the Slack adapter until cancelled (`bridge run`)."""
+    adapter = SlackAdapter(core)
+    await adapter.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await adapter.stop(grace=core.settings.bridge.shutdown_grace)

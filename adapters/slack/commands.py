@@ -1,0 +1,319 @@
+"""The slash command (`/owui` by default) and its subcommands.
+
+Every invocation is acknowledged at once and worked on in a background task; answers go through
+`respond()`, ephemeral unless the whole channel needs to know (a changed model or system prompt).
+
+`ask` and `kb ask` post the question as a message in the channel and stream the answer into its thread:
+`respond()` can be used only five times, so it cannot carry a streamed answer, and a thread makes the
+question a conversation like any mention (follow-ups in it continue without a mention). A slash command
+does not say which thread it was typed in, so commands about one conversation (`new`, `status`) take a
+message link, and `kb add` takes the link of the message whose files to add (default: the latest
+message with files at the channel's top level).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.access import NOT_ADMIN, Access
+from adapters.slack.events import PLATFORM, SlackTurn, dedupe_key
+from adapters.slack.pacing import Budgets, paced
+from adapters.slack.surface import ReplyPlace
+from bridge.engine import Engine, UserFacingError
+from bridge.messages import Attachment, ConversationKey, IncomingMessage
+from bridge.openwebui import errors
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Awaitable[Any]]
+_LINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})(?:\?\S*?thread_ts=(\d+\.\d+))?")
+HISTORY_DEPTH = 50
+
+
+def help_text(command: str) -> str:
+    return "\n".join(
+        [
+            "*OpenWebUI in Slack*",
+            "• Mention me in a channel and I answer in a thread; keep talking there without mentioning me.",
+            "• In a DM, the conversation is the DM itself; each thread in it is a conversation of its own.",
+            "• Files you share in a conversation reach the model.",
+            f"`{command} ask <question>`: ask here; the answer opens a thread",
+            f"`{command} new [thread link]`: the next message starts a new chat (this DM, or the linked thread)",
+            f"`{command} model [name]`: show the model of this channel, or set it (admins)",
+            f"`{command} system [prompt|clear]`: show this channel's system prompt, or set or clear it (admins)",
+            f"`{command} kb list`: the knowledge bases",
+            f"`{command} kb ask <kb> <question>`: ask a knowledge base; the sources are named",
+            f"`{command} kb add <kb> [message link]`: add a message's files to a knowledge base (admins);"
+            " without a link, the latest message with files in this channel",
+            f"`{command} status [thread link]`: OpenWebUI, the model here, and the conversation's chat",
+            f"`{command} help`: this help",
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One use of the slash command, from Slack's payload."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    text: str
+
+    @property
+    def is_dm(self) -> bool:
+        return self.channel_id.startswith("D")
+
+    @property
+    def channel_key(self) -> ConversationKey:
+        """Settings scope of the channel (inherited by its threads); a DM's own conversation."""
+        return ConversationKey(PLATFORM, self.team_id, self.channel_id, "")
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Invocation:
+        return cls(
+            team_id=str(payload.get("team_id") or ""),
+            channel_id=str(payload.get("channel_id") or ""),
+            user_id=str(payload.get("user_id") or ""),
+            text=str(payload.get("text") or "").strip(),
+        )
+
+
+def parse_link(text: str) -> tuple[str, str, str | None] | None:
+    """(channel, ts, thread_ts) of a Slack message link (`…/archives/C…/p1700000000123456?thread_ts=…`)."""
+    match = _LINK.search(text)
+    if match is None:
+        return None
+    channel, seconds, micros, thread_ts = match.groups()
+    return channel, f"{seconds}.{micros}", thread_ts
+
+
+def split_name(text: str) -> tuple[str, str]:
+    """The first word, or a "quoted name" with spaces, and the rest."""
+    text = text.strip()
+    for quote in ('"', "“"):
+        if text.startswith(quote):
+            closing = "”" if quote == "“" else '"'
+            end = text.find(closing, 1)
+            if end > 0:
+                return text[1:end], text[end + 1 :].strip()
+    name, _, rest = text.partition(" ")
+    return name, rest.strip()
+
+
+class SlashCommands:
+    """Parses and runs the subcommands; `answer` runs a turn (shared with mentions)."""
+
+    def __init__(
+        self,
+        *,
+        command: str,
+        engine: Engine,
+        client: AsyncWebClient,
+        budgets: Budgets,
+        access: Access,
+        answer: Callable[[SlackTurn, tuple[str, ...]], Awaitable[None]],
+        attachments: Callable[[list[dict[str, Any]]], tuple[Attachment, ...]],
+    ) -> None:
+        self.command = command
+        self.engine = engine
+        self.client = client
+        self.budgets = budgets
+        self.access = access
+        self.answer = answer
+        self.attachments = attachments
+
+    async def run(self, invocation: Invocation, respond: Respond) -> None:
+        """Run one invocation (already acknowledged); every outcome ends in an answer to the user."""
+        refusal = self.access.refusal(
+            invocation.team_id, invocation.channel_id, invocation.user_id, is_dm=invocation.is_dm
+        )
+        if refusal:
+            await respond(text=refusal, response_type="ephemeral")
+            return
+        name, rest = split_name(invocation.text)
+        handler = {
+            "ask": self._ask,
+            "new": self._new,
+            "model": self._model,
+            "system": self._system,
+            "kb": self._kb,
+            "status": self._status,
+        }.get(name.lower())
+        try:
+            if handler is None:
+                await respond(text=help_text(self.command), response_type="ephemeral")
+            else:
+                await handler(invocation, rest, respond)
+        except UserFacingError as exc:
+            await respond(text=str(exc), response_type="ephemeral")
+        except errors.OpenWebUIError as exc:
+            await respond(text=f"⚠️ {exc.hint}", response_type="ephemeral")
+
+    # --- conversations --------------------------------------------------------------------------
+
+    async def _ask(
+        self, inv: Invocation, question: str, respond: Respond, knowledge: tuple[str, str] | None = None
+    ) -> None:
+        if not question:
+            raise UserFacingError(f"Ask something: `{self.command} ask <question>`.")
+        label = f" *{knowledge[0]}*" if knowledge else ""
+        budgets = self.budgets.of(inv.team_id)
+        try:
+            root = await paced(
+                budgets.channel_post(inv.channel_id),
+                lambda: self.client.chat_postMessage(
+                    channel=inv.channel_id, text=f"<@{inv.user_id}> asked{label}: {question}"
+                ),
+                urgent=True,
+                also=(budgets.post,),
+            )
+        except SlackApiError as error:
+            if error.response.get("error") in ("not_in_channel", "channel_not_found"):
+                raise UserFacingError(
+                    "I am not a member of this conversation; invite me (`/invite @app`) or ask me in a DM."
+                ) from error
+            raise
+        ts = str(root["ts"])
+        message = IncomingMessage(
+            key=ConversationKey(PLATFORM, inv.team_id, inv.channel_id, ts),
+            event_id=dedupe_key(inv.team_id, inv.channel_id, ts),
+            author_id=inv.user_id,
+            author_name=inv.user_id,
+            text=question,
+        )
+        turn = SlackTurn(message, ReplyPlace(inv.team_id, inv.channel_id, ts, inv.user_id), dm=inv.is_dm)
+        await self.answer(turn, (knowledge[1],) if knowledge else ())
+
+    async def _new(self, inv: Invocation, rest: str, respond: Respond) -> None:
+        key = await self._conversation_key(inv, rest)
+        if key is None:
+            raise UserFacingError(
+                "In a channel each thread is its own conversation: mention me in a new message to start one, "
+                f"or give the thread's link (`{self.command} new <link>`) to start it over."
+            )
+        await self.engine.new_conversation(key)
+        where = "in this DM" if key.thread == "" else "in that thread"
+        await respond(text=f"The next message {where} starts a new chat.", response_type="ephemeral")
+
+    async def _conversation_key(self, inv: Invocation, rest: str) -> ConversationKey | None:
+        """The conversation a command is about: a linked thread, else a DM's own conversation."""
+        link = parse_link(rest)
+        if link is None:
+            return inv.channel_key if inv.is_dm else None
+        channel, ts, thread_ts = link
+        candidates = [ConversationKey(PLATFORM, inv.team_id, channel, thread_ts or ts)]
+        if channel.startswith("D") and not thread_ts:
+            candidates.append(ConversationKey(PLATFORM, inv.team_id, channel, ""))
+        for key in candidates:
+            if await self.engine.store.conversation(key) is not None:
+                return key
+        return candidates[0]
+
+    # --- settings -------------------------------------------------------------------------------
+
+    async def _model(self, inv: Invocation, name: str, respond: Respond) -> None:
+        if not name:
+            model, _ = await self.engine.effective_settings(inv.channel_key)
+            available = ", ".join(m.id for m in (await self.engine.models())[:20]) or "none"
+            await respond(text=f"Model here: `{model or 'none'}`. Available: {available}.", response_type="ephemeral")
+            return
+        await self._require_admin(inv)
+        model = await self.engine.set_model(inv.channel_key, name)
+        await respond(
+            text=f"<@{inv.user_id}> set the model of this channel to `{model.id}`.", response_type="in_channel"
+        )
+
+    async def _system(self, inv: Invocation, prompt: str, respond: Respond) -> None:
+        if not prompt:
+            _, current = await self.engine.effective_settings(inv.channel_key)
+            shown = f"\n>>> {current}" if current else " none."
+            await respond(text=f"System prompt here:{shown}", response_type="ephemeral")
+            return
+        await self._require_admin(inv)
+        cleared = prompt.lower() == "clear"
+        await self.engine.set_system_prompt(inv.channel_key, "" if cleared else prompt)
+        what = "cleared the system prompt of this channel" if cleared else "set the system prompt of this channel"
+        await respond(text=f"<@{inv.user_id}> {what}.", response_type="in_channel")
+
+    async def _require_admin(self, inv: Invocation) -> None:
+        if not await self.access.is_admin(inv.user_id):
+            raise UserFacingError(NOT_ADMIN)
+
+    # --- knowledge ------------------------------------------------------------------------------
+
+    async def _kb(self, inv: Invocation, rest: str, respond: Respond) -> None:
+        action, rest = split_name(rest)
+        action = action.lower()
+        if action == "list":
+            bases = await self.engine.client.knowledge_list()
+            lines = [f"• *{b.name}*" + (f": {b.description}" if b.description else "") for b in bases]
+            await respond(text="\n".join(lines) or "There are no knowledge bases.", response_type="ephemeral")
+        elif action == "ask":
+            name, question = split_name(rest)
+            if not name or not question:
+                raise UserFacingError(f"Use `{self.command} kb ask <kb> <question>`.")
+            await self._ask(inv, question, respond, (name, await self.engine.find_knowledge(name)))
+        elif action == "add":
+            name, link = split_name(rest)
+            if not name:
+                raise UserFacingError(f"Use `{self.command} kb add <kb> [message link]`.")
+            await self._require_admin(inv)
+            files = await self._files_of(inv, link)
+            lines = await self.engine.add_to_knowledge(name, list(self.attachments(files)))
+            await respond(text="\n".join(lines), response_type="ephemeral")
+        else:
+            raise UserFacingError(f"Use `{self.command} kb list`, `kb ask <kb> <question>` or `kb add <kb> [link]`.")
+
+    async def _files_of(self, inv: Invocation, link_text: str) -> list[dict[str, Any]]:
+        """The files of the linked message, or of the latest message with files at this channel's top level."""
+        link = parse_link(link_text)
+        try:
+            if link is not None:
+                channel, ts, thread_ts = link
+                page = await self.client.conversations_replies(
+                    channel=channel, ts=thread_ts or ts, oldest=ts, latest=ts, inclusive=True, limit=HISTORY_DEPTH
+                )
+                messages = [m for m in page.get("messages", []) if m.get("ts") == ts]
+            else:
+                page = await self.client.conversations_history(channel=inv.channel_id, limit=HISTORY_DEPTH)
+                messages = page.get("messages", [])
+        except SlackApiError as error:
+            raise UserFacingError(
+                f"Slack did not let me read that message ({error.response.get('error')}); am I in that channel?"
+            ) from error
+        for message in messages:
+            if message.get("files"):
+                return list(message["files"])
+        raise UserFacingError(
+            "I found no files there. Share the files in this channel first, or give the link of the message "
+            f"that has them (`{self.command} kb add <kb> <message link>`)."
+        )
+
+    # --- status ---------------------------------------------------------------------------------
+
+    async def _status(self, inv: Invocation, rest: str, respond: Respond) -> None:
+        lines = []
+        client = self.engine.client
+        try:
+            await client.health()
+            version = await client.version()
+            lines.append(f"OpenWebUI: reachable at {client.base_url} (version {version or '?'})")
+            model, prompt = await self.engine.effective_settings(inv.channel_key)
+            lines.append(f"Model here: `{model or 'none'}`; system prompt: {'set' if prompt else 'none'}")
+        except errors.OpenWebUIError as exc:
+            lines.append(f"OpenWebUI: ⚠️ {exc.hint}")
+        key = await self._conversation_key(inv, rest)
+        if key is None:
+            lines.append(f"Conversation: each thread here is its own (`{self.command} status <thread link>`).")
+        else:
+            chat_id, link = await self.engine.chat_link(key)
+            lines.append(f"Conversation: chat `{chat_id}`, {link}" if chat_id else "Conversation: none yet.")
+        await respond(text="\n".join(lines), response_type="ephemeral")

@@ -1,0 +1,127 @@
+"""Slack's rate limits as shared budgets: one set per workspace, one post budget per channel.
+
+Slack limits each Web API method per workspace per app (`chat.update` Tier 3 ≈ 50/min, `chat.startStream`
+and `chat.stopStream` Tier 2 ≈ 20/min, `chat.appendStream` Tier 4 ≈ 100/min) and `chat.postMessage` to
+about one message a second per channel. Every reply streaming at once in a workspace draws on the same
+budgets, so they live here, shared, instead of in each reply. The rates sit a little under Slack's so
+that network jitter never turns into a 429; when one comes anyway, `paced` honours its `Retry-After`
+and sends the same call again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bridge.pacing import RateBudget
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+STREAMING_RETRY_AFTER = 600.0  # seconds before trying native streaming again in a workspace that refused it
+
+
+class SlackBudget(RateBudget):
+    """A `RateBudget` that can also be asked for a grant only if one is free right now."""
+
+    def try_acquire(self) -> bool:
+        """Take a grant if one is available at once (nobody queued, a token in the bucket)."""
+        if self.waiting or self._wait_time() > 0:
+            return False
+        self._take()
+        return True
+
+
+def _per_minute(calls: float, burst: float) -> SlackBudget:
+    return SlackBudget(rate=calls / 60.0, capacity=burst)
+
+
+@dataclass
+class WorkspaceBudgets:
+    """Every budget of one workspace, and what the workspace turned out to support."""
+
+    update: SlackBudget = field(default_factory=lambda: _per_minute(45, 4))  # chat.update, Tier 3
+    start: SlackBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.startStream, Tier 2
+    stop: SlackBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.stopStream, Tier 2
+    append: SlackBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.appendStream, Tier 4
+    post: SlackBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
+    ephemeral: SlackBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
+    channels: dict[str, SlackBudget] = field(default_factory=dict)
+    streaming_refused_at: float = float("-inf")
+    status_unavailable: bool = False
+
+    def channel_post(self, channel: str) -> SlackBudget:
+        """chat.postMessage in one channel: about one a second, a burst of two."""
+        budget = self.channels.get(channel)
+        if budget is None:
+            budget = self.channels[channel] = SlackBudget(rate=1.0, capacity=2)
+        return budget
+
+    @property
+    def streaming_available(self) -> bool:
+        """False for a while after Slack refused to start a stream (feature off, scope missing, ...)."""
+        return time.monotonic() - self.streaming_refused_at > STREAMING_RETRY_AFTER
+
+    def refuse_streaming(self) -> None:
+        self.streaming_refused_at = time.monotonic()
+
+
+class Budgets:
+    """The budgets of every workspace this process talks to, created on first use."""
+
+    def __init__(self) -> None:
+        self._workspaces: dict[str, WorkspaceBudgets] = {}
+
+    def of(self, team_id: str) -> WorkspaceBudgets:
+        budgets = self._workspaces.get(team_id)
+        if budgets is None:
+            budgets = self._workspaces[team_id] = WorkspaceBudgets()
+        return budgets
+
+
+def retry_after(error: SlackApiError) -> float:
+    """Seconds Slack asked to wait (its whole `Retry-After` value; 1 when absent)."""
+    try:
+        return max(float(error.response.headers.get("Retry-After", 1)), 0.1)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def is_rate_limited(error: SlackApiError) -> bool:
+    return error.response.status_code == 429 or error.response.get("error") == "ratelimited"
+
+
+async def paced(
+    budget: RateBudget,
+    call: Callable[[], Awaitable[Any]],
+    *,
+    urgent: bool = False,
+    also: Sequence[RateBudget] = (),
+    acquired: bool = False,
+) -> Any:
+    """Run one Web API call within `budget` (and `also`); after a 429, block the budget and call again.
+
+    `acquired` says the caller already holds a grant of `budget` for the first attempt. The call is kept
+    as a closure so a retry sends exactly the same text: nothing is lost to a rate limit.
+    """
+    attempt = 1
+    while True:
+        if not acquired:
+            await budget.acquire(urgent)
+        acquired = False
+        for extra in also:
+            await extra.acquire(urgent)
+        try:
+            return await call()
+        except SlackApiError as error:
+            if not is_rate_limited(error) or attempt >= MAX_ATTEMPTS:
+                raise
+            wait = retry_after(error)
+            log.warning("Slack answered 429; waiting %.0f s as Retry-After asks (attempt %d)", wait, attempt)
+            budget.block(wait)
+            attempt += 1

@@ -1,0 +1,293 @@
+"""`SlackReplySurface`: one reply in Slack, streamed natively where Slack allows it, else posted and edited.
+
+The core's `LiveReply` hands over whole texts (the reply so far); this surface turns them into Slack calls:
+
+* The first text starts a native stream (`chat.startStream` in the thread, with the asker as recipient)
+  when the workspace's Tier 2 start budget has a grant free *now*; a reply that would have to wait for
+  one is posted with `chat.postMessage` instead and grows by `chat.update` (Tier 3). When many replies
+  start at once the start budget (20/min) runs out first; waiting for it would delay their first words
+  by many seconds, so they take the path that is free. A top-level DM reply is always posted: a stream
+  needs a thread.
+* A new text that extends the streamed one appends only the difference (`chat.appendStream`, Tier 4).
+  Anything else (the splitter moved a cut back, Slack closed the stream with
+  `message_not_in_streaming_state`) stops the stream and continues with `chat.update` on the same
+  message: a `markdown` block with the whole text (12,000 characters) and a short `text` fallback
+  (`chat.update` refuses `text` near 4,000 characters).
+* Every call draws on the workspace's shared budgets (`pacing`), and a 429 waits for `Retry-After`
+  and sends the same text again.
+
+Which method an edit needs is only known once its text is known, so the budgets are taken inside
+`post`/`edit`/`close` rather than in `pace`, which only notes whether the coming call is a final one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced, retry_after
+from bridge.surface import Operation, Source, SurfaceLimits
+
+log = logging.getLogger(__name__)
+
+FALLBACK_CHARS = 300
+PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
+PLACEHOLDER_TEXT = "_Thinking…_"
+STATUS_TEXT = "is thinking…"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPlace:
+    """Where a reply goes and whom it answers.
+
+    `thread_ts` is the thread to answer in; None means the top level of a DM. `user_id` is the asker:
+    the stream's recipient and the one who gets ephemeral notes.
+    """
+
+    team_id: str
+    channel: str
+    thread_ts: str | None
+    user_id: str
+
+
+@dataclass(slots=True)
+class _Shown:
+    text: str
+    streaming: bool
+
+
+def markdown_blocks(text: str) -> list[dict[str, str]]:
+    """Slack renders standard Markdown in a `markdown` block: no mrkdwn conversion needed."""
+    return [{"type": "markdown", "text": text}]
+
+
+def _escape(text: str) -> str:
+    """Slack's mrkdwn escapes: a name with `<`, `>` or `&` must not turn into markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fallback_text(text: str) -> str:
+    """The plain `text` shown in notifications: the start of the reply, cut at a word."""
+    flat = " ".join(text.split())
+    if len(flat) <= FALLBACK_CHARS:
+        return flat or "…"
+    cut = flat.rfind(" ", 0, FALLBACK_CHARS)
+    return flat[: cut if cut > 0 else FALLBACK_CHARS] + "…"
+
+
+class SlackReplySurface:
+    """One reply in one Slack thread (or DM); see the module docstring for the choice of methods."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        budgets: WorkspaceBudgets,
+        place: ReplyPlace,
+        *,
+        max_chars: int = 12_000,
+        native_streaming: bool = True,
+        placeholder_delay: float = PLACEHOLDER_DELAY,
+    ) -> None:
+        self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0)
+        self._client = client
+        self._budgets = budgets
+        self.place = place
+        self._native_streaming = native_streaming
+        self._placeholder_delay = placeholder_delay
+        self._shown: dict[str, _Shown] = {}
+        self._stream_ts: str | None = None
+        self._placeholder_ts: str | None = None
+        self._started = False
+        self._lock = asyncio.Lock()
+        self._urgent = False
+
+    # --- ReplySurface ---------------------------------------------------------------------------
+
+    async def show_progress(self) -> None:
+        """In a thread: the assistant status ("is thinking…"). At a DM's top level: a placeholder message
+        if no text came within `placeholder_delay` (the first text then replaces it)."""
+        if self.place.thread_ts is not None:
+            await self._set_status()
+            return
+        await asyncio.sleep(self._placeholder_delay)
+        async with self._lock:
+            if self._started:
+                return
+            self._placeholder_ts = await self._post_message(PLACEHOLDER_TEXT)
+
+    async def pace(self, op: Operation, final: bool) -> None:
+        self._urgent = final
+
+    async def post(self, text: str) -> str:
+        async with self._lock:
+            self._started = True
+            if self._placeholder_ts is not None:
+                ts, self._placeholder_ts = self._placeholder_ts, None
+                await self._update(ts, text)
+                self._shown[ts] = _Shown(text, streaming=False)
+                return ts
+        await self._end_stream()
+        ts = await self._start_stream(text) if self._may_stream() else None
+        if ts is None:
+            ts = await self._post_message(text)
+        return ts
+
+    async def edit(self, message_id: str, text: str) -> None:
+        shown = self._shown[message_id]
+        if shown.streaming and text.startswith(shown.text):
+            if await self._append(message_id, text[len(shown.text) :]):
+                shown.text = text
+                return
+        elif shown.streaming:
+            await self._end_stream()
+        await self._update(message_id, text)
+        shown.text = text
+
+    async def close(self) -> None:
+        await self._end_stream()
+
+    async def show_sources(self, sources: list[Source]) -> None:
+        """A small grey context line under the answer naming its documents (linked when they have a URL)."""
+        names = [f"<{s.url}|{_escape(s.name)}>" if s.url else _escape(s.name) for s in sources]
+        text = "Sources: " + ", ".join(names)
+        self._urgent = True
+        await paced(
+            self._budgets.channel_post(self.place.channel),
+            lambda: self._client.chat_postMessage(
+                channel=self.place.channel,
+                thread_ts=self.place.thread_ts,
+                text=text,
+                blocks=[{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}],
+            ),
+            urgent=True,
+            also=(self._budgets.post,),
+        )
+
+    # --- Slack calls ----------------------------------------------------------------------------
+
+    def _may_stream(self) -> bool:
+        """Stream only a reply still growing, in a thread, where Slack allows it, with a start free now."""
+        return (
+            self._native_streaming
+            and not self._urgent
+            and self.place.thread_ts is not None
+            and self._budgets.streaming_available
+            and self._budgets.start.try_acquire()
+        )
+
+    async def _start_stream(self, text: str) -> str | None:
+        """chat.startStream with the first text; None when Slack refuses (the caller posts instead)."""
+        try:
+            response = await self._client.chat_startStream(
+                channel=self.place.channel,
+                thread_ts=self.place.thread_ts,
+                recipient_team_id=self.place.team_id,
+                recipient_user_id=self.place.user_id,
+                markdown_text=text,
+            )
+        except SlackApiError as error:
+            if is_rate_limited(error):
+                self._budgets.start.block(retry_after(error))
+            else:
+                log.warning("Slack refused a native stream (%s); posting and editing instead", error.response["error"])
+                self._budgets.refuse_streaming()
+            return None
+        ts = str(response["ts"])
+        self._stream_ts = ts
+        self._shown[ts] = _Shown(text, streaming=True)
+        return ts
+
+    async def _append(self, ts: str, delta: str) -> bool:
+        """chat.appendStream; False when Slack has closed the stream (the caller updates instead)."""
+        if not delta:
+            return True
+        try:
+            await paced(
+                self._budgets.append,
+                lambda: self._client.chat_appendStream(channel=self.place.channel, ts=ts, markdown_text=delta),
+                urgent=self._urgent,
+            )
+        except SlackApiError as error:
+            if is_rate_limited(error):
+                raise
+            log.info("stream %s closed by Slack (%s); continuing with chat.update", ts, error.response["error"])
+            self._forget_stream(ts)
+            return False
+        return True
+
+    async def _end_stream(self) -> None:
+        """chat.stopStream on the open stream, if any; a stream Slack already closed needs nothing."""
+        ts = self._stream_ts
+        if ts is None:
+            return
+        self._forget_stream(ts)
+        try:
+            await paced(
+                self._budgets.stop,
+                lambda: self._client.chat_stopStream(channel=self.place.channel, ts=ts),
+                urgent=True,
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_in_streaming_state":
+                log.warning("could not stop stream %s: %s", ts, error.response.get("error"))
+
+    def _forget_stream(self, ts: str) -> None:
+        self._shown[ts].streaming = False
+        if self._stream_ts == ts:
+            self._stream_ts = None
+
+    async def _post_message(self, text: str) -> str:
+        response = await paced(
+            self._budgets.channel_post(self.place.channel),
+            lambda: self._client.chat_postMessage(
+                channel=self.place.channel,
+                thread_ts=self.place.thread_ts,
+                text=fallback_text(text),
+                blocks=markdown_blocks(text),
+            ),
+            urgent=self._urgent,
+            also=(self._budgets.post,),
+        )
+        ts = str(response["ts"])
+        self._shown[ts] = _Shown(text, streaming=False)
+        return ts
+
+    async def _update(self, ts: str, text: str) -> None:
+        await paced(
+            self._budgets.update,
+            lambda: self._client.chat_update(
+                channel=self.place.channel, ts=ts, text=fallback_text(text), blocks=markdown_blocks(text)
+            ),
+            urgent=self._urgent,
+        )
+
+    async def _set_status(self) -> None:
+        """assistant.threads.setStatus, skipped for good in a workspace that refuses it."""
+        if self._budgets.status_unavailable:
+            return
+        try:
+            await self._client.assistant_threads_setStatus(
+                channel_id=self.place.channel, thread_ts=self.place.thread_ts or "", status=STATUS_TEXT
+            )
+        except SlackApiError as error:
+            if not is_rate_limited(error):
+                log.info("assistant status unavailable (%s); replies show no progress", error.response.get("error"))
+                self._budgets.status_unavailable = True
+
+
+async def tell_user(client: AsyncWebClient, budgets: WorkspaceBudgets, place: ReplyPlace, text: str) -> None:
+    """An ephemeral note to the asker only (a refusal, a failure no reply could show)."""
+    try:
+        await paced(
+            budgets.ephemeral,
+            lambda: client.chat_postEphemeral(
+                channel=place.channel, user=place.user_id, text=text, thread_ts=place.thread_ts
+            ),
+            urgent=True,
+        )
+    except SlackApiError as error:
+        log.warning("could not tell %s: %s", place.user_id, error.response.get("error"))

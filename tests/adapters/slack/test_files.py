@@ -1,0 +1,87 @@
+"""Files shared in a conversation reach the model: downloaded with the bot token, uploaded to OpenWebUI."""
+
+from __future__ import annotations
+
+from adapters.slack.events import PLATFORM
+from bridge.messages import ConversationKey
+from simulators.slack.config import DEFAULT_BOT_SCOPES
+from tests.adapters.slack.conftest import SlackBridge
+
+CHANNEL = "C0GENERAL"
+ALICE = "U0ALICE"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201a5d5b5b50000000049454e44ae426082"
+)
+
+
+def tiny_pdf(text: str) -> bytes:
+    """A valid one-page PDF whose content stream shows `text` (uncompressed, so it can be read back)."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+async def test_a_text_file_and_a_pdf_reach_the_model(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    posted = await sim.user_mentions_app(
+        CHANNEL, ALICE, "summarize these", files=[("notes.txt", b"meeting notes MARKER-txt1\n")]
+    )
+    await slack_bridge.settle()
+    assert slack_bridge.asked("summarize these")[-1].markers == ["MARKER-txt1"]
+    assert sim.bot_messages(CHANNEL, posted.ts) == [slack_bridge.reply_to("summarize these"), "Sources: notes.txt"]
+
+    await sim.user_posts(
+        CHANNEL, ALICE, "and this report", thread_ts=posted.ts, files=[("report.pdf", tiny_pdf("MARKER-pdf1"))]
+    )
+    await slack_bridge.settle()
+    assert slack_bridge.asked("and this report")[-1].markers == ["MARKER-txt1", "MARKER-pdf1"]
+
+    await sim.user_posts(CHANNEL, ALICE, "what was in the files?", thread_ts=posted.ts)
+    await slack_bridge.settle()
+    assert slack_bridge.asked("what was in the files?")[-1].markers == ["MARKER-txt1", "MARKER-pdf1"]
+    assert all(d.authorized for d in sim.downloads) and len(sim.downloads) == 2
+    replies = sim.bot_messages(CHANNEL, posted.ts)
+    assert replies[-2:] == [slack_bridge.reply_to("what was in the files?"), "Sources: notes.txt, report.pdf"]
+
+
+async def test_an_image_goes_to_a_vision_model(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    assert slack_bridge.core is not None
+    await slack_bridge.core.engine.set_model(ConversationKey(PLATFORM, sim.team_id, CHANNEL), "vision-1")
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "what is this picture", files=[("dot.png", PNG, "image/png")])
+    await slack_bridge.settle()
+    answer = slack_bridge.reply_to("what is this picture")
+    assert "[saw 1 image(s)]" in answer
+    assert sim.bot_messages(CHANNEL, posted.ts) == [answer]
+
+
+async def test_without_files_read_the_user_is_told_which_file_and_why(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    sim.set_bot_scopes(set(DEFAULT_BOT_SCOPES) - {"files:read"})
+    posted = await sim.user_mentions_app(
+        CHANNEL, ALICE, "read my notes", files=[("notes.txt", b"secret MARKER-nope\n")]
+    )
+    await slack_bridge.settle()
+    assert sim.downloads and not any(d.authorized for d in sim.downloads)
+    assert slack_bridge.asked("read my notes")[-1].markers == []
+    replies = sim.bot_messages(CHANNEL, posted.ts)
+    assert replies[0] == slack_bridge.reply_to("read my notes")
+    assert replies[-1].startswith("⚠️ notes.txt: the Slack app lacks the files:read scope")
+    assert "an admin must add files:read" in replies[-1]
