@@ -17,7 +17,7 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,14 +25,17 @@ from typing import Any
 from bridge.filetypes import SUPPORTED, readable
 from bridge.live_reply import LiveReply
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
+from bridge.metrics import METRICS
 from bridge.openwebui import Model, OpenWebUIClient, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
-from bridge.store import Conversation, Store, StoredFile, StoreError
+from bridge.store import Conversation, Store, StoredFile, StoreError, Turn
 from bridge.surface import ReplySurface, Source
 
 log = logging.getLogger(__name__)
 
 MODELS_TTL = 60.0
+INTERRUPTED = "The answer was interrupted because the bridge restarted; send your message again."
+RESTARTING = "The bridge is restarting; send your message again in a minute."
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,7 @@ class EngineConfig:
 class TurnOutcome:
     """What happened to one message; adapters and metrics read it."""
 
-    status: str  # "answered", "failed", "duplicate"
+    status: str  # "answered", "failed", "duplicate", "interrupted", "refused"
     chat_id: str = ""
     text: str = ""
     error: str = ""
@@ -95,6 +98,8 @@ class Engine:
         self._locks = _KeyedLocks()
         self._models: list[Model] = []
         self._models_at = float("-inf")
+        self._running: set[asyncio.Task[object]] = set()
+        self.draining = False
 
     @property
     def active_conversations(self) -> int:
@@ -110,16 +115,45 @@ class Engine:
         Redelivered events (same platform event id) are answered once. `knowledge` adds knowledge-base
         ids to search for this turn (`/kb ask`).
         """
-        async with self._locks.hold(message.key):
-            try:
-                if not await self.store.claim_event(message.key.platform, message.event_id):
-                    log.info("duplicate event %s ignored", message.event_id)
-                    return TurnOutcome("duplicate")
-            except StoreError as exc:
-                log.error("store failed before a turn: %s", exc)
-                await _say(surface, "The bridge's database is not available; an admin must check its disk.")
-                return TurnOutcome("failed", error=str(exc))
-            return await self._turn(message, surface, knowledge)
+        if self.draining:
+            await _say(surface, f"⚠️ {RESTARTING}")
+            return TurnOutcome("refused")
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            async with self._locks.hold(message.key):
+                METRICS.active.set(len(self._locks))
+                return await self._claimed_turn(message, surface, knowledge)
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
+            METRICS.active.set(len(self._locks))
+
+    async def _claimed_turn(
+        self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]
+    ) -> TurnOutcome:
+        """The turn, unless the store has seen this event id before (a platform's redelivery)."""
+        try:
+            if not await self.store.claim_event(message.key.platform, message.event_id):
+                log.info("duplicate event %s ignored", message.event_id)
+                return TurnOutcome("duplicate")
+        except StoreError as exc:
+            log.error("store failed before a turn: %s", exc)
+            await _say(surface, "⚠️ The bridge's database is not available; an admin must check its disk.")
+            return TurnOutcome("failed", error=str(exc))
+        platform = message.key.platform
+        METRICS.turns_started.labels(platform).inc()
+        started = time.monotonic()
+        outcome = await self._turn(message, surface, knowledge)
+        METRICS.turns_finished.labels(platform, outcome.status).inc()
+        METRICS.turn_duration.labels(platform).observe(time.monotonic() - started)
+        if outcome.reply is not None:
+            stats = outcome.reply.stats
+            if stats.first_visible_at is not None:
+                METRICS.first_text.labels(platform).observe(stats.first_visible_at - started)
+            METRICS.edits.labels(platform, "post").inc(stats.posts)
+            METRICS.edits.labels(platform, "edit").inc(stats.edits)
+        return outcome
 
     async def _turn(self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]) -> TurnOutcome:
         reply = LiveReply(surface)
@@ -183,7 +217,18 @@ class Engine:
             if outcome.notices:
                 await _say(surface, "\n".join(outcome.notices))
             return outcome
+        except asyncio.CancelledError:
+            outcome.status, outcome.error = "interrupted", "cancelled"
+            async with asyncio.timeout(10):
+                await self._close_failed_turn(reply, text, INTERRUPTED, outcome)
+                if chat is not None and conversation is not None and _current(chat) == user_id:
+                    await self._write_failed_answer(conversation, chat, assistant_id, user_id, text, model, INTERRUPTED)
+                if turn_id is not None:
+                    await _quietly(self.store.finish_turn(turn_id, "interrupted", "shutdown"))
+            raise
         except (errors.OpenWebUIError, StoreError, UserFacingError) as exc:
+            if isinstance(exc, errors.OpenWebUIError):
+                METRICS.openwebui_errors.labels(type(exc).__name__).inc()
             outcome.error = str(exc)
             hint = exc.user_message if isinstance(exc, errors.OpenWebUIError) else str(exc)
             if isinstance(exc, StoreError):
@@ -192,7 +237,7 @@ class Engine:
                 hint = f"The model `{model}` is not available in OpenWebUI; choose another one (/model)."
             log.warning("turn in %s failed: %s", message.key.describe(), exc)
             await self._close_failed_turn(reply, text, hint, outcome)
-            if chat is not None and conversation is not None and chat.get("history", {}).get("currentId") == user_id:
+            if chat is not None and conversation is not None and _current(chat) == user_id:
                 await self._write_failed_answer(conversation, chat, assistant_id, user_id, text, model, hint)
             if turn_id is not None:
                 await _quietly(self.store.finish_turn(turn_id, "failed", str(exc)[:500]))
@@ -367,6 +412,49 @@ class Engine:
         """`/new`: the next message in `key` starts a new OpenWebUI chat (the old one stays there)."""
         return await self.store.archive_conversation(key)
 
+    # --- restarts -------------------------------------------------------------------------------
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking messages, let running turns finish for `grace` seconds, then interrupt the rest.
+
+        An interrupted turn shows a visible note on the platform and is closed in OpenWebUI and the store.
+        """
+        self.draining = True
+        running = set(self._running)
+        if running:
+            log.info("waiting up to %.0f s for %d turn(s) to finish", grace, len(running))
+            _, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=15)
+
+    async def recover(self, platform: str, mark: Callable[[Turn], Awaitable[str]]) -> int:
+        """Close turns a crash left in progress; returns how many.
+
+        `mark` is the adapter's: it tells the user on the platform that the answer was interrupted and
+        returns the text that had been shown. That text goes into the chat as the (finished) answer.
+        """
+        turns = await self.store.open_turns(platform)
+        for turn in turns:
+            try:
+                shown = await mark(turn)
+            except Exception as exc:
+                log.warning("could not mark turn %s interrupted on %s: %s", turn.id, platform, exc)
+                shown = ""
+            try:
+                chat = (await self.client.get_chat(turn.conversation.chat_id))["chat"]
+                messages = (chat.get("history") or {}).get("messages") or {}
+                if turn.user_message_id in messages and turn.assistant_message_id not in messages:
+                    answer = chats.assistant_message(
+                        turn.assistant_message_id, turn.user_message_id, shown, turn.model, error=INTERRUPTED
+                    )
+                    await self.client.update_chat(turn.conversation.chat_id, chats.attach(chat, answer))
+            except errors.OpenWebUIError as exc:
+                log.warning("could not close interrupted turn %s in OpenWebUI: %s", turn.id, exc)
+            await self.store.finish_turn(turn.id, "interrupted", "found after a restart")
+        return len(turns)
+
     # --- knowledge ------------------------------------------------------------------------------
 
     async def find_knowledge(self, name: str) -> str:
@@ -419,6 +507,10 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
                 excerpt = str(documents[index] if index < len(documents) else "")[:200]
                 seen[name] = Source(name=name, url=str(source.get("url") or ""), excerpt=excerpt)
     return list(seen.values())
+
+
+def _current(chat: dict[str, Any]) -> str | None:
+    return (chat.get("history") or {}).get("currentId")
 
 
 def _megabytes(size: int) -> str:

@@ -197,3 +197,52 @@ async def test_turns_of_one_conversation_run_in_arrival_order(
     outcomes = await asyncio.gather(*(engine.handle(message(k, t), RecordingSurface()) for t in texts))
     path = assert_tree((await client.get_chat(outcomes[0].chat_id))["chat"])
     assert [m["content"] for m in path if m["role"] == "user"] == texts
+
+
+async def test_shutdown_drain_interrupts_visibly_and_keeps_the_chat_whole(
+    engine: Engine, client: OpenWebUIClient, store: Store, owui: OwuiTarget
+) -> None:
+    k = key()
+    surface = RecordingSurface()
+    turn = asyncio.create_task(engine.handle(message(k, "a long one [[reply:2000]] [[rate:20]]"), surface))
+    while not surface.ops:
+        await asyncio.sleep(0.05)
+    await engine.drain(grace=0.2)
+    assert turn.done() and turn.cancelled()
+    shown = "\n".join(surface.texts)
+    assert "interrupted" in shown and shown.startswith(surface.ops[0].text)
+    conversation = await store.conversation(k)
+    path = assert_tree((await client.get_chat(conversation.chat_id))["chat"])  # type: ignore[union-attr]
+    assert path[-1]["role"] == "assistant" and "interrupted" in path[-1]["error"]["content"]
+    assert await store.open_turns() == []
+    late = RecordingSurface()
+    refused = await engine.handle(message(k, "anyone there?"), late)
+    assert refused.status == "refused" and "restarting" in late.texts[0]
+
+
+async def test_recovery_after_a_crash_closes_the_open_turn(
+    engine: Engine, client: OpenWebUIClient, store: Store, owui: OwuiTarget
+) -> None:
+    k = key()
+    first = await engine.handle(message(k, "before the crash"), RecordingSurface())
+    # what a crash mid-stream leaves: the user message written, the turn open, no answer
+    chat = (await client.get_chat(first.chat_id))["chat"]
+    user = chats.user_message("crash-u-" + uuid.uuid4().hex, chat["history"]["currentId"], "crashing", "echo-1")
+    await client.update_chat(first.chat_id, chats.attach(chat, user))
+    conversation = await store.conversation(k)
+    assert conversation is not None
+    await store.begin_turn(conversation, "ev-crash", user["id"], "crash-a-" + uuid.uuid4().hex, None, "echo-1")
+    marked = []
+
+    async def mark(turn):  # type: ignore[no-untyped-def]
+        marked.append(turn.conversation.key)
+        return "echo: crash"
+
+    assert await engine.recover("test", mark) == 1
+    assert marked == [k]
+    path = assert_tree((await client.get_chat(first.chat_id))["chat"])
+    assert (path[-1]["content"], path[-2]["content"]) == ("echo: crash", "crashing")
+    assert await store.open_turns() == []
+    after = RecordingSurface()
+    again = await engine.handle(message(k, "after the crash"), after)
+    assert again.status == "answered" and after.visible(again.message_ids) == "echo: after the crash"
