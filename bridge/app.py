@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.engine import Engine, EngineConfig
 from bridge.openwebui import OpenWebUIClient
@@ -14,10 +14,14 @@ from bridge.store import Store
 
 @dataclass(slots=True)
 class Core:
+    """What every adapter of the process shares. Adapters register their readiness in `health_checks`
+    (name → "is it connected?"), which `/readyz` reports."""
+
     settings: Settings
     client: OpenWebUIClient
     store: Store
     engine: Engine
+    health_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
 
 def make_client(settings: Settings) -> OpenWebUIClient:

@@ -16,6 +16,7 @@ from bridge.app import Core, make_client, open_core
 from bridge.engine import UserFacingError
 from bridge.logs import setup_logging
 from bridge.openwebui import errors
+from bridge.runner import serve
 from bridge.settings import ConfigError, Settings, load_settings
 from bridge.store import SchemaError, Store, StoreError
 
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserFacingError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    except ConfigError as exc:  # found by an adapter at start, e.g. a token the platform refuses
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -95,7 +99,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(NO_ADAPTER, file=sys.stderr)
         return 1
     async with open_core(settings) as core:
-        await asyncio.gather(*(runner(core) for runner in runners))
+        await serve(core, runners)
     return 0
 
 

@@ -70,6 +70,7 @@ class BridgeSettings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     health_port: int = Field(0, ge=0, le=65535, description="0 disables the health/metrics endpoint")
+    health_host: str = "0.0.0.0"
     shutdown_grace: float = Field(30.0, ge=0)
 
     @field_validator("log_level", mode="before")

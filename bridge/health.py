@@ -1,0 +1,97 @@
+"""The operator's view: `/healthz` (the process answers), `/readyz` (OpenWebUI reachable and every
+platform connected) and `/metrics` (Prometheus), on `BRIDGE_HEALTH_PORT`.
+
+OpenWebUI is watched in the background with backoff, so a bridge started while OpenWebUI is down comes
+up, reports not ready, and becomes ready by itself when OpenWebUI is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+from bridge.metrics import METRICS
+from bridge.openwebui import OpenWebUIClient
+from bridge.openwebui.errors import OpenWebUIError
+
+log = logging.getLogger(__name__)
+
+
+class OpenWebUIWatch:
+    """Polls `GET /health`: every `interval` seconds while up, backing off to `max_backoff` while down."""
+
+    def __init__(self, client: OpenWebUIClient, interval: float = 15.0, max_backoff: float = 60.0) -> None:
+        self.client = client
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.reachable = False
+        self.reason = "not checked yet"
+
+    async def check(self) -> bool:
+        try:
+            async with asyncio.timeout(5):
+                self.reachable = await self.client.health()
+            self.reason = "" if self.reachable else "OpenWebUI /health says it is not healthy"
+        except (OpenWebUIError, TimeoutError) as exc:
+            self.reachable, self.reason = False, str(exc) or "timed out"
+        return self.reachable
+
+    async def run(self) -> None:
+        backoff = 1.0
+        while True:
+            was = self.reachable
+            if await self.check():
+                if not was:
+                    log.info("OpenWebUI is reachable at %s", self.client.base_url)
+                backoff = 1.0
+                await asyncio.sleep(self.interval)
+            else:
+                log.warning("OpenWebUI not reachable (%s); checking again in %.0f s", self.reason, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+
+class HealthServer:
+    """A small aiohttp app; platforms add a `connected` check each under their name."""
+
+    def __init__(self, watch: OpenWebUIWatch, checks: dict[str, Callable[[], bool]]) -> None:
+        self.watch = watch
+        self.checks = checks
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(
+            [web.get("/healthz", self._healthz), web.get("/readyz", self._readyz), web.get("/metrics", self._metrics)]
+        )
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("health and metrics on http://%s:%d/", host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        parts = {"openwebui": self.watch.reachable, **{name: check() for name, check in self.checks.items()}}
+        ready = all(parts.values())
+        body: dict[str, object] = {"ready": ready, "checks": parts}
+        if not self.watch.reachable:
+            body["openwebui_error"] = self.watch.reason
+        return web.json_response(body, status=200 if ready else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=METRICS.render(), headers={"Content-Type": "text/plain; version=0.0.4"})

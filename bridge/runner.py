@@ -1,0 +1,51 @@
+"""`bridge run`: the configured adapters side by side, a health endpoint, and a clean stop.
+
+On SIGTERM or SIGINT the bridge stops taking messages, lets turns in progress finish for
+`BRIDGE_SHUTDOWN_GRACE` seconds, interrupts the rest with a visible note, then disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from bridge.app import Core
+from bridge.health import HealthServer, OpenWebUIWatch
+
+log = logging.getLogger(__name__)
+
+Adapter = Callable[[Core], Awaitable[None]]
+
+
+async def serve(core: Core, adapters: list[Adapter], stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or a signal arrives); re-raise the error of an adapter that failed."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watch = OpenWebUIWatch(core.client)
+    watcher = asyncio.create_task(watch.run(), name="openwebui-watch")
+    health: HealthServer | None = None
+    settings = core.settings.bridge
+    if settings.health_port:
+        health = HealthServer(watch, core.health_checks)
+        await health.start(settings.health_host, settings.health_port)
+    tasks = [asyncio.create_task(adapter(core), name=getattr(adapter, "__name__", "adapter")) for adapter in adapters]
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
+        failed = next((t for t in done if t is not stopping and not t.cancelled() and t.exception()), None)
+        log.info("stopping: %s", "an adapter failed" if failed else "asked to stop")
+        await core.engine.drain(settings.shutdown_grace)
+    finally:
+        for task in (*tasks, stopping, watcher):
+            task.cancel()
+        await asyncio.gather(*tasks, stopping, watcher, return_exceptions=True)
+        if health:
+            await health.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    if failed is not None:
+        raise failed.exception()  # type: ignore[misc]
