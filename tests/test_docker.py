@@ -1,0 +1,99 @@
+"""The Docker files, checked without Docker (no engine runs here): the compose services and settings
+against what the code reads, the image's command against the CLI the tests use, and the wheel the image
+installs (it must carry the migrations)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from bridge.settings import _SECTIONS, BridgeSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
+COMPOSE = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+KNOWN = {f"{c.model_config.get('env_prefix', '')}{f}".upper() for c in _SECTIONS.values() for f in c.model_fields}
+
+
+def dockerfile_env() -> dict[str, str]:
+    block = re.search(r"^ENV (.+?)(?=^\S)", DOCKERFILE, re.M | re.S)
+    assert block
+    return dict(re.findall(r"(\w+)=(\S+)", block.group(1)))
+
+
+def test_image_runs_bridge_run_as_a_user_with_data_on_a_volume() -> None:
+    assert 'ENTRYPOINT ["bridge"]' in DOCKERFILE and 'CMD ["run"]' in DOCKERFILE
+    user = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    assert user and user[-1] not in ("root", "0")
+    env = dockerfile_env()
+    assert set(env) - {"PYTHONUNBUFFERED"} <= KNOWN
+    assert f'VOLUME ["{env["BRIDGE_DATA_DIR"]}"]' in DOCKERFILE
+    port = env["BRIDGE_HEALTH_PORT"]
+    assert f"EXPOSE {port}" in DOCKERFILE and f"127.0.0.1:{port}/healthz" in DOCKERFILE
+
+
+def test_compose_wires_the_bridge_to_openwebui_with_known_settings() -> None:
+    services = COMPOSE["services"]
+    assert {"open-webui", "bridge", "ollama"} <= set(services)
+    assert services["ollama"]["profiles"] == ["ollama"]
+    owui = services["open-webui"]
+    assert owui["environment"]["ENABLE_API_KEYS"] == "true"
+    bridge = services["bridge"]
+    env = bridge["environment"]
+    assert set(env) <= KNOWN
+    assert env["OPENWEBUI_URL"] == "http://open-webui:8080"
+    assert any(p.endswith(":8080") for p in owui["ports"])
+    targets = {v.split(":", 1)[1] for v in bridge["volumes"]}
+    assert env["BRIDGE_DATA_DIR"] in targets
+    assert env["BRIDGE_HEALTH_PORT"] == dockerfile_env()["BRIDGE_HEALTH_PORT"]
+    assert bridge["build"]["dockerfile"] == "docker/Dockerfile"
+    grace = float(bridge["stop_grace_period"].rstrip("s"))
+    assert grace > BridgeSettings.model_fields["shutdown_grace"].default
+    named = {v.split(":", 1)[0] for s in services.values() for v in s.get("volumes", [])}
+    assert named <= set(COMPOSE["volumes"])
+
+
+def test_the_wheel_carries_migrations_and_its_bridge_command_works(tmp_path: Path) -> None:
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next(tmp_path.glob("openwebui_bridge-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert "bridge/_migrations/0001_initial.sql" in names
+        assert any(
+            n.endswith("entry_points.txt") and "bridge = bridge.cli:main" in archive.read(n).decode() for n in names
+        )
+        archive.extractall(tmp_path / "site")
+    db = tmp_path / "data" / "bridge.db"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "BRIDGE_DB_PATH": str(db)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import bridge; print(bridge.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.startswith(str(tmp_path / "site"))
+    migrated = subprocess.run(
+        [sys.executable, "-m", "bridge", "migrate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert migrated.returncode == 0 and db.exists(), migrated.stderr
