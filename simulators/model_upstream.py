@@ -87,6 +87,8 @@ class UpstreamRequest:
     first_token_at: float | None = None
     last_token_at: float | None = None
     chunks_sent: int = 0
+    progress: list[tuple[float, int]] = field(default_factory=list)
+    """(monotonic time, characters sent so far) after each token: what the model had said when."""
     image_count: int = 0
     markers: list[str] = field(default_factory=list)
 
@@ -404,6 +406,7 @@ class ModelUpstream:
             record.last_token_at = now
             record.reply += token
             record.chunks_sent += 1
+            record.progress.append((now, len(record.reply)))
         await _send(response, _chunk(completion_id, record.model, {}, finish_reason="stop"))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
