@@ -1,0 +1,275 @@
+"""The Discord adapter: a discord.py client whose messages and slash commands feed the core's engine.
+
+Event handlers only decide: each answer runs in a task the adapter keeps, so the gateway is never held
+up by a slow model, and a shutdown can let running answers finish before the client closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.access import Access, asker_of
+from adapters.discord.commands import SlashCommands
+from adapters.discord.events import (
+    Action,
+    Plan,
+    ReplyChains,
+    plan_for,
+    readable_text,
+    thread_key,
+    thread_name,
+)
+from adapters.discord.files import AttachmentFetcher
+from adapters.discord.pacing import DiscordRateLimits
+from adapters.discord.surface import NO_PINGS, ChannelReplySurface
+from bridge.app import Core
+from bridge.engine import UserFacingError
+from bridge.messages import IncomingMessage
+from bridge.settings import DiscordSettings
+
+log = logging.getLogger(__name__)
+
+EMPTY_MENTION = "Ask me something after the mention, or attach a file with your question."
+NO_THREAD = "⚠️ I could not open a thread for the answer ({}); I need the Create Public Threads permission here."
+SEEN_MESSAGES = 10_000
+READY_TIMEOUT = 60.0
+
+
+@contextlib.contextmanager
+def discord_endpoints(settings: DiscordSettings) -> Iterator[None]:
+    """Point discord.py at the configured REST base and gateway (Discord's own by default), then restore.
+
+    These two class attributes are the only places discord.py 2.7 reads its endpoints from; a plain
+    `Client` connects straight to `DEFAULT_GATEWAY` and resumes at the URL READY gives.
+    """
+    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    Route.BASE = settings.api_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+class BridgeClient(discord.Client):
+    """discord.py's client with the adapter's handlers; commands are synced once logged in."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # privileged: enable "Message Content Intent" in the Developer Portal
+        options.setdefault("max_ratelimit_timeout", 30.0)  # fail instead of sleeping minutes on a hidden limit
+        super().__init__(intents=intents, http_trace=adapter.rates.trace_config(), **options)
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        synced = await self.tree.sync()
+        log.info("Discord slash commands synced: %s", ", ".join(f"/{c.name}" for c in synced))
+
+    async def on_ready(self) -> None:
+        log.info("Discord: connected as %s to %d server(s)", self.user, len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+
+class DiscordAdapter:
+    """One bot connection. `await start()`, then `await stop()`; `run_discord` does both.
+
+    `client_options` go to `discord.Client` (tests pass `guild_ready_timeout`).
+    """
+
+    def __init__(self, core: Core, settings: DiscordSettings | None = None, **client_options: Any) -> None:
+        self.core = core
+        self.settings = settings or core.settings.discord
+        self.rates = DiscordRateLimits()
+        self.access = Access(self.settings)
+        self.files = AttachmentFetcher(core.settings.bridge.max_file_bytes)
+        self.client = BridgeClient(self, **client_options)
+        self.commands = SlashCommands(self)
+        self.commands.register(self.client.tree)
+        self._chains: ReplyChains | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._accepting = True
+        self._runner: asyncio.Task[None] | None = None
+        self._endpoints: contextlib.ExitStack | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self, timeout: float = READY_TIMEOUT) -> None:
+        """Log in, connect, sync commands; return once Discord has sent the servers."""
+        self._endpoints = contextlib.ExitStack()
+        self._endpoints.enter_context(discord_endpoints(self.settings))
+        token = self.settings.bot_token.get_secret_value()
+        self._runner = asyncio.create_task(self.client.start(token), name="discord-client")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        try:
+            done, _ = await asyncio.wait({self._runner, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if self._runner in done:
+            await self._close()
+            _raise_start_failure(self._runner)
+        if ready not in done:
+            await self._close()
+            raise UserFacingError(f"Discord did not get ready within {timeout:.0f} s; check the network and token.")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Take no new messages, let running answers finish for `grace` seconds, then close the client."""
+        self._accepting = False
+        grace = self.core.settings.bridge.shutdown_grace if grace is None else grace
+        running = set(self._tasks)
+        if running:
+            log.info("Discord: waiting up to %.0f s for %d answer(s)", grace, len(running))
+            _, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=15)
+        await self._close()
+
+    async def _close(self) -> None:
+        await self.client.close()
+        if self._runner is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._runner, 10)
+        await self.files.close()
+        if self._endpoints is not None:
+            self._endpoints.close()
+            self._endpoints = None
+
+    async def wait_closed(self) -> None:
+        """Until the client stops by itself (a fatal gateway error is raised here); cancelling leaves it running."""
+        assert self._runner is not None, "start() first"
+        await asyncio.shield(self._runner)
+
+    @property
+    def running_answers(self) -> int:
+        """Answers (and slash commands that stream) still running."""
+        return len(self._tasks)
+
+    def has_seen(self, message_id: int) -> bool:
+        """Whether the message was taken up (answered, refused or being answered)."""
+        return message_id in self._seen
+
+    def spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        """Run `work` as a task the adapter waits for at shutdown; its failure is logged, never lost."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Discord: %s failed", task.get_name(), exc_info=task.exception())
+
+    # --- messages -------------------------------------------------------------------------------
+
+    @property
+    def chains(self) -> ReplyChains:
+        if self._chains is None:
+            assert self.client.user is not None
+            self._chains = ReplyChains(self.client.user.id)
+        return self._chains
+
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.client.user
+        if not self._accepting or me is None or message.id in self._seen:
+            return
+        plan = await plan_for(message, me, self.settings.reply_mode, self.chains)
+        if plan is None:
+            return
+        self._seen[message.id] = None  # a RESUME may replay a message; it is answered once
+        while len(self._seen) > SEEN_MESSAGES:
+            self._seen.popitem(last=False)
+        self.spawn(self._answer(message, plan), name=f"discord-answer-{message.id}")
+
+    async def _answer(self, message: discord.Message, plan: Plan) -> None:
+        me = self.client.user
+        assert me is not None
+        refusal = self.access.refusal(asker_of(message.author, plan.channel, message.guild))
+        if refusal is not None:
+            await self._tell(message, f"⛔ {refusal}")
+            return
+        text = readable_text(message, me)
+        attachments = tuple(self.files.attachment(item) for item in message.attachments)
+        if not text and not attachments:
+            await self._tell(message, EMPTY_MENTION)
+            return
+        channel, key, title = plan.channel, plan.key, ""
+        if plan.action is Action.OPEN_THREAD:
+            title = thread_name(text, fallback=attachments[0].filename if attachments else message.author.display_name)
+            try:
+                thread = await message.create_thread(
+                    name=title,
+                    auto_archive_duration=self.settings.thread_archive_minutes,  # type: ignore[arg-type]
+                )
+            except discord.HTTPException as exc:
+                await self._tell(message, NO_THREAD.format(exc.text or exc.status))
+                return
+            channel, key = thread, thread_key(thread)
+        assert key is not None
+        root = int(key.thread) if plan.action is Action.REPLY else 0
+        surface = ChannelReplySurface(
+            channel,  # type: ignore[arg-type]
+            self.rates,
+            edit_interval=self.settings.edit_interval,
+            reply_to=message if plan.action is Action.REPLY else None,
+            on_post=(lambda posted: self.chains.remember(posted, root)) if root else None,
+        )
+        incoming = IncomingMessage(
+            key=key,
+            event_id=str(message.id),
+            author_id=str(message.author.id),
+            author_name=message.author.display_name,
+            text=text,
+            attachments=attachments,
+            new_conversation=plan.action is Action.OPEN_THREAD,
+            title_hint=title,
+        )
+        await self.core.engine.handle(incoming, surface)
+
+    async def _tell(self, message: discord.Message, text: str) -> None:
+        """A short answer outside any conversation (a refusal, a hint), as a reply to the message."""
+        try:
+            await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("Discord: could not answer message %s: %s", message.id, exc)
+
+
+def _raise_start_failure(runner: asyncio.Task[None]) -> None:
+    """Turn why the client stopped into one sentence for whoever starts the bridge."""
+    try:
+        runner.result()
+    except discord.LoginFailure:
+        raise UserFacingError(
+            "Discord refused DISCORD_BOT_TOKEN; copy the token again from the Developer Portal (Bot > Reset Token)."
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise UserFacingError(
+            "Discord refused the Message Content intent; enable it in the Developer Portal "
+            "(Bot > Privileged Gateway Intents > Message Content Intent)."
+        ) from None
+    raise UserFacingError("The Discord client stopped before it was ready; see the log above.")
+
+
+async def run_discord(core: Core, **client_options: Any) -> None:
+    """What `bridge run` calls: the Discord bot, until cancelled; then running answers finish and it closes."""
+    adapter = DiscordAdapter(core, **client_options)
+    await adapter.start()
+    try:
+        await adapter.wait_closed()
+    finally:
+        await adapter.stop()

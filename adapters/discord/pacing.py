@@ -1,0 +1,253 @@
+"""Discord's rate limits as Discord itself states them, so that streaming edits never meet a 429.
+
+discord.py reads the `X-RateLimit-*` headers too, but only to sleep *inside* a request once a bucket is
+empty, and it never waits in advance for the global limit (50 requests/s per bot). A bridge that streams
+must decide before it sends: a reply waits for its turn here, then sends the newest text.
+
+Two limits are kept:
+* per bucket (a route and its channel or interaction token): a `BucketGate` that grants only what the
+  last headers left in the current window. Discord's windows are fixed, so a token bucket refilling
+  continuously could grant a call the server's window no longer has; this gate cannot.
+* global: one `RateBudget` for every request to the API, shared fairly in arrival order, with the final
+  edit of a reply ahead of routine updates. Interaction responses are exempt, as on Discord.
+
+The headers are read from discord.py's own HTTP session through `aiohttp.TraceConfig`, the hook
+`discord.Client(http_trace=...)` offers for observing its requests; nothing inside discord.py is patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from types import SimpleNamespace
+
+import aiohttp
+from discord.http import Route
+
+from bridge.pacing import RateBudget
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CREATE = "POST /channels/{channel_id}/messages"
+MESSAGE_EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+FOLLOWUP_CREATE = "POST /webhooks/{webhook_id}/{webhook_token}"
+FOLLOWUP_EDIT = "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"
+
+GLOBAL_PER_SECOND = 50
+"""Discord's documented global limit per bot; it sends no headers for it, so this one number is fixed."""
+
+_TRACKED = (
+    ("POST", re.compile(r"/channels/(\d+)/messages"), MESSAGE_CREATE),
+    ("PATCH", re.compile(r"/channels/(\d+)/messages/\d+"), MESSAGE_EDIT),
+    ("POST", re.compile(r"/webhooks/(\d+/[^/]+)"), FOLLOWUP_CREATE),
+    ("PATCH", re.compile(r"/webhooks/(\d+/[^/]+)/messages/[^/]+"), FOLLOWUP_EDIT),
+)
+"""The routes replies are paced on, with the group that is their major parameter (Discord's bucket key)."""
+
+_EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
+_WAKE_MARGIN = 0.05  # seconds after a window's reset before the next call, for clock rounding and latency
+_MAX_GATES = 4096
+
+_urgent: ContextVar[bool] = ContextVar("discord_request_urgent", default=False)
+
+
+@contextlib.contextmanager
+def urgency(urgent: bool) -> Iterator[None]:
+    """Mark the requests made inside the block as a reply's final text (first in the global queue)."""
+    token = _urgent.set(urgent)
+    try:
+        yield
+    finally:
+        _urgent.reset(token)
+
+
+class BucketGate:
+    """One Discord rate-limit bucket: `limit` calls per window, `remaining` in the window ending at `reset_at`.
+
+    Before the first answer it assumes Discord's observed 5 calls per 5 s; every answer corrects it.
+    Grants are first come, first served, with urgent requests (final edits) ahead.
+    """
+
+    def __init__(self, limit: int = 5, window: float = 5.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.remaining = limit
+        self.reset_at: float | None = None
+        self.granted = 0
+        self._clock = clock
+        self._urgent: deque[object] = deque()
+        self._routine: deque[object] = deque()
+        self._changed = asyncio.Event()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        """Wait until this bucket has a call left for us, then take it."""
+        ticket = object()
+        queue = self._urgent if urgent else self._routine
+        queue.append(ticket)
+        try:
+            while True:
+                first = self._urgent[0] if self._urgent else self._routine[0]
+                wait = self._wait_time() if first is ticket else None
+                if wait == 0:
+                    self._take()
+                    return
+                changed = self._changed
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), wait)
+        finally:
+            queue.remove(ticket)
+            self._notify()
+
+    @property
+    def idle(self) -> bool:
+        """Nobody waits and the window is over: the gate can be forgotten."""
+        return not self._urgent and not self._routine and self._wait_time() == 0 and self.reset_at is None
+
+    def observe(self, limit: int, remaining: int, reset_after: float) -> None:
+        """Correct the gate from one answer's headers."""
+        now = self._clock()
+        if remaining == limit - 1:
+            self.window = reset_after  # the call that opened a window tells how long windows last
+        self.limit = limit
+        self.remaining = min(self.remaining, remaining)
+        self.reset_at = now + reset_after
+        self._notify()
+
+    def exhausted(self, retry_after: float) -> None:
+        """A 429: nothing more until `retry_after` seconds have passed."""
+        self.remaining = 0
+        self.reset_at = self._clock() + retry_after
+        self._notify()
+
+    def _wait_time(self) -> float:
+        now = self._clock()
+        if self.reset_at is not None and now >= self.reset_at:
+            self.remaining, self.reset_at = self.limit, None
+        if self.remaining > 0:
+            return 0.0
+        return (self.reset_at if self.reset_at is not None else now) - now + _WAKE_MARGIN
+
+    def _take(self) -> None:
+        self.remaining -= 1
+        self.granted += 1
+        if self.reset_at is None:
+            self.reset_at = self._clock() + self.window
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+class DiscordRateLimits:
+    """Every bucket the bridge paces on, plus the global budget, fed by discord.py's HTTP answers."""
+
+    def __init__(self, *, per_second: float = GLOBAL_PER_SECOND, clock: Callable[[], float] = time.monotonic) -> None:
+        # A token bucket grants at most capacity + rate calls in any second; keep that a tenth under the limit.
+        self.global_budget = RateBudget(rate=per_second * 0.8, capacity=max(1.0, per_second * 0.1), clock=clock)
+        self.rate_limited = 0
+        self._clock = clock
+        self._hashes: dict[str, str] = {}
+        self._gates: dict[tuple[str, str], BucketGate] = {}
+
+    def gate(self, route: str, major: str) -> BucketGate:
+        """The gate of `route` (one of this module's route names) for `major` (channel id, or id/token)."""
+        key = (self._hashes.get(route, route), major)
+        gate = self._gates.get(key)
+        if gate is None:
+            if len(self._gates) >= _MAX_GATES:
+                self._forget_idle()
+            gate = self._gates[key] = BucketGate(clock=self._clock)
+        return gate
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """Pass as `discord.Client(http_trace=...)`: paces every request globally and reads every answer."""
+        config = aiohttp.TraceConfig()
+        config.on_request_start.append(self._on_request_start)
+        config.on_request_end.append(self._on_request_end)
+        return config
+
+    async def _on_request_start(
+        self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        path = _api_path(str(params.url))
+        if path is not None and not path.startswith(_EXEMPT_PREFIXES):
+            await self.global_budget.acquire(_urgent.get())
+
+    async def _on_request_end(
+        self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        try:
+            self.observe(params.method, str(params.url), params.response.status, params.response.headers)
+        except Exception:  # a hook must never break discord.py's request
+            log.exception("could not read Discord's rate-limit headers")
+
+    def observe(self, method: str, url: str, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from one answer: bucket hashes, what is left in a bucket, 429s (bucket or global)."""
+        path = _api_path(url)
+        if path is None:
+            return
+        if status == 429:
+            self.rate_limited += 1
+            retry_after = _seconds(headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After"))
+            log.warning("Discord answered 429 to %s %s; waiting %.2f s", method, path, retry_after)
+            if headers.get("X-RateLimit-Global", "").lower() == "true":
+                self.global_budget.block(retry_after)
+        tracked = _route_of(method, path)
+        if tracked is None:
+            return
+        route, major = tracked
+        bucket = headers.get("X-RateLimit-Bucket")
+        if bucket and self._hashes.get(route) != bucket:
+            self._learn_hash(route, major, bucket)
+        gate = self.gate(route, major)
+        if status == 429:
+            if headers.get("X-RateLimit-Global", "").lower() != "true":
+                gate.exhausted(retry_after)
+        elif "X-RateLimit-Remaining" in headers:
+            gate.observe(
+                int(headers.get("X-RateLimit-Limit", gate.limit)),
+                int(headers["X-RateLimit-Remaining"]),
+                _seconds(headers.get("X-RateLimit-Reset-After")),
+            )
+
+    def _learn_hash(self, route: str, major: str, bucket: str) -> None:
+        """Discord names the bucket a route uses; routes with one name share one gate, as they share one limit."""
+        old = (self._hashes.get(route, route), major)
+        self._hashes[route] = bucket
+        gate = self._gates.pop(old, None)
+        if gate is not None:
+            self._gates.setdefault((bucket, major), gate)
+
+    def _forget_idle(self) -> None:
+        for key in [k for k, g in self._gates.items() if g.idle]:
+            del self._gates[key]
+
+
+def _api_path(url: str) -> str | None:
+    """The part of `url` after discord.py's REST base (without the query), or None for other URLs."""
+    base = Route.BASE
+    if not url.startswith(base):
+        return None
+    return url[len(base) :].split("?", 1)[0]
+
+
+def _route_of(method: str, path: str) -> tuple[str, str] | None:
+    for route_method, pattern, route in _TRACKED:
+        if method == route_method:
+            match = pattern.fullmatch(path)
+            if match:
+                return route, match.group(1).replace("/", "+")
+    return None
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value else 1.0
+    except ValueError:
+        return 1.0

@@ -1,0 +1,189 @@
+"""Where a streamed answer is shown on Discord: a message in a channel, thread or DM, or a slash command's
+response. Both post and edit plain messages of at most 2,000 characters; the core's `LiveReply` decides
+the text and the timing, these only wait for Discord's budgets (`pacing`) and make the calls.
+
+Bot messages never ping anyone (a model's "@everyone" stays text), except that a reply in a reply chain
+notifies the person it answers once, as a human reply would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+import discord
+
+from adapters.discord.pacing import (
+    FOLLOWUP_CREATE,
+    FOLLOWUP_EDIT,
+    MESSAGE_CREATE,
+    MESSAGE_EDIT,
+    BucketGate,
+    DiscordRateLimits,
+    urgency,
+)
+from bridge.surface import Operation, Source, SurfaceLimits
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000
+MAX_MESSAGE_AGE = 50 * 60  # Discord limits edits of messages older than an hour (error 30046)
+MAX_INTERACTION_AGE = 13 * 60  # an interaction's token, needed for every edit and follow-up, lives 15 minutes
+TYPING_EVERY = 8.0  # Discord shows "typing" for 10 s after each call
+NO_PINGS = discord.AllowedMentions.none()
+PING_REPLIED = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
+MAX_SOURCES = 20
+
+
+class _Channel(Protocol):
+    """What a reply needs of a text channel, thread, DM or partial channel."""
+
+    id: int
+
+    async def send(self, content: str, **kwargs: object) -> discord.Message: ...
+
+    def get_partial_message(self, message_id: int, /) -> discord.PartialMessage: ...
+
+    def typing(self) -> object: ...
+
+
+def sources_embed(sources: list[Source]) -> discord.Embed:
+    """The documents an answer came from, one line each, linked when OpenWebUI gave a URL."""
+    lines = [f"• [{s.name}]({s.url})" if s.url else f"• {s.name}" for s in sources[:MAX_SOURCES]]
+    if len(sources) > MAX_SOURCES:
+        lines.append(f"… and {len(sources) - MAX_SOURCES} more")
+    return discord.Embed(title="Sources", description="\n".join(lines)[:4096])
+
+
+class ChannelReplySurface:
+    """A reply posted in a channel, thread or DM, and edited as the answer grows.
+
+    In channel mode (`reply_to` set) every message of the answer replies to the user's message, so a
+    later reply to any of them finds its way back to the conversation; `on_post` is told of each one.
+    """
+
+    def __init__(
+        self,
+        channel: _Channel,
+        rates: DiscordRateLimits,
+        *,
+        edit_interval: float = 1.0,
+        reply_to: discord.Message | None = None,
+        on_post: Callable[[int], None] | None = None,
+    ) -> None:
+        self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_MESSAGE_AGE)
+        self.channel = channel
+        self.message_ids: list[int] = []
+        self._rates = rates
+        self._reply_to = reply_to
+        self._on_post = on_post
+        self._urgent = False
+
+    def _gate(self, op: Operation) -> BucketGate:
+        return self._rates.gate(MESSAGE_CREATE if op == "post" else MESSAGE_EDIT, str(self.channel.id))
+
+    async def show_progress(self) -> None:
+        """Discord's typing indicator, renewed until the first text is posted (this task is cancelled then)."""
+        while True:
+            try:
+                await self.channel.typing()  # type: ignore[misc]
+            except discord.HTTPException as exc:
+                log.debug("typing indicator in %s failed: %s", self.channel.id, exc)
+                return
+            await asyncio.sleep(TYPING_EVERY)
+
+    async def pace(self, op: Operation, final: bool) -> None:
+        await self._gate(op).acquire(final)
+        self._urgent = final
+
+    async def post(self, text: str) -> str:
+        options: dict[str, object] = {"allowed_mentions": NO_PINGS}
+        if self._reply_to is not None:
+            first = not self.message_ids
+            options = {
+                "reference": self._reply_to.to_reference(fail_if_not_exists=False),
+                "allowed_mentions": PING_REPLIED if first else NO_PINGS,
+                "mention_author": first,
+            }
+        with urgency(self._urgent):
+            message = await self.channel.send(text, **options)
+        self.message_ids.append(message.id)
+        if self._on_post is not None:
+            self._on_post(message.id)
+        return str(message.id)
+
+    async def edit(self, message_id: str, text: str) -> None:
+        with urgency(self._urgent):
+            await self.channel.get_partial_message(int(message_id)).edit(content=text)
+
+    async def close(self) -> None:
+        return None
+
+    async def show_sources(self, sources: list[Source]) -> None:
+        """Add the sources to the answer's last message as an embed (one more edit, not a new message)."""
+        if not sources or not self.message_ids:
+            return
+        await self.pace("edit", True)
+        with urgency(True):
+            await self.channel.get_partial_message(self.message_ids[-1]).edit(embed=sources_embed(sources))
+
+
+class InteractionReplySurface:
+    """A reply to a slash command: the deferred ("thinking") response, then follow-ups for longer answers."""
+
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        rates: DiscordRateLimits,
+        *,
+        ephemeral: bool = False,
+        edit_interval: float = 1.0,
+    ) -> None:
+        self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_INTERACTION_AGE)
+        self.interaction = interaction
+        self.message_ids: list[str] = []
+        self._rates = rates
+        self._ephemeral = ephemeral
+        self._original: str | None = None
+        self._major = f"{interaction.application_id}+{interaction.token}"
+
+    async def show_progress(self) -> None:
+        """The deferred response already shows Discord's "thinking…" until the first text."""
+        return None
+
+    async def pace(self, op: Operation, final: bool) -> None:
+        route = FOLLOWUP_CREATE if op == "post" and self._original is not None else FOLLOWUP_EDIT
+        await self._rates.gate(route, self._major).acquire(final)
+
+    async def post(self, text: str) -> str:
+        if self._original is None:
+            message = await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
+            self._original = str(message.id)
+            self.message_ids.append(self._original)
+            return self._original
+        sent = await self.interaction.followup.send(
+            text, wait=True, ephemeral=self._ephemeral, allowed_mentions=NO_PINGS
+        )
+        self.message_ids.append(str(sent.id))
+        return str(sent.id)
+
+    async def edit(self, message_id: str, text: str) -> None:
+        if message_id == self._original:
+            await self.interaction.edit_original_response(content=text)
+        else:
+            await self.interaction.followup.edit_message(int(message_id), content=text)
+
+    async def close(self) -> None:
+        return None
+
+    async def show_sources(self, sources: list[Source]) -> None:
+        if not sources or not self.message_ids:
+            return
+        await self.pace("edit", True)
+        last = self.message_ids[-1]
+        if last == self._original:
+            await self.interaction.edit_original_response(embed=sources_embed(sources))
+        else:
+            await self.interaction.followup.edit_message(int(last), embed=sources_embed(sources))

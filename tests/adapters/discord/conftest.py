@@ -1,0 +1,151 @@
+"""Fixtures for the Discord adapter: the real discord.py client against the Discord simulator and the fake
+OpenWebUI.
+
+`discord_bridge` gives a started adapter on a fresh simulator world and database; `restart()` stops it
+and starts a new client on the same database, as a redeploy would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.discord import DiscordAdapter
+from bridge.app import Core, open_core
+from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
+from simulators.discord import DiscordSimulator, SimChannel, SimGuild, SimMessage, SimUser
+from simulators.discord.pytest_plugin import discord_sim, discord_sim_config  # noqa: F401 - fixtures
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_fake import FakeOpenWebUI
+
+
+@dataclass
+class World:
+    guild: SimGuild
+    general: SimChannel
+    alice: SimUser
+
+
+class DiscordBridge:
+    """A bridge with only the Discord adapter, pointed at `sim` and `owui`."""
+
+    def __init__(self, sim: DiscordSimulator, owui: FakeOpenWebUI, upstream: ModelUpstream, db: Path) -> None:
+        self.sim = sim
+        self.owui = owui
+        self.upstream = upstream
+        self.db = db
+        self.options: dict[str, Any] = {}
+        self.core: Core | None = None
+        self.adapter: DiscordAdapter | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+
+    def settings(self, **discord: Any) -> Settings:
+        values: dict[str, Any] = {
+            "bot_token": SecretStr(self.sim.token),
+            "api_url": self.sim.rest_base,
+            "gateway_url": self.sim.gateway_url,
+            **discord,
+        }
+        return Settings(
+            openwebui=OpenWebUISettings(
+                _env_file=None, url=self.owui.url, api_key=SecretStr(self.owui.api_key), default_model="echo-1"
+            ),
+            bridge=BridgeSettings(_env_file=None, db_path=self.db, shutdown_grace=5),
+            discord=DiscordSettings(_env_file=None, **values),
+            slack=SlackSettings(_env_file=None),
+        )
+
+    async def start(self, **discord: Any) -> DiscordAdapter:
+        """Open a core on the database and start an adapter; `discord` overrides DISCORD_* settings."""
+        self._stack = contextlib.AsyncExitStack()
+        self.core = await self._stack.enter_async_context(open_core(self.settings(**discord)))
+        self.adapter = DiscordAdapter(self.core, guild_ready_timeout=0.1)
+        await self.adapter.start(timeout=10)
+        return self.adapter
+
+    async def stop(self) -> None:
+        if self.adapter is not None:
+            await self.adapter.stop(grace=5)
+            self.adapter = None
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+    async def restart(self, **discord: Any) -> DiscordAdapter:
+        await self.stop()
+        return await self.start(**discord)
+
+    async def ask(self, channel: SimChannel, user: SimUser, text: str, *, timeout: float = 10.0) -> SimMessage:
+        """`user` mentions the bot with `text` in `channel`; returns the user's message once answered."""
+        message = await self.sim.user_says(channel, user, text, mentions_bot=True)
+        await self.wait_answered(message, timeout=timeout)
+        return message
+
+    async def wait_answered(self, message: SimMessage, *, timeout: float = 10.0) -> None:
+        """Until the adapter has seen `message` and finished every answer it was running."""
+
+        def done() -> bool:
+            adapter = self.adapter
+            return adapter is not None and adapter.has_seen(message.id) and adapter.running_answers == 0
+
+        await self.sim.wait_until(done, timeout, f"the answer to message {message.id}")
+
+    async def wait_idle(self, *, timeout: float = 10.0) -> None:
+        """Until no answer (message or slash command) is running."""
+        await self.sim.wait_until(lambda: self.adapter is not None and self.adapter.running_answers == 0, timeout)
+
+
+@pytest.fixture
+async def world(discord_sim: DiscordSimulator) -> World:  # noqa: F811 - the fixture above
+    sim = discord_sim
+    guild = await sim.create_guild("Test Guild")
+    general = await sim.create_text_channel(guild, "general")
+    alice = await sim.create_user("alice")
+    await sim.add_member(guild, alice)
+    return World(guild, general, alice)
+
+
+@pytest.fixture
+async def discord_bridge(
+    discord_sim: DiscordSimulator,  # noqa: F811 - the fixture above
+    world: World,
+    fake_owui: FakeOpenWebUI,
+    model_upstream: ModelUpstream,
+    tmp_path: Path,
+) -> AsyncIterator[DiscordBridge]:
+    fake_owui.down = False
+    bridge = DiscordBridge(discord_sim, fake_owui, model_upstream, tmp_path / "bridge.db")
+    try:
+        yield bridge
+    finally:
+        fake_owui.down = False
+        await bridge.stop()
+
+
+def tiny_pdf(text: str) -> bytes:
+    """A one-page PDF whose (uncompressed) content stream shows `text`, readable by any PDF text extractor."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

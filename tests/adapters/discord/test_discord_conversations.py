@@ -1,0 +1,129 @@
+"""Conversations through the real discord.py client: threads, follow-ups, restarts, DMs, channel mode."""
+
+from __future__ import annotations
+
+from adapters.discord.events import thread_name
+from bridge.splitting import reassemble
+from simulators.discord import DiscordSimulator
+from simulators.model_upstream import long_reply
+from tests.adapters.discord.conftest import DiscordBridge, World
+
+
+def _chat_ids(bridge: DiscordBridge) -> list[str]:
+    return list(bridge.owui.chats)
+
+
+async def test_mention_opens_a_thread_and_streams_the_models_answer(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "tell me a story [[reply:400]] [[rate:40]]")
+
+    thread = sim.thread_of(question)
+    assert thread is not None and thread.owner_id == sim.bot_user.id
+    assert thread.name == thread_name("tell me a story [[reply:400]] [[rate:40]]", "")
+    [answer] = sim.bot_messages(thread)
+    expected = discord_bridge.upstream.last_request.reply
+    assert expected == long_reply(400, False)
+    versions = sim.message_history(answer)
+    assert len(versions) > 1, "a slow answer is shown while it grows"
+    assert versions[-1].content == expected
+    assert all(expected.startswith(v.content.rstrip()) for v in versions)
+    assert sim.typing_calls(thread), "the typing indicator shows before the first text"
+    assert sim.bot_messages(world.general) == [], "nothing but the thread is posted in the channel"
+    assert sim.count_429() == 0
+
+
+async def test_follow_up_without_mention_continues_the_chat_even_after_a_restart(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "first MARKER-one")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    chats_before = _chat_ids(discord_bridge)
+
+    follow_up = await sim.user_says(thread, world.alice, "second question")
+    await discord_bridge.wait_answered(follow_up)
+    request = discord_bridge.upstream.last_request
+    assert [m["role"] for m in request.messages] == ["user", "assistant", "user"]
+    assert sim.bot_texts(thread)[-1] == "echo: second question [markers: MARKER-one]", "the first turn is context"
+
+    await discord_bridge.restart()
+    after = await sim.user_says(thread, world.alice, "third question")
+    await discord_bridge.wait_answered(after)
+    request = discord_bridge.upstream.last_request
+    assert request.message_count == 5, "the restarted bridge continues the same OpenWebUI chat"
+    assert _chat_ids(discord_bridge) == chats_before
+    assert sim.bot_texts(thread)[-1] == "echo: third question [markers: MARKER-one]"
+
+
+async def test_messages_not_for_the_bot_are_ignored(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    other_bot = await sim.create_user("other-bot", bot=True)
+    await sim.add_member(world.guild, other_bot)
+    await sim.user_says(world.general, world.alice, "just chatting")
+    await sim.user_says(world.general, other_bot, "hello bridge", mentions_bot=True)
+    user_thread = await sim.create_thread(world.general, "people only", owner=world.alice)
+    await sim.user_says(user_thread, world.alice, "no mention here")
+    marker = await discord_bridge.ask(world.general, world.alice, "now me")
+    assert sim.thread_of(marker) is not None
+    assert len(sim.threads(world.general)) == 2  # the people's thread and the answer's
+    assert sim.bot_messages(user_thread) == []
+    assert [m.content for m in sim.bot_messages(sim.thread_of(marker))] == ["echo: now me"]
+
+
+async def test_a_dm_is_one_conversation(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    dm = await sim.create_dm(world.alice)
+    first = await sim.user_says(dm, world.alice, "hello in private")
+    await discord_bridge.wait_answered(first)
+    second = await sim.user_says(dm, world.alice, "and again")
+    await discord_bridge.wait_answered(second)
+    assert sim.bot_texts(dm) == ["echo: hello in private", "echo: and again"]
+    assert discord_bridge.upstream.last_request.message_count == 3
+
+
+async def test_a_long_answer_with_code_splits_into_valid_messages(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "code please [[reply:5000]] [[code]]")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    parts = sim.bot_texts(thread)
+    expected = long_reply(5000, True)
+    assert len(parts) >= 3
+    assert all(0 < len(p) <= 2000 for p in parts)
+    assert all(p.count("```") % 2 == 0 for p in parts), "every part closes the code fences it opens"
+    assert reassemble(parts) == expected
+    assert sim.count_429() == 0
+
+
+async def test_channel_mode_answers_as_a_reply_chain(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start(reply_mode="channel")
+    question = await discord_bridge.ask(world.general, world.alice, "in the channel please")
+    [answer] = sim.bot_messages(world.general)
+    assert answer.reference_id == question.id and answer.content == "echo: in the channel please"
+    assert sim.threads(world.general) == []
+
+    follow_up = await sim.user_says(world.general, world.alice, "and more", reply_to=answer, mention_author=False)
+    await discord_bridge.wait_answered(follow_up)
+    assert discord_bridge.upstream.last_request.message_count == 3
+    await discord_bridge.restart(reply_mode="channel")
+    latest = sim.bot_messages(world.general)[-1]
+    third = await sim.user_says(world.general, world.alice, "after restart", reply_to=latest)
+    await discord_bridge.wait_answered(third)
+    assert discord_bridge.upstream.last_request.message_count == 5, "the chain is found again after a restart"
