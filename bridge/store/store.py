@@ -72,8 +72,11 @@ class Store:
         self._executor = executor
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        """Create the folder and file if needed, switch to WAL, apply migrations."""
+    async def open(cls, path: Path | str, *, busy_timeout: float = 5.0) -> Store:
+        """Create the folder and file if needed, switch to WAL, apply migrations.
+
+        `busy_timeout` is how long a statement waits for a lock held by another process before failing.
+        """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         loop = asyncio.get_running_loop()
 
@@ -81,7 +84,7 @@ class Store:
             target = Path(path)
             if str(target) != ":memory:":
                 target.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(target), check_same_thread=False, timeout=5.0)
+            conn = sqlite3.connect(str(target), check_same_thread=False, timeout=busy_timeout)
             db = Database(conn)
             if str(target) != ":memory:":
                 db.enable_wal()
@@ -104,7 +107,7 @@ class Store:
     async def _run(self, fn: Callable[[], T]) -> T:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
             raise StoreError(f"database error: {exc}") from exc
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
