@@ -1,0 +1,70 @@
+"""Attachments from Discord reach OpenWebUI and the model; refused files are named, the rest is answered."""
+
+from __future__ import annotations
+
+from bridge.messages import ConversationKey
+from simulators.discord import DiscordSimulator, SimFile
+from tests.adapters.discord.conftest import DiscordBridge, World, tiny_pdf
+
+DOWNLOADS = "GET /attachments/{channel_id}/{attachment_id}/{filename}"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_a_text_file_and_a_pdf_reach_the_model_in_this_and_later_turns(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    files = [
+        SimFile("notes.txt", b"meeting notes MARKER-text", "text/plain"),
+        SimFile("report.pdf", tiny_pdf("quarterly MARKER-pdf figures"), "application/pdf"),
+    ]
+    question = await sim.user_says(world.general, world.alice, "summarize these", mentions_bot=True, attachments=files)
+    await discord_bridge.wait_answered(question)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    assert sim.bot_texts(thread) == ["echo: summarize these [markers: MARKER-text MARKER-pdf]"]
+    assert {f.filename for f in discord_bridge.owui.files.values()} >= {"notes.txt", "report.pdf"}
+
+    later = await sim.user_says(thread, world.alice, "and the figures?")
+    await discord_bridge.wait_answered(later)
+    assert sim.bot_texts(thread)[-1] == "echo: and the figures? [markers: MARKER-text MARKER-pdf]"
+
+
+async def test_an_image_reaches_a_vision_model(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    assert discord_bridge.core is not None
+    channel = ConversationKey("discord", str(world.guild.id), str(world.general.id))
+    await discord_bridge.core.engine.set_model(channel, "vision-1")
+    image = SimFile("cat.png", PNG, "image/png")
+    question = await sim.user_says(world.general, world.alice, "what is this", mentions_bot=True, attachments=[image])
+    await discord_bridge.wait_answered(question)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    assert sim.bot_texts(thread) == ["echo: what is this [saw 1 image(s)]"]
+    assert discord_bridge.upstream.last_request.model == "vision-1"
+
+
+async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    files = [
+        SimFile("huge.txt", bytes(30 * 1024 * 1024), "text/plain"),
+        SimFile("tool.exe", b"MZ\x90\x00", "application/octet-stream"),
+        SimFile("ok.md", b"# fine MARKER-md", "text/markdown"),
+    ]
+    question = await sim.user_says(world.general, world.alice, "look", mentions_bot=True, attachments=files)
+    await discord_bridge.wait_answered(question, timeout=15)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    answer, notice = sim.bot_texts(thread)
+    assert answer == "echo: look [markers: MARKER-md]"
+    assert "huge.txt" in notice and "too large" in notice and "30.0 MB" in notice
+    assert "tool.exe" in notice and "can't be read" in notice
+    downloaded = {c.params["filename"] for c in sim.calls(DOWNLOADS)}
+    assert downloaded == {"ok.md"}, "refused files are never downloaded"
