@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterator
@@ -22,6 +23,7 @@ from discord.http import Route
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
 from adapters.discord.events import (
+    PLATFORM,
     Action,
     Plan,
     ReplyChains,
@@ -32,11 +34,13 @@ from adapters.discord.events import (
 )
 from adapters.discord.files import AttachmentFetcher
 from adapters.discord.pacing import DiscordRateLimits
+from adapters.discord.recovery import mark_interrupted
 from adapters.discord.surface import NO_PINGS, ChannelReplySurface
 from bridge.app import Core
 from bridge.engine import UserFacingError
 from bridge.messages import IncomingMessage
 from bridge.settings import DiscordSettings
+from bridge.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +129,17 @@ class DiscordAdapter:
         if ready not in done:
             await self._close()
             raise UserFacingError(f"Discord did not get ready within {timeout:.0f} s; check the network and token.")
+        self.spawn(self._recover(), name="discord-recover")
+
+    async def _recover(self) -> None:
+        """Mark the answers a crash cut off (the engine finds them in the store)."""
+        try:
+            count = await self.core.engine.recover(PLATFORM, functools.partial(mark_interrupted, self.client))
+        except StoreError as exc:
+            log.error("Discord: could not look for interrupted answers: %s", exc)
+            return
+        if count:
+            log.info("Discord: marked %d answer(s) interrupted by the last stop", count)
 
     async def stop(self, grace: float | None = None) -> None:
         """Take no new messages, let running answers finish for `grace` seconds, then close the client."""
@@ -268,8 +283,8 @@ def _raise_start_failure(runner: asyncio.Task[None]) -> None:
 async def run_discord(core: Core, **client_options: Any) -> None:
     """What `bridge run` calls: the Discord bot, until cancelled; then running answers finish and it closes."""
     adapter = DiscordAdapter(core, **client_options)
-    await adapter.start()
     try:
+        await adapter.start()
         await adapter.wait_closed()
     finally:
-        await adapter.stop()
+        await adapter.stop()  # also when cancelled while connecting: messages may already be answered

@@ -127,3 +127,17 @@ async def test_channel_mode_answers_as_a_reply_chain(
     third = await sim.user_says(world.general, world.alice, "after restart", reply_to=latest)
     await discord_bridge.wait_answered(third)
     assert discord_bridge.upstream.last_request.message_count == 5, "the chain is found again after a restart"
+
+
+async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_resume(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    await sim.drop_connections()
+    question = await sim.user_says(world.general, world.alice, "did you miss me", mentions_bot=True)
+    await discord_bridge.wait_answered(question)
+    assert sim.resume_count == 1
+    thread = sim.thread_of(question)
+    assert thread is not None and sim.bot_texts(thread) == ["echo: did you miss me"]
+    assert len(sim.threads(world.general)) == 1

@@ -1,0 +1,107 @@
+"""When things go wrong: OpenWebUI down, a stop during an answer, answers a crash cut off, a bad token."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.discord import DiscordAdapter, run_discord
+from bridge.app import open_core
+from bridge.engine import INTERRUPTED, UserFacingError
+from bridge.messages import ConversationKey
+from simulators.discord import DiscordSimulator
+from simulators.model_upstream import long_reply
+from tests.adapters.discord.conftest import DiscordBridge, World
+
+
+async def test_openwebui_down_mid_conversation_then_back(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "remember MARKER-before")
+    thread = sim.thread_of(question)
+    assert thread is not None
+
+    discord_bridge.owui.down = True
+    failed = await sim.user_says(thread, world.alice, "are you there?")
+    await discord_bridge.wait_answered(failed)
+    notice = sim.bot_texts(thread)[-1]
+    assert notice.startswith("⚠️ ") and "try again" in notice and "Service Unavailable" in notice
+
+    discord_bridge.owui.down = False
+    back = await sim.user_says(thread, world.alice, "and now?")
+    await discord_bridge.wait_answered(back)
+    assert sim.bot_texts(thread)[-1] == "echo: and now? [markers: MARKER-before]", "the same chat goes on"
+
+
+async def test_stop_lets_a_running_answer_finish(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    adapter = await discord_bridge.start()
+    question = await sim.user_says(world.general, world.alice, "slow [[reply:300]] [[rate:30]]", mentions_bot=True)
+    await sim.wait_until(lambda: sim.thread_of(question) is not None and sim.bot_messages(sim.thread_of(question)))
+    await adapter.stop(grace=10)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    assert sim.bot_texts(thread) == [long_reply(300, False)]
+    assert not sim.bot_connected
+
+
+async def test_run_discord_runs_until_cancelled(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    async with open_core(discord_bridge.settings()) as core:
+        runner = asyncio.create_task(run_discord(core, guild_ready_timeout=0.1))
+        await sim.wait_for_bot_connected()
+        await sim.wait_until(lambda: sim.registered_commands(), 5, "commands synced")
+        question = await sim.user_says(world.general, world.alice, "quick one [[rate:20]]", mentions_bot=True)
+        await sim.wait_until(lambda: sim.thread_of(question) is not None and sim.bot_messages(sim.thread_of(question)))
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+        thread = sim.thread_of(question)
+        assert thread is not None and sim.bot_texts(thread) == ["echo: quick one"]
+        assert not sim.bot_connected
+
+
+async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    adapter = await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "first")
+    thread = sim.thread_of(question)
+    assert thread is not None and discord_bridge.core is not None
+    store = discord_bridge.core.store
+    conversation = await store.conversation(
+        ConversationKey("discord", str(world.guild.id), str(world.general.id), str(thread.id))
+    )
+    assert conversation is not None
+    # What a crash leaves: a turn begun, its partial answer on Discord, never finished.
+    partial = await adapter.client.get_partial_messageable(thread.id).send("half an ans")
+    shown = await store.begin_turn(conversation, "crash-1", str(uuid.uuid4()), str(uuid.uuid4()), None, "echo-1")
+    await store.set_turn_messages(shown, [str(partial.id)])
+    await store.begin_turn(conversation, "crash-2", str(uuid.uuid4()), str(uuid.uuid4()), None, "echo-1")
+    await discord_bridge.stop()
+
+    await discord_bridge.start()
+    await discord_bridge.wait_idle()
+    assert sim.message(partial.id).content == f"half an ans\n\n⚠️ {INTERRUPTED}"
+    assert sim.bot_texts(thread)[-1] == f"⚠️ {INTERRUPTED}"
+    assert await discord_bridge.core.store.open_turns("discord") == []
+
+
+async def test_a_refused_token_stops_start_with_one_sentence(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator
+) -> None:
+    settings = discord_bridge.settings(bot_token=SecretStr("not-the-token"))
+    async with open_core(settings) as core:
+        adapter = DiscordAdapter(core, guild_ready_timeout=0.1)
+        with pytest.raises(UserFacingError, match="DISCORD_BOT_TOKEN"):
+            await adapter.start(timeout=5)
