@@ -56,8 +56,11 @@ class ReplyPlace:
 
 @dataclass(slots=True)
 class _Shown:
+    """A message of this reply: the text Slack shows, and a newer one still owed to it (a skipped edit)."""
+
     text: str
     streaming: bool
+    owed: str | None = None
 
 
 def markdown_blocks(text: str) -> list[dict[str, str]]:
@@ -130,6 +133,7 @@ class SlackReplySurface:
                 await self._update(ts, text)
                 self._shown[ts] = _Shown(text, streaming=False)
                 return ts
+        await self._settle()
         await self._end_stream()
         ts = await self._start_stream(text) if self._may_stream() else None
         if ts is None:
@@ -138,16 +142,22 @@ class SlackReplySurface:
 
     async def edit(self, message_id: str, text: str) -> None:
         shown = self._shown[message_id]
+        shown.owed = None
         if shown.streaming and text.startswith(shown.text):
             if await self._append(message_id, text[len(shown.text) :]):
                 shown.text = text
                 return
         elif shown.streaming:
             await self._end_stream()
-        await self._update(message_id, text)
+        routine = not self._urgent
+        if routine and not self._budgets.update.try_acquire():
+            shown.owed = text  # only spare Tier 3 budget goes to routine edits; `_settle` pays what is owed
+            return
+        await self._update(message_id, text, acquired=routine)
         shown.text = text
 
     async def close(self) -> None:
+        await self._settle()
         await self._end_stream()
 
     async def show_sources(self, sources: list[Source]) -> None:
@@ -256,14 +266,24 @@ class SlackReplySurface:
         self._shown[ts] = _Shown(text, streaming=False)
         return ts
 
-    async def _update(self, ts: str, text: str) -> None:
+    async def _update(self, ts: str, text: str, *, acquired: bool = False) -> None:
         await paced(
             self._budgets.update,
             lambda: self._client.chat_update(
                 channel=self.place.channel, ts=ts, text=fallback_text(text), blocks=markdown_blocks(text)
             ),
             urgent=self._urgent,
+            acquired=acquired,
         )
+
+    async def _settle(self) -> None:
+        """Show the texts of skipped routine edits that no later edit replaced (before a new part, at the end)."""
+        for ts, shown in self._shown.items():
+            if shown.owed is not None:
+                text, shown.owed = shown.owed, None
+                self._urgent = True
+                await self._update(ts, text)
+                shown.text = text
 
     async def _set_status(self) -> None:
         """assistant.threads.setStatus, skipped for good in a workspace that refuses it."""

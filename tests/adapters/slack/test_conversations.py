@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
+import pytest
+
+from adapters.slack import run_slack
 from adapters.slack.events import PLATFORM
+from bridge.app import open_core
 from bridge.messages import ConversationKey
 from bridge.splitting import reassemble
 from tests.adapters.slack.conftest import SlackBridge
@@ -216,3 +221,20 @@ async def test_openwebui_down_mid_conversation(slack_bridge: SlackBridge) -> Non
     await slack_bridge.settle()
     assert sim.bot_messages(CHANNEL, posted.ts)[2] == slack_bridge.reply_to("after the outage")
     assert slack_bridge.asked("after the outage")[-1].roles.count("user") >= 2
+
+
+async def test_run_slack_answers_until_cancelled(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    await slack_bridge.stop()
+    async with open_core(slack_bridge.settings()) as core:
+        runner = asyncio.create_task(run_slack(core))
+        await sim.wait_socket_connected()
+        posted = await sim.user_mentions_app(CHANNEL, ALICE, "via run_slack")
+        assert await sim.wait_for(lambda: bool(slack_bridge.asked("via run_slack")), 5)
+        assert await sim.wait_for(lambda: sim.bot_messages(CHANNEL, posted.ts) == [slack_bridge.reply_to("via run")])
+        slow = await sim.user_mentions_app(CHANNEL, ALICE, "cut short [[reply:3000]] [[rate:20]]")
+        assert await sim.wait_for(lambda: bool(sim.bot_message_records(CHANNEL, slow.ts)), 5)
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(runner, 5)
+        assert not sim.socket.connected.is_set()

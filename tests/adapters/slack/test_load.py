@@ -1,0 +1,58 @@
+"""Rate limits: ten conversations streaming at once share the workspace's budgets without a single 429,
+and a 429 that comes anyway is waited out (`Retry-After`) and the same text sent again."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+from simulators.slack import BucketSpec
+from tests.adapters.slack.conftest import SlackBridge
+
+ALICE = "U0ALICE"
+
+
+async def test_ten_conversations_at_once_without_429(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    channels = [f"C0LOAD{i}" for i in range(5)]
+    for channel in channels:
+        sim.add_channel(channel, channel.lower())
+    started = time.monotonic()
+    posted = await asyncio.gather(
+        *(sim.user_mentions_app(channels[i % 5], ALICE, f"load {i} [[reply:1500]] [[rate:200]]") for i in range(10))
+    )
+    await slack_bridge.settle(timeout=40)
+    elapsed = time.monotonic() - started
+
+    assert sim.count_429() == 0
+    firsts, finals = [], []
+    for i, message in enumerate(posted):
+        assert sim.bot_messages(message.channel, message.ts) == [slack_bridge.reply_to(f"load {i} ")], i
+        records = sim.bot_message_records(message.channel, message.ts)
+        versions = [v for r in records for v in sim.message_history(r.channel, r.ts)]
+        firsts.append(min(v.at for v in versions) - started)
+        finals.append(max(v.at for v in versions) - started)
+    assert max(firsts) < 2.0, f"every reply shows its first words at once: {firsts}"
+    methods = [c.method for c in sim.calls() if c.method.startswith("chat.")]
+    counts = {m: methods.count(m) for m in sorted(set(methods))}
+    print(f"\nten replies in {elapsed:.1f} s (finals at {sorted(round(f, 1) for f in finals)}); calls: {counts}")
+    # Replies that could not start a stream grow by chat.update; routine edits only use spare budget.
+    assert counts["chat.update"] <= 2 * counts["chat.postMessage"]
+
+
+async def test_a_429_waits_for_retry_after_and_sends_the_same_text_again(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    await slack_bridge.restart(native_streaming=False)
+    sim.config.rate_limits["chat.update"] = (BucketSpec(capacity=1, refill_per_s=0.5),)  # stricter than Tier 3
+    posted = await sim.user_mentions_app("C0GENERAL", ALICE, "squeezed [[reply:1000]] [[rate:150]]")
+    await slack_bridge.settle()
+
+    assert sim.bot_messages("C0GENERAL", posted.ts) == [slack_bridge.reply_to("squeezed")]
+    updates = sim.calls("chat.update")
+    assert sim.count_429("chat.update") >= 1
+    print("\n", [(round(c.at - updates[0].at, 2), c.status) for c in updates])
+    for refused, after in itertools.pairwise(updates):
+        if refused.status == 429:  # waiting Retry-After is always enough: the very next call is accepted
+            assert after.status == 200 and after.at - refused.at >= 0.95
+            assert after.params["blocks"] == refused.params["blocks"], "the refused text is sent again"
