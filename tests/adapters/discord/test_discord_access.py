@@ -62,7 +62,9 @@ async def test_role_lists_and_admin_roles(
     assert changed.original_message is not None and "`vision-1`" in changed.original_message.content
 
 
-async def test_dms_can_be_turned_off(discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World) -> None:
+async def test_dms_can_be_turned_off(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
     sim = discord_sim
     await discord_bridge.start(allow_dms=False)
     dm = await sim.create_dm(world.alice)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bridge.messages import ConversationKey
+from bridge.splitting import reassemble
 from simulators.discord import DiscordSimulator, SimFile, SimInteraction, SimMessage
+from simulators.model_upstream import long_reply
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 
@@ -48,6 +50,19 @@ async def test_ask_streams_into_the_deferred_response(
 
     choices = await sim.autocomplete(world.general, world.alice, "ask", {"model": "vis"}, focused="model")
     assert [c["value"] for c in choices] == ["vision-1"]
+
+
+async def test_a_long_ask_answer_continues_in_follow_ups(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    await discord_bridge.start()
+    interaction = await discord_sim.run_slash_command(world.general, world.alice, "ask", {"question": "[[reply:4500]]"})
+    await discord_sim.wait_for_response(interaction, final=True)
+    await discord_bridge.wait_idle()
+    parts = [_response(interaction).content] + [m.content for m in interaction.followups]
+    assert len(parts) == 3 and all(len(p) <= 2000 for p in parts)
+    assert reassemble(parts) == long_reply(4500, False)
+    assert discord_sim.count_429() == 0
 
 
 async def test_model_and_system_are_shown_to_all_and_set_by_admins(

@@ -12,7 +12,7 @@ from adapters.discord import DiscordAdapter, run_discord
 from bridge.app import open_core
 from bridge.engine import INTERRUPTED, UserFacingError
 from bridge.messages import ConversationKey
-from simulators.discord import DiscordSimulator
+from simulators.discord import DiscordSimulator, SimulatorConfig
 from simulators.model_upstream import long_reply
 from tests.adapters.discord.conftest import DiscordBridge, World
 
@@ -36,6 +36,23 @@ async def test_openwebui_down_mid_conversation_then_back(
     back = await sim.user_says(thread, world.alice, "and now?")
     await discord_bridge.wait_answered(back)
     assert sim.bot_texts(thread)[-1] == "echo: and now? [markers: MARKER-before]", "the same chat goes on"
+
+
+@pytest.mark.parametrize("discord_sim_config", [SimulatorConfig(max_edit_age=1.0)])
+async def test_a_message_discord_will_not_edit_any_more_is_left_and_the_answer_goes_on(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """Discord refuses edits of old messages (30046; here after one second): the answer moves on."""
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "long [[reply:600]] [[rate:40]]")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    refused = sim.calls("PATCH /channels/{channel_id}/messages/{message_id}", status=400)
+    assert refused and all(c.error_code == 30046 for c in refused)
+    texts = sim.bot_texts(thread)
+    assert len(texts) >= 2 and texts[-1] == long_reply(600, False)
+    assert long_reply(600, False).startswith(texts[0])
 
 
 async def test_stop_lets_a_running_answer_finish(

@@ -24,6 +24,8 @@ async def test_a_text_file_and_a_pdf_reach_the_model_in_this_and_later_turns(
     thread = sim.thread_of(question)
     assert thread is not None
     assert sim.bot_texts(thread) == ["echo: summarize these [markers: MARKER-text MARKER-pdf]"]
+    [sources] = sim.bot_messages(thread)[0].embeds
+    assert sources["title"] == "Sources" and {"• notes.txt", "• report.pdf"} <= set(sources["description"].split("\n"))
     assert {f.filename for f in discord_bridge.owui.files.values()} >= {"notes.txt", "report.pdf"}
 
     later = await sim.user_says(thread, world.alice, "and the figures?")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -25,7 +26,7 @@ async def _ten_conversations(bridge: DiscordBridge, world: World, prompt: str) -
 def _gaps(message: SimMessage) -> list[float]:
     """Seconds between routine updates (the final text is sent at once, so its gap is left out)."""
     times = [v.at_monotonic for v in message.versions[:-1]]
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 async def test_ten_conversations_stream_at_once_without_a_429(

@@ -1,0 +1,116 @@
+"""The pacing rules on their own: fixed windows from headers, urgent first, 429s, shared buckets, exemptions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from discord.http import Route
+
+from adapters.discord.pacing import (
+    FOLLOWUP_EDIT,
+    MESSAGE_CREATE,
+    MESSAGE_EDIT,
+    BucketGate,
+    DiscordRateLimits,
+)
+
+BASE = "https://discord.test/api/v10"
+
+
+@pytest.fixture(autouse=True)
+def _rest_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Route, "BASE", BASE)
+
+
+def _headers(limit: int, remaining: int, reset_after: float, bucket: str = "abc") -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+async def test_a_gate_grants_its_window_then_waits_for_the_reset() -> None:
+    gate = BucketGate(limit=3, window=0.3)
+    started = time.monotonic()
+    for _ in range(3):
+        await gate.acquire()
+    assert time.monotonic() - started < 0.05
+    await gate.acquire()
+    assert time.monotonic() - started >= 0.3, "the fourth call waits for the window to end"
+
+
+async def test_headers_lower_what_is_left_and_move_the_reset() -> None:
+    gate = BucketGate(limit=5, window=5.0)
+    await gate.acquire()
+    gate.observe(limit=5, remaining=0, reset_after=0.2)  # someone else used the bucket
+    started = time.monotonic()
+    await gate.acquire()
+    assert 0.2 <= time.monotonic() - started < 1.0
+    assert gate.window == 5.0, "only the call that opens a window tells its length"
+    gate.observe(limit=2, remaining=1, reset_after=0.25)
+    assert (gate.limit, gate.window) == (2, 0.25)
+
+
+async def test_urgent_requests_go_first() -> None:
+    gate = BucketGate(limit=1, window=0.2)
+    await gate.acquire()
+    order: list[str] = []
+
+    async def wait(name: str, urgent: bool) -> None:
+        await gate.acquire(urgent)
+        order.append(name)
+
+    routine = asyncio.create_task(wait("routine", False))
+    await asyncio.sleep(0.01)
+    final = asyncio.create_task(wait("final", True))
+    await asyncio.wait_for(asyncio.gather(routine, final), 2)
+    assert order == ["final", "routine"]
+
+
+async def test_a_429_closes_the_bucket_and_a_global_429_blocks_everything() -> None:
+    limits = DiscordRateLimits()
+    url = f"{BASE}/channels/42/messages/7"
+    limits.observe("PATCH", url, 429, {"Retry-After": "1", "X-RateLimit-Reset-After": "0.3", "Via": "1.1 google"})
+    gate = limits.gate(MESSAGE_EDIT, "42")
+    started = time.monotonic()
+    await gate.acquire()
+    assert time.monotonic() - started >= 0.3
+    limits.observe("POST", f"{BASE}/channels/43/messages", 429, {"Retry-After": "1", "X-RateLimit-Global": "true"})
+    assert limits.rate_limited == 2
+    started = time.monotonic()
+    await limits.global_budget.acquire()
+    assert time.monotonic() - started >= 0.9
+
+
+async def test_routes_discord_names_as_one_bucket_share_one_gate() -> None:
+    limits = DiscordRateLimits()
+    limits.observe("POST", f"{BASE}/channels/42/messages", 200, _headers(5, 4, 5.0, bucket="shared"))
+    limits.observe("PATCH", f"{BASE}/channels/42/messages/9", 200, _headers(5, 3, 4.9, bucket="shared"))
+    assert limits.gate(MESSAGE_CREATE, "42") is limits.gate(MESSAGE_EDIT, "42")
+    assert limits.gate(MESSAGE_CREATE, "42").remaining == 3
+    assert limits.gate(MESSAGE_CREATE, "43") is not limits.gate(MESSAGE_CREATE, "42"), "channels never share"
+
+
+async def test_interaction_responses_are_paced_per_token_and_outside_the_global_budget() -> None:
+    limits = DiscordRateLimits(per_second=1)
+    trace = limits.trace_config()
+    start = trace.on_request_start[0]
+    token_url = f"{BASE}/webhooks/1/tok-en/messages/@original"
+    limits.observe("PATCH", token_url, 200, _headers(5, 2, 4.0))
+    assert limits.gate(FOLLOWUP_EDIT, "1+tok-en").remaining == 2
+
+    class Params:
+        def __init__(self, url: str) -> None:
+            self.url = url
+
+    await limits.global_budget.acquire()  # the one call this budget has now
+    started = time.monotonic()
+    await asyncio.wait_for(start(None, None, Params(token_url)), 1)  # type: ignore[arg-type]
+    await asyncio.wait_for(start(None, None, Params("https://cdn.discord.test/attachments/1/2/a.txt")), 1)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 0.1, "interaction responses and downloads do not wait for the budget"
+    await asyncio.wait_for(start(None, None, Params(f"{BASE}/channels/1/typing")), 3)  # type: ignore[arg-type]
+    assert time.monotonic() - started >= 0.5, "a bot request does"
