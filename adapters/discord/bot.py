@@ -76,6 +76,7 @@ class BridgeClient(discord.Client):
         super().__init__(intents=intents, http_trace=adapter.rates.trace_config(), **options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
+        self.gateway_live = False
 
     async def setup_hook(self) -> None:
         synced = await self.tree.sync()
@@ -83,6 +84,15 @@ class BridgeClient(discord.Client):
 
     async def on_ready(self) -> None:
         log.info("Discord: connected as %s to %d server(s)", self.user, len(self.guilds))
+
+    async def on_connect(self) -> None:
+        self.gateway_live = True
+
+    async def on_resumed(self) -> None:
+        self.gateway_live = True
+
+    async def on_disconnect(self) -> None:
+        self.gateway_live = False
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
@@ -129,7 +139,12 @@ class DiscordAdapter:
         if ready not in done:
             await self._close()
             raise UserFacingError(f"Discord did not get ready within {timeout:.0f} s; check the network and token.")
+        self.core.health_checks[PLATFORM] = self.connected
         self.spawn(self._recover(), name="discord-recover")
+
+    def connected(self) -> bool:
+        """For `/readyz`: logged in with a live gateway connection."""
+        return self.client.gateway_live and self.client.is_ready() and not self.client.is_closed()
 
     async def _recover(self) -> None:
         """Mark the answers a crash cut off (the engine finds them in the store)."""
@@ -156,6 +171,7 @@ class DiscordAdapter:
         await self._close()
 
     async def _close(self) -> None:
+        self.core.health_checks.pop(PLATFORM, None)
         await self.client.close()
         if self._runner is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):

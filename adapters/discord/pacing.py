@@ -30,6 +30,7 @@ from types import SimpleNamespace
 import aiohttp
 from discord.http import Route
 
+from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ class DiscordRateLimits:
             return
         if status == 429:
             self.rate_limited += 1
+            METRICS.rate_limited.labels("discord").inc()
             retry_after = _seconds(headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After"))
             log.warning("Discord answered 429 to %s %s; waiting %.2f s", method, path, retry_after)
             if headers.get("X-RateLimit-Global", "").lower() == "true":

@@ -133,11 +133,17 @@ async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
     sim = discord_sim
-    await discord_bridge.start()
+    adapter = await discord_bridge.start()
+    assert discord_bridge.core is not None
+    ready = discord_bridge.core.health_checks["discord"]
+    assert ready()
     await sim.drop_connections()
+    await sim.wait_until(lambda: not ready(), 5, "the readiness check to see the drop")
     question = await sim.user_says(world.general, world.alice, "did you miss me", mentions_bot=True)
     await discord_bridge.wait_answered(question)
-    assert sim.resume_count == 1
+    assert sim.resume_count == 1 and ready()
     thread = sim.thread_of(question)
     assert thread is not None and sim.bot_texts(thread) == ["echo: did you miss me"]
     assert len(sim.threads(world.general)) == 1
+    await adapter.stop()
+    assert "discord" not in discord_bridge.core.health_checks
