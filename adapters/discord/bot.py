@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -79,8 +80,10 @@ class BridgeClient(discord.Client):
         self.gateway_live = False
 
     async def setup_hook(self) -> None:
+        """Logged in, not yet connected: no message can arrive while commands sync and old turns are closed."""
         synced = await self.tree.sync()
         log.info("Discord slash commands synced: %s", ", ".join(f"/{c.name}" for c in synced))
+        await self.adapter.recover()
 
     async def on_ready(self) -> None:
         log.info("Discord: connected as %s to %d server(s)", self.user, len(self.guilds))
@@ -135,19 +138,21 @@ class DiscordAdapter:
             ready.cancel()
         if self._runner in done:
             await self._close()
-            _raise_start_failure(self._runner)
+            _raise_start_failure(self._runner, self.settings.api_url)
         if ready not in done:
             await self._close()
             raise UserFacingError(f"Discord did not get ready within {timeout:.0f} s; check the network and token.")
         self.core.health_checks[PLATFORM] = self.connected
-        self.spawn(self._recover(), name="discord-recover")
 
     def connected(self) -> bool:
         """For `/readyz`: logged in with a live gateway connection."""
         return self.client.gateway_live and self.client.is_ready() and not self.client.is_closed()
 
-    async def _recover(self) -> None:
-        """Mark the answers a crash cut off (the engine finds them in the store)."""
+    async def recover(self) -> None:
+        """Mark the answers a crash cut off (the engine finds them in the store).
+
+        Runs before the gateway connects, so every turn still open in the store is from an earlier run.
+        """
         try:
             count = await self.core.engine.recover(PLATFORM, functools.partial(mark_interrupted, self.client))
         except StoreError as exc:
@@ -280,10 +285,12 @@ class DiscordAdapter:
             log.warning("Discord: could not answer message %s: %s", message.id, exc)
 
 
-def _raise_start_failure(runner: asyncio.Task[None]) -> None:
+def _raise_start_failure(runner: asyncio.Task[None], api_url: str) -> None:
     """Turn why the client stopped into one sentence for whoever starts the bridge."""
     try:
         runner.result()
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        raise UserFacingError(f"Cannot reach Discord at {api_url} ({type(exc).__name__}); check the network.") from None
     except discord.LoginFailure:
         raise UserFacingError(
             "Discord refused DISCORD_BOT_TOKEN; copy the token again from the Developer Portal (Bot > Reset Token)."

@@ -122,3 +122,11 @@ async def test_a_refused_token_stops_start_with_one_sentence(
         adapter = DiscordAdapter(core, guild_ready_timeout=0.1)
         with pytest.raises(UserFacingError, match="DISCORD_BOT_TOKEN"):
             await adapter.start(timeout=5)
+
+
+async def test_an_unreachable_discord_stops_start_with_one_sentence(discord_bridge: DiscordBridge) -> None:
+    settings = discord_bridge.settings(api_url="http://127.0.0.1:9/api/v10")
+    async with open_core(settings) as core:
+        adapter = DiscordAdapter(core, guild_ready_timeout=0.1)
+        with pytest.raises(UserFacingError, match=r"Cannot reach Discord at http://127\.0\.0\.1:9"):
+            await adapter.start(timeout=5)
