@@ -74,8 +74,8 @@ def mentions_bot(message: discord.Message, me: discord.ClientUser) -> bool:
     return own_role is not None and own_role in message.role_mentions
 
 
-def is_for_consideration(message: discord.Message, me: discord.ClientUser) -> bool:
-    """A person's ordinary message (not a bot's, a webhook's, or a system message)."""
+def from_a_person(message: discord.Message) -> bool:
+    """A person's ordinary message (not a bot's, the bot's own, a webhook's, or a system message)."""
     return not message.author.bot and message.webhook_id is None and message.type in _ANSWERABLE
 
 
@@ -108,7 +108,7 @@ async def plan_for(
     message: discord.Message, me: discord.ClientUser, reply_mode: str, chains: ReplyChains
 ) -> Plan | None:
     """Where to answer `message`, or None when it is not for the bot."""
-    if not is_for_consideration(message, me):
+    if not from_a_person(message):
         return None
     guild = message.guild
     if guild is None:

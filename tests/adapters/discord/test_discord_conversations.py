@@ -147,3 +147,19 @@ async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_
     assert len(sim.threads(world.general)) == 1
     await adapter.stop()
     assert "discord" not in discord_bridge.core.health_checks
+
+
+async def test_an_archived_thread_continues_after_a_restart(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """Discord hides idle threads; after a restart the bot no longer has them cached, yet a message continues."""
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "before the weekend MARKER-friday")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    await sim.archive_thread(thread)
+    await discord_bridge.restart()
+    monday = await sim.user_says(thread, world.alice, "back again")
+    await discord_bridge.wait_answered(monday)
+    assert sim.bot_texts(thread)[-1] == "echo: back again [markers: MARKER-friday]"
