@@ -1,0 +1,93 @@
+"""`python -m bench`: run the streaming benchmark and print its tables.
+
+python -m bench                 # Discord and Slack, N = 1, 10, 50, 200
+python -m bench --quick         # N = 1 and 10 with short replies, under a minute
+python -m bench --platform discord --n 1 10 --json results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import platform as host
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.harness import Plan, run
+from bench.measure import Figures, figures
+from bench.report import misses, table, warnings
+
+FULL_N = (1, 10, 50, 200)
+QUICK_N = (1, 10)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--platform", nargs="+", choices=("discord", "slack"), default=["discord", "slack"])
+    parser.add_argument("--n", nargs="+", type=int, help="conversations at once (default 1 10 50 200)")
+    parser.add_argument("--quick", action="store_true", help="N = 1 and 10, short replies: under a minute")
+    parser.add_argument("--reply-chars", type=int, help="characters per reply (default 3000; quick 600)")
+    parser.add_argument("--rate", type=float, default=30.0, help="upstream tokens per second per reply")
+    parser.add_argument("--first-token-delay", type=float, default=0.3, help="upstream seconds before a token")
+    parser.add_argument("--cap", type=float, default=300.0, help="seconds a run may take at most")
+    parser.add_argument("--real-openwebui", action="store_true", help="a real OpenWebUI instead of the stand-in")
+    parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
+    return parser
+
+
+def machine() -> str:
+    """The machine the figures come from: cores, memory, CPU model, and the date."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        host.processor(),
+    )
+    memory = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout.split("\n")[1]
+    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"{time.strftime('%Y-%m-%d')}, {cores} cores ({cpu}), memory: {' '.join(memory.split()[1:2])} total"
+
+
+async def _main(args: argparse.Namespace) -> list[Figures]:
+    sizes = args.n or (QUICK_N if args.quick else FULL_N)
+    chars = args.reply_chars or (600 if args.quick else 3000)
+    results: list[Figures] = []
+    for name in args.platform:
+        for n in sizes:
+            plan = Plan(name, n, chars, args.rate, args.first_token_delay, args.cap, args.real_openwebui)
+            began = time.monotonic()
+            result = figures(await run(plan))
+            print(f"# {name} N={n}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+            results.append(result)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    results = asyncio.run(_main(args))
+    chars = args.reply_chars or (600 if args.quick else 3000)
+    stand_in = "a real OpenWebUI" if args.real_openwebui else "the OpenWebUI stand-in"
+    print(f"Machine: {machine()}")
+    print(
+        f"Each reply: {chars} characters at {args.rate:g} tokens/s after {args.first_token_delay:g} s, "
+        f"through {stand_in}; simulators at the platforms' documented limits.\n"
+    )
+    for name in args.platform:
+        print(table(name, [f for f in results if f.platform == name]) + "\n")
+    for line in warnings(results):
+        print(f"warning: {line}")
+    missed = misses(results)
+    print("\n".join(["Targets missed:", *(f"- {m}" for m in missed)]) if missed else "Every target met.")
+    if args.json:
+        args.json.write_text(json.dumps([dataclasses.asdict(f) for f in results], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The bridge as a process of its own (`python -m bridge run`), so its CPU time and memory are its alone.
+
+Settings go in through the environment only: the process runs in an empty folder (no `.env` is read)
+and inherits none of the caller's `OPENWEBUI_*`, `BRIDGE_*`, `DISCORD_*` or `SLACK_*` variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_PREFIXES = ("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BridgeProcess:
+    """Start, watch and stop one bridge process; its output goes to `folder/bridge.log`."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.log_path = folder / "bridge.log"
+        self._env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+        self._env.update(env)
+        self._env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), self._env.get("PYTHONPATH", "")]))
+        self._env.setdefault("BRIDGE_DATA_DIR", str(folder / "data"))
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the bridge is not started"
+        return self._process.pid
+
+    async def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bridge", "run", cwd=self.folder, env=self._env, stdout=log, stderr=log
+            )
+
+    def check_alive(self) -> None:
+        """Raise with the log's tail if the bridge has exited."""
+        if self._process is not None and self._process.returncode is not None:
+            raise RuntimeError(f"the bridge exited with code {self._process.returncode}:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the process has used (`/proc/PID/stat` utime + stime)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    def peak_rss_mb(self) -> float:
+        """The process's peak resident memory (`VmHWM`), in MB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (the bridge drains and exits), SIGKILL when it takes longer than `timeout`."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,231 @@
+"""One benchmark run: model upstream, OpenWebUI stand-in, one simulated platform, the bridge, N questions.
+
+The upstream, the stand-in and the simulator run in this process, on this event loop, so every record
+they keep is on one `time.monotonic()` clock; the bridge runs in its own process (`BridgeProcess`).
+A run waits until every reply shows the upstream's whole text, or nothing changes for `QUIET` seconds
+after the upstream finished, or until its time cap; what was seen by then is what gets measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.bridge_process import BridgeProcess
+from bench.drivers import DRIVERS, Driver
+from bench.records import Conversation, Cost, Run
+from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
+from simulators.openwebui_fake import FakeOpenWebUI
+
+QUIET = 20.0
+"""Seconds without a visible change in any reply, after every upstream finished, before waiting stops."""
+POLL = 0.25
+CONNECT_TIMEOUT = 30.0
+WARM_UP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one run does: `n` conversations of `reply_chars` characters at the upstream's pace."""
+
+    platform: str
+    n: int
+    reply_chars: int
+    tokens_per_second: float
+    first_token_delay: float
+    time_cap: float
+    real_openwebui: bool = False
+
+
+@dataclass(slots=True)
+class _OpenWebUI:
+    url: str
+    api_key: str
+
+
+@contextlib.asynccontextmanager
+async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenWebUI]:
+    """The fake OpenWebUI on this loop, or a real one (its blocking start runs in a thread, so this loop
+    keeps serving the upstream it calls during start-up)."""
+    if not real:
+        async with FakeOpenWebUI(upstream.base_url) as fake:
+            yield _OpenWebUI(fake.url, fake.api_key)
+        return
+    from simulators.openwebui_server import RealOpenWebUI
+
+    server = RealOpenWebUI(upstream.base_url)
+    await asyncio.to_thread(server.start)
+    try:
+        yield _OpenWebUI(server.base_url, server.api_key)
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def run(plan: Plan) -> Run:
+    """Do one run and return what it recorded (raises with the bridge's log tail if the bridge fails)."""
+    upstream = ModelUpstream(tokens_per_second=plan.tokens_per_second, first_token_delay=plan.first_token_delay)
+    driver: Driver = DRIVERS[plan.platform]()
+    async with upstream, openwebui(upstream, plan.real_openwebui) as owui:
+        await driver.start()
+        try:
+            with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+                bridge = BridgeProcess(Path(folder), _bridge_env(owui, driver))
+                try:
+                    return await _drive(plan, driver, upstream, bridge)
+                except BaseException:
+                    print(f"--- bridge log tail ({plan.platform}, N={plan.n}) ---\n{bridge.log_tail()}")
+                    raise
+                finally:
+                    await bridge.stop()
+        finally:
+            await driver.stop()
+
+
+def _bridge_env(owui: _OpenWebUI, driver: Driver) -> dict[str, str]:
+    return {
+        "OPENWEBUI_URL": owui.url,
+        "OPENWEBUI_API_KEY": owui.api_key,
+        "OPENWEBUI_DEFAULT_MODEL": "echo-1",
+        "BRIDGE_LOG_LEVEL": "WARNING",
+        "BRIDGE_SHUTDOWN_GRACE": "2",
+        **driver.bridge_env(),
+    }
+
+
+async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess) -> Run:
+    await driver.prepare(plan.n + 1)
+    await bridge.start()
+    await _until(lambda: _connected(driver), CONNECT_TIMEOUT, bridge, "the bridge to connect")
+    await _warm_up(plan, driver, upstream, bridge)
+
+    cpu_before, bench_before, started = bridge.cpu_seconds(), time.process_time(), time.monotonic()
+    tags = [f"BENCH-{plan.platform}-{plan.n}-{i:03d}" for i in range(plan.n)]
+    handles = await asyncio.gather(
+        *(driver.ask(i, f"{tag} [[reply:{plan.reply_chars}]]") for i, tag in enumerate(tags))
+    )
+    expected = long_reply(plan.reply_chars, False)
+    waiter = _Waiter(driver, upstream, list(zip(tags, handles, strict=True)), expected)
+    timed_out = not await waiter.wait(plan.time_cap, bridge)
+    ended = time.monotonic()
+    cost = Cost(
+        cpu_seconds=bridge.cpu_seconds() - cpu_before,
+        peak_rss_mb=bridge.peak_rss_mb(),
+        bench_cpu_seconds=time.process_time() - bench_before,
+        wall_seconds=ended - started,
+    )
+    conversations = [_conversation(tag, started, handle, driver, upstream) for tag, handle in waiter.items]
+    return Run(
+        platform=plan.platform,
+        n=plan.n,
+        reply_chars=plan.reply_chars,
+        tokens_per_second=plan.tokens_per_second,
+        first_token_delay=plan.first_token_delay,
+        conversations=conversations,
+        count_429=driver.count_429(),
+        refused_for_length=driver.refused_for_length(),
+        budget=driver.budget(),
+        cost=cost,
+        timed_out=timed_out,
+    )
+
+
+async def _connected(driver: Driver) -> bool:
+    try:
+        await driver.wait_connected(0.2)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _until(check: Any, timeout: float, bridge: BridgeProcess, what: str) -> None:
+    """Poll the async `check` until true, failing early (with the log) if the bridge dies."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        bridge.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}:\n{bridge.log_tail()}")
+        await asyncio.sleep(0.1)
+
+
+async def _warm_up(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess) -> None:
+    """One short exchange before measuring, so first-use costs (connections, lazy imports) are not counted
+    as the streaming path's; then a pause so the budgets it used are full again."""
+    tag = f"WARMUP-{plan.platform}"
+    handle = await driver.warm_up(f"{tag} [[reply:40]]")
+    expected = long_reply(40, False)
+
+    async def shown() -> bool:
+        timeline = driver.timeline(handle)
+        return bool(timeline) and timeline[-1].text == expected
+
+    await _until(shown, WARM_UP_TIMEOUT, bridge, "the warm-up reply")
+    await asyncio.sleep(driver.warm_up_pause)
+
+
+class _Waiter:
+    """Waits until every reply shows the upstream's whole text, or nothing changes anywhere for `QUIET`
+    seconds after every upstream finished (a reply the bridge will never complete), or the time cap.
+
+    Quiet is judged across all replies, not per reply: final edits queued behind a shared budget arrive
+    one after another, and a reply waiting its turn is not a reply given up.
+    """
+
+    def __init__(self, driver: Driver, upstream: ModelUpstream, items: list[tuple[str, Any]], expected: str) -> None:
+        self.driver = driver
+        self.upstream = upstream
+        self.items = items
+        self.expected = expected
+        self._requests: dict[str, UpstreamRequest] = {}
+
+    def _state(self, tag: str, handle: Any) -> tuple[bool, bool, int]:
+        """(the reply is complete, its upstream finished, how many visible updates it had)."""
+        timeline = self.driver.timeline(handle)
+        request = self._requests.get(tag) or _request(self.upstream, tag)
+        if request is not None:
+            self._requests[tag] = request
+        finished = request is not None and request.reply == self.expected
+        return finished and bool(timeline) and timeline[-1].text == self.expected, finished, len(timeline)
+
+    async def wait(self, cap: float, bridge: BridgeProcess) -> bool:
+        """True when every reply is done (or given up after `QUIET`), False when `cap` passed first."""
+        deadline = time.monotonic() + cap
+        pending = list(self.items)
+        seen, changed_at = -1, time.monotonic()
+        while pending:
+            bridge.check_alive()
+            now = time.monotonic()
+            states = {tag: self._state(tag, handle) for tag, handle in pending}
+            pending = [(tag, handle) for tag, handle in pending if not states[tag][0]]
+            updates = sum(state[2] for state in states.values())
+            if updates != seen:
+                seen, changed_at = updates, now
+            if all(state[1] for state in states.values()) and now - changed_at >= QUIET:
+                return True
+            if pending and now > deadline:
+                return False
+            await asyncio.sleep(POLL)
+        return True
+
+
+def _request(upstream: ModelUpstream, tag: str) -> UpstreamRequest | None:
+    found = upstream.requests_containing(tag)
+    return found[-1] if found else None
+
+
+def _conversation(tag: str, asked_at: float, handle: Any, driver: Driver, upstream: ModelUpstream) -> Conversation:
+    request = _request(upstream, tag)
+    conversation = Conversation(tag=tag, asked_at=asked_at, timeline=driver.timeline(handle))
+    conversation.demand_per_s = driver.demand_per_s(handle)
+    if request is not None:
+        conversation.upstream_reply = request.reply
+        conversation.first_token_at = request.first_token_at
+        conversation.last_token_at = request.last_token_at
+        conversation.progress = list(request.progress)
+        conversation.tokens = request.chunks_sent
+    return conversation

@@ -1,0 +1,137 @@
+"""Figures from one run's records: every number here is computed from timestamps the simulators and the
+model upstream stamped, never from what the bridge says about itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from dataclasses import dataclass
+
+from bench.records import Conversation, Run, SharedBudget
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The `q`-th percentile (0..100), linearly interpolated; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One run's figures; times in seconds, NaN where a run gave nothing to measure."""
+
+    platform: str
+    n: int
+    first_text: tuple[float, float, float]  # p50, p95, p99: upstream's first token -> first text visible
+    gap: tuple[float, float]  # median, p95 of the gaps between visible updates of one reply
+    lag: tuple[float, float]  # p50, p95 of how far the visible text trails the upstream's at each update
+    completion: tuple[float, float]  # p50, p99: upstream's last token -> final text visible
+    updates: tuple[int, int]  # max, min visible updates per conversation
+    budget_name: str
+    budget_binds_for: float  # seconds the conversations together asked more than the shared budget allows
+    budget_used: float  # share of the budget used while it binds (NaN: it never binds)
+    count_429: int
+    refused_for_length: int
+    correct: float  # share of replies whose final visible text equals the upstream's
+    cpu_seconds: float
+    peak_rss_mb: float
+    cpu_ms_per_token: float
+    tokens: int
+    bench_cpu_share: float  # the benchmark process's CPU / wall time: near 1.0 means its clocks lag
+    timed_out: bool
+    unfinished: int
+
+
+def figures(run: Run) -> Figures:
+    convs = run.conversations
+    first = [c.timeline[0].at - c.first_token_at for c in convs if c.timeline and c.first_token_at is not None]
+    gaps = [g for c in convs for g in _gaps(c)]
+    lags = [lag for c in convs for lag in _lags(c)]
+    completion = [c.timeline[-1].at - c.last_token_at for c in convs if c.timeline and c.last_token_at is not None]
+    counts = [len(c.timeline) for c in convs]
+    binds_for, used = budget_use(run.budget, convs)
+    tokens = sum(c.tokens for c in convs)
+    cost = run.cost
+    return Figures(
+        platform=run.platform,
+        n=run.n,
+        first_text=(percentile(first, 50), percentile(first, 95), percentile(first, 99)),
+        gap=(percentile(gaps, 50), percentile(gaps, 95)),
+        lag=(percentile(lags, 50), percentile(lags, 95)),
+        completion=(percentile(completion, 50), percentile(completion, 99)),
+        updates=(max(counts, default=0), min(counts, default=0)),
+        budget_name=run.budget.name,
+        budget_binds_for=binds_for,
+        budget_used=used,
+        count_429=run.count_429,
+        refused_for_length=run.refused_for_length,
+        correct=sum(c.correct for c in convs) / len(convs) if convs else math.nan,
+        cpu_seconds=cost.cpu_seconds,
+        peak_rss_mb=cost.peak_rss_mb,
+        cpu_ms_per_token=1000 * cost.cpu_seconds / tokens if tokens else math.nan,
+        tokens=tokens,
+        bench_cpu_share=cost.bench_cpu_seconds / cost.wall_seconds if cost.wall_seconds else math.nan,
+        timed_out=run.timed_out,
+        unfinished=sum(not c.correct for c in convs),
+    )
+
+
+def _gaps(conversation: Conversation) -> list[float]:
+    """Seconds between successive visible updates while the upstream was still producing text.
+
+    The update that shows the final text after the upstream's last token is the completion, measured on
+    its own; counting it here would mix the two.
+    """
+    times = [v.at for v in conversation.timeline]
+    end = conversation.last_token_at
+    if end is not None and len(times) > 1 and times[-1] > end:
+        times = times[:-1]
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def _lags(conversation: Conversation) -> list[float]:
+    """For each update before the final one: its time minus when the upstream had produced that much text."""
+    if not conversation.progress:
+        return []
+    times = [t for t, _ in conversation.progress]
+    sizes = [size for _, size in conversation.progress]
+    lags = []
+    for shown in conversation.timeline[:-1]:
+        index = bisect.bisect_left(sizes, len(shown.text))
+        if index < len(times):
+            lags.append(shown.at - times[index])
+    return lags
+
+
+def budget_use(budget: SharedBudget, conversations: list[Conversation]) -> tuple[float, float]:
+    """Seconds during which the replies in progress asked more of the shared budget than it allows, and the
+    share of the budget used in those seconds (NaN when it never binds).
+
+    A reply asks `demand_per_s` from its first token until its final text is visible.
+    """
+    events: list[tuple[float, float]] = []
+    for c in conversations:
+        if c.first_token_at is not None and c.timeline and c.demand_per_s > 0:
+            events += [(c.first_token_at, c.demand_per_s), (max(c.timeline[-1].at, c.first_token_at), -c.demand_per_s)]
+    events.sort()
+    periods: list[tuple[float, float]] = []
+    demand, start = 0.0, None
+    for at, change in events:
+        demand += change
+        if start is None and demand >= budget.rate - 1e-9:
+            start = at
+        elif start is not None and demand < budget.rate - 1e-9:
+            periods.append((start, at))
+            start = None
+    duration = sum(end - begin for begin, end in periods)
+    if duration <= 0:
+        return 0.0, math.nan
+    calls = sorted(budget.calls)
+    used = sum(bisect.bisect_left(calls, end) - bisect.bisect_left(calls, begin) for begin, end in periods)
+    return duration, used / (budget.rate * duration)

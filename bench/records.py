@@ -1,0 +1,87 @@
+"""What one benchmark run recorded: plain data that `measure` turns into figures.
+
+Kept apart from the drivers so the arithmetic can be read (and tested) without a simulator running.
+Every time is `time.monotonic()` of the benchmark process, the clock the simulators and the model
+upstream stamp their records with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Visible:
+    """What one reply showed from `at` on: the text of all its messages joined (`reassemble`)."""
+
+    at: float
+    text: str
+
+
+@dataclass(slots=True)
+class Conversation:
+    """One question and its reply, as the upstream produced it and as the platform showed it.
+
+    `demand_per_s` is how many calls a second this reply would take from the shared budget if nothing
+    held it back (one update per edit interval, or 0 when it streams on a budget of its own).
+    """
+
+    tag: str
+    asked_at: float
+    upstream_reply: str | None = None
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    progress: list[tuple[float, int]] = field(default_factory=list)
+    tokens: int = 0
+    demand_per_s: float = 0.0
+    timeline: list[Visible] = field(default_factory=list)
+
+    @property
+    def final_text(self) -> str:
+        return self.timeline[-1].text if self.timeline else ""
+
+    @property
+    def correct(self) -> bool:
+        return self.upstream_reply is not None and self.final_text == self.upstream_reply
+
+
+@dataclass(slots=True)
+class SharedBudget:
+    """A platform budget every conversation draws on: its limit, and when each call counted against it."""
+
+    name: str
+    limit: float
+    per: float
+    calls: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.limit / self.per
+
+
+@dataclass(slots=True)
+class Cost:
+    """The bridge process's own resources during the conversations (CPU) and over its life (peak RSS)."""
+
+    cpu_seconds: float
+    peak_rss_mb: float
+    bench_cpu_seconds: float
+    wall_seconds: float
+
+
+@dataclass(slots=True)
+class Run:
+    """Everything one (platform, N) run recorded."""
+
+    platform: str
+    n: int
+    reply_chars: int
+    tokens_per_second: float
+    first_token_delay: float
+    conversations: list[Conversation]
+    count_429: int
+    refused_for_length: int
+    budget: SharedBudget
+    cost: Cost
+    timed_out: bool
+    notes: list[str] = field(default_factory=list)

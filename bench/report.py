@@ -1,0 +1,132 @@
+"""Tables of figures with issue 5's targets beside them: one Markdown table per platform, a column per N.
+
+A cell gets ✓ or ✗ only where a target applies to that N (the first-text p50 target is for one
+conversation, the fairness and budget targets only where the shared budget binds, ...); elsewhere the
+number stands alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.measure import Figures
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One figure: how to print it, its target in words, and when (and whether) a run meets it."""
+
+    label: str
+    target: str
+    value: Callable[[Figures], str]
+    check: Callable[[Figures], bool | None] = lambda f: None
+
+
+def _ms(seconds: float) -> str:
+    return "–" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
+
+
+def _s(seconds: float) -> str:
+    return "–" if math.isnan(seconds) else f"{seconds:.2f}"
+
+
+def _binds(f: Figures) -> bool:
+    return f.budget_binds_for > 0
+
+
+def _ratio(f: Figures) -> float:
+    high, low = f.updates
+    return high / low if low else math.inf
+
+
+ROWS: list[Row] = [
+    Row(
+        "first text p50 / p95 / p99 (ms)",
+        "p50 ≤ 50 at N=1; p99 ≤ 250 at N=200",
+        lambda f: " / ".join(_ms(v) for v in f.first_text),
+        lambda f: f.first_text[0] <= 0.050 if f.n == 1 else (f.first_text[2] <= 0.250 if f.n == 200 else None),
+    ),
+    Row(
+        "gap between updates median / p95 (s)",
+        "median ≤ 1.2 at N=1 (Discord)",
+        lambda f: f"{_s(f.gap[0])} / {_s(f.gap[1])}",
+        lambda f: f.gap[0] <= 1.2 if f.n == 1 and f.platform == "discord" else None,
+    ),
+    Row("visible text behind upstream p50 / p95 (s)", "", lambda f: f"{_s(f.lag[0])} / {_s(f.lag[1])}"),
+    Row(
+        "completion lag p50 / p99 (s)",
+        "p99 ≤ 1.5",
+        lambda f: f"{f.completion[0]:.3f} / {f.completion[1]:.3f}",
+        lambda f: f.completion[1] <= 1.5,
+    ),
+    Row(
+        "updates per reply max / min",
+        "max/min ≤ 1.5 where the budget binds",
+        lambda f: f"{f.updates[0]} / {f.updates[1]}",
+        lambda f: _ratio(f) <= 1.5 if _binds(f) else None,
+    ),
+    Row(
+        "shared budget used while it binds",
+        "≥ 90 %",
+        lambda f: "does not bind" if not _binds(f) else f"{f.budget_used:.0%} of {f.budget_binds_for:.0f} s",
+        lambda f: f.budget_used >= 0.9 if _binds(f) else None,
+    ),
+    Row("429s answered", "0", lambda f: str(f.count_429), lambda f: f.count_429 == 0),
+    Row("edits refused for length", "0", lambda f: str(f.refused_for_length), lambda f: f.refused_for_length == 0),
+    Row("final texts exact", "100 %", lambda f: f"{f.correct:.0%}", lambda f: f.correct == 1.0),
+    Row("bridge CPU (s)", "", lambda f: f"{f.cpu_seconds:.2f}"),
+    Row(
+        "bridge peak RSS (MB)",
+        "≤ 200 at N=200",
+        lambda f: f"{f.peak_rss_mb:.0f}",
+        lambda f: f.peak_rss_mb <= 200 if f.n == 200 else None,
+    ),
+    Row("bridge CPU per relayed token (ms)", "reported", lambda f: f"{f.cpu_ms_per_token:.2f}"),
+]
+
+
+def _cell(row: Row, f: Figures) -> str:
+    verdict = row.check(f)
+    mark = "" if verdict is None else (" ✓" if verdict else " ✗")
+    return row.value(f) + mark
+
+
+def table(platform: str, runs: list[Figures]) -> str:
+    """A Markdown table of one platform's runs, N ascending."""
+    runs = sorted(runs, key=lambda f: f.n)
+    budget = runs[0].budget_name if runs else ""
+    header = ["figure", "target", *(f"N={f.n}" for f in runs)]
+    lines = [
+        f"**{platform}** (shared budget: {budget})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join([row.label, row.target, *(_cell(row, f) for f in runs)]) + " |" for row in ROWS]
+    return "\n".join(lines)
+
+
+def misses(runs: list[Figures]) -> list[str]:
+    """One line per missed target: platform, N, figure."""
+    found = []
+    for f in sorted(runs, key=lambda f: (f.platform, f.n)):
+        for row in ROWS:
+            if row.check(f) is False:
+                found.append(f"{f.platform} N={f.n}: {row.label} = {row.value(f)} (target {row.target})")
+    return found
+
+
+def warnings(runs: list[Figures]) -> list[str]:
+    """Conditions that make a run's numbers less trustworthy, said plainly."""
+    found = []
+    for f in sorted(runs, key=lambda f: (f.platform, f.n)):
+        if f.timed_out:
+            found.append(f"{f.platform} N={f.n}: stopped at its time cap with {f.unfinished} replies unfinished")
+        if f.bench_cpu_share > 0.8:
+            found.append(
+                f"{f.platform} N={f.n}: the benchmark process (simulator, upstream, stand-in) used "
+                f"{f.bench_cpu_share:.0%} of a core; its timestamps may trail"
+            )
+    return found

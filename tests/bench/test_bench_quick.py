@@ -1,0 +1,38 @@
+"""The benchmark's smallest run on each platform: the bridge as a process, one conversation, real records.
+
+Timing targets are not asserted (a shared 2-core machine makes them flaky); what is asserted is that the
+figures come from what the simulators and the upstream recorded: the reply arrived whole, was seen
+growing, met no 429, and the bridge process's own CPU and memory were read.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.harness import Plan, run
+from bench.measure import figures
+from simulators.model_upstream import long_reply
+
+
+@pytest.mark.parametrize("platform", ["discord", "slack"])
+async def test_one_conversation_is_measured_from_real_records(platform: str) -> None:
+    recorded = await run(Plan(platform, 1, reply_chars=600, tokens_per_second=60, first_token_delay=0.1, time_cap=30))
+    [conversation] = recorded.conversations
+    assert conversation.upstream_reply == long_reply(600, False)
+    assert conversation.final_text == conversation.upstream_reply
+    assert len(conversation.timeline) >= 3, "the reply is seen growing, not only at the end"
+    assert conversation.timeline[0].at >= conversation.first_token_at
+
+    result = figures(recorded)
+    assert result.correct == 1.0
+    assert result.count_429 == 0
+    assert result.refused_for_length == 0
+    assert 0 <= result.first_text[0] < 5
+    assert 0 <= result.completion[1] < 5
+    assert result.updates[0] == result.updates[1] == len(conversation.timeline)
+    assert result.tokens == conversation.tokens > 50
+    assert result.cpu_seconds > 0 and 20 < result.peak_rss_mb < 1000
+    assert not math.isnan(result.cpu_ms_per_token)
+    assert not recorded.timed_out
