@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -16,6 +17,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import Access
@@ -23,16 +25,29 @@ from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments
 from adapters.slack.pacing import Budgets
+from adapters.slack.recovery import mark_interrupted
 from adapters.slack.surface import ReplyPlace, SlackReplySurface, tell_user
 from bridge.app import Core
 from bridge.messages import Attachment
-from bridge.settings import SlackSettings
+from bridge.settings import ConfigError, SlackSettings
+from bridge.store import StoreError
 
 log = logging.getLogger(__name__)
 
 EMPTY_MENTION = "Ask me something after the mention, or share a file with your question."
 FAILED = "⚠️ Something went wrong while answering; try again in a moment."
 NOT_SHOWN = "⚠️ I could not post my answer here ({}); check that I am still in this conversation."
+SCOPES = {
+    "app_mentions:read": "mentions",
+    "chat:write": "answers",
+    "channels:history": "follow-ups in public channel threads",
+    "groups:history": "follow-ups in private channel threads",
+    "im:history": "direct messages",
+    "files:read": "files shared with the bot",
+    "commands": "the slash command",
+    "users:read": "workspace admins as bridge admins",
+    "assistant:write": "the “is thinking…” status",
+}
 
 
 class SlackAdapter:
@@ -59,7 +74,19 @@ class SlackAdapter:
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect over Socket Mode, or serve the events endpoint (HTTP mode)."""
+        """Check the bot token, then connect over Socket Mode or serve the events endpoint (HTTP mode).
+
+        A token Slack refuses stops start-up with a `ConfigError` naming the variable.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.core.health_checks[PLATFORM] = self.connected
+        self.spawn(self._recover())
+
+    async def _start(self) -> None:
         s = self.settings
         self._session = aiohttp.ClientSession()
         self._client = AsyncWebClient(token=s.bot_token.get_secret_value(), base_url=s.api_url, session=self._session)
@@ -81,8 +108,16 @@ class SlackAdapter:
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
+        await self._check_bot_token()
         if s.mode == "socket":
-            self._socket = AsyncSocketModeHandler(app, s.app_token.get_secret_value())
+            app_token = s.app_token.get_secret_value()
+            self._socket = AsyncSocketModeHandler(app, app_token)
+            # slack_sdk retries a refused app token forever; asking for the first URL here turns it into an error.
+            try:
+                opened = await self.client.apps_connections_open(app_token=app_token)
+            except SlackApiError as error:
+                raise ConfigError(f"SLACK_APP_TOKEN: Slack refused it ({error.response.get('error')})") from None
+            self._socket.client.wss_uri = str(opened["url"])
             await self._socket.connect_async()
             log.info("Slack: connected over Socket Mode")
             return
@@ -93,8 +128,41 @@ class SlackAdapter:
         self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         log.info("Slack: serving events at http://%s:%s%s", s.http_host, self.http_port, s.http_path)
 
+    async def _check_bot_token(self) -> None:
+        """`auth.test`: a refused token stops start-up; missing scopes are named in the log."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as error:
+            raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it ({error.response.get('error')})") from None
+        granted = set(str(auth.headers.get("x-oauth-scopes") or "").split(",")) - {""}
+        missing = [f"{scope} ({use})" for scope, use in SCOPES.items() if granted and scope not in granted]
+        if missing:
+            log.warning("Slack: the bot token lacks scopes, so these do not work: %s", "; ".join(missing))
+        log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+
+    def connected(self) -> bool:
+        """For `/readyz`: the Socket Mode connection is open, or the HTTP endpoint is serving."""
+        if self._runner is not None:
+            return self.http_port is not None
+        client = self._socket.client if self._socket is not None else None
+        session = client.current_session if client is not None else None
+        return client is not None and not client.closed and session is not None and not session.closed
+
+    async def _recover(self) -> None:
+        """Mark the answers a crash cut off (the engine finds them in the store)."""
+        try:
+            count = await self.core.engine.recover(
+                PLATFORM, functools.partial(mark_interrupted, self.client, self.budgets)
+            )
+        except StoreError as exc:
+            log.error("Slack: could not look for interrupted answers: %s", exc)
+            return
+        if count:
+            log.info("Slack: marked %d answer(s) interrupted by the last stop", count)
+
     async def stop(self, grace: float = 0.0) -> None:
         """Stop receiving, give running turns `grace` seconds to finish, cancel the rest, close."""
+        self.core.health_checks.pop(PLATFORM, None)
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
@@ -204,10 +272,10 @@ def _own_thread(turn: SlackTurn) -> str | None:
 
 
 async def run_slack(core: Core) -> None:
-    """Run the Slack adapter until cancelled (`bridge run`)."""
+    """Run the Slack adapter until cancelled (`bridge run`, which drains the engine's turns first)."""
     adapter = SlackAdapter(core)
     await adapter.start()
     try:
         await asyncio.Event().wait()
     finally:
-        await adapter.stop(grace=core.settings.bridge.shutdown_grace)
+        await adapter.stop()

@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,10 @@ async def paced(
         try:
             return await call()
         except SlackApiError as error:
-            if not is_rate_limited(error) or attempt >= MAX_ATTEMPTS:
+            if not is_rate_limited(error):
+                raise
+            METRICS.rate_limited.labels("slack").inc()
+            if attempt >= MAX_ATTEMPTS:
                 raise
             wait = retry_after(error)
             log.warning("Slack answered 429; waiting %.0f s as Retry-After asks (attempt %d)", wait, attempt)

@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced, retry_after
+from bridge.metrics import METRICS
 from bridge.surface import Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class SlackReplySurface:
             )
         except SlackApiError as error:
             if is_rate_limited(error):
+                METRICS.rate_limited.labels("slack").inc()
                 self._budgets.start.block(retry_after(error))
             else:
                 log.warning("Slack refused a native stream (%s); posting and editing instead", error.response["error"])

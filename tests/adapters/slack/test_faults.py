@@ -1,0 +1,96 @@
+"""When things go wrong: a refused token, a stop during an answer, answers a crash cut off, readiness."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.slack import SlackAdapter
+from adapters.slack.events import PLATFORM
+from bridge.app import open_core
+from bridge.engine import INTERRUPTED, RESTARTING
+from bridge.messages import ConversationKey
+from bridge.settings import ConfigError
+from tests.adapters.slack.conftest import SlackBridge
+
+CHANNEL = "C0GENERAL"
+ALICE = "U0ALICE"
+
+
+@pytest.mark.parametrize(("variable", "override"), [("SLACK_BOT_TOKEN", "bot_token"), ("SLACK_APP_TOKEN", "app_token")])
+async def test_a_refused_token_stops_start_with_one_sentence(
+    slack_bridge: SlackBridge, variable: str, override: str
+) -> None:
+    await slack_bridge.stop()
+    settings = slack_bridge.settings(**{override: SecretStr("xoxb-not-the-token")})
+    async with open_core(settings) as core:
+        adapter = SlackAdapter(core)
+        with pytest.raises(ConfigError, match=f"^{variable}: Slack refused it"):
+            await adapter.start()
+        assert "slack" not in core.health_checks and not adapter.tasks
+
+
+async def test_readiness_follows_the_connection(slack_bridge: SlackBridge) -> None:
+    assert slack_bridge.core is not None
+    check = slack_bridge.core.health_checks["slack"]
+    assert check()
+    await slack_bridge.sim.disconnect_sockets()
+    assert await slack_bridge.sim.wait_for(lambda: slack_bridge.sim.socket.connected.is_set() and check(), 5)
+    posted = await slack_bridge.sim.user_mentions_app(CHANNEL, ALICE, "after a reconnect")
+    await slack_bridge.settle()
+    assert slack_bridge.sim.bot_messages(CHANNEL, posted.ts) == [slack_bridge.reply_to("after a reconnect")]
+    await slack_bridge.stop()
+    assert not check()
+
+
+async def test_a_stop_during_an_answer_leaves_a_visible_note(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    assert slack_bridge.core is not None
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "long and slow [[reply:2000]] [[rate:40]]")
+    assert await sim.wait_for(lambda: bool(sim.bot_message_records(CHANNEL, posted.ts)), 5)
+    await slack_bridge.core.engine.drain(grace=0)
+    late = await sim.user_mentions_app(CHANNEL, ALICE, "while stopping")
+    await slack_bridge.settle()
+
+    (cut,) = sim.bot_messages(CHANNEL, posted.ts)
+    assert cut.endswith(f"\n\n⚠️ {INTERRUPTED}") and len(cut) < 2000
+    assert not any(m.streaming for m in sim.bot_message_records(CHANNEL, posted.ts))
+    assert sim.bot_messages(CHANNEL, late.ts) == [f"⚠️ {RESTARTING}"]
+    assert not slack_bridge.asked("while stopping")
+
+
+async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    adapter, core = slack_bridge.adapter, slack_bridge.core
+    assert adapter is not None and core is not None
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "first")
+    await slack_bridge.settle()
+    conversation = await core.store.conversation(ConversationKey(PLATFORM, sim.team_id, CHANNEL, posted.ts))
+    assert conversation is not None
+
+    # What a crash leaves: turns begun, a partial answer (one still streaming), never finished.
+    partial = await adapter.client.chat_postMessage(
+        channel=CHANNEL, thread_ts=posted.ts, text="half", blocks=[{"type": "markdown", "text": "half an ans"}]
+    )
+    stream = await adapter.client.chat_startStream(
+        channel=CHANNEL,
+        thread_ts=posted.ts,
+        recipient_team_id=sim.team_id,
+        recipient_user_id=ALICE,
+        markdown_text="a stream cut",
+    )
+    for event_id, messages in (("crash-1", [partial["ts"]]), ("crash-2", [stream["ts"]]), ("crash-3", [])):
+        turn = await core.store.begin_turn(conversation, event_id, str(uuid.uuid4()), str(uuid.uuid4()), None, "m")
+        await core.store.set_turn_messages(turn, messages)
+    await slack_bridge.stop()
+
+    await slack_bridge.start()
+    await slack_bridge.settle()
+    note = f"⚠️ {INTERRUPTED}"
+    assert sim.message(CHANNEL, partial["ts"]).visible_text == f"half an ans\n\n{note}"  # type: ignore[union-attr]
+    streamed = sim.message(CHANNEL, stream["ts"])
+    assert streamed is not None and not streamed.streaming and streamed.visible_text == f"a stream cut\n\n{note}"
+    assert sim.bot_messages(CHANNEL, posted.ts)[-1] == note
+    assert slack_bridge.core is not None and await slack_bridge.core.store.open_turns("slack") == []
