@@ -13,8 +13,13 @@ The core's `LiveReply` hands over whole texts (the reply so far); this surface t
   `message_not_in_streaming_state`) stops the stream and continues with `chat.update` on the same
   message: a `markdown` block with the whole text (12,000 characters) and a short `text` fallback
   (`chat.update` refuses `text` near 4,000 characters).
+* A reply whose final text is ready posts it directly: a stream would cost a start and a stop.
 * Every call draws on the workspace's shared budgets (`pacing`), and a 429 waits for `Retry-After`
-  and sends the same text again.
+  and sends the same text again. Final edits queue for the Tier 3 budget (ahead of routine ones);
+  routine `chat.update` edits use only budget that is free at that moment, because `LiveReply` picks
+  an edit's text before the budget is granted and a queued routine edit would show a stale text and
+  then cost the final one a second grant. A skipped edit's text is owed: it is sent before the reply
+  moves on to a new message and when the reply closes, unless a later edit replaced it.
 
 Which method an edit needs is only known once its text is known, so the budgets are taken inside
 `post`/`edit`/`close` rather than in `pace`, which only notes whether the coming call is a final one.
