@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bridge.filetypes import SUPPORTED, readable
@@ -186,6 +187,7 @@ class Engine:
             turn_id = await self.store.begin_turn(
                 conversation, message.event_id, user_id, assistant_id, parent_id, model
             )
+            reply.on_message = partial(self.store.set_turn_messages, turn_id)
             stored_files = await self.store.files(conversation)
             body: dict[str, Any] = {
                 "model": model,
@@ -204,7 +206,6 @@ class Engine:
                 elif isinstance(event, Sources):
                     sources = event.items
             outcome.message_ids = await reply.finish(text)
-            await self.store.set_turn_messages(turn_id, outcome.message_ids)
             await self.client.update_chat(
                 conversation.chat_id,
                 chats.attach(chat, chats.assistant_message(assistant_id, user_id, text, model, sources=sources)),

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bridge.splitting import fence_state, reassemble, split_message
@@ -55,12 +55,14 @@ class LiveReply:
         surface: ReplySurface,
         *,
         clock: Callable[[], float] = time.monotonic,
-        on_message: Callable[[list[str]], object] | None = None,
+        on_message: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._surface = surface
         self._limits = surface.limits
         self._clock = clock
-        self._on_message = on_message
+        self.on_message = on_message
+        """Awaited with every message id of the reply each time a message is posted (the engine stores them,
+        so that a restart after a crash can find and mark the partial answer)."""
         self._text = ""
         self._final = False
         self._changed = asyncio.Event()
@@ -185,8 +187,8 @@ class LiveReply:
         if self.stats.first_visible_at is None:
             self.stats.first_visible_at = now
             await self._stop_progress()
-        if self._on_message:
-            self._on_message(self.message_ids)
+        if self.on_message:
+            await self.on_message(self.message_ids)
 
     async def _edit(self, position: int, text: str, final: bool) -> None:
         message = self._messages[position]

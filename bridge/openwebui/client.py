@@ -311,6 +311,8 @@ def _raise_for_status(response: httpx.Response, path: str, not_found: type[error
         kind = not_found
     elif status == 405:
         kind = errors.NotAnAPI
+    elif status in (502, 503, 504) and not path.endswith("/chat/completions"):
+        kind = errors.Unreachable  # a proxy in front of OpenWebUI answering for it: OpenWebUI is down
     elif status >= 500:
         kind = errors.UpstreamError
     raise kind(message, status=status, detail=detail)
