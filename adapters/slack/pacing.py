@@ -52,6 +52,7 @@ class WorkspaceBudgets:
     append: SlackBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.appendStream, Tier 4
     post: SlackBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
     ephemeral: SlackBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
+    status: SlackBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus
     channels: dict[str, SlackBudget] = field(default_factory=dict)
     streaming_refused_at: float = float("-inf")
     status_unavailable: bool = False

@@ -293,8 +293,9 @@ class SlackReplySurface:
                 shown.text = text
 
     async def _set_status(self) -> None:
-        """assistant.threads.setStatus, skipped for good in a workspace that refuses it."""
-        if self._budgets.status_unavailable:
+        """assistant.threads.setStatus when the budget has room now (it is only a courtesy), skipped for good
+        in a workspace that refuses it."""
+        if self._budgets.status_unavailable or not self._budgets.status.try_acquire():
             return
         try:
             await self._client.assistant_threads_setStatus(
