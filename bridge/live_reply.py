@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bridge.splitting import fence_state, reassemble, split_message
-from bridge.surface import ReplySurface
+from bridge.surface import Operation, ReplySurface
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,8 @@ class LiveReply:
             if self._messages and not self._final:
                 await self._wait_interval()
             self._changed.clear()
-            text, final = self._text, self._final
-            await self._show(text, final)
-            if final and text == self._text:
+            await self._show()
+            if self._final and self._next_step() is None:
                 self.stats.final_visible_at = self._clock()
                 return
 
@@ -135,16 +134,37 @@ class LiveReply:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._finishing.wait(), delay)
 
-    async def _show(self, text: str, final: bool) -> None:
+    def _next_step(self) -> tuple[Operation, int, str, bool] | None:
+        """The first post or edit that brings the messages up to the newest text:
+        (op, message index, its text, whether that message is the reply's last so far)."""
         self._roll_over_old_message()
-        parts = self._parts(text)
+        parts = self._parts(self._text)
         for index, part in enumerate(parts):
             position = self._frozen + index
-            if position < len(self._messages):
-                if self._messages[position].text != part:
-                    await self._edit(position, part, final or index < len(parts) - 1)
-            else:
-                await self._post(part, final)
+            last = index == len(parts) - 1
+            if position >= len(self._messages):
+                return "post", position, part, last
+            if self._messages[position].text != part:
+                return "edit", position, part, last
+        return None
+
+    async def _show(self) -> None:
+        """Send what the newest text needs. Each call waits for the platform's budget first and only then
+        reads the text, so it carries what exists when it goes out, not what existed when it queued. A
+        routine update of the last message ends the round (the edit interval applies again); parts before
+        it, and a final text, are sent through to the end."""
+        while (step := self._next_step()) is not None:
+            await self._surface.pace(step[0], self._final or not step[3])
+            step = self._next_step()
+            if step is None:
+                return
+            op, position, part, last = step
+            if op == "post":
+                await self._post(part)
+            elif not await self._edit(position, part):
+                continue  # refused: the text goes on in a new message
+            if last and not self._final:
+                return
 
     def _parts(self, text: str) -> list[str]:
         segment = text[self._base :]
@@ -176,8 +196,7 @@ class LiveReply:
         """The code fence open where the current segment starts, which its first message must reopen."""
         return fence_state(self._text[: self._base]) if self._base else None
 
-    async def _post(self, text: str, final: bool) -> None:
-        await self._surface.pace("post", final)
+    async def _post(self, text: str) -> None:
         message_id = await self._surface.post(text)
         now = self._clock()
         self._last_send = now
@@ -190,20 +209,20 @@ class LiveReply:
         if self.on_message:
             await self.on_message(self.message_ids)
 
-    async def _edit(self, position: int, text: str, final: bool) -> None:
+    async def _edit(self, position: int, text: str) -> bool:
+        """Edit one message; False when the platform refused (message deleted, too old to edit)."""
         message = self._messages[position]
-        await self._surface.pace("edit", final)
         try:
             await self._surface.edit(message.id, text)
-        except Exception as exc:  # the platform refused (message deleted, too old): go on in a new message
+        except Exception as exc:
             log.warning("edit of message %s failed (%s); continuing in a new message", message.id, exc)
             self.stats.failed_edits += 1
             self._freeze(position - self._frozen)
-            await self._show(self._text, self._final)
-            return
+            return False
         self._last_send = self._clock()
         message.text = text
         self.stats.edits += 1
+        return True
 
     async def _stop_progress(self) -> None:
         if self._progress and not self._progress.done():

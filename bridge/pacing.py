@@ -62,6 +62,14 @@ class RateBudget:
                         queue.remove(future)
             raise
 
+    def try_acquire(self) -> bool:
+        """Take a grant only if one is free at once (nobody waiting, a token in the bucket): for work that
+        is worth doing now but not worth waiting for, like a routine update when the budget is scarce."""
+        if self.waiting or self._wait_time() > 0:
+            return False
+        self._take()
+        return True
+
     def _take(self) -> None:
         self._tokens -= 1
         self.granted += 1

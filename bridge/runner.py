@@ -18,6 +18,18 @@ log = logging.getLogger(__name__)
 
 Adapter = Callable[[Core], Awaitable[None]]
 
+EVENT_MEMORY = 7 * 24 * 3600.0
+"""How long processed event ids are kept; platforms stop redelivering an event within hours."""
+
+
+async def forget_old_events(core: Core, every: float = 6 * 3600.0) -> None:
+    """Keep the deduplication table small in a bridge that runs for months."""
+    while True:
+        removed = await core.store.forget_events(older_than=EVENT_MEMORY)
+        if removed:
+            log.info("forgot %d processed event ids older than %d days", removed, EVENT_MEMORY // 86400)
+        await asyncio.sleep(every)
+
 
 async def serve(core: Core, adapters: list[Adapter], stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or a signal arrives); re-raise the error of an adapter that failed."""
@@ -27,6 +39,7 @@ async def serve(core: Core, adapters: list[Adapter], stop: asyncio.Event | None 
         loop.add_signal_handler(sig, stop.set)
     watch = OpenWebUIWatch(core.client)
     watcher = asyncio.create_task(watch.run(), name="openwebui-watch")
+    forgetter = asyncio.create_task(forget_old_events(core), name="forget-events")
     health: HealthServer | None = None
     settings = core.settings.bridge
     if settings.health_port:
@@ -40,9 +53,10 @@ async def serve(core: Core, adapters: list[Adapter], stop: asyncio.Event | None 
         log.info("stopping: %s", "an adapter failed" if failed else "asked to stop")
         await core.engine.drain(settings.shutdown_grace)
     finally:
-        for task in (*tasks, stopping, watcher):
+        background = (*tasks, stopping, watcher, forgetter)
+        for task in background:
             task.cancel()
-        await asyncio.gather(*tasks, stopping, watcher, return_exceptions=True)
+        await asyncio.gather(*background, return_exceptions=True)
         if health:
             await health.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):

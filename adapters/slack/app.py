@@ -218,8 +218,9 @@ class SlackAdapter:
         return slack_attachments(files, self._session, token, self.core.settings.bridge.max_file_bytes)
 
     async def _follow_up(self, turn: SlackTurn) -> None:
-        """A thread message without a mention continues only a conversation the bridge has there."""
-        if await self.core.store.conversation(turn.message.key) is not None:
+        """A thread message without a mention is answered in a thread the bridge has taken part in
+        (after `new` there, it starts the thread's next chat)."""
+        if await self.core.store.conversation(turn.message.key, include_archived=True) is not None:
             await self._serve(turn)
 
     async def _serve(self, turn: SlackTurn) -> None:

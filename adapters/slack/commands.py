@@ -200,8 +200,7 @@ class SlashCommands:
                 f"or give the thread's link (`{self.command} new <link>`) to start it over."
             )
         await self.engine.new_conversation(key)
-        # Without a conversation the thread is no longer followed, so it takes a mention to start the next.
-        where = "in this DM" if key.thread == "" else "in that thread that mentions me"
+        where = "in this DM" if key.thread == "" else "in that thread"
         await respond(text=f"The next message {where} starts a new chat.", response_type="ephemeral")
 
     async def _conversation_key(self, inv: Invocation, rest: str) -> ConversationKey | None:

@@ -27,41 +27,30 @@ MAX_ATTEMPTS = 5
 STREAMING_RETRY_AFTER = 600.0  # seconds before trying native streaming again in a workspace that refused it
 
 
-class SlackBudget(RateBudget):
-    """A `RateBudget` that can also be asked for a grant only if one is free right now."""
-
-    def try_acquire(self) -> bool:
-        """Take a grant if one is available at once (nobody queued, a token in the bucket)."""
-        if self.waiting or self._wait_time() > 0:
-            return False
-        self._take()
-        return True
-
-
-def _per_minute(calls: float, burst: float) -> SlackBudget:
-    return SlackBudget(rate=calls / 60.0, capacity=burst)
+def _per_minute(calls: float, burst: float) -> RateBudget:
+    return RateBudget(rate=calls / 60.0, capacity=burst)
 
 
 @dataclass
 class WorkspaceBudgets:
     """Every budget of one workspace, and what the workspace turned out to support."""
 
-    update: SlackBudget = field(default_factory=lambda: _per_minute(45, 4))  # chat.update, Tier 3
-    start: SlackBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.startStream, Tier 2
-    stop: SlackBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.stopStream, Tier 2
-    append: SlackBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.appendStream, Tier 4
-    post: SlackBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
-    ephemeral: SlackBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
-    status: SlackBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus
-    channels: dict[str, SlackBudget] = field(default_factory=dict)
+    update: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # chat.update, Tier 3
+    start: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.startStream, Tier 2
+    stop: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.stopStream, Tier 2
+    append: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.appendStream, Tier 4
+    post: RateBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
+    ephemeral: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
+    status: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus
+    channels: dict[str, RateBudget] = field(default_factory=dict)
     streaming_refused_at: float = float("-inf")
     status_unavailable: bool = False
 
-    def channel_post(self, channel: str) -> SlackBudget:
+    def channel_post(self, channel: str) -> RateBudget:
         """chat.postMessage in one channel: about one a second, a burst of two."""
         budget = self.channels.get(channel)
         if budget is None:
-            budget = self.channels[channel] = SlackBudget(rate=1.0, capacity=2)
+            budget = self.channels[channel] = RateBudget(rate=1.0, capacity=2)
         return budget
 
     @property

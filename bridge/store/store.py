@@ -135,11 +135,14 @@ class Store:
 
     # --- conversations --------------------------------------------------------------------------
 
-    async def conversation(self, key: ConversationKey) -> Conversation | None:
+    async def conversation(self, key: ConversationKey, *, include_archived: bool = False) -> Conversation | None:
+        """The active conversation at `key`; with `include_archived`, the newest one it ever had (so an
+        adapter can tell a thread the bridge took part in, even after `/new`)."""
+        active = "" if include_archived else "AND archived_at IS NULL "
         row = await self._run(
             lambda: self._db.execute(
                 "SELECT id, chat_id FROM conversations WHERE platform = ? AND workspace = ? AND channel = ? "
-                "AND thread = ? AND archived_at IS NULL",
+                f"AND thread = ? {active}ORDER BY id DESC LIMIT 1",
                 _key(key),
             ).fetchone()
         )

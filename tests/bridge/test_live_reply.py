@@ -105,3 +105,16 @@ async def test_empty_answer_says_so() -> None:
     reply = LiveReply(surface)
     ids = await reply.finish("   ")
     assert [surface.messages[i] for i in ids] == [EMPTY_ANSWER]
+
+
+async def test_a_call_carries_the_text_that_exists_once_the_budget_allows_it() -> None:
+    surface = RecordingSurface(pace_delay=0.2)
+    reply = LiveReply(surface)
+    reply.start()
+    reply.update("one")
+    await asyncio.sleep(0.05)  # the first post is waiting for the platform's budget
+    reply.update("one two")
+    await asyncio.sleep(0.3)
+    assert [op.text for op in surface.ops] == ["one two"]
+    await reply.finish("one two three")
+    assert [op.text for op in surface.ops] == ["one two", "one two three"]

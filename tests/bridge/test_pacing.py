@@ -93,3 +93,11 @@ async def test_cancelled_waiter_does_not_consume_a_grant() -> None:
     before = budget.granted
     await budget.acquire()
     assert budget.granted == before + 1
+
+
+async def test_try_acquire_takes_only_a_free_grant() -> None:
+    budget = RateBudget(rate=10, capacity=1)
+    assert budget.try_acquire()
+    assert not budget.try_acquire()  # the bucket is empty: no waiting, just no
+    await asyncio.sleep(0.12)
+    assert budget.try_acquire()

@@ -85,3 +85,11 @@ async def test_turns_files_and_open_turns(store: Store) -> None:
     assert await store.open_turns("slack") == []
     await store.add_file(conversation, StoredFile("f1", "a.txt", "text/plain", 3))
     assert [f.file_id for f in await store.files(conversation)] == ["f1"]
+
+
+async def test_a_thread_that_had_a_conversation_is_still_known_after_new(store: Store) -> None:
+    await store.start_conversation(KEY, "chat-1")
+    await store.archive_conversation(KEY)
+    assert await store.conversation(KEY) is None
+    known = await store.conversation(KEY, include_archived=True)
+    assert known is not None and known.chat_id == "chat-1"

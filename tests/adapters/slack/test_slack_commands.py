@@ -148,8 +148,8 @@ async def test_new_and_status(slack_bridge: SlackBridge) -> None:
 
     assert "each thread is its own conversation" in (await run(slack_bridge, "new")).text
     renewed = await run(slack_bridge, f"new {link(CHANNEL, posted.ts)}")
-    assert renewed.text == "The next message in that thread that mentions me starts a new chat."
-    await sim.user_mentions_app(CHANNEL, ALICE, "fresh start", thread_ts=posted.ts)
+    assert renewed.text == "The next message in that thread starts a new chat."
+    await sim.user_posts(CHANNEL, ALICE, "fresh start", thread_ts=posted.ts)  # no mention needed there
     await slack_bridge.settle()
     assert slack_bridge.asked("fresh start")[-1].markers == []
     await sim.user_posts(CHANNEL, ALICE, "and it goes on", thread_ts=posted.ts)

@@ -1,0 +1,75 @@
+"""Settings: every variable documented, lists parsed, errors name the variable and never its value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.settings import _SECTIONS, ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests set what they need; whatever the machine has set must not leak in."""
+    for name in variables():
+        monkeypatch.delenv(name, raising=False)
+
+
+def variables() -> list[str]:
+    return [
+        f"{cls.model_config.get('env_prefix', '')}{name}".upper()
+        for cls in _SECTIONS.values()
+        for name in cls.model_fields
+    ]
+
+
+@pytest.mark.parametrize("document", ["README.md", ".env.example"])
+def test_every_setting_is_documented(document: str) -> None:
+    text = (ROOT / document).read_text(encoding="utf-8")
+    missing = [v for v in variables() if v not in text]
+    assert not missing, f"{document} does not mention {missing}"
+
+
+def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-very-secret-key")
+    monkeypatch.setenv("DISCORD_ALLOWED_GUILDS", " 1, 2,,3 ")
+    settings = load_settings(None)
+    assert settings.discord.allowed_guilds == ["1", "2", "3"]
+    assert "sk-very-secret-key" not in repr(settings.openwebui) + str(settings.openwebui)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("OPENWEBUI_URL", "localhost:8080", "http://"),
+        ("OPENWEBUI_URL", "http://host:8080/api", "without /api"),
+        ("OPENWEBUI_IDLE_TIMEOUT", "0", "greater than 0"),
+        ("BRIDGE_MAX_FILE_BYTES", "lots", "integer"),
+        ("BRIDGE_LOG_LEVEL", "LOUD", "DEBUG"),
+        ("DISCORD_REPLY_MODE", "forum", "thread"),
+    ],
+)
+def test_a_wrong_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(None)
+    assert str(error.value).startswith(f"{variable}:") and says in str(error.value)
+    assert value not in str(error.value).split(":", 1)[1] or value in says
+
+
+def test_missing_key_and_slack_transport_are_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match=r"^OPENWEBUI_API_KEY"):
+        load_settings(None)
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    with pytest.raises(ConfigError, match=r"^SLACK_APP_TOKEN"):
+        load_settings(None)
+    monkeypatch.setenv("SLACK_MODE", "http")
+    with pytest.raises(ConfigError, match=r"^SLACK_SIGNING_SECRET"):
+        load_settings(None)
