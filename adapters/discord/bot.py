@@ -74,6 +74,8 @@ class BridgeClient(discord.Client):
         intents = discord.Intents.default()
         intents.message_content = True  # privileged: enable "Message Content Intent" in the Developer Portal
         options.setdefault("max_ratelimit_timeout", 30.0)  # fail instead of sleeping minutes on a hidden limit
+        # No message of the bot pings anyone unless a call says otherwise (a model's "@everyone" stays text).
+        options.setdefault("allowed_mentions", NO_PINGS)
         super().__init__(intents=intents, http_trace=adapter.rates.trace_config(), **options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)

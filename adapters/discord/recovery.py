@@ -36,7 +36,7 @@ async def mark_interrupted(client: discord.Client, turn: Turn) -> str:
     if messages:
         last = messages[-1]
         if len(last.content) + len(NOTE) + 2 <= MAX_CHARS:
-            await last.edit(content=f"{last.content}\n\n{NOTE}")
+            await last.edit(content=f"{last.content}\n\n{NOTE}", allowed_mentions=discord.AllowedMentions.none())
         else:
             await channel.send(NOTE, reference=last.to_reference(fail_if_not_exists=False))
         return reassemble([m.content for m in messages])

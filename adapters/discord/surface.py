@@ -115,8 +115,10 @@ class ChannelReplySurface:
         return str(message.id)
 
     async def edit(self, message_id: str, text: str) -> None:
+        # Discord parses an edit without `allowed_mentions` with default allowances (@everyone included),
+        # whatever the message was posted with.
         with urgency(self._urgent):
-            await self.channel.get_partial_message(int(message_id)).edit(content=text)
+            await self.channel.get_partial_message(int(message_id)).edit(content=text, allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
         return None
@@ -127,7 +129,9 @@ class ChannelReplySurface:
             return
         await self.pace("edit", True)
         with urgency(True):
-            await self.channel.get_partial_message(self.message_ids[-1]).edit(embed=sources_embed(sources))
+            await self.channel.get_partial_message(self.message_ids[-1]).edit(
+                embed=sources_embed(sources), allowed_mentions=NO_PINGS
+            )
 
 
 class InteractionReplySurface:

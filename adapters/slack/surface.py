@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -69,6 +70,15 @@ class _Shown:
     owed: str | None = None
 
 
+_BROADCAST = re.compile(r"<!(here|channel|everyone)")
+
+
+def defuse(text: str) -> str:
+    """A model's `<!channel>`, `<!here>` or `<!everyone>` must not notify a whole channel: a zero-width
+    space after `<` keeps it readable and makes it plain text."""
+    return _BROADCAST.sub("<\u200b!\\1", text)
+
+
 def markdown_blocks(text: str) -> list[dict[str, str]]:
     """Slack renders standard Markdown in a `markdown` block: no mrkdwn conversion needed."""
     return [{"type": "markdown", "text": text}]
@@ -80,12 +90,13 @@ def _escape(text: str) -> str:
 
 
 def fallback_text(text: str) -> str:
-    """The plain `text` shown in notifications: the start of the reply, cut at a word."""
+    """The plain `text` shown in notifications: the start of the reply, cut at a word, escaped so that
+    nothing in it becomes a mention or a link."""
     flat = " ".join(text.split())
-    if len(flat) <= FALLBACK_CHARS:
-        return flat or "…"
-    cut = flat.rfind(" ", 0, FALLBACK_CHARS)
-    return flat[: cut if cut > 0 else FALLBACK_CHARS] + "…"
+    if len(flat) > FALLBACK_CHARS:
+        cut = flat.rfind(" ", 0, FALLBACK_CHARS)
+        flat = flat[: cut if cut > 0 else FALLBACK_CHARS] + "…"
+    return _escape(flat) or "…"
 
 
 class SlackReplySurface:
@@ -132,6 +143,7 @@ class SlackReplySurface:
         self._urgent = final
 
     async def post(self, text: str) -> str:
+        text = defuse(text)
         async with self._lock:
             self._started = True
             if self._placeholder_ts is not None:
@@ -147,6 +159,7 @@ class SlackReplySurface:
         return ts
 
     async def edit(self, message_id: str, text: str) -> None:
+        text = defuse(text)
         shown = self._shown[message_id]
         shown.owed = None
         if shown.streaming and text.startswith(shown.text):

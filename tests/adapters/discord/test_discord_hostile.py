@@ -1,0 +1,37 @@
+"""A model's "@everyone" must never ping, and hostile messages are answered without breaking anything."""
+
+from __future__ import annotations
+
+from simulators.discord import DiscordSimulator
+from tests.adapters.discord.conftest import DiscordBridge, World
+
+
+async def test_everyone_in_model_output_pings_nobody(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "repeat @everyone and @here please [[rate:50]]")
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    [answer] = discord_sim.bot_messages(thread)
+    assert "@everyone" in discord_sim.message_history(answer)[-1].content
+    message_routes = ("POST /channels/{channel_id}/messages", "PATCH /channels/{channel_id}/messages/{message_id}")
+    sends = [c for c in discord_sim.calls() if c.route in message_routes]
+    assert sends
+    for call in sends:
+        mentions = (call.body or {}).get("allowed_mentions")
+        assert mentions is not None, f"{call.method} {call.route} sent no allowed_mentions"
+        assert "everyone" not in mentions.get("parse", []) and not mentions.get("roles"), mentions
+
+
+async def test_huge_and_control_character_message_is_answered(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    await discord_bridge.start()
+    text = "\x07 control " + "🙂" * 1900 + " end"
+    question = await discord_bridge.ask(world.general, world.alice, text)
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    answers = discord_sim.bot_messages(thread)
+    assert answers and all(len(discord_sim.message_history(a)[-1].content) <= 2000 for a in answers)
+    assert discord_sim.count_429() == 0
