@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench.harness import Plan, run
 from bench.measure import Figures, figures
+from bench.profile import summary
 from bench.report import misses, table, warnings
 
 FULL_N = (1, 10, 50, 200)
@@ -33,9 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reply-chars", type=int, help="characters per reply (default 3000; quick 600)")
     parser.add_argument("--rate", type=float, default=30.0, help="upstream tokens per second per reply")
     parser.add_argument("--first-token-delay", type=float, default=0.3, help="upstream seconds before a token")
-    parser.add_argument("--cap", type=float, default=300.0, help="seconds a run may take at most")
+    parser.add_argument("--cap", type=float, default=360.0, help="seconds a run may wait for its replies at most")
     parser.add_argument("--real-openwebui", action="store_true", help="a real OpenWebUI instead of the stand-in")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
+    parser.add_argument("--profile", type=Path, help="record the bridge with py-spy into this folder, summarise")
     return parser
 
 
@@ -60,7 +62,11 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
     results: list[Figures] = []
     for name in args.platform:
         for n in sizes:
-            plan = Plan(name, n, chars, args.rate, args.first_token_delay, args.cap, args.real_openwebui)
+            profile = None
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                profile = args.profile.resolve() / f"{name}-{n}.txt"
+            plan = Plan(name, n, chars, args.rate, args.first_token_delay, args.cap, args.real_openwebui, profile)
             began = time.monotonic()
             result = figures(await run(plan))
             print(f"# {name} N={n}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
@@ -84,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {line}")
     missed = misses(results)
     print("\n".join(["Targets missed:", *(f"- {m}" for m in missed)]) if missed else "Every target met.")
+    if args.profile:
+        for path in sorted(args.profile.glob("*.txt")):
+            print("\n" + summary(path))
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(f) for f in results], indent=1))
     return 0

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,3 +76,28 @@ class BridgeProcess:
         if not self.log_path.exists():
             return "(no log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.asynccontextmanager
+async def profiled(pid: int, output: Path | None) -> AsyncIterator[None]:
+    """py-spy attached to `pid` for the block (nothing when `output` is None); collapsed stacks to `output`.
+
+    Attaching by pid, rather than starting the bridge under py-spy, leaves start-up out of the profile.
+    """
+    if output is None:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "-o", str(output)]
+    spy_process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        yield
+    finally:
+        spy_process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(spy_process.wait(), 30)
+        except TimeoutError:
+            spy_process.kill()
+            await spy_process.wait()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.bridge_process import BridgeProcess
+from bench.bridge_process import BridgeProcess, profiled
 from bench.drivers import DRIVERS, Driver
 from bench.records import Conversation, Cost, Run
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
@@ -41,6 +41,8 @@ class Plan:
     first_token_delay: float
     time_cap: float
     real_openwebui: bool = False
+    profile: Path | None = None
+    """Record the bridge with py-spy into this file (collapsed stacks; `bench.profile` summarises them)."""
 
 
 @dataclass(slots=True)
@@ -106,13 +108,14 @@ async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Br
 
     cpu_before, bench_before, started = bridge.cpu_seconds(), time.process_time(), time.monotonic()
     tags = [f"BENCH-{plan.platform}-{plan.n}-{i:03d}" for i in range(plan.n)]
-    handles = await asyncio.gather(
-        *(driver.ask(i, f"{tag} [[reply:{plan.reply_chars}]]") for i, tag in enumerate(tags))
-    )
-    expected = long_reply(plan.reply_chars, False)
-    waiter = _Waiter(driver, upstream, list(zip(tags, handles, strict=True)), expected)
-    timed_out = not await waiter.wait(plan.time_cap, bridge)
-    ended = time.monotonic()
+    async with profiled(bridge.pid, plan.profile):
+        handles = await asyncio.gather(
+            *(driver.ask(i, f"{tag} [[reply:{plan.reply_chars}]]") for i, tag in enumerate(tags))
+        )
+        expected = long_reply(plan.reply_chars, False)
+        waiter = _Waiter(driver, upstream, list(zip(tags, handles, strict=True)), expected)
+        timed_out = not await waiter.wait(plan.time_cap, bridge)
+        ended = time.monotonic()
     cost = Cost(
         cpu_seconds=bridge.cpu_seconds() - cpu_before,
         peak_rss_mb=bridge.peak_rss_mb(),

@@ -29,6 +29,7 @@ class Figures:
     platform: str
     n: int
     first_text: tuple[float, float, float]  # p50, p95, p99: upstream's first token -> first text visible
+    asked_to_text: tuple[float, float]  # p50, p99: the user's message -> first text visible (all causes)
     gap: tuple[float, float]  # median, p95 of the gaps between visible updates of one reply
     lag: tuple[float, float]  # p50, p95 of how far the visible text trails the upstream's at each update
     completion: tuple[float, float]  # p50, p99: upstream's last token -> final text visible
@@ -51,6 +52,7 @@ class Figures:
 def figures(run: Run) -> Figures:
     convs = run.conversations
     first = [c.timeline[0].at - c.first_token_at for c in convs if c.timeline and c.first_token_at is not None]
+    waited = [c.timeline[0].at - c.asked_at for c in convs if c.timeline]
     gaps = [g for c in convs for g in _gaps(c)]
     lags = [lag for c in convs for lag in _lags(c)]
     completion = [c.timeline[-1].at - c.last_token_at for c in convs if c.timeline and c.last_token_at is not None]
@@ -62,6 +64,7 @@ def figures(run: Run) -> Figures:
         platform=run.platform,
         n=run.n,
         first_text=(percentile(first, 50), percentile(first, 95), percentile(first, 99)),
+        asked_to_text=(percentile(waited, 50), percentile(waited, 99)),
         gap=(percentile(gaps, 50), percentile(gaps, 95)),
         lag=(percentile(lags, 50), percentile(lags, 95)),
         completion=(percentile(completion, 50), percentile(completion, 99)),

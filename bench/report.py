@@ -49,6 +49,11 @@ ROWS: list[Row] = [
         lambda f: f.first_text[0] <= 0.050 if f.n == 1 else (f.first_text[2] <= 0.250 if f.n == 200 else None),
     ),
     Row(
+        "asked → first text p50 / p99 (s)",
+        "",
+        lambda f: f"{_s(f.asked_to_text[0])} / {_s(f.asked_to_text[1])}",
+    ),
+    Row(
         "gap between updates median / p95 (s)",
         "median ≤ 1.2 at N=1 (Discord)",
         lambda f: f"{_s(f.gap[0])} / {_s(f.gap[1])}",
