@@ -103,17 +103,17 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _adapters(settings: Settings) -> list[Callable[[Core], Awaitable[None]]]:
-    """The configured platforms' entry points, imported only when configured."""
-    runners: list[Callable[[Core], Awaitable[None]]] = []
+def _adapters(settings: Settings) -> dict[str, Callable[[Core], Awaitable[None]]]:
+    """The configured platforms' entry points by name, imported only when configured."""
+    runners: dict[str, Callable[[Core], Awaitable[None]]] = {}
     if settings.discord.enabled:
         from adapters.discord import run_discord
 
-        runners.append(run_discord)
+        runners["discord"] = run_discord
     if settings.slack.enabled:
         from adapters.slack import run_slack
 
-        runners.append(run_slack)
+        runners["slack"] = run_slack
     return runners
 
 

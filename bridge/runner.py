@@ -31,8 +31,9 @@ async def forget_old_events(core: Core, every: float = 6 * 3600.0) -> None:
         await asyncio.sleep(every)
 
 
-async def serve(core: Core, adapters: list[Adapter], stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or a signal arrives); re-raise the error of an adapter that failed."""
+async def serve(core: Core, adapters: dict[str, Adapter], stop: asyncio.Event | None = None) -> None:
+    """Run the adapters (by platform name) until `stop` is set or a signal arrives; re-raise the error of
+    an adapter that failed. Each platform counts as not ready until its adapter registers its own check."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -45,7 +46,9 @@ async def serve(core: Core, adapters: list[Adapter], stop: asyncio.Event | None 
     if settings.health_port:
         health = HealthServer(watch, core.health_checks)
         await health.start(settings.health_host, settings.health_port)
-    tasks = [asyncio.create_task(adapter(core), name=getattr(adapter, "__name__", "adapter")) for adapter in adapters]
+    for name in adapters:
+        core.health_checks.setdefault(name, lambda: False)
+    tasks = [asyncio.create_task(adapter(core), name=name) for name, adapter in adapters.items()]
     stopping = asyncio.create_task(stop.wait(), name="stop")
     try:
         done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)

@@ -45,6 +45,10 @@ from bridge.store import StoreError
 
 log = logging.getLogger(__name__)
 
+# The bridge never joins voice: discord.py's start-up warnings about missing voice libraries are noise.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 EMPTY_MENTION = "Ask me something after the mention, or attach a file with your question."
 NO_THREAD = "⚠️ I could not open a thread for the answer ({}); I need the Create Public Threads permission here."
 SEEN_MESSAGES = 10_000

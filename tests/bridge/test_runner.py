@@ -57,6 +57,7 @@ async def test_health_ready_metrics_and_stop(fake_owui: FakeOpenWebUI, tmp_path:
     stopped = asyncio.Event()
 
     async def adapter(core: Core) -> None:
+        await asyncio.sleep(0.5)  # until an adapter has registered its check, its platform is not ready
         core.health_checks["test"] = connected.is_set
         try:
             await asyncio.Event().wait()
@@ -67,7 +68,7 @@ async def test_health_ready_metrics_and_stop(fake_owui: FakeOpenWebUI, tmp_path:
     fake_owui.down = True
     try:
         async with open_core(make_settings(fake_owui.url, fake_owui.api_key, tmp_path, port)) as core:
-            running = asyncio.create_task(serve(core, [adapter], stop))
+            running = asyncio.create_task(serve(core, {"test": adapter}, stop))
             base = f"http://127.0.0.1:{port}"
             assert (await wait_status(f"{base}/healthz", 200)).json() == {"status": "ok"}
             not_ready = await wait_status(f"{base}/readyz", 503)
@@ -91,4 +92,4 @@ async def test_an_adapter_that_fails_stops_the_bridge_with_its_error(fake_owui: 
 
     async with open_core(make_settings(fake_owui.url, fake_owui.api_key, tmp_path, 0)) as core:
         with pytest.raises(RuntimeError, match="refused the token"):
-            await asyncio.wait_for(serve(core, [broken]), 10)
+            await asyncio.wait_for(serve(core, {"broken": broken}), 10)

@@ -1,0 +1,193 @@
+"""`bridge run` as an operator runs it: one real process with both adapters, against the Discord and Slack
+simulators and the fake OpenWebUI. It checks what only a whole process shows: readiness and metrics,
+secrets absent from DEBUG logs and from every message sent, a `kill -9` in the middle of a streamed
+answer followed by a restart, and a clean stop on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bridge.openwebui import chat as chats
+from simulators.discord import DiscordSimulator
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.slack import SlackSimulator
+from simulators.slack.fixtures import slack_sim  # noqa: F401 - fixture
+
+pytest_plugins = ["simulators.discord.pytest_plugin"]
+
+SLACK_CHANNEL = "C0GENERAL"
+SLACK_ALICE = "U0ALICE"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class BridgeProcess:
+    """Starts and stops `python -m bridge run`; its log (stderr) accumulates across restarts."""
+
+    env: dict[str, str]
+    log: Path
+    health: str
+    general: object
+    alice: object
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "run"], env=self.env, cwd=self.log.parent, stdout=log, stderr=log
+        )
+
+    async def wait_ready(self, timeout: float = 30) -> None:
+        async with httpx.AsyncClient() as http:
+            for _ in range(int(timeout * 10)):
+                assert self.process and self.process.poll() is None, self.log.read_text()[-3000:]
+                try:
+                    if (await http.get(f"{self.health}/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("the bridge never became ready:\n" + self.log.read_text()[-3000:])
+
+    async def metrics(self) -> str:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"{self.health}/metrics")).text
+
+    def kill(self, sig: int) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+async def bridge_process(
+    discord_sim: DiscordSimulator,
+    slack_sim: SlackSimulator,  # noqa: F811
+    fake_owui: FakeOpenWebUI,
+    tmp_path: Path,
+) -> AsyncIterator[BridgeProcess]:
+    guild = await discord_sim.create_guild("Ops Guild")
+    general = await discord_sim.create_text_channel(guild, "general")
+    alice = await discord_sim.create_user("alice")
+    await discord_sim.add_member(guild, alice)
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
+    env = {
+        **clean,
+        "OPENWEBUI_URL": fake_owui.url,
+        "OPENWEBUI_API_KEY": fake_owui.api_key,
+        "OPENWEBUI_DEFAULT_MODEL": "echo-1",
+        "BRIDGE_DATA_DIR": str(tmp_path / "data"),
+        "BRIDGE_LOG_LEVEL": "DEBUG",
+        "BRIDGE_HEALTH_PORT": str(port),
+        "BRIDGE_HEALTH_HOST": "127.0.0.1",
+        "BRIDGE_SHUTDOWN_GRACE": "5",
+        "DISCORD_BOT_TOKEN": discord_sim.token,
+        "DISCORD_API_URL": discord_sim.rest_base,
+        "DISCORD_GATEWAY_URL": discord_sim.gateway_url,
+        "SLACK_BOT_TOKEN": slack_sim.bot_token,
+        "SLACK_APP_TOKEN": slack_sim.app_token,
+        "SLACK_API_URL": slack_sim.api_url,
+    }
+    bridge = BridgeProcess(env, tmp_path / "bridge.log", f"http://127.0.0.1:{port}", general, alice)
+    bridge.start()
+    try:
+        yield bridge
+    finally:
+        if bridge.process and bridge.process.poll() is None:
+            bridge.kill(signal.SIGKILL)
+
+
+async def test_a_whole_process_with_both_platforms(
+    bridge_process: BridgeProcess,
+    discord_sim: DiscordSimulator,
+    slack_sim: SlackSimulator,  # noqa: F811
+    fake_owui: FakeOpenWebUI,
+    model_upstream: ModelUpstream,
+) -> None:
+    await bridge_process.wait_ready()
+    general, alice = bridge_process.general, bridge_process.alice
+
+    # Discord and Slack answer, and the metrics move.
+    question = await discord_sim.user_says(general, alice, "hello from discord", mentions_bot=True)
+    await discord_sim.wait_until(
+        lambda: discord_sim.thread_of(question) and discord_sim.bot_messages(discord_sim.thread_of(question)),
+        15,
+        "the Discord answer",
+    )
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    await discord_sim.wait_until(
+        lambda: (
+            discord_sim.message_history(discord_sim.bot_messages(thread)[0])[-1].content == "echo: hello from discord"
+        ),
+        10,
+        "the final Discord text",
+    )
+    posted = await slack_sim.user_mentions_app(SLACK_CHANNEL, SLACK_ALICE, "hello from slack")
+    await slack_sim.wait_bot_messages(SLACK_CHANNEL, posted.ts, count=1, timeout=15)
+    assert slack_sim.bot_messages(SLACK_CHANNEL, posted.ts) == ["echo: hello from slack"]
+    metrics = await bridge_process.metrics()
+    assert 'bridge_turns_finished_total{platform="discord",status="answered"} 1.0' in metrics
+    assert 'bridge_turns_finished_total{platform="slack",status="answered"} 1.0' in metrics
+
+    # kill -9 while an answer streams in the Discord thread, then start again.
+    await discord_sim.user_says(thread, alice, "a long story [[reply:3000]] [[rate:15]]")
+    await discord_sim.wait_until(
+        lambda: (
+            len(discord_sim.bot_messages(thread)) >= 2
+            and len(discord_sim.message_history(discord_sim.bot_messages(thread)[-1])) >= 2
+        ),
+        15,
+        "the answer streaming (posted, then edited)",
+    )
+    assert bridge_process.kill(signal.SIGKILL) == -signal.SIGKILL
+    partial = discord_sim.bot_messages(thread)[-1]
+    bridge_process.start()
+    await bridge_process.wait_ready()
+    await discord_sim.wait_until(
+        lambda: "interrupted" in discord_sim.message_history(partial)[-1].content, 15, "the interrupted note"
+    )
+    chat = next(c["chat"] for c in fake_owui.chats.values() if "a long story" in str(c["chat"]))
+    path = chats.chain(chat)
+    assert [m["role"] for m in path] == ["user", "assistant"] * 2
+    assert path[-1]["done"] is True and "interrupted" in path[-1]["error"]["content"]
+    shown = path[-1]["content"]  # what the platform showed before the crash becomes the chat's answer
+    assert shown and model_upstream.requests_containing("a long story")[-1].reply.startswith(shown.rstrip())
+    await discord_sim.user_says(thread, alice, "still there?")
+    await discord_sim.wait_until(
+        lambda: discord_sim.message_history(discord_sim.bot_messages(thread)[-1])[-1].content == "echo: still there?",
+        15,
+        "the answer after the restart",
+    )
+
+    # SIGTERM: a clean stop.
+    assert bridge_process.kill(signal.SIGTERM) == 0
+
+    # No secret in the DEBUG log or in anything sent to a platform.
+    secrets = [fake_owui.api_key, discord_sim.token, slack_sim.bot_token, slack_sim.app_token]
+    log = bridge_process.log.read_text()
+    assert "DEBUG" in log
+    for secret in secrets:
+        assert secret not in log, "a secret is in the log"
+    sent = [str(c.body) for c in discord_sim.calls()] + [str(c.params) for c in slack_sim.calls()]
+    for secret in secrets:
+        assert not any(secret in body for body in sent), "a secret was sent to a platform"
