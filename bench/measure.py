@@ -44,6 +44,7 @@ class Figures:
     peak_rss_mb: float
     cpu_ms_per_token: float
     tokens: int
+    bridge_cpu_share: float  # the bridge's CPU / wall time: near 1.0 means it is CPU-bound
     bench_cpu_share: float  # the benchmark process's CPU / wall time: near 1.0 means its clocks lag
     timed_out: bool
     unfinished: int
@@ -79,6 +80,7 @@ def figures(run: Run) -> Figures:
         peak_rss_mb=cost.peak_rss_mb,
         cpu_ms_per_token=1000 * cost.cpu_seconds / tokens if tokens else math.nan,
         tokens=tokens,
+        bridge_cpu_share=cost.cpu_seconds / cost.wall_seconds if cost.wall_seconds else math.nan,
         bench_cpu_share=cost.bench_cpu_seconds / cost.wall_seconds if cost.wall_seconds else math.nan,
         timed_out=run.timed_out,
         unfinished=sum(not c.correct for c in convs),

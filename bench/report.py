@@ -81,7 +81,7 @@ ROWS: list[Row] = [
     Row("429s answered", "0", lambda f: str(f.count_429), lambda f: f.count_429 == 0),
     Row("edits refused for length", "0", lambda f: str(f.refused_for_length), lambda f: f.refused_for_length == 0),
     Row("final texts exact", "100 %", lambda f: f"{f.correct:.0%}", lambda f: f.correct == 1.0),
-    Row("bridge CPU (s)", "", lambda f: f"{f.cpu_seconds:.2f}"),
+    Row("bridge CPU s (share of one core)", "", lambda f: f"{f.cpu_seconds:.1f} ({f.bridge_cpu_share:.0%})"),
     Row(
         "bridge peak RSS (MB)",
         "≤ 200 at N=200",
