@@ -26,8 +26,6 @@ from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import slack_sim  # noqa: F401 - fixture
 
-pytest_plugins = ["simulators.discord.pytest_plugin"]
-
 SLACK_CHANNEL = "C0GENERAL"
 SLACK_ALICE = "U0ALICE"
 

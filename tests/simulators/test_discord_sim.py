@@ -22,8 +22,6 @@ from simulators.discord import (
 from simulators.discord.server import BasicWorld
 from simulators.discord.testing import bot_client, running_client
 
-pytest_plugins = ["simulators.discord.pytest_plugin"]
-
 THIS_FILE = Path(__file__)
 FAST_EDITS = RateLimitConfig().with_routes(message_edit=RouteLimit(5, 1.0))
 

@@ -20,7 +20,6 @@ from adapters.discord import DiscordAdapter
 from bridge.app import Core, open_core
 from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
 from simulators.discord import DiscordSimulator, SimChannel, SimGuild, SimMessage, SimUser
-from simulators.discord.pytest_plugin import discord_sim, discord_sim_config  # noqa: F401 - fixtures
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 
@@ -102,7 +101,7 @@ class DiscordBridge:
 
 
 @pytest.fixture
-async def world(discord_sim: DiscordSimulator) -> World:  # noqa: F811 - the fixture above
+async def world(discord_sim: DiscordSimulator) -> World:
     sim = discord_sim
     guild = await sim.create_guild("Test Guild")
     general = await sim.create_text_channel(guild, "general")
@@ -113,7 +112,7 @@ async def world(discord_sim: DiscordSimulator) -> World:  # noqa: F811 - the fix
 
 @pytest.fixture
 async def discord_bridge(
-    discord_sim: DiscordSimulator,  # noqa: F811 - the fixture above
+    discord_sim: DiscordSimulator,
     world: World,
     fake_owui: FakeOpenWebUI,
     model_upstream: ModelUpstream,
