@@ -31,6 +31,7 @@ from bridge.openwebui import Model, OpenWebUIClient, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
 from bridge.store import Conversation, Store, StoredFile, StoreError, Turn
 from bridge.surface import ReplySurface, Source
+from bridge.tasks import finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -421,14 +422,11 @@ class Engine:
         An interrupted turn shows a visible note on the platform and is closed in OpenWebUI and the store.
         """
         self.draining = True
-        running = set(self._running)
-        if running:
-            log.info("waiting up to %.0f s for %d turn(s) to finish", grace, len(running))
-            _, pending = await asyncio.wait(running, timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=15)
+        if self._running:
+            log.info("waiting up to %.0f s for %d turn(s) to finish", grace, len(self._running))
+        interrupted = await finish_or_cancel(set(self._running), grace)
+        if interrupted:
+            log.info("interrupted %d turn(s)", interrupted)
 
     async def recover(self, platform: str, mark: Callable[[Turn], Awaitable[str]]) -> int:
         """Close turns a crash left in progress; returns how many.

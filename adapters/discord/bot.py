@@ -42,6 +42,7 @@ from bridge.engine import UserFacingError
 from bridge.messages import IncomingMessage
 from bridge.settings import DiscordSettings
 from bridge.store import StoreError
+from bridge.tasks import finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +172,9 @@ class DiscordAdapter:
         """Take no new messages, let running answers finish for `grace` seconds, then close the client."""
         self._accepting = False
         grace = self.core.settings.bridge.shutdown_grace if grace is None else grace
-        running = set(self._tasks)
-        if running:
-            log.info("Discord: waiting up to %.0f s for %d answer(s)", grace, len(running))
-            _, pending = await asyncio.wait(running, timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=15)
+        if self._tasks:
+            log.info("Discord: waiting up to %.0f s for %d answer(s)", grace, len(self._tasks))
+        await finish_or_cancel(set(self._tasks), grace)
         await self._close()
 
     async def _close(self) -> None:

@@ -7,7 +7,6 @@ every event is acknowledged within Slack's 3 s and a shutdown can wait for, then
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Coroutine
@@ -31,6 +30,7 @@ from bridge.app import Core
 from bridge.messages import Attachment
 from bridge.settings import ConfigError, SlackSettings
 from bridge.store import StoreError
+from bridge.tasks import finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +167,7 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self.tasks and grace > 0:
-            await asyncio.wait(set(self.tasks), timeout=grace)
-        for task in list(self.tasks):
-            task.cancel()
-        for task in list(self.tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await finish_or_cancel(set(self.tasks), grace)
         if self._session is not None:
             await self._session.close()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bridge.messages import ConversationKey
 from simulators.discord import DiscordSimulator, SimFile
-from tests.adapters.discord.conftest import DiscordBridge, World, tiny_pdf
+from simulators.documents import tiny_pdf
+from tests.adapters.discord.conftest import DiscordBridge, World
 
 DOWNLOADS = "GET /attachments/{channel_id}/{attachment_id}/{filename}"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
