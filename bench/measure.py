@@ -33,7 +33,7 @@ class Figures:
     gap: tuple[float, float]  # median, p95 of the gaps between visible updates of one reply
     lag: tuple[float, float]  # p50, p95 of how far the visible text trails the upstream's at each update
     completion: tuple[float, float]  # p50, p99: upstream's last token -> final text visible
-    updates: tuple[int, int]  # max, min visible updates per conversation
+    updates: tuple[int, int]  # max, min visible updates per reply, among the replies sharing the budget
     budget_name: str
     budget_binds_for: float  # seconds the conversations together asked more than the shared budget allows
     budget_used: float  # share of the budget used while it binds (NaN: it never binds)
@@ -57,7 +57,8 @@ def figures(run: Run) -> Figures:
     gaps = [g for c in convs for g in _gaps(c)]
     lags = [lag for c in convs for lag in _lags(c)]
     completion = [c.timeline[-1].at - c.last_token_at for c in convs if c.timeline and c.last_token_at is not None]
-    counts = [len(c.timeline) for c in convs]
+    sharing = [c for c in convs if c.demand_per_s > 0] or convs
+    counts = [len(c.timeline) for c in sharing]
     binds_for, used = budget_use(run.budget, convs)
     tokens = sum(c.tokens for c in convs)
     cost = run.cost

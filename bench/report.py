@@ -67,7 +67,7 @@ ROWS: list[Row] = [
         lambda f: f.completion[1] <= 1.5,
     ),
     Row(
-        "updates per reply max / min",
+        "updates per reply max / min (replies on the shared budget)",
         "max/min ≤ 1.5 where the budget binds",
         lambda f: f"{f.updates[0]} / {f.updates[1]}",
         lambda f: _ratio(f) <= 1.5 if _binds(f) else None,
