@@ -66,6 +66,19 @@ class UserFacingError(Exception):
     """A request the bridge cannot serve, with the sentence to show the user."""
 
 
+@dataclass(slots=True)
+class _TurnState:
+    """What a turn has done so far, so that a failure at any step can close it properly."""
+
+    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    assistant_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    model: str = ""
+    text: str = ""
+    id: int | None = None
+    chat: dict[str, Any] | None = None
+    conversation: Conversation | None = None
+
+
 class _KeyedLocks:
     """One FIFO lock per conversation, dropped when nobody holds or waits for it."""
 
@@ -161,58 +174,36 @@ class Engine:
         reply = LiveReply(surface)
         reply.start()
         outcome = TurnOutcome("failed", reply=reply)
-        text = ""
-        turn_id: int | None = None
-        chat: dict[str, Any] | None = None
-        conversation: Conversation | None = None
-        user_id = str(uuid.uuid4())
-        assistant_id = str(uuid.uuid4())
-        model = ""
+        turn = _TurnState()
         try:
-            model = await self.resolve_model(message)
-            conversation, chat = await self._open_chat(message, model)
-            outcome.chat_id = conversation.chat_id
+            turn.model = await self.resolve_model(message)
+            conversation, chat = await self._open_chat(message, turn.model)
+            turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
             settings = await self.store.scope_settings(message.key)
-            files, images, outcome.notices = await self._attachments(message, conversation, model)
+            files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             parent_id = chat.get("history", {}).get("currentId")
-            user = chats.user_message(
-                user_id,
-                parent_id,
-                message.text,
-                model,
-                files=[*files, *({"type": "image", "url": url} for url in images)],
-            )
+            files += [{"type": "image", "url": url} for url in images]
+            user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
             patch = chats.attach(chat, user)
             context = chats.chain(chat)
             await self.client.update_chat(conversation.chat_id, patch)
-            turn_id = await self.store.begin_turn(
-                conversation, message.event_id, user_id, assistant_id, parent_id, model
+            turn.id = await self.store.begin_turn(
+                conversation, message.event_id, turn.user_id, turn.assistant_id, parent_id, turn.model
             )
-            reply.on_message = partial(self.store.set_turn_messages, turn_id)
-            stored_files = await self.store.files(conversation)
-            body: dict[str, Any] = {
-                "model": model,
-                "messages": chats.completion_messages(context, self._system_prompt(settings.system_prompt)),
-                "stream": True,
-            }
-            refs = [{"type": "file", "id": f.file_id} for f in stored_files if not f.content_type.startswith("image/")]
-            refs += [{"type": "collection", "id": kb} for kb in knowledge]
-            if refs:
-                body["files"] = refs
+            reply.on_message = partial(self.store.set_turn_messages, turn.id)
+            body = await self._completion(conversation, context, turn.model, settings.system_prompt, knowledge)
             sources: list[dict[str, Any]] = []
             async for event in self.client.stream(body):
                 if isinstance(event, TextDelta):
-                    text += event.text
-                    reply.update(text)
+                    turn.text += event.text
+                    reply.update(turn.text)
                 elif isinstance(event, Sources):
                     sources = event.items
-            outcome.message_ids = await reply.finish(text)
-            await self.client.update_chat(
-                conversation.chat_id,
-                chats.attach(chat, chats.assistant_message(assistant_id, user_id, text, model, sources=sources)),
-            )
-            await self.store.finish_turn(turn_id, "done")
-            outcome.status, outcome.text = "answered", text
+            outcome.message_ids = await reply.finish(turn.text)
+            answer = chats.assistant_message(turn.assistant_id, turn.user_id, turn.text, turn.model, sources=sources)
+            await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
+            await self.store.finish_turn(turn.id, "done")
+            outcome.status, outcome.text = "answered", turn.text
             outcome.sources = source_names(sources)
             if outcome.sources:
                 await surface.show_sources(outcome.sources)
@@ -222,49 +213,56 @@ class Engine:
         except asyncio.CancelledError:
             outcome.status, outcome.error = "interrupted", "cancelled"
             async with asyncio.timeout(10):
-                await self._close_failed_turn(reply, text, INTERRUPTED, outcome)
-                if chat is not None and conversation is not None and _current(chat) == user_id:
-                    await self._write_failed_answer(conversation, chat, assistant_id, user_id, text, model, INTERRUPTED)
-                if turn_id is not None:
-                    await _quietly(self.store.finish_turn(turn_id, "interrupted", "shutdown"))
+                await self._close_failed(turn, reply, INTERRUPTED, "interrupted", "shutdown", outcome)
             raise
-        except (errors.OpenWebUIError, StoreError, UserFacingError) as exc:
+        except Exception as exc:
+            outcome.error = str(exc)
             if isinstance(exc, errors.OpenWebUIError):
                 METRICS.openwebui_errors.labels(type(exc).__name__).inc()
-            outcome.error = str(exc)
-            hint = exc.user_message if isinstance(exc, errors.OpenWebUIError) else str(exc)
-            if isinstance(exc, StoreError):
-                hint = "The bridge's database failed; an admin must check its disk."
-            if isinstance(exc, errors.ModelNotFound):
-                hint = f"The model `{model}` is not available in OpenWebUI; choose another one (/model)."
-            log.warning("turn in %s failed: %s", message.key.describe(), exc)
-            await self._close_failed_turn(reply, text, hint, outcome)
-            if chat is not None and conversation is not None and _current(chat) == user_id:
-                await self._write_failed_answer(conversation, chat, assistant_id, user_id, text, model, hint)
-            if turn_id is not None:
-                await _quietly(self.store.finish_turn(turn_id, "failed", str(exc)[:500]))
+            if isinstance(exc, errors.OpenWebUIError | StoreError | UserFacingError):
+                log.warning("turn in %s failed: %s", message.key.describe(), exc)
+            else:
+                log.exception("turn in %s failed unexpectedly", message.key.describe())
+            await self._close_failed(turn, reply, _hint(exc, turn.model), "failed", str(exc)[:500], outcome)
             return outcome
 
-    async def _close_failed_turn(self, reply: LiveReply, text: str, hint: str, outcome: TurnOutcome) -> None:
-        note = f"⚠️ {hint}"
-        try:
-            outcome.message_ids = await reply.finish(f"{text}\n\n{note}" if text.strip() else note)
-        except Exception as exc:  # the platform is failing too; nothing more to show
-            log.error("could not show the error to the user: %s", exc)
-
-    async def _write_failed_answer(
+    async def _completion(
         self,
         conversation: Conversation,
-        chat: dict[str, Any],
-        assistant_id: str,
-        user_id: str,
-        text: str,
+        context: list[dict[str, Any]],
         model: str,
-        hint: str,
+        system_prompt: str | None,
+        knowledge: tuple[str, ...],
+    ) -> dict[str, Any]:
+        """The streamed completion request: the chat's context, and every file of the conversation."""
+        stored = await self.store.files(conversation)
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": chats.completion_messages(context, self._system_prompt(system_prompt)),
+            "stream": True,
+        }
+        refs = [{"type": "file", "id": f.file_id} for f in stored if not f.content_type.startswith("image/")]
+        refs += [{"type": "collection", "id": kb} for kb in knowledge]
+        if refs:
+            body["files"] = refs
+        return body
+
+    async def _close_failed(
+        self, turn: _TurnState, reply: LiveReply, hint: str, state: str, error: str, outcome: TurnOutcome
     ) -> None:
-        """Close the turn in OpenWebUI with what was received and the error, so the chat stays whole."""
-        message = chats.assistant_message(assistant_id, user_id, text, model, error=hint)
-        await _quietly(self.client.update_chat(conversation.chat_id, chats.attach(chat, message)))
+        """Show what arrived and why it stopped; close the turn in OpenWebUI (a finished answer carrying the
+        error, so the chat stays whole) and in the store."""
+        note = f"⚠️ {hint}"
+        try:
+            outcome.message_ids = await reply.finish(f"{turn.text}\n\n{note}" if turn.text.strip() else note)
+        except Exception as exc:  # the platform is failing too; nothing more to show
+            log.error("could not show the error to the user: %s", exc)
+        chat, conversation = turn.chat, turn.conversation
+        if chat is not None and conversation is not None and _current(chat) == turn.user_id:
+            answer = chats.assistant_message(turn.assistant_id, turn.user_id, turn.text, turn.model, error=hint)
+            await _quietly(self.client.update_chat(conversation.chat_id, chats.attach(chat, answer)))
+        if turn.id is not None:
+            await _quietly(self.store.finish_turn(turn.id, state, error))
 
     async def _open_chat(self, message: IncomingMessage, model: str) -> tuple[Conversation, dict[str, Any]]:
         """The conversation's chat, read back from OpenWebUI; a new one when there is none or it was deleted."""
@@ -506,6 +504,19 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
                 excerpt = str(documents[index] if index < len(documents) else "")[:200]
                 seen[name] = Source(name=name, url=str(source.get("url") or ""), excerpt=excerpt)
     return list(seen.values())
+
+
+def _hint(exc: Exception, model: str) -> str:
+    """The sentence a user sees for a failed turn."""
+    if isinstance(exc, errors.ModelNotFound):
+        return f"The model `{model}` is not available in OpenWebUI; choose another one (/model)."
+    if isinstance(exc, errors.OpenWebUIError):
+        return exc.user_message
+    if isinstance(exc, StoreError):
+        return "The bridge's database failed; an admin must check its disk."
+    if isinstance(exc, UserFacingError):
+        return str(exc)
+    return "Something went wrong on the bridge's side; try again, and tell an admin if it keeps happening."
 
 
 def _current(chat: dict[str, Any]) -> str | None:

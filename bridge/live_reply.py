@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bridge.splitting import fence_state, reassemble, split_message
 from bridge.surface import Operation, ReplySurface
@@ -30,14 +30,12 @@ EMPTY_ANSWER = "(the model returned an empty answer)"
 
 @dataclass(slots=True)
 class ReplyStats:
-    """What this reply cost and when it became visible; read by metrics and the benchmark."""
+    """What this reply cost and when its first text became visible; the engine turns it into metrics."""
 
     posts: int = 0
     edits: int = 0
     failed_edits: int = 0
     first_visible_at: float | None = None
-    final_visible_at: float | None = None
-    message_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -81,8 +79,9 @@ class LiveReply:
 
     def start(self) -> None:
         """Show progress until the first text, and start the sender."""
-        if self._task is None:
+        if self._progress is None:
             self._progress = asyncio.create_task(self._surface.show_progress())
+        if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._send_loop())
 
     def update(self, text: str) -> None:
@@ -92,7 +91,10 @@ class LiveReply:
             self._changed.set()
 
     async def finish(self, text: str) -> list[str]:
-        """Show the exact final `text` and return the ids of the messages it fills."""
+        """Show the exact final `text` and return the ids of the messages it fills.
+
+        May be called again (a turn interrupted while finishing ends with a note): the sender restarts.
+        """
         self.start()
         self._text = text if text.strip() else EMPTY_ANSWER
         self._final = True
@@ -106,14 +108,6 @@ class LiveReply:
         await self._surface.close()
         return self.message_ids
 
-    async def abort(self) -> None:
-        """Stop without a final text (shutdown); what was shown stays."""
-        for task in (self._task, self._progress):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-
     # --- the sender -----------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
@@ -124,7 +118,6 @@ class LiveReply:
             self._changed.clear()
             await self._show()
             if self._final and self._next_step() is None:
-                self.stats.final_visible_at = self._clock()
                 return
 
     async def _wait_interval(self) -> None:
@@ -202,7 +195,6 @@ class LiveReply:
         self._last_send = now
         self._messages.append(_Message(message_id, text, now))
         self.stats.posts += 1
-        self.stats.message_ids.append(message_id)
         if self.stats.first_visible_at is None:
             self.stats.first_visible_at = now
             await self._stop_progress()

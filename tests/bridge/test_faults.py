@@ -109,3 +109,21 @@ async def test_hostile_text_is_passed_through_safely(fault_engine) -> None:  # t
     assert outcome.status == "answered"
     assert surface.visible(outcome.message_ids) == f"echo: {hostile}"
     assert all(len(text) <= surface.limits.max_chars for text in surface.texts)
+
+
+async def test_a_platform_that_refuses_the_answer_still_leaves_the_turn_closed(fault_engine) -> None:  # type: ignore[no-untyped-def]
+    engine, store, _ = fault_engine
+
+    class Refusing(RecordingSurface):
+        async def post(self, text: str) -> str:
+            raise RuntimeError("platform answered 500")
+
+    key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
+    outcome = await engine.handle(message(key, "hello"), Refusing())
+    assert outcome.status == "failed" and "500" in outcome.error
+    chat = (await engine.client.get_chat(outcome.chat_id))["chat"]
+    answer = chat["history"]["messages"][chat["history"]["currentId"]]
+    assert answer["role"] == "assistant" and answer["done"] is True and answer["content"] == "echo: hello"
+    assert await store.open_turns() == []
+    ok = RecordingSurface()
+    assert (await engine.handle(message(key, "again"), ok)).status == "answered"

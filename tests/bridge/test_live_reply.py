@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from bridge.live_reply import EMPTY_ANSWER, LiveReply
 from bridge.splitting import reassemble
 from bridge.surface import SurfaceLimits
@@ -118,3 +120,15 @@ async def test_a_call_carries_the_text_that_exists_once_the_budget_allows_it() -
     assert [op.text for op in surface.ops] == ["one two"]
     await reply.finish("one two three")
     assert [op.text for op in surface.ops] == ["one two", "one two three"]
+
+
+async def test_finish_again_after_a_cancelled_finish_shows_the_new_text() -> None:
+    surface = RecordingSurface(pace_delay=0.2)
+    reply = LiveReply(surface)
+    finishing = asyncio.create_task(reply.finish("the answer"))
+    await asyncio.sleep(0.05)  # waiting for the platform's budget when the turn is cancelled
+    finishing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await finishing
+    ids = await reply.finish("the answer\n\n⚠️ interrupted")
+    assert [surface.messages[i] for i in ids] == ["the answer\n\n⚠️ interrupted"]
