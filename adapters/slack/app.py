@@ -23,7 +23,7 @@ from adapters.slack.access import Access
 from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments
-from adapters.slack.pacing import Budgets
+from adapters.slack.pacing import Budgets, retry_handlers
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.surface import ReplyPlace, SlackReplySurface, tell_user
 from bridge.app import Core
@@ -89,7 +89,12 @@ class SlackAdapter:
     async def _start(self) -> None:
         s = self.settings
         self._session = aiohttp.ClientSession()
-        self._client = AsyncWebClient(token=s.bot_token.get_secret_value(), base_url=s.api_url, session=self._session)
+        self._client = AsyncWebClient(
+            token=s.bot_token.get_secret_value(),
+            base_url=s.api_url,
+            session=self._session,
+            retry_handlers=retry_handlers(),
+        )
         self._access = Access(s, self._client)
         self._commands = SlashCommands(
             command=s.command,

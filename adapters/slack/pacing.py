@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
@@ -119,3 +127,39 @@ async def paced(
             log.warning("Slack answered 429; waiting %.0f s as Retry-After asks (attempt %d)", wait, attempt)
             budget.block(wait)
             attempt += 1
+
+
+REPEATABLE = (
+    "chat.update",
+    "assistant.threads.setStatus",
+    "auth.test",
+    "users.info",
+    "conversations.info",
+    "conversations.replies",
+    "conversations.history",
+    "files.info",
+)
+"""Methods whose repetition does no harm: an update replaces, a read reads. A post or a stream append
+answered 5xx may have happened, and repeating it would show the text twice."""
+
+
+class RepeatableServerErrorRetry(AsyncServerErrorRetryHandler):
+    """slack_sdk's retry of Slack's 500/503, kept to the methods that are safe to repeat."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        return method in REPEATABLE and await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Connection errors (slack_sdk's default) and 5xx of repeatable methods; 429s are paced by `paced`."""
+    return [AsyncConnectionErrorRetryHandler(), RepeatableServerErrorRetry(max_retry_count=2)]

@@ -18,6 +18,7 @@ from simulators.discord.rest_common import BODY_KEY, Handler, RequestBody, RestC
 from simulators.discord.rest_interactions import InteractionRoutes
 from simulators.discord.rest_messages import MessageRoutes
 from simulators.discord.rest_misc import MiscRoutes
+from simulators.faults import Fault
 
 API_PREFIX = "/api/v10"
 ATTACHMENT_ROUTE = "/attachments/{channel_id}/{attachment_id}/{filename}"
@@ -116,6 +117,9 @@ class RestServer:
         major = "+".join(params[name] for name in _MAJOR_PARAMETERS if name in params)
         exempt = token_route and params.get("webhook_token", "") in self.ctx.state.interactions_by_token
         verdict = self.limiter.check(route, major, global_exempt=exempt)
+        fault = self.ctx.faults.take(route)
+        if fault is not None:
+            return _fault_response(fault), verdict
         if not verdict.allowed:
             response = json_response(verdict.body(), 429)
         else:
@@ -148,3 +152,20 @@ def _error_code(response: web.Response) -> int | None:
     except (TypeError, ValueError):
         return None
     return body.get("code") if isinstance(body, dict) else None
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    """A 429 or 5xx a test ordered, shaped as Discord's."""
+    if fault.status == 429:
+        body = {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False}
+        response = json_response(body, 429)
+        response.headers.update(
+            {
+                "Retry-After": str(fault.retry_after),
+                "X-RateLimit-Scope": "user",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": str(fault.retry_after),
+            }
+        )
+        return response
+    return json_response({"message": f"{fault.status}: Server Error", "code": 0}, fault.status)

@@ -16,6 +16,7 @@ from simulators.discord.gateway import Gateway
 from simulators.discord.models import SimChannel, SimFile, SimGuild, SimMessage
 from simulators.discord.ratelimit import RateLimiter
 from simulators.discord.state import SimState
+from simulators.faults import FaultPlan
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RouteTable = list[tuple[str, str, Handler]]
@@ -90,6 +91,7 @@ class RestContext:
     gateway: Gateway
     config: SimulatorConfig
     limiter: RateLimiter
+    faults: FaultPlan
 
     def snowflake(self, request: web.Request, name: str) -> int:
         value = request.match_info[name]

@@ -41,6 +41,7 @@ from simulators.discord.rest_interactions import INTERACTION_AUTOCOMPLETE
 from simulators.discord.rest_messages import MESSAGE_TYPE_REPLY, USER_MENTION
 from simulators.discord.seams import point_discord_py_at
 from simulators.discord.state import SimState
+from simulators.faults import FaultPlan
 
 INTERACTION_APPLICATION_COMMAND = 2
 Ref = int | SimUser | SimGuild | SimChannel | SimRole | SimMessage
@@ -84,7 +85,9 @@ class DiscordSimulator:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.state.base_url = self.base_url
-        ctx = RestContext(self.state, self.gateway, self.config, self.limiter)
+        self.faults = FaultPlan()
+        """Failures a test orders: `sim.faults.add(route, status, count)`."""
+        ctx = RestContext(self.state, self.gateway, self.config, self.limiter, self.faults)
         app = RestServer(ctx, self.log, self._notify).build(
             self.gateway_url, client_max_size=4 * self.config.upload_size_limit + 1024 * 1024
         )

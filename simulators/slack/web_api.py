@@ -8,10 +8,13 @@ so the methods read like Slack's reference pages.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from simulators.faults import FaultPlan
 
 from .config import SimConfig
 from .ratelimit import RateLimiter
@@ -106,6 +109,8 @@ class WebApi:
         self.config = config
         self.calls: list[CallRecord] = []
         self.limiter = RateLimiter(lambda: self.config.rate_limits)
+        self.faults = FaultPlan()
+        """Failures a test orders: `sim.web_api.faults.add(method, status, count)`."""
         self.pending_uploads: dict[str, HostedFile] = {}
         self._files_base = files_base
         self._upload_base = upload_base
@@ -165,6 +170,12 @@ class WebApi:
             if (token.kind == "app") != wants_app:
                 raise ApiError("not_allowed_token_type")
             self._check_scope(method, params, token)
+            fault = self.faults.take(method)
+            if fault is not None and fault.status == 429:
+                retry = str(max(1, math.ceil(fault.retry_after)))
+                return ApiAnswer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry})
+            if fault is not None:
+                return ApiAnswer(fault.status, {"ok": False, "error": "internal_error"})
             retry_after = self.limiter.admit(method, _str(params.get("channel") or params.get("channel_id")))
             if retry_after is not None:
                 return ApiAnswer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
