@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.bridge_process import BridgeProcess, profiled
 from bench.drivers import DRIVERS, Driver
 from bench.records import Conversation, Cost, Run
@@ -59,7 +57,6 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
     keeps serving the upstream it calls during start-up)."""
     if not real:
         async with FakeOpenWebUI(upstream.base_url) as fake:
-            await _unlimit(fake)
             yield _OpenWebUI(fake.url, fake.api_key)
         return
     from simulators.openwebui_server import RealOpenWebUI
@@ -70,24 +67,6 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
         yield _OpenWebUI(server.base_url, server.api_key)
     finally:
         await asyncio.to_thread(server.stop)
-
-
-async def _unlimit(fake: FakeOpenWebUI) -> None:
-    """Let the stand-in open as many upstream streams as the bridge asks for.
-
-    Its httpx client keeps httpx's default pool of 100 connections, so with 200 conversations the second
-    hundred completions waited ~20 s inside the stand-in for a stream to end (measured: all 200 reached
-    it within 5 s, only 100 reached the upstream before 24 s). A real OpenWebUI opens a session per
-    completion and has no such cap; until `FakeOpenWebUI` sets its own limits, the benchmark swaps in a
-    client without one.
-    """
-    assert fake._http is not None
-    await fake._http.aclose()
-    fake._http = httpx.AsyncClient(
-        timeout=httpx.Timeout(300, connect=5),
-        headers={"Authorization": f"Bearer {fake.upstream_key}"},
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
-    )
 
 
 async def run(plan: Plan) -> Run:

@@ -204,6 +204,9 @@ class LiveReply:
     async def _edit(self, position: int, text: str) -> bool:
         """Edit one message; False when the platform refused (message deleted, too old to edit)."""
         message = self._messages[position]
+        # The interval counts from the start of the call: a platform client may wait inside it for its
+        # rate-limit window, and that wait is part of the interval, not added to it.
+        self._last_send = self._clock()
         try:
             await self._surface.edit(message.id, text)
         except Exception as exc:
@@ -211,7 +214,6 @@ class LiveReply:
             self.stats.failed_edits += 1
             self._freeze(position - self._frozen)
             return False
-        self._last_send = self._clock()
         message.text = text
         self.stats.edits += 1
         return True

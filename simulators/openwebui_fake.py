@@ -102,8 +102,11 @@ class FakeOpenWebUI:
             web.route("*", "/{tail:.*}", self._web_ui),
         ]
         app.add_routes(routes)
+        # No connection cap: like the real server, every completion gets its own upstream stream.
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(300, connect=5), headers={"Authorization": f"Bearer {self.upstream_key}"}
+            timeout=httpx.Timeout(300, connect=5),
+            headers={"Authorization": f"Bearer {self.upstream_key}"},
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Iterator
 
 
 @contextlib.contextmanager
-def serve_in_thread(start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]],
-                    timeout: float = 10.0) -> Iterator[asyncio.AbstractEventLoop]:
+def serve_in_thread(
+    start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]], timeout: float = 10.0
+) -> Iterator[asyncio.AbstractEventLoop]:
     """Call `start()` on a new loop in a new thread, yield that loop, then `stop()` it and join."""
     loop = asyncio.new_event_loop()
     started = threading.Event()

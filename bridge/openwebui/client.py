@@ -79,7 +79,8 @@ class OpenWebUIClient:
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=self._request,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            # every conversation streaming at once holds a connection, and other calls still need some
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
             transport=transport,
         )
 

@@ -107,7 +107,8 @@ async def test_interaction_responses_are_paced_per_token_and_outside_the_global_
         def __init__(self, url: str) -> None:
             self.url = url
 
-    await limits.global_budget.acquire()  # the one call this budget has now
+    while limits.global_budget.try_acquire():  # use up what the budget has now
+        pass
     started = time.monotonic()
     await asyncio.wait_for(start(None, None, Params(token_url)), 1)  # type: ignore[arg-type]
     await asyncio.wait_for(start(None, None, Params("https://cdn.discord.test/attachments/1/2/a.txt")), 1)  # type: ignore[arg-type]
