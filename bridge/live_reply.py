@@ -127,6 +127,21 @@ class LiveReply:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._finishing.wait(), delay)
 
+    async def _routine_pace(self, op: Operation) -> bool:
+        """Wait for the platform's budget for a routine update, unless the final text arrives first: then
+        the wait is abandoned (only the wait, never a call) and False is returned."""
+        paced = asyncio.ensure_future(self._surface.pace(op, False))
+        finishing = asyncio.ensure_future(self._finishing.wait())
+        try:
+            await asyncio.wait({paced, finishing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            finishing.cancel()
+            if not paced.done():
+                paced.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await paced
+        return not paced.cancelled()
+
     def _next_step(self) -> tuple[Operation, int, str, bool] | None:
         """The first post or edit that brings the messages up to the newest text:
         (op, message index, its text, whether that message is the reply's last so far)."""
@@ -147,7 +162,10 @@ class LiveReply:
         routine update of the last message ends the round (the edit interval applies again); parts before
         it, and a final text, are sent through to the end."""
         while (step := self._next_step()) is not None:
-            await self._surface.pace(step[0], self._final or not step[3])
+            if self._final or not step[3]:
+                await self._surface.pace(step[0], True)
+            elif not await self._routine_pace(step[0]):
+                continue  # the final text arrived while this update waited: it goes first instead
             step = self._next_step()
             if step is None:
                 return

@@ -9,7 +9,9 @@ Two limits are kept:
   last headers left in the current window. Discord's windows are fixed, so a token bucket refilling
   continuously could grant a call the server's window no longer has; this gate cannot.
 * global: one `RateBudget` for every request to the API, shared fairly in arrival order, with the final
-  edit of a reply ahead of routine updates. Interaction responses are exempt, as on Discord.
+  edit of a reply ahead of routine updates. A reply takes its grant in `ChannelReplySurface.pace`, before
+  its request exists, so a routine update still waiting can give way when the final text arrives; every
+  other request takes one in the trace hook. Interaction responses are exempt, as on Discord.
 
 The headers are read from discord.py's own HTTP session through `aiohttp.TraceConfig`, the hook
 `discord.Client(http_trace=...)` offers for observing its requests; nothing inside discord.py is patched.
@@ -55,17 +57,18 @@ _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 _WAKE_MARGIN = 0.05  # seconds after a window's reset before the next call, for clock rounding and latency
 _MAX_GATES = 4096
 
-_urgent: ContextVar[bool] = ContextVar("discord_request_urgent", default=False)
+_prepaid: ContextVar[bool] = ContextVar("discord_request_prepaid", default=False)
 
 
 @contextlib.contextmanager
-def urgency(urgent: bool) -> Iterator[None]:
-    """Mark the requests made inside the block as a reply's final text (first in the global queue)."""
-    token = _urgent.set(urgent)
+def prepaid() -> Iterator[None]:
+    """The requests made inside the block already hold their global grant (a reply's `pace` took it, so
+    that a routine update still waiting for one can give way to the final text)."""
+    token = _prepaid.set(True)
     try:
         yield
     finally:
-        _urgent.reset(token)
+        _prepaid.reset(token)
 
 
 class BucketGate:
@@ -178,8 +181,8 @@ class DiscordRateLimits:
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestStartParams
     ) -> None:
         path = _api_path(str(params.url))
-        if path is not None and not path.startswith(_EXEMPT_PREFIXES):
-            await self.global_budget.acquire(_urgent.get())
+        if path is not None and not path.startswith(_EXEMPT_PREFIXES) and not _prepaid.get():
+            await self.global_budget.acquire()
 
     async def _on_request_end(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams

@@ -22,7 +22,7 @@ from adapters.discord.pacing import (
     MESSAGE_EDIT,
     BucketGate,
     DiscordRateLimits,
-    urgency,
+    prepaid,
 )
 from bridge.surface import Operation, Source, SurfaceLimits
 
@@ -79,7 +79,6 @@ class ChannelReplySurface:
         self._rates = rates
         self._reply_to = reply_to
         self._on_post = on_post
-        self._urgent = False
 
     def _gate(self, op: Operation) -> BucketGate:
         return self._rates.gate(MESSAGE_CREATE if op == "post" else MESSAGE_EDIT, str(self.channel.id))
@@ -95,8 +94,9 @@ class ChannelReplySurface:
             await asyncio.sleep(TYPING_EVERY)
 
     async def pace(self, op: Operation, final: bool) -> None:
+        """The channel's bucket, then the bot's global budget; the call that follows uses both grants."""
         await self._gate(op).acquire(final)
-        self._urgent = final
+        await self._rates.global_budget.acquire(final)
 
     async def post(self, text: str) -> str:
         options: dict[str, object] = {"allowed_mentions": NO_PINGS}
@@ -107,7 +107,7 @@ class ChannelReplySurface:
                 "allowed_mentions": PING_REPLIED if first else NO_PINGS,
                 "mention_author": first,
             }
-        with urgency(self._urgent):
+        with prepaid():
             message = await self.channel.send(text, **options)
         self.message_ids.append(message.id)
         if self._on_post is not None:
@@ -117,7 +117,7 @@ class ChannelReplySurface:
     async def edit(self, message_id: str, text: str) -> None:
         # Discord parses an edit without `allowed_mentions` with default allowances (@everyone included),
         # whatever the message was posted with.
-        with urgency(self._urgent):
+        with prepaid():
             await self.channel.get_partial_message(int(message_id)).edit(content=text, allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
@@ -128,7 +128,7 @@ class ChannelReplySurface:
         if not sources or not self.message_ids:
             return
         await self.pace("edit", True)
-        with urgency(True):
+        with prepaid():
             await self.channel.get_partial_message(self.message_ids[-1]).edit(
                 embed=sources_embed(sources), allowed_mentions=NO_PINGS
             )

@@ -132,3 +132,23 @@ async def test_finish_again_after_a_cancelled_finish_shows_the_new_text() -> Non
         await finishing
     ids = await reply.finish("the answer\n\n⚠️ interrupted")
     assert [surface.messages[i] for i in ids] == ["the answer\n\n⚠️ interrupted"]
+
+
+async def test_the_final_text_does_not_wait_behind_a_routine_update_still_queued() -> None:
+    class Busy(RecordingSurface):
+        async def pace(self, op, final):  # type: ignore[no-untyped-def]
+            self.paced.append((op, final))
+            if not final and self.ops:
+                await asyncio.sleep(5)  # routine updates queue behind other replies for a long time
+
+    surface = Busy(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01))
+    reply = LiveReply(surface)
+    reply.start()
+    reply.update("first")
+    await asyncio.sleep(0.05)
+    reply.update("first words")  # this update now waits for the budget
+    await asyncio.sleep(0.05)
+    began = time.monotonic()
+    await reply.finish("first words, all of them")
+    assert time.monotonic() - began < 0.5
+    assert [op.text for op in surface.ops] == ["first", "first words, all of them"]
