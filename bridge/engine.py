@@ -160,6 +160,14 @@ class Engine:
         METRICS.turns_started.labels(platform).inc()
         started = time.monotonic()
         outcome = await self._turn(message, surface, knowledge)
+        where = message.key.describe()
+        log.info(
+            "turn %s in %s (chat %s)",
+            outcome.status,
+            where,
+            outcome.chat_id or "-",
+            extra={"platform": platform, "conversation": where, "chat_id": outcome.chat_id},
+        )
         METRICS.turns_finished.labels(platform, outcome.status).inc()
         METRICS.turn_duration.labels(platform).observe(time.monotonic() - started)
         if outcome.reply is not None:

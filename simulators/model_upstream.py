@@ -34,7 +34,6 @@ import json
 import math
 import re
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -42,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from simulators.threaded import serve_in_thread
 
 EMBEDDING_DIM = 64
 MARKER_RE = re.compile(r"MARKER-[A-Za-z0-9]+")
@@ -287,25 +288,8 @@ class ModelUpstream:
         This makes one upstream usable from a session-scoped *sync* fixture by tests on any event loop
         (pytest-asyncio gives each test its own loop by default), which is why the contract suite uses it.
         """
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        thread = threading.Thread(target=self._thread_main, args=(loop, started), daemon=True)
-        thread.start()
-        if not started.wait(timeout):
-            raise RuntimeError("ModelUpstream thread did not start in time")
-        try:
+        with serve_in_thread(self.start, self.stop, timeout):
             yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)
-
-    def _thread_main(self, loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(self.start())
-        started.set()
-        loop.run_forever()
-        loop.close()
 
     # ---- inspection helpers for tests ---------------------------------------------------------------
 
