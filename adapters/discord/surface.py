@@ -84,10 +84,18 @@ class ChannelReplySurface:
         return self._rates.gate(MESSAGE_CREATE if op == "post" else MESSAGE_EDIT, str(self.channel.id))
 
     async def show_progress(self) -> None:
-        """Discord's typing indicator, renewed until the first text is posted (this task is cancelled then)."""
+        """Discord's typing indicator, renewed until the first text is posted (this task is cancelled then).
+
+        It only uses spare global budget: when answers are busy streaming, their text matters more than
+        a typing indicator, which then waits a second and tries again.
+        """
         while True:
+            if not self._rates.global_budget.try_acquire():
+                await asyncio.sleep(1.0)
+                continue
             try:
-                await self.channel.typing()  # type: ignore[misc]
+                with prepaid():
+                    await self.channel.typing()  # type: ignore[misc]
             except discord.HTTPException as exc:
                 log.debug("typing indicator in %s failed: %s", self.channel.id, exc)
                 return
