@@ -97,7 +97,7 @@ class BucketGate:
         try:
             while True:
                 first = self._urgent[0] if self._urgent else self._routine[0]
-                wait = self._wait_time() if first is ticket else None
+                wait = self._wait_time(urgent) if first is ticket else None
                 if wait == 0:
                     self._take()
                     return
@@ -129,11 +129,14 @@ class BucketGate:
         self.reset_at = self._clock() + retry_after
         self._notify()
 
-    def _wait_time(self) -> float:
+    def _wait_time(self, urgent: bool = True) -> float:
+        """Seconds until a call may go. A routine call leaves the window's last call to a final text,
+        which would otherwise wait for the next window (up to five seconds) behind routine updates."""
         now = self._clock()
         if self.reset_at is not None and now >= self.reset_at:
             self.remaining, self.reset_at = self.limit, None
-        if self.remaining > 0:
+        reserve = 0 if urgent or self.limit < 2 else 1
+        if self.remaining > reserve:
             return 0.0
         return (self.reset_at if self.reset_at is not None else now) - now + _WAKE_MARGIN
 

@@ -36,11 +36,16 @@ def _headers(limit: int, remaining: int, reset_after: float, bucket: str = "abc"
 async def test_a_gate_grants_its_window_then_waits_for_the_reset() -> None:
     gate = BucketGate(limit=3, window=0.3)
     started = time.monotonic()
-    for _ in range(3):
+    for _ in range(2):
         await gate.acquire()
     assert time.monotonic() - started < 0.05
-    await gate.acquire()
-    assert time.monotonic() - started >= 0.3, "the fourth call waits for the window to end"
+    routine = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0.05)
+    assert not routine.done(), "routine calls leave the window's last call to a final text"
+    await gate.acquire(urgent=True)
+    assert time.monotonic() - started < 0.1, "which takes it at once"
+    await routine
+    assert time.monotonic() - started >= 0.3, "the next call waits for the window to end"
 
 
 async def test_headers_lower_what_is_left_and_move_the_reset() -> None:
