@@ -162,7 +162,7 @@ class LiveReply:
         routine update of the last message ends the round (the edit interval applies again); parts before
         it, and a final text, are sent through to the end."""
         while (step := self._next_step()) is not None:
-            if self._final or not step[3] or step[0] == "post":  # new text is shown before routine updates
+            if self._final or not step[3]:
                 await self._surface.pace(step[0], True)
             elif not await self._routine_pace(step[0]):
                 continue  # the final text arrived while this update waited: it goes first instead

@@ -47,8 +47,8 @@ class ReplySurface(Protocol):
         """Show that an answer is coming (typing indicator, assistant status) until the first post."""
 
     async def pace(self, op: Operation, final: bool) -> None:
-        """Wait until the platform's budgets allow one more `op`; `final` (a reply's final text or a new
-        message) goes before routine updates."""
+        """Wait until the platform's budgets allow one more `op`; `final` (the reply's final text, or a
+        message that is complete) goes before routine updates."""
 
     async def post(self, text: str) -> str:
         """Post a new message with `text` (never empty, never over `max_chars`); return its id."""

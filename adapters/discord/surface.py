@@ -102,9 +102,11 @@ class ChannelReplySurface:
             await asyncio.sleep(TYPING_EVERY)
 
     async def pace(self, op: Operation, final: bool) -> None:
-        """The channel's bucket, then the bot's global budget; the call that follows uses both grants."""
-        await self._gate(op).acquire(final)
-        await self._rates.global_budget.acquire(final)
+        """The channel's bucket, then the bot's global budget; the call that follows uses both grants.
+        A post (a reply's first text, or its next part) goes before routine edits: new text first."""
+        urgent = final or op == "post"
+        await self._gate(op).acquire(urgent)
+        await self._rates.global_budget.acquire(urgent)
 
     async def post(self, text: str) -> str:
         options: dict[str, object] = {"allowed_mentions": NO_PINGS}
