@@ -116,10 +116,6 @@ class Engine:
         self._running: set[asyncio.Task[object]] = set()
         self.draining = False
 
-    @property
-    def active_conversations(self) -> int:
-        return len(self._locks)
-
     # --- turns ----------------------------------------------------------------------------------
 
     async def handle(
@@ -184,10 +180,10 @@ class Engine:
         outcome = TurnOutcome("failed", reply=reply)
         turn = _TurnState()
         try:
-            turn.model = await self.resolve_model(message)
+            settings = await self.store.scope_settings(message.key)
+            turn.model = await self._resolve_model(message, settings.model)
             conversation, chat = await self._open_chat(message, turn.model)
             turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
-            settings = await self.store.scope_settings(message.key)
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             parent_id = chat.get("history", {}).get("currentId")
             files += [{"type": "image", "url": url} for url in images]
@@ -297,7 +293,7 @@ class Engine:
         files: list[dict[str, Any]] = []
         images: list[str] = []
         notices: list[str] = []
-        vision = await self._vision(model)
+        vision = any(a.is_image for a in message.attachments) and await self._vision(model)
         for attachment in message.attachments:
             try:
                 if attachment.is_image:
@@ -362,23 +358,22 @@ class Engine:
         return self._models
 
     async def find_model(self, name: str) -> Model:
-        """The model called `name` (id or display name); `UserFacingError` listing a few if none."""
-        models = await self.models()
-        for model in models:
-            if name in (model.id, model.name):
-                return model
-        models = await self.models(refresh=True)
-        for model in models:
-            if name in (model.id, model.name):
-                return model
+        """The model called `name` (id or display name); `UserFacingError` listing a few if none.
+
+        A name missing from the cached list is looked up once more, fresh (a model added a moment ago).
+        """
+        for refresh in (False, True):
+            models = await self.models(refresh=refresh)
+            for model in models:
+                if name in (model.id, model.name):
+                    return model
         known = ", ".join(m.id for m in models[:10]) or "none"
         raise UserFacingError(f"There is no model `{name}` in OpenWebUI. Available: {known}.")
 
-    async def resolve_model(self, message: IncomingMessage) -> str:
+    async def _resolve_model(self, message: IncomingMessage, scoped: str | None) -> str:
         """The message's model, else its scope's, else the default, else OpenWebUI's first model."""
         if message.model:
             return (await self.find_model(message.model)).id
-        scoped = (await self.store.scope_settings(message.key)).model
         if scoped:
             return scoped
         if self.config.default_model:

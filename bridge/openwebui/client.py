@@ -213,9 +213,6 @@ class OpenWebUIClient:
             await asyncio.sleep(interval)
             interval = min(interval * 1.5, 3.0)
 
-    async def delete_file(self, file_id: str) -> bool:
-        return bool(await self._call("DELETE", f"/api/v1/files/{file_id}"))
-
     # --- knowledge ------------------------------------------------------------------------------
 
     async def knowledge_list(self) -> list[KnowledgeBase]:

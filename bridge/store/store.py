@@ -148,16 +148,6 @@ class Store:
         )
         return Conversation(row[0], key, row[1]) if row else None
 
-    async def conversation_by_chat(self, chat_id: str) -> Conversation | None:
-        row = await self._run(
-            lambda: self._db.execute(
-                "SELECT id, platform, workspace, channel, thread, chat_id FROM conversations "
-                "WHERE chat_id = ? AND archived_at IS NULL",
-                (chat_id,),
-            ).fetchone()
-        )
-        return _conversation(row) if row else None
-
     async def start_conversation(self, key: ConversationKey, chat_id: str) -> Conversation:
         """Map `key` to `chat_id`, archiving the chat it had (the old chat stays in OpenWebUI)."""
 

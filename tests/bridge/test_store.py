@@ -41,7 +41,6 @@ async def test_conversation_mapping_and_new(store: Store) -> None:
     assert await store.conversation(KEY) is None
     first = await store.start_conversation(KEY, "chat-1")
     assert (await store.conversation(KEY)) == first
-    assert (await store.conversation_by_chat("chat-1")) == first
     assert await store.archive_conversation(KEY)
     assert await store.conversation(KEY) is None
     second = await store.start_conversation(KEY, "chat-2")
