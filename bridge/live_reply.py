@@ -5,10 +5,12 @@ sends it when the reply's edit interval and the platform's budget (`surface.pace
 always carries the newest text (never a queue of stale ones), the first text is posted as soon as it
 exists, and `finish` ends with the exact final text, ahead of other replies' routine edits.
 
-A text longer than the platform's limit is split into several messages by `bridge.splitting`; parts
+While the model is still writing, an update shows whole words only (the text up to its last space),
+so no half word flickers, and a message the reply has to leave mid-stream ends between two words. A
+text longer than the platform's limit is split into several messages by `bridge.splitting`; parts
 already shown stay as they are (the split is stable as text is appended) and the reply continues in a
-new message. A message too old to be edited any more (Discord: one hour) is left as it is and the reply
-moves on to a new message.
+new message. So does a reply whose message is too old to be edited any more (Discord: one hour), and one
+whose platform would show an addition sooner as a new message than as an edit (`EditDeferred`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.splitting import fence_state, reassemble, split_message
-from bridge.surface import Operation, ReplySurface
+from bridge.surface import EditDeferred, Operation, ReplySurface
 
 log = logging.getLogger(__name__)
 
 EMPTY_ANSWER = "(the model returned an empty answer)"
+LONGEST_WORD = 40
+"""An update holds back at most this many characters of an unfinished word; a longer run without spaces
+(a URL, text in a script written without spaces) is shown as it is."""
+
+
+def whole_words(text: str) -> str:
+    """`text` up to and including its last whitespace, unless that would hold back more than a word."""
+    tail = len(text) - 1
+    limit = max(len(text) - LONGEST_WORD, 0)
+    while tail >= limit and not text[tail].isspace():
+        tail -= 1
+    return text[: tail + 1] if tail >= limit and tail >= 0 else text
 
 
 @dataclass(slots=True)
@@ -146,7 +160,7 @@ class LiveReply:
         """The first post or edit that brings the messages up to the newest text:
         (op, message index, its text, whether that message is the reply's last so far)."""
         self._roll_over_old_message()
-        parts = self._parts(self._text)
+        parts = self._parts(self._text if self._final else whole_words(self._text))
         for index, part in enumerate(parts):
             position = self._frozen + index
             last = index == len(parts) - 1
@@ -220,13 +234,19 @@ class LiveReply:
             await self.on_message(self.message_ids)
 
     async def _edit(self, position: int, text: str) -> bool:
-        """Edit one message; False when the platform refused (message deleted, too old to edit)."""
+        """Edit one message; False when the reply goes on in a new message instead: the platform refused
+        (message deleted, too old to edit; its text is shown again) or deferred the edit (it keeps what it
+        shows and only the rest moves)."""
         message = self._messages[position]
         # The interval counts from the start of the call: a platform client may wait inside it for its
         # rate-limit window, and that wait is part of the interval, not added to it.
         self._last_send = self._clock()
         try:
             await self._surface.edit(message.id, text)
+        except EditDeferred:
+            log.debug("edit of message %s deferred; the reply goes on in a new message", message.id)
+            self._freeze(position - self._frozen + 1)
+            return False
         except Exception as exc:
             log.warning("edit of message %s failed (%s); continuing in a new message", message.id, exc)
             self.stats.failed_edits += 1

@@ -3,32 +3,41 @@
 A `RateBudget` is a token bucket whose grants go out in order of request, with final edits ahead of
 routine ones. Each live reply asks for at most one grant at a time, so a first-come queue gives every
 conversation its turn in rotation: the budget is split fairly, and a reply that is finishing never
-waits behind others' routine updates. The platform's own answers can correct it (`sync` from rate-limit
+waits behind others' routine updates. A routine request may carry a `priority` instead (lower goes
+first): a scarce budget handed to the reply shown longest ago evens out replies whose requests would
+otherwise line up with the refill. The platform's own answers can correct it (`sync` from rate-limit
 headers, `block` after a 429), so the bucket follows the server rather than a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable
 
 
 class RateBudget:
-    """At most `capacity` operations at once, refilled at `rate` per second."""
+    """At most `capacity` operations at once, refilled at `rate` per second. `reserve` tokens are kept
+    back from routine requests, so that a final text finds one at once instead of a refill away."""
 
-    def __init__(self, rate: float, capacity: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if rate <= 0 or capacity < 1:
-            raise ValueError("a budget needs a positive rate and a capacity of at least 1")
+    def __init__(
+        self, rate: float, capacity: float, *, reserve: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0 or capacity < 1 + reserve or reserve < 0:
+            raise ValueError("a budget needs a positive rate and a capacity of at least 1 beyond its reserve")
         self.rate = rate
         self.capacity = capacity
+        self.reserve = reserve
         self._clock = clock
         self._tokens = capacity
         self._stamp = clock()
         self._blocked_until = 0.0
         self._urgent: deque[asyncio.Future[None]] = deque()
-        self._routine: deque[asyncio.Future[None]] = deque()
+        self._routine: list[tuple[float, int, asyncio.Future[None]]] = []  # a heap: (priority, arrival, grant)
+        self._arrivals = itertools.count()
         self._dispatcher: asyncio.Task[None] | None = None
         self.granted = 0
 
@@ -37,38 +46,63 @@ class RateBudget:
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def _wait_time(self) -> float:
-        """Seconds until one token is available (0: now)."""
+    def _wait_time(self, urgent: bool) -> float:
+        """Seconds until a token is available to an urgent or a routine request (0: now)."""
         self._refill()
         blocked = self._blocked_until - self._clock()
-        missing = (1 - self._tokens) / self.rate if self._tokens < 1 else 0.0
+        needed = 1 if urgent else 1 + self.reserve
+        missing = (needed - self._tokens) / self.rate if self._tokens < needed else 0.0
         return max(blocked, missing, 0.0)
 
-    async def acquire(self, urgent: bool = False) -> None:
-        """Wait for one operation's turn; `urgent` (a final edit) goes before routine requests."""
-        if not self._urgent and not self._routine and self._wait_time() == 0:
+    async def acquire(self, urgent: bool = False, *, priority: float | None = None) -> None:
+        """Wait for one operation's turn; `urgent` (a final edit) goes before routine requests, and routine
+        requests go in order of `priority` (lower first; by default the time of asking: first come, first
+        served)."""
+        if not self._urgent and (urgent or not self._routine) and self._wait_time(urgent) == 0:
             self._take()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._routine).append(future)
+        if urgent:
+            self._urgent.append(future)
+        else:
+            rank = self._clock() if priority is None else priority
+            heapq.heappush(self._routine, (rank, next(self._arrivals), future))
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch())
         try:
             await future
         except asyncio.CancelledError:
-            if not future.done() or future.cancelled():
-                for queue in (self._urgent, self._routine):
-                    if future in queue:
-                        queue.remove(future)
+            if future.done() and not future.cancelled():
+                self._tokens += 1  # granted just as the waiter gave up: the grant goes back, unused
+                self.granted -= 1
+            else:
+                self._forget(future)
             raise
 
-    def try_acquire(self) -> bool:
-        """Take a grant only if one is free at once (nobody waiting, a token in the bucket): for work that
-        is worth doing now but not worth waiting for, like a routine update when the budget is scarce."""
-        if self.waiting or self._wait_time() > 0:
+    def _forget(self, future: asyncio.Future[None]) -> None:
+        if future in self._urgent:
+            self._urgent.remove(future)
+            return
+        for index, (_, _, waiting) in enumerate(self._routine):
+            if waiting is future:
+                self._routine.pop(index)
+                heapq.heapify(self._routine)
+                return
+
+    def try_acquire(self, urgent: bool = False) -> bool:
+        """Take a grant only if one is free at once (a token in the bucket, and nobody waiting who would go
+        first: for `urgent`, no other urgent request): for work that is worth doing now but not worth waiting
+        for, like a routine update when the budget is scarce."""
+        ahead = len(self._urgent) if urgent else self.waiting
+        if ahead or self._wait_time(urgent) > 0:
             return False
         self._take()
         return True
+
+    def delay(self, urgent: bool = False) -> float:
+        """About how long a request made now would wait: until a token, plus the requests that go first."""
+        ahead = len(self._urgent) if urgent else self.waiting
+        return self._wait_time(urgent) + ahead / self.rate
 
     def _take(self) -> None:
         self._tokens -= 1
@@ -76,12 +110,11 @@ class RateBudget:
 
     async def _dispatch(self) -> None:
         while self._urgent or self._routine:
-            delay = self._wait_time()
+            delay = self._wait_time(bool(self._urgent))
             if delay > 0:
                 await asyncio.sleep(delay)
                 continue
-            queue = self._urgent if self._urgent else self._routine
-            future = queue.popleft()
+            future = self._urgent.popleft() if self._urgent else heapq.heappop(self._routine)[2]
             if future.done():
                 continue
             self._take()

@@ -14,6 +14,13 @@ from typing import Literal, Protocol
 Operation = Literal["post", "edit"]
 
 
+class EditDeferred(Exception):
+    """Raised by `ReplySurface.edit` when the platform could not show an edit that only adds text soon
+    enough (Slack: the workspace's `chat.update` budget is spent for seconds to come). The message keeps
+    the text it shows and the rest goes on in a new message: a post, on a budget of its own, instead of a
+    wait that can grow with every reply streaming at once."""
+
+
 @dataclass(frozen=True, slots=True)
 class SurfaceLimits:
     """A platform's limits for one reply.
@@ -54,7 +61,8 @@ class ReplySurface(Protocol):
         """Post a new message with `text` (never empty, never over `max_chars`); return its id."""
 
     async def edit(self, message_id: str, text: str) -> None:
-        """Replace the text of a message this surface posted."""
+        """Replace the text of a message this surface posted; may raise `EditDeferred` when `text` extends
+        the message's text and a new message would show the addition sooner."""
 
     async def close(self) -> None:
         """The reply's final text is shown: end what streaming needs ended (Slack's `chat.stopStream`)."""

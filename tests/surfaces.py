@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from bridge.splitting import reassemble
-from bridge.surface import Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Operation, Source, SurfaceLimits
 
 
 @dataclass
@@ -20,11 +20,14 @@ class Op:
 
 @dataclass
 class RecordingSurface:
-    """Posts and edits land in `messages`; `ops` keeps every call with its time."""
+    """Posts and edits land in `messages`; `ops` keeps every call with its time. `fail_edits_of` refuses the
+    edits of those messages; `defer_final_edits` defers final edits that add text, as Slack's does when its
+    update budget is spent."""
 
     limits: SurfaceLimits = field(default_factory=lambda: SurfaceLimits(max_chars=2000, min_edit_interval=0.05))
     pace_delay: float = 0.0
     fail_edits_of: set[str] = field(default_factory=set)
+    defer_final_edits: bool = False
     messages: dict[str, str] = field(default_factory=dict)
     ops: list[Op] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
@@ -51,6 +54,8 @@ class RecordingSurface:
         assert text and len(text) <= self.limits.max_chars, f"bad edit of {len(text)} chars"
         if message_id in self.fail_edits_of:
             raise RuntimeError(f"edit of {message_id} refused")
+        if self.defer_final_edits and self.paced[-1][1] and text.startswith(self.messages[message_id]):
+            raise EditDeferred
         self.messages[message_id] = text
         self.ops.append(Op(time.monotonic(), "edit", message_id, text))
 

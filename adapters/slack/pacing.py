@@ -35,15 +35,16 @@ MAX_ATTEMPTS = 5
 STREAMING_RETRY_AFTER = 600.0  # seconds before trying native streaming again in a workspace that refused it
 
 
-def _per_minute(calls: float, burst: float) -> RateBudget:
-    return RateBudget(rate=calls / 60.0, capacity=burst)
+def _per_minute(calls: float, burst: float, reserve: int = 0) -> RateBudget:
+    return RateBudget(rate=calls / 60.0, capacity=burst, reserve=reserve)
 
 
 @dataclass
 class WorkspaceBudgets:
     """Every budget of one workspace, and what the workspace turned out to support."""
 
-    update: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # chat.update, Tier 3
+    # chat.update, Tier 3; one grant kept for a final text, so a lone reply's end never waits for a refill
+    update: RateBudget = field(default_factory=lambda: _per_minute(45, 4, reserve=1))
     start: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.startStream, Tier 2
     stop: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.stopStream, Tier 2
     append: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.appendStream, Tier 4

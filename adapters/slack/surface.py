@@ -15,14 +15,15 @@ The core's `LiveReply` hands over whole texts (the reply so far); this surface t
   (`chat.update` refuses `text` near 4,000 characters).
 * A reply whose final text is ready posts it directly: a stream would cost a start and a stop.
 * Every call draws on the workspace's shared budgets (`pacing`), and a 429 waits for `Retry-After`
-  and sends the same text again. Final edits queue for the Tier 3 budget (ahead of routine ones);
-  routine `chat.update` edits use only budget that is free at that moment, because `LiveReply` picks
-  an edit's text before the budget is granted and a queued routine edit would show a stale text and
-  then cost the final one a second grant. A skipped edit's text is owed: it is sent before the reply
-  moves on to a new message and when the reply closes, unless a later edit replaced it.
-
-Which method an edit needs is only known once its text is known, so the budgets are taken inside
-`post`/`edit`/`close` rather than in `pace`, which only notes whether the coming call is a final one.
+  and sends the same text again. A routine `chat.update` waits for its Tier 3 grant in `pace`, before
+  `LiveReply` picks its text (so it carries the newest one), and grants go to the reply whose text was
+  shown longest ago: the scarce budget is shared evenly however the replies' timing lines up with its
+  refill. A final edit goes ahead of every routine one; when it only adds text and `chat.update` could
+  not show it soon (every reply streaming at once finishes together and Tier 3 gives ~1 edit a second
+  for all of them) while a post could, the edit is deferred (`EditDeferred`) and the rest of the reply
+  comes as a new message in the thread, cut between two words. A routine edit that finds it needs an
+  ungranted `chat.update` (a stream Slack closed) sends only if the budget is free now; otherwise its
+  text is owed and sent before the reply moves on to a new message and when it closes.
 """
 
 from __future__ import annotations
@@ -30,18 +31,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced, retry_after
 from bridge.metrics import METRICS
-from bridge.surface import Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
 FALLBACK_CHARS = 300
+DEFER_AFTER = 0.5  # seconds a final addition may wait for chat.update before a new message is considered
 PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
 PLACEHOLDER_TEXT = "_Thinking…_"
 STATUS_TEXT = "is thinking…"
@@ -63,11 +66,17 @@ class ReplyPlace:
 
 @dataclass(slots=True)
 class _Shown:
-    """A message of this reply: the text Slack shows, and a newer one still owed to it (a skipped edit)."""
+    """A message of this reply: the text Slack shows, since when, and a newer one still owed to it (a
+    skipped edit)."""
 
     text: str
     streaming: bool
     owed: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    def show(self, text: str) -> None:
+        self.text = text
+        self.at = time.monotonic()
 
 
 _BROADCAST = re.compile(r"<!(here|channel|everyone)")
@@ -124,6 +133,7 @@ class SlackReplySurface:
         self._started = False
         self._lock = asyncio.Lock()
         self._urgent = False
+        self._granted = False  # `pace` took the chat.update grant for the coming routine edit
 
     # --- ReplySurface ---------------------------------------------------------------------------
 
@@ -140,7 +150,14 @@ class SlackReplySurface:
             self._placeholder_ts = await self._post_message(PLACEHOLDER_TEXT)
 
     async def pace(self, op: Operation, final: bool) -> None:
+        """Note whether the coming call is final; a routine edit of a posted message waits here for its
+        chat.update grant, in the order of how long ago each reply's text was shown."""
         self._urgent = final
+        self._granted = False
+        newest = next(reversed(self._shown.values()), None)
+        if op == "edit" and not final and newest is not None and not newest.streaming:
+            await self._budgets.update.acquire(priority=newest.at)
+            self._granted = True
 
     async def post(self, text: str) -> str:
         text = defuse(text)
@@ -161,19 +178,25 @@ class SlackReplySurface:
     async def edit(self, message_id: str, text: str) -> None:
         text = defuse(text)
         shown = self._shown[message_id]
-        shown.owed = None
+        granted, self._granted = self._granted, False
         if shown.streaming and text.startswith(shown.text):
             if await self._append(message_id, text[len(shown.text) :]):
-                shown.text = text
+                shown.show(text)
                 return
         elif shown.streaming:
             await self._end_stream()
-        routine = not self._urgent
-        if routine and not self._budgets.update.try_acquire():
-            shown.owed = text  # only spare Tier 3 budget goes to routine edits; `_settle` pays what is owed
-            return
-        await self._update(message_id, text, acquired=routine)
-        shown.text = text
+        if self._urgent:
+            if shown.owed is None and text.startswith(shown.text) and self._sooner_as_post():
+                raise EditDeferred
+            granted = self._budgets.update.try_acquire(urgent=True)
+        elif not granted:
+            granted = self._budgets.update.try_acquire()
+            if not granted:
+                shown.owed = text  # `_settle` pays what is owed
+                return
+        shown.owed = None
+        await self._update(message_id, text, acquired=granted)
+        shown.show(text)
 
     async def close(self) -> None:
         await self._settle()
@@ -197,6 +220,14 @@ class SlackReplySurface:
         )
 
     # --- Slack calls ----------------------------------------------------------------------------
+
+    def _sooner_as_post(self) -> bool:
+        """Whether a final addition would show sooner as a new message than by waiting for chat.update."""
+        update = self._budgets.update.delay(urgent=True)
+        if update <= DEFER_AFTER:
+            return False
+        post = max(self._budgets.channel_post(self.place.channel).delay(urgent=True), self._budgets.post.delay(True))
+        return post < update
 
     def _may_stream(self) -> bool:
         """Stream only a reply still growing, in a thread, where Slack allows it, with a start free now."""
@@ -303,7 +334,7 @@ class SlackReplySurface:
                 text, shown.owed = shown.owed, None
                 self._urgent = True
                 await self._update(ts, text)
-                shown.text = text
+                shown.show(text)
 
     async def _set_status(self) -> None:
         """assistant.threads.setStatus when the budget has room now (it is only a courtesy), skipped for good

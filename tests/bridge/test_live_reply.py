@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bridge.live_reply import EMPTY_ANSWER, LiveReply
+from bridge.live_reply import EMPTY_ANSWER, LONGEST_WORD, LiveReply, whole_words
 from bridge.splitting import reassemble
 from bridge.surface import SurfaceLimits
 from tests.surfaces import RecordingSurface
@@ -91,6 +91,33 @@ async def test_a_refused_edit_continues_in_a_new_message() -> None:
     assert reply.stats.failed_edits == 1
 
 
+async def test_a_deferred_edit_keeps_the_message_and_continues_between_words() -> None:
+    surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01), defer_final_edits=True)
+    reply = LiveReply(surface)
+    reply.start()
+    reply.update("The quick bro")
+    await asyncio.sleep(0.05)
+    reply.update("The quick brown fo")
+    await asyncio.sleep(0.05)
+    final = "The quick brown fox jumps."
+    ids = await reply.finish(final)
+    assert ids == ["m1", "m2"]
+    # the first message keeps the whole words it showed; nothing is shown twice and nothing is lost
+    assert [op.text for op in surface.ops] == ["The quick ", "The quick brown ", "fox jumps."]
+    assert surface.messages == {"m1": "The quick brown ", "m2": "fox jumps."}
+    assert surface.visible(ids) == final
+    assert reply.stats.failed_edits == 0
+
+
+def test_updates_hold_back_only_an_unfinished_word() -> None:
+    assert whole_words("Hello wor") == "Hello "
+    assert whole_words("Hello world\n") == "Hello world\n"
+    assert whole_words("Hel") == "Hel"  # the first word alone is shown as it comes
+    url = "see https://example.com/" + "x" * LONGEST_WORD
+    assert whole_words(url) == url  # a run longer than a word is not held back
+    assert whole_words("速い茶色の狐が怠け者の犬を飛び越える" * 3) == "速い茶色の狐が怠け者の犬を飛び越える" * 3
+
+
 async def test_a_message_about_to_get_too_old_is_left_and_the_reply_moves_on() -> None:
     limits = SurfaceLimits(max_chars=2000, min_edit_interval=0.01, max_message_age=0.15)
     surface = RecordingSurface(limits=limits)
@@ -115,11 +142,11 @@ async def test_a_call_carries_the_text_that_exists_once_the_budget_allows_it() -
     reply.start()
     reply.update("one")
     await asyncio.sleep(0.05)  # the first post is waiting for the platform's budget
-    reply.update("one two")
+    reply.update("one two ")
     await asyncio.sleep(0.3)
-    assert [op.text for op in surface.ops] == ["one two"]
+    assert [op.text for op in surface.ops] == ["one two "]
     await reply.finish("one two three")
-    assert [op.text for op in surface.ops] == ["one two", "one two three"]
+    assert [op.text for op in surface.ops] == ["one two ", "one two three"]
 
 
 async def test_finish_again_after_a_cancelled_finish_shows_the_new_text() -> None:

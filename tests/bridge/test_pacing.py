@@ -95,9 +95,85 @@ async def test_cancelled_waiter_does_not_consume_a_grant() -> None:
     assert budget.granted == before + 1
 
 
+async def test_a_grant_given_as_its_waiter_gives_up_goes_back() -> None:
+    now = [0.0]
+    budget = RateBudget(rate=0.01, capacity=1, clock=lambda: now[0])
+    await budget.acquire()
+    waiter = asyncio.create_task(budget.acquire(priority=1.0))
+    await asyncio.sleep(0)
+    now[0] = 100.0  # one token back
+    await budget._dispatch()  # hands it to the waiter, which has not run yet...
+    waiter.cancel()  # ...and gives up (a final text arrived) before it could use it
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert budget.try_acquire()  # the token is still there
+
+
 async def test_try_acquire_takes_only_a_free_grant() -> None:
     budget = RateBudget(rate=10, capacity=1)
     assert budget.try_acquire()
     assert not budget.try_acquire()  # the bucket is empty: no waiting, just no
     await asyncio.sleep(0.12)
     assert budget.try_acquire()
+
+
+async def test_routine_requests_go_in_order_of_priority() -> None:
+    """A scarce budget goes to the reply shown longest ago (lowest priority value), not to whoever asked first."""
+    budget = RateBudget(rate=50, capacity=1)
+    await budget.acquire()
+    order: list[str] = []
+
+    async def take(name: str, priority: float | None) -> None:
+        await budget.acquire(priority=priority)
+        order.append(name)
+
+    tasks = [asyncio.create_task(take(name, prio)) for name, prio in (("late", 30.0), ("early", 10.0), ("mid", 20.0))]
+    await asyncio.sleep(0)
+    final = asyncio.create_task(budget.acquire(urgent=True))
+    await asyncio.gather(*tasks, final)
+    assert order == ["early", "mid", "late"]
+
+
+async def test_cancelled_prioritised_waiter_leaves_the_queue() -> None:
+    budget = RateBudget(rate=20, capacity=1)
+    await budget.acquire()
+    first = asyncio.create_task(budget.acquire(priority=1.0))
+    second = asyncio.create_task(budget.acquire(priority=2.0))
+    await asyncio.sleep(0)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert budget.waiting == 1
+    await asyncio.wait_for(second, 1.0)
+    assert budget.waiting == 0
+
+
+async def test_urgent_try_acquire_and_delay_ignore_routine_waiters() -> None:
+    now = [0.0]
+    budget = RateBudget(rate=0.01, capacity=1, clock=lambda: now[0])  # refills only when the test says so
+    await budget.acquire()
+    waiter = asyncio.create_task(budget.acquire(priority=5.0))
+    await asyncio.sleep(0)
+    assert budget.delay() == pytest.approx(200.0)  # a token in 100 s, then the waiter ahead: 100 s more
+    assert budget.delay(urgent=True) == pytest.approx(100.0)
+    now[0] = 100.0  # a token is back; the dispatcher, asleep on the real clock, has not handed it out yet
+    assert not budget.try_acquire()  # a routine request would go after the waiter
+    assert budget.try_acquire(urgent=True)  # an urgent one goes first
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+async def test_the_reserve_is_kept_for_urgent_requests() -> None:
+    now = [0.0]
+    budget = RateBudget(rate=0.01, capacity=3, reserve=1, clock=lambda: now[0])
+    await budget.acquire()
+    await budget.acquire()  # one token left: the reserve
+    assert not budget.try_acquire()
+    routine = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0)
+    assert not routine.done() and budget.delay() == pytest.approx(200.0)
+    await asyncio.wait_for(budget.acquire(urgent=True), 0.1)  # a final text does not queue behind it
+    routine.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await routine
