@@ -47,7 +47,7 @@ class WorkspaceBudgets:
     update: RateBudget = field(default_factory=lambda: _per_minute(45, 4, reserve=1))
     start: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.startStream, Tier 2
     stop: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.stopStream, Tier 2
-    append: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.appendStream, Tier 4
+    append: RateBudget = field(default_factory=lambda: _per_minute(90, 8, reserve=1))  # chat.appendStream, Tier 4
     post: RateBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
     ephemeral: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
     status: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus

@@ -20,8 +20,9 @@ The core's `LiveReply` hands over whole texts (the reply so far); this surface t
   shown longest ago: the scarce budget is shared evenly however the replies' timing lines up with its
   refill. A final edit goes ahead of every routine one; when it only adds text and `chat.update` could
   not show it soon (every reply streaming at once finishes together and Tier 3 gives ~1 edit a second
-  for all of them) while a post could, the edit is deferred (`EditDeferred`) and the rest of the reply
-  comes as a new message in the thread, cut between two words. A routine edit that finds it needs an
+  for all of them) while posting has room to spare, the edit is deferred (`EditDeferred`) and the rest
+  of the reply comes as a new message in the thread, cut between two words. Only spare room: a reply
+  still waiting for its first text needs a post more than another needs its end. A routine edit that finds it needs an
   ungranted `chat.update` (a stream Slack closed) sends only if the budget is free now; otherwise its
   text is owed and sent before the reply moves on to a new message and when it closes.
 """
@@ -39,12 +40,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced, retry_after
 from bridge.metrics import METRICS
+from bridge.pacing import RateBudget
 from bridge.surface import EditDeferred, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
 FALLBACK_CHARS = 300
 DEFER_AFTER = 0.5  # seconds a final addition may wait for chat.update before a new message is considered
+DEFER_POLL = 0.25  # seconds between two looks at the budgets while a final text waits
 PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
 PLACEHOLDER_TEXT = "_Thinking…_"
 STATUS_TEXT = "is thinking…"
@@ -133,7 +136,7 @@ class SlackReplySurface:
         self._started = False
         self._lock = asyncio.Lock()
         self._urgent = False
-        self._granted = False  # `pace` took the chat.update grant for the coming routine edit
+        self._granted: RateBudget | None = None  # the budget `pace` took the coming routine edit's grant from
 
     # --- ReplySurface ---------------------------------------------------------------------------
 
@@ -150,14 +153,15 @@ class SlackReplySurface:
             self._placeholder_ts = await self._post_message(PLACEHOLDER_TEXT)
 
     async def pace(self, op: Operation, final: bool) -> None:
-        """Note whether the coming call is final; a routine edit of a posted message waits here for its
-        chat.update grant, in the order of how long ago each reply's text was shown."""
+        """Note whether the coming call is final; a routine edit waits here for its grant (chat.appendStream
+        for a stream, chat.update otherwise), in the order of how long ago each reply's text was shown."""
         self._urgent = final
-        self._granted = False
+        self._granted = None
         newest = next(reversed(self._shown.values()), None)
-        if op == "edit" and not final and newest is not None and not newest.streaming:
-            await self._budgets.update.acquire(priority=newest.at)
-            self._granted = True
+        if op == "edit" and not final and newest is not None:
+            budget = self._budgets.append if newest.streaming else self._budgets.update
+            await budget.acquire(priority=newest.at)
+            self._granted = budget
 
     async def post(self, text: str) -> str:
         text = defuse(text)
@@ -178,17 +182,16 @@ class SlackReplySurface:
     async def edit(self, message_id: str, text: str) -> None:
         text = defuse(text)
         shown = self._shown[message_id]
-        granted, self._granted = self._granted, False
+        budget, self._granted = self._granted, None
         if shown.streaming and text.startswith(shown.text):
-            if await self._append(message_id, text[len(shown.text) :]):
+            if await self._append(message_id, text[len(shown.text) :], acquired=budget is self._budgets.append):
                 shown.show(text)
                 return
         elif shown.streaming:
             await self._end_stream()
+        granted = budget is self._budgets.update
         if self._urgent:
-            if shown.owed is None and text.startswith(shown.text) and self._sooner_as_post():
-                raise EditDeferred
-            granted = self._budgets.update.try_acquire(urgent=True)
+            granted = await self._final_grant(may_defer=shown.owed is None and text.startswith(shown.text))
         elif not granted:
             granted = self._budgets.update.try_acquire()
             if not granted:
@@ -221,13 +224,20 @@ class SlackReplySurface:
 
     # --- Slack calls ----------------------------------------------------------------------------
 
-    def _sooner_as_post(self) -> bool:
-        """Whether a final addition would show sooner as a new message than by waiting for chat.update."""
-        update = self._budgets.update.delay(urgent=True)
-        if update <= DEFER_AFTER:
-            return False
-        post = max(self._budgets.channel_post(self.place.channel).delay(urgent=True), self._budgets.post.delay(True))
-        return post < update
+    async def _final_grant(self, *, may_defer: bool) -> bool:
+        """Wait for a chat.update grant for a final text, or raise `EditDeferred` to show an addition as a
+        new message: when the grant is more than `DEFER_AFTER` away and posting has room to spare (a reply
+        still waiting for its first text needs the post budget more than this one needs its end)."""
+        update = self._budgets.update
+        while not update.try_acquire(urgent=True):
+            delay = update.delay(urgent=True)
+            if may_defer and delay > DEFER_AFTER and self._posting_is_spare():
+                raise EditDeferred
+            await asyncio.sleep(min(delay, DEFER_POLL))
+        return True
+
+    def _posting_is_spare(self) -> bool:
+        return self._budgets.post.delay() == 0 and self._budgets.channel_post(self.place.channel).delay() == 0
 
     def _may_stream(self) -> bool:
         """Stream only a reply still growing, in a thread, where Slack allows it, with a start free now."""
@@ -262,7 +272,7 @@ class SlackReplySurface:
         self._shown[ts] = _Shown(text, streaming=True)
         return ts
 
-    async def _append(self, ts: str, delta: str) -> bool:
+    async def _append(self, ts: str, delta: str, *, acquired: bool = False) -> bool:
         """chat.appendStream; False when Slack has closed the stream (the caller updates instead)."""
         if not delta:
             return True
@@ -271,6 +281,7 @@ class SlackReplySurface:
                 self._budgets.append,
                 lambda: self._client.chat_appendStream(channel=self.place.channel, ts=ts, markdown_text=delta),
                 urgent=self._urgent,
+                acquired=acquired,
             )
         except SlackApiError as error:
             if is_rate_limited(error):
