@@ -4,9 +4,10 @@ A `RateBudget` is a token bucket whose grants go out in order of request, with f
 routine ones. Each live reply asks for at most one grant at a time, so a first-come queue gives every
 conversation its turn in rotation: the budget is split fairly, and a reply that is finishing never
 waits behind others' routine updates. A routine request may carry a `priority` instead (lower goes
-first): a scarce budget handed to the reply shown longest ago evens out replies whose requests would
-otherwise line up with the refill. The platform's own answers can correct it (`sync` from rate-limit
-headers, `block` after a 429), so the bucket follows the server rather than a guess.
+first): a scarce budget handed to the reply with the fewest updates, then the one shown longest ago,
+evens out replies whose requests would otherwise line up with the refill. The platform's own answers
+can correct the bucket (`sync` from rate-limit headers, `block` after a 429), so it follows the server
+rather than a guess.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable
+
+Priority = tuple[float, ...]
 
 
 class RateBudget:
@@ -36,7 +39,7 @@ class RateBudget:
         self._stamp = clock()
         self._blocked_until = 0.0
         self._urgent: deque[asyncio.Future[None]] = deque()
-        self._routine: list[tuple[float, int, asyncio.Future[None]]] = []  # a heap: (priority, arrival, grant)
+        self._routine: list[tuple[Priority, int, asyncio.Future[None]]] = []  # a heap: (priority, arrival, grant)
         self._arrivals = itertools.count()
         self._dispatcher: asyncio.Task[None] | None = None
         self.granted = 0
@@ -54,10 +57,10 @@ class RateBudget:
         missing = (needed - self._tokens) / self.rate if self._tokens < needed else 0.0
         return max(blocked, missing, 0.0)
 
-    async def acquire(self, urgent: bool = False, *, priority: float | None = None) -> None:
+    async def acquire(self, urgent: bool = False, *, priority: Priority | None = None) -> None:
         """Wait for one operation's turn; `urgent` (a final edit) goes before routine requests, and routine
-        requests go in order of `priority` (lower first; by default the time of asking: first come, first
-        served)."""
+        requests go in order of `priority` (compared as tuples, lower first; by default the time of asking:
+        first come, first served)."""
         if not self._urgent and (urgent or not self._routine) and self._wait_time(urgent) == 0:
             self._take()
             return
@@ -65,7 +68,7 @@ class RateBudget:
         if urgent:
             self._urgent.append(future)
         else:
-            rank = self._clock() if priority is None else priority
+            rank = (self._clock(),) if priority is None else priority
             heapq.heappush(self._routine, (rank, next(self._arrivals), future))
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch())
@@ -73,7 +76,7 @@ class RateBudget:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._tokens += 1  # granted just as the waiter gave up: the grant goes back, unused
+                self._tokens = min(self.capacity, self._tokens + 1)  # granted as the waiter gave up: unused
                 self.granted -= 1
             else:
                 self._forget(future)

@@ -76,10 +76,12 @@ class _Shown:
     streaming: bool
     owed: str | None = None
     at: float = field(default_factory=time.monotonic)
+    shown: int = 1  # texts it has shown
 
     def show(self, text: str) -> None:
         self.text = text
         self.at = time.monotonic()
+        self.shown += 1
 
 
 _BROADCAST = re.compile(r"<!(here|channel|everyone)")
@@ -154,13 +156,15 @@ class SlackReplySurface:
 
     async def pace(self, op: Operation, final: bool) -> None:
         """Note whether the coming call is final; a routine edit waits here for its grant (chat.appendStream
-        for a stream, chat.update otherwise), in the order of how long ago each reply's text was shown."""
+        for a stream, chat.update otherwise): first the replies that have shown the fewest texts, then
+        those whose text was shown longest ago."""
         self._urgent = final
         self._granted = None
         newest = next(reversed(self._shown.values()), None)
         if op == "edit" and not final and newest is not None:
             budget = self._budgets.append if newest.streaming else self._budgets.update
-            await budget.acquire(priority=newest.at)
+            shown = sum(message.shown for message in self._shown.values())
+            await budget.acquire(priority=(shown, newest.at))
             self._granted = budget
 
     async def post(self, text: str) -> str:

@@ -99,7 +99,7 @@ async def test_a_grant_given_as_its_waiter_gives_up_goes_back() -> None:
     now = [0.0]
     budget = RateBudget(rate=0.01, capacity=1, clock=lambda: now[0])
     await budget.acquire()
-    waiter = asyncio.create_task(budget.acquire(priority=1.0))
+    waiter = asyncio.create_task(budget.acquire(priority=(1.0,)))
     await asyncio.sleep(0)
     now[0] = 100.0  # one token back
     await budget._dispatch()  # hands it to the waiter, which has not run yet...
@@ -118,27 +118,31 @@ async def test_try_acquire_takes_only_a_free_grant() -> None:
 
 
 async def test_routine_requests_go_in_order_of_priority() -> None:
-    """A scarce budget goes to the reply shown longest ago (lowest priority value), not to whoever asked first."""
+    """A scarce budget goes to the lowest priority (fewest updates, then shown longest ago), not to whoever
+    asked first."""
     budget = RateBudget(rate=50, capacity=1)
     await budget.acquire()
     order: list[str] = []
 
-    async def take(name: str, priority: float | None) -> None:
+    async def take(name: str, priority: tuple[float, ...]) -> None:
         await budget.acquire(priority=priority)
         order.append(name)
 
-    tasks = [asyncio.create_task(take(name, prio)) for name, prio in (("late", 30.0), ("early", 10.0), ("mid", 20.0))]
+    tasks = [
+        asyncio.create_task(take(name, prio))
+        for name, prio in (("had one", (1, 5.0)), ("older", (0, 10.0)), ("newer", (0, 20.0)))
+    ]
     await asyncio.sleep(0)
     final = asyncio.create_task(budget.acquire(urgent=True))
     await asyncio.gather(*tasks, final)
-    assert order == ["early", "mid", "late"]
+    assert order == ["older", "newer", "had one"]
 
 
 async def test_cancelled_prioritised_waiter_leaves_the_queue() -> None:
     budget = RateBudget(rate=20, capacity=1)
     await budget.acquire()
-    first = asyncio.create_task(budget.acquire(priority=1.0))
-    second = asyncio.create_task(budget.acquire(priority=2.0))
+    first = asyncio.create_task(budget.acquire(priority=(1.0,)))
+    second = asyncio.create_task(budget.acquire(priority=(2.0,)))
     await asyncio.sleep(0)
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -152,7 +156,7 @@ async def test_urgent_try_acquire_and_delay_ignore_routine_waiters() -> None:
     now = [0.0]
     budget = RateBudget(rate=0.01, capacity=1, clock=lambda: now[0])  # refills only when the test says so
     await budget.acquire()
-    waiter = asyncio.create_task(budget.acquire(priority=5.0))
+    waiter = asyncio.create_task(budget.acquire(priority=(5.0,)))
     await asyncio.sleep(0)
     assert budget.delay() == pytest.approx(200.0)  # a token in 100 s, then the waiter ahead: 100 s more
     assert budget.delay(urgent=True) == pytest.approx(100.0)
