@@ -14,7 +14,6 @@ from adapters.discord.pacing import (
     MESSAGE_EDIT,
     BucketGate,
     DiscordRateLimits,
-    prepaid,
 )
 
 BASE = "https://discord.test/api/v10"
@@ -121,26 +120,3 @@ async def test_interaction_responses_are_paced_per_token_and_outside_the_global_
     assert time.monotonic() - started < 0.1, "interaction responses and downloads do not wait for the budget"
     await asyncio.wait_for(start(None, None, Params(f"{BASE}/channels/1/typing")), 3)  # type: ignore[arg-type]
     assert time.monotonic() - started >= 0.5, "a bot request does"
-
-
-async def test_requests_already_granted_still_leave_within_the_send_window() -> None:
-    """Grants taken earlier (a reply's `pace`) can leave in a bunch once the event loop gets to them; the
-    trace hook holds back whatever would be one too many in a second, counted as the requests leave."""
-    limits = DiscordRateLimits(per_second=10)  # the window lets 8 leave in any second
-    start = limits.trace_config().on_request_start[0]
-
-    class Params:
-        url = f"{BASE}/channels/1/messages"
-
-    left: list[float] = []
-
-    async def send() -> None:
-        with prepaid():
-            await start(None, None, Params())  # type: ignore[arg-type]
-        left.append(time.monotonic())
-
-    began = time.monotonic()
-    await asyncio.wait_for(asyncio.gather(*(send() for _ in range(12))), 3)
-    left.sort()
-    assert left[7] - began < 0.1 and left[8] - began >= 0.95
-    assert all(later - earlier >= 0.95 for earlier, later in zip(left, left[8:], strict=False))
