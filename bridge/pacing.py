@@ -24,16 +24,30 @@ Priority = tuple[float, ...]
 
 class RateBudget:
     """At most `capacity` operations at once, refilled at `rate` per second. `reserve` tokens are kept
-    back from routine requests, so that a final text finds one at once instead of a refill away."""
+    back from routine requests, so that a final text finds one at once instead of a refill away.
+
+    `peak`, when set, also caps the grants in any one second. A bucket alone allows `capacity + rate` in
+    a second, so keeping that under a server's per-second limit means a small capacity, and a small
+    capacity loses tokens whenever a busy event loop wakes the dispatcher late; with `peak` the bucket
+    keeps a capacity that absorbs late wake-ups and the count per second still never passes `peak`.
+    """
 
     def __init__(
-        self, rate: float, capacity: float, *, reserve: int = 0, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        capacity: float,
+        *,
+        reserve: int = 0,
+        peak: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate <= 0 or capacity < 1 + reserve or reserve < 0:
-            raise ValueError("a budget needs a positive rate and a capacity of at least 1 beyond its reserve")
+        if rate <= 0 or capacity < 1 + reserve or reserve < 0 or (peak is not None and peak < capacity):
+            raise ValueError("a budget needs a positive rate, a capacity of at least 1 beyond its reserve and a peak")
         self.rate = rate
         self.capacity = capacity
         self.reserve = reserve
+        self.peak = peak
+        self._recent: deque[float] = deque()  # grant times within the last second, when `peak` is set
         self._clock = clock
         self._tokens = capacity
         self._stamp = clock()
@@ -55,7 +69,16 @@ class RateBudget:
         blocked = self._blocked_until - self._clock()
         needed = 1 if urgent else 1 + self.reserve
         missing = (needed - self._tokens) / self.rate if self._tokens < needed else 0.0
-        return max(blocked, missing, 0.0)
+        return max(blocked, missing, self._peak_wait(), 0.0)
+
+    def _peak_wait(self) -> float:
+        """Seconds until one more grant fits in the last second's `peak`."""
+        if self.peak is None:
+            return 0.0
+        now = self._clock()
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        return self._recent[0] + 1.0 - now if len(self._recent) >= self.peak else 0.0
 
     async def acquire(self, urgent: bool = False, *, priority: Priority | None = None) -> None:
         """Wait for one operation's turn; `urgent` (a final edit) goes before routine requests, and routine
@@ -78,6 +101,8 @@ class RateBudget:
             if future.done() and not future.cancelled():
                 self._tokens = min(self.capacity, self._tokens + 1)  # granted as the waiter gave up: unused
                 self.granted -= 1
+                if self._recent:
+                    self._recent.pop()
             else:
                 self._forget(future)
             raise
@@ -110,6 +135,8 @@ class RateBudget:
     def _take(self) -> None:
         self._tokens -= 1
         self.granted += 1
+        if self.peak is not None:
+            self._recent.append(self._clock())
 
     async def _dispatch(self) -> None:
         while self._urgent or self._routine:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -55,6 +56,8 @@ _TRACKED = (
 
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 _WAKE_MARGIN = 0.05  # seconds after a window's reset before the next call, for clock rounding and latency
+_NEW_WINDOW = 0.25  # seconds an answer's reset may lie past ours before it is taken for a new window
+LAST_CALL_HORIZON = 1.0  # seconds before a window resets from which a routine call may take its last call
 _MAX_GATES = 4096
 
 _prepaid: ContextVar[bool] = ContextVar("discord_request_prepaid", default=False)
@@ -119,9 +122,22 @@ class BucketGate:
         if remaining == limit - 1:
             self.window = reset_after  # the call that opened a window tells how long windows last
         self.limit = limit
-        self.remaining = min(self.remaining, remaining)
-        self.reset_at = now + reset_after
+        reset_at = now + reset_after
+        if self.reset_at is not None and reset_at > self.reset_at + _NEW_WINDOW:
+            # A call sent just before our reset reached Discord just after its own: the answer speaks of a
+            # window that began after ours, and what is left in it is what it says, not the old window's 0.
+            self.remaining = remaining
+        else:
+            self.remaining = min(self.remaining, remaining)
+        self.reset_at = reset_at
         self._notify()
+
+    def give_back(self) -> None:
+        """Return a call taken but not made (the request was abandoned before it went out)."""
+        if self.remaining < self.limit:
+            self.remaining += 1
+            self.granted -= 1
+            self._notify()
 
     def exhausted(self, retry_after: float) -> None:
         """A 429: nothing more until `retry_after` seconds have passed."""
@@ -130,15 +146,19 @@ class BucketGate:
         self._notify()
 
     def _wait_time(self, urgent: bool = True) -> float:
-        """Seconds until a call may go. A routine call leaves the window's last call to a final text,
-        which would otherwise wait for the next window (up to five seconds) behind routine updates."""
+        """Seconds until a call may go. A routine call leaves the window's last call to a final text, which
+        would otherwise wait for the next window (up to five seconds) behind routine updates, until the
+        window's last `LAST_CALL_HORIZON` seconds: a final text then waits that long at most, and one reply
+        editing once a second still gets every call of the window."""
         now = self._clock()
         if self.reset_at is not None and now >= self.reset_at:
             self.remaining, self.reset_at = self.limit, None
-        reserve = 0 if urgent or self.limit < 2 else 1
-        if self.remaining > reserve:
+        reset = self.reset_at if self.reset_at is not None else now
+        if self.remaining > 1 or (self.remaining == 1 and (urgent or self.limit < 2)):
             return 0.0
-        return (self.reset_at if self.reset_at is not None else now) - now + _WAKE_MARGIN
+        if self.remaining == 1:
+            return max(0.0, reset - LAST_CALL_HORIZON - now)
+        return reset - now + _WAKE_MARGIN
 
     def _take(self) -> None:
         self.remaining -= 1
@@ -155,9 +175,12 @@ class DiscordRateLimits:
     """Every bucket the bridge paces on, plus the global budget, fed by discord.py's HTTP answers."""
 
     def __init__(self, *, per_second: float = GLOBAL_PER_SECOND, clock: Callable[[], float] = time.monotonic) -> None:
-        # A token bucket grants at most capacity + rate calls in any second: 2 + 45 = 47 of Discord's 50, which
-        # leaves room for timer jitter (5% late grants still stay under 50) and uses ~90% of the budget.
-        self.global_budget = RateBudget(rate=per_second * 0.9, capacity=2, clock=clock)
+        # 47 grants a second at most, in any second (Discord allows 50): three to spare for jitter between our
+        # grants and the server's count. Sustained, that is 94% of the budget; the bucket's capacity of 2
+        # only smooths bursts and absorbs a dispatcher woken a few milliseconds late.
+        self.global_budget = RateBudget(
+            rate=per_second * 0.92, capacity=2, peak=max(2, math.floor(per_second * 0.92)), clock=clock
+        )
         self.rate_limited = 0
         self._clock = clock
         self._hashes: dict[str, str] = {}

@@ -105,8 +105,13 @@ class ChannelReplySurface:
         """The channel's bucket, then the bot's global budget; the call that follows uses both grants.
         A post (a reply's first text, or its next part) goes before routine edits: new text first."""
         urgent = final or op == "post"
-        await self._gate(op).acquire(urgent)
-        await self._rates.global_budget.acquire(urgent)
+        gate = self._gate(op)
+        await gate.acquire(urgent)
+        try:
+            await self._rates.global_budget.acquire(urgent)
+        except asyncio.CancelledError:
+            gate.give_back()  # a routine update gave way to the final text, which needs this very call
+            raise
 
     async def post(self, text: str) -> str:
         options: dict[str, object] = {"allowed_mentions": NO_PINGS}

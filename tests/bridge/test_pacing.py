@@ -181,3 +181,19 @@ async def test_the_reserve_is_kept_for_urgent_requests() -> None:
     routine.cancel()
     with pytest.raises(asyncio.CancelledError):
         await routine
+
+
+async def test_peak_caps_the_grants_in_any_second() -> None:
+    """A fast bucket with a `peak`: bursts stay small, and no second ever holds more than `peak` grants."""
+    budget = RateBudget(rate=30, capacity=2, peak=10)
+    stamps: list[float] = []
+
+    async def take() -> None:
+        await budget.acquire()
+        stamps.append(time.monotonic())
+
+    await asyncio.gather(*(take() for _ in range(12)))
+    stamps.sort()
+    assert stamps[9] - stamps[0] < 0.5  # the first ten come at the bucket's pace (30 a second)...
+    assert stamps[10] - stamps[0] >= 0.99  # ...and the eleventh waits for the first to leave the second
+    assert all(later - earlier >= 0.99 for earlier, later in zip(stamps, stamps[10:], strict=False))

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 
 import pytest
 from discord.http import Route
 
 from adapters.discord.pacing import (
     FOLLOWUP_EDIT,
+    LAST_CALL_HORIZON,
     MESSAGE_CREATE,
     MESSAGE_EDIT,
     BucketGate,
     DiscordRateLimits,
 )
+from adapters.discord.surface import ChannelReplySurface
 
 BASE = "https://discord.test/api/v10"
 
@@ -34,7 +37,7 @@ def _headers(limit: int, remaining: int, reset_after: float, bucket: str = "abc"
 
 
 async def test_a_gate_grants_its_window_then_waits_for_the_reset() -> None:
-    gate = BucketGate(limit=3, window=0.3)
+    gate = BucketGate(limit=3, window=1.5)
     started = time.monotonic()
     for _ in range(2):
         await gate.acquire()
@@ -45,7 +48,18 @@ async def test_a_gate_grants_its_window_then_waits_for_the_reset() -> None:
     await gate.acquire(urgent=True)
     assert time.monotonic() - started < 0.1, "which takes it at once"
     await routine
-    assert time.monotonic() - started >= 0.3, "the next call waits for the window to end"
+    assert time.monotonic() - started >= 1.5, "the next call waits for the window to end"
+
+
+async def test_routine_calls_get_the_last_call_in_the_window_last_second() -> None:
+    """A reply editing once a second uses all of a 5-per-5-s window; a final text waits a second at most."""
+    gate = BucketGate(limit=3, window=1.5)
+    started = time.monotonic()
+    for _ in range(2):
+        await gate.acquire()
+    await gate.acquire()
+    elapsed = time.monotonic() - started
+    assert 1.5 - LAST_CALL_HORIZON - 0.05 <= elapsed < 1.5 - LAST_CALL_HORIZON + 0.3
 
 
 async def test_headers_lower_what_is_left_and_move_the_reset() -> None:
@@ -58,6 +72,18 @@ async def test_headers_lower_what_is_left_and_move_the_reset() -> None:
     assert gate.window == 5.0, "only the call that opens a window tells its length"
     gate.observe(limit=2, remaining=1, reset_after=0.25)
     assert (gate.limit, gate.window) == (2, 0.25)
+
+
+async def test_an_answer_from_a_window_that_began_after_ours_is_believed() -> None:
+    """The window's last call, sent just before our reset, reached Discord just after its own: Discord counts
+    it in a new window and says 4 are left there. Believing our old window's 0 would stall five seconds."""
+    gate = BucketGate(limit=5, window=5.0)
+    gate.observe(limit=5, remaining=1, reset_after=0.1)
+    await gate.acquire(urgent=True)
+    await asyncio.sleep(0.05)
+    gate.observe(limit=5, remaining=4, reset_after=5.0)
+    assert gate.remaining == 4
+    await asyncio.wait_for(gate.acquire(urgent=True), 0.5)
 
 
 async def test_urgent_requests_go_first() -> None:
@@ -120,3 +146,21 @@ async def test_interaction_responses_are_paced_per_token_and_outside_the_global_
     assert time.monotonic() - started < 0.1, "interaction responses and downloads do not wait for the budget"
     await asyncio.wait_for(start(None, None, Params(f"{BASE}/channels/1/typing")), 3)  # type: ignore[arg-type]
     assert time.monotonic() - started >= 0.5, "a bot request does"
+
+
+async def test_a_routine_update_that_gives_way_returns_its_bucket_call() -> None:
+    """A routine update holding its channel's call while it waits for the global budget gives the call back
+    when the final text arrives (its wait is cancelled): the final text may need exactly that call."""
+    limits = DiscordRateLimits(per_second=1)
+    surface = ChannelReplySurface(SimpleNamespace(id=42), limits)  # type: ignore[arg-type]
+    while limits.global_budget.try_acquire():  # the global budget is spent: the update waits there
+        pass
+    gate = limits.gate(MESSAGE_EDIT, "42")
+    before = gate.remaining
+    pacing = asyncio.create_task(surface.pace("edit", False))
+    await asyncio.sleep(0.05)
+    assert gate.remaining == before - 1
+    pacing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pacing
+    assert gate.remaining == before
