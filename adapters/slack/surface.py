@@ -15,16 +15,20 @@ The core's `LiveReply` hands over whole texts (the reply so far); this surface t
   (`chat.update` refuses `text` near 4,000 characters).
 * A reply whose final text is ready posts it directly: a stream would cost a start and a stop.
 * Every call draws on the workspace's shared budgets (`pacing`), and a 429 waits for `Retry-After`
-  and sends the same text again. A routine `chat.update` waits for its Tier 3 grant in `pace`, before
-  `LiveReply` picks its text (so it carries the newest one), and grants go to the reply whose text was
-  shown longest ago: the scarce budget is shared evenly however the replies' timing lines up with its
-  refill. A final edit goes ahead of every routine one; when it only adds text and `chat.update` could
-  not show it soon (every reply streaming at once finishes together and Tier 3 gives ~1 edit a second
-  for all of them) while posting has room to spare, the edit is deferred (`EditDeferred`) and the rest
-  of the reply comes as a new message in the thread, cut between two words. Only spare room: a reply
-  still waiting for its first text needs a post more than another needs its end. A routine edit that finds it needs an
-  ungranted `chat.update` (a stream Slack closed) sends only if the budget is free now; otherwise its
-  text is owed and sent before the reply moves on to a new message and when it closes.
+  and sends the same text again.
+* A routine edit waits for its grant (`chat.update`, or `chat.appendStream` for a stream) in `pace`,
+  before `LiveReply` picks its text, so it carries the newest one. Grants go first to the reply that
+  has shown the fewest texts, then to the one shown longest ago: the scarce Tier 3 budget goes round
+  the replies evenly however their timing lines up with its refill. One grant of each is kept back
+  from routine edits for a final text.
+* A final edit goes ahead of every routine one. When it only adds text and `chat.update` could not
+  show it soon (replies streaming at once finish together, and Tier 3 gives about one edit a second to
+  all of them) while posting has room to spare, the edit is deferred (`EditDeferred`): the rest of the
+  reply comes as a new message in the thread, cut between two words. Only spare room: a reply still
+  waiting for its first text needs a post more than another needs its end.
+* A routine edit that finds it needs an ungranted `chat.update` (a stream Slack closed) sends only if
+  the budget is free now; otherwise its text is owed, and sent before the reply moves on to a new
+  message and when it closes.
 """
 
 from __future__ import annotations
@@ -241,6 +245,7 @@ class SlackReplySurface:
         return True
 
     def _posting_is_spare(self) -> bool:
+        """Nobody is waiting to post in this workspace or channel, and both budgets have a grant now."""
         return self._budgets.post.delay() == 0 and self._budgets.channel_post(self.place.channel).delay() == 0
 
     def _may_stream(self) -> bool:
