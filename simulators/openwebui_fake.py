@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from aiohttp import web
 
 from simulators.model_upstream import MARKER_RE
@@ -68,7 +68,7 @@ class FakeOpenWebUI:
         self.requests: list[tuple[float, str, str]] = []
         self.down = False
         self._runner: web.AppRunner | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self.port = 0
 
     @property
@@ -102,11 +102,12 @@ class FakeOpenWebUI:
             web.route("*", "/{tail:.*}", self._web_ui),
         ]
         app.add_routes(routes)
-        # No connection cap: like the real server, every completion gets its own upstream stream.
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(300, connect=5),
+        # No connection cap: like the real server (which uses aiohttp for this too), every completion gets its
+        # own upstream stream.
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=300),
             headers={"Authorization": f"Bearer {self.upstream_key}"},
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+            connector=aiohttp.TCPConnector(limit=0),
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -118,7 +119,7 @@ class FakeOpenWebUI:
         if self._runner:
             await self._runner.cleanup()
         if self._http:
-            await self._http.aclose()
+            await self._http.close()
 
     async def __aenter__(self) -> FakeOpenWebUI:
         await self.start()
@@ -156,8 +157,8 @@ class FakeOpenWebUI:
 
     async def _upstream_models(self) -> list[dict[str, Any]]:
         assert self._http
-        response = await self._http.get(f"{self.upstream_url}/models")
-        return response.json()["data"]
+        async with self._http.get(f"{self.upstream_url}/models") as response:
+            return (await response.json())["data"]
 
     async def _models(self, request: web.Request) -> web.Response:
         models = [
@@ -268,30 +269,25 @@ class FakeOpenWebUI:
         stream = body.get("stream", False)  # OpenWebUI forwards the body; the provider's default is no stream
         assert self._http
         request_body = {**upstream_body, "stream": bool(stream)}
-        upstream = await self._http.send(
-            self._http.build_request("POST", f"{self.upstream_url}/chat/completions", json=request_body), stream=True
-        )
-        try:
-            if upstream.status_code >= 400 or not stream:
-                await upstream.aread()
-                data = upstream.json()
-                if sources and upstream.status_code < 400:
+        async with self._http.post(f"{self.upstream_url}/chat/completions", json=request_body) as upstream:
+            if upstream.status >= 400 or not stream:
+                data = await upstream.json(content_type=None)
+                if sources and upstream.status < 400:
                     data["sources"] = sources
-                return web.json_response(data, status=upstream.status_code)
+                return web.json_response(data, status=upstream.status)
             out = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
             await out.prepare(request)
             if sources:
                 await out.write(f"data: {json.dumps({'sources': sources})}\n\n".encode())
             try:
-                async for line in upstream.aiter_lines():
+                async for raw in upstream.content:
+                    line = raw.decode().rstrip("\r\n")
                     if line:
                         await out.write(f"{line}\n\n".encode())
-            except httpx.HTTPError:
+            except aiohttp.ClientError:
                 error = {"error": {"message": "Chat completion stream failed"}}
                 await out.write(f"data: {json.dumps(error)}\n\ndata: [DONE]\n\n".encode())
             return out
-        finally:
-            await upstream.aclose()
 
     def _retrieve(self, refs: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
         """Whole-document "retrieval": every referenced file's text, named like the real `sources`."""
