@@ -35,11 +35,10 @@ LONGEST_WORD = 40
 
 def whole_words(text: str) -> str:
     """`text` up to and including its last whitespace, unless that would hold back more than a word."""
-    tail = len(text) - 1
-    limit = max(len(text) - LONGEST_WORD, 0)
-    while tail >= limit and not text[tail].isspace():
-        tail -= 1
-    return text[: tail + 1] if tail >= limit and tail >= 0 else text
+    for index in range(len(text) - 1, max(len(text) - LONGEST_WORD - 1, 0) - 1, -1):
+        if text[index].isspace():
+            return text[: index + 1]
+    return text
 
 
 @dataclass(slots=True)

@@ -175,8 +175,8 @@ class DiscordRateLimits:
     """Every bucket the bridge paces on, plus the global budget, fed by discord.py's HTTP answers."""
 
     def __init__(self, *, per_second: float = GLOBAL_PER_SECOND, clock: Callable[[], float] = time.monotonic) -> None:
-        # 47 grants a second at most, in any second (Discord allows 50): three to spare for jitter between our
-        # grants and the server's count. Sustained, that is 94% of the budget; the bucket's capacity of 2
+        # 46 grants a second, and never more than 46 in any second (Discord allows 50): four to spare for jitter
+        # between our grants and the server's count, and 92% of the budget used. The bucket's capacity of 2
         # only smooths bursts and absorbs a dispatcher woken a few milliseconds late.
         self.global_budget = RateBudget(
             rate=per_second * 0.92, capacity=2, peak=max(2, math.floor(per_second * 0.92)), clock=clock

@@ -113,6 +113,8 @@ def test_updates_hold_back_only_an_unfinished_word() -> None:
     assert whole_words("Hello wor") == "Hello "
     assert whole_words("Hello world\n") == "Hello world\n"
     assert whole_words("Hel") == "Hel"  # the first word alone is shown as it comes
+    assert whole_words("ab " + "x" * LONGEST_WORD) == "ab "
+    assert whole_words("ab " + "x" * (LONGEST_WORD + 1)) == "ab " + "x" * (LONGEST_WORD + 1)
     url = "see https://example.com/" + "x" * LONGEST_WORD
     assert whole_words(url) == url  # a run longer than a word is not held back
     assert whole_words("速い茶色の狐が怠け者の犬を飛び越える" * 3) == "速い茶色の狐が怠け者の犬を飛び越える" * 3
