@@ -106,8 +106,16 @@ class LiveReply:
     async def finish(self, text: str) -> list[str]:
         """Show the exact final `text` and return the ids of the messages it fills.
 
-        May be called again (a turn interrupted while finishing ends with a note): the sender restarts.
+        May be called again (a turn interrupted while finishing, or failing, ends with a note): the
+        sender restarts. An error the sender died of (a post or edit the platform refused, also one of a
+        routine update before this call) is raised here once, so the turn ends through its failure path
+        instead of the error being lost when the sender restarts.
         """
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            failure = self._task.exception()
+            if failure is not None:
+                self._task = None
+                raise failure
         self.start()
         self._text = text if text.strip() else EMPTY_ANSWER
         self._final = True
@@ -116,6 +124,9 @@ class LiveReply:
         assert self._task is not None
         try:
             await self._task
+        except Exception:
+            self._task = None  # reported; the next finish starts a new sender
+            raise
         finally:
             await self._stop_progress()
         await self._surface.close()

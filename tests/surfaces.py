@@ -20,13 +20,14 @@ class Op:
 
 @dataclass
 class RecordingSurface:
-    """Posts and edits land in `messages`; `ops` keeps every call with its time. `fail_edits_of` refuses the
-    edits of those messages; `defer_final_edits` defers final edits that add text, as Slack's does when its
-    update budget is spent."""
+    """Posts and edits land in `messages`; `ops` keeps every call with its time. `fail_edits_of` refuses
+    the edits of those messages, `fail_posts` the next posts; `defer_final_edits` defers final edits that
+    add text, as Slack's does when its update budget is spent."""
 
     limits: SurfaceLimits = field(default_factory=lambda: SurfaceLimits(max_chars=2000, min_edit_interval=0.05))
     pace_delay: float = 0.0
     fail_edits_of: set[str] = field(default_factory=set)
+    fail_posts: int = 0
     defer_final_edits: bool = False
     messages: dict[str, str] = field(default_factory=dict)
     ops: list[Op] = field(default_factory=list)
@@ -45,6 +46,9 @@ class RecordingSurface:
 
     async def post(self, text: str) -> str:
         assert text and len(text) <= self.limits.max_chars, f"bad post of {len(text)} chars"
+        if self.fail_posts:
+            self.fail_posts -= 1
+            raise RuntimeError("post refused")
         message_id = f"m{len(self.messages) + 1}"
         self.messages[message_id] = text
         self.ops.append(Op(time.monotonic(), "post", message_id, text))

@@ -91,6 +91,23 @@ async def test_a_refused_edit_continues_in_a_new_message() -> None:
     assert reply.stats.failed_edits == 1
 
 
+@pytest.mark.parametrize("refused_before_finish", [True, False])
+async def test_a_refused_post_is_raised_by_finish_once(refused_before_finish: bool) -> None:
+    """The sender dies of the refusal (while the model still writes, or while `finish` waits for it);
+    `finish` reports it (the engine then ends the turn with a note), and the next `finish` shows that text
+    in one message."""
+    surface = RecordingSurface(fail_posts=1, pace_delay=0.0 if refused_before_finish else 0.05)
+    reply = LiveReply(surface)
+    reply.start()
+    reply.update("first words ")
+    if refused_before_finish:
+        await asyncio.sleep(0.05)
+    with pytest.raises(RuntimeError, match="post refused"):
+        await reply.finish("first words and the rest")
+    ids = await reply.finish("first words and the rest\n\n⚠️ note")
+    assert [surface.messages[i] for i in ids] == ["first words and the rest\n\n⚠️ note"]
+
+
 async def test_a_deferred_edit_keeps_the_message_and_continues_between_words() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01), defer_final_edits=True)
     reply = LiveReply(surface)
