@@ -102,7 +102,7 @@ class RateBudget:
                 self._tokens = min(self.capacity, self._tokens + 1)  # granted as the waiter gave up: unused
                 self.granted -= 1
                 if self._recent:
-                    self._recent.pop()
+                    self._recent.pop()  # the newest grant time stands for this one: the count is what matters
             else:
                 self._forget(future)
             raise

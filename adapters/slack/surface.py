@@ -199,7 +199,8 @@ class SlackReplySurface:
             await self._end_stream()
         granted = budget is self._budgets.update
         if self._urgent:
-            granted = await self._final_grant(may_defer=shown.owed is None and text.startswith(shown.text))
+            await self._final_grant(may_defer=shown.owed is None and text.startswith(shown.text))
+            granted = True
         elif not granted:
             granted = self._budgets.update.try_acquire()
             if not granted:
@@ -232,9 +233,9 @@ class SlackReplySurface:
 
     # --- Slack calls ----------------------------------------------------------------------------
 
-    async def _final_grant(self, *, may_defer: bool) -> bool:
-        """Wait for a chat.update grant for a final text, or raise `EditDeferred` to show an addition as a
-        new message: when the grant is more than `DEFER_AFTER` away and posting has room to spare (a reply
+    async def _final_grant(self, *, may_defer: bool) -> None:
+        """Take a chat.update grant for a final text, or raise `EditDeferred` to show an addition as a new
+        message: when the grant is more than `DEFER_AFTER` away and posting has room to spare (a reply
         still waiting for its first text needs the post budget more than this one needs its end)."""
         update = self._budgets.update
         while not update.try_acquire(urgent=True):
@@ -242,7 +243,6 @@ class SlackReplySurface:
             if may_defer and delay > DEFER_AFTER and self._posting_is_spare():
                 raise EditDeferred
             await asyncio.sleep(min(delay, DEFER_POLL))
-        return True
 
     def _posting_is_spare(self) -> bool:
         """Nobody is waiting to post in this workspace or channel, and both budgets have a grant now."""
