@@ -1,27 +1,30 @@
-"""Builds the process's one OpenWebUI client, store and engine from settings, and closes them."""
+"""Builds the process's one OpenWebUI client, store, catalog and engine from settings, and closes them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bridge.engine import Engine, EngineConfig
+from bridge.catalog import Catalog
+from bridge.core import Core
+from bridge.engine import Engine
+from bridge.intake import FileIntake
 from bridge.openwebui import OpenWebUIClient
 from bridge.settings import Settings
 from bridge.store import Store
 
 
 @dataclass(slots=True)
-class Core:
-    """What every adapter of the process shares. Adapters register their readiness in `health_checks`
-    (name → "is it connected?"), which `/readyz` reports."""
+class App:
+    """The process's parts. The runner and the CLI use them; adapters get only `core`."""
 
     settings: Settings
     client: OpenWebUIClient
     store: Store
+    catalog: Catalog
     engine: Engine
-    health_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    core: Core
 
 
 def make_client(settings: Settings) -> OpenWebUIClient:
@@ -35,19 +38,27 @@ def make_client(settings: Settings) -> OpenWebUIClient:
     )
 
 
-@asynccontextmanager
-async def open_core(settings: Settings) -> AsyncIterator[Core]:
-    """The shared core every adapter of this process uses."""
-    store = await Store.open(settings.bridge.database)
-    client = make_client(settings)
-    config = EngineConfig(
+def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
+    """The catalog, engine and facade over an open client and store."""
+    intake = FileIntake(client, settings.bridge.max_file_bytes, settings.openwebui.file_process_timeout)
+    catalog = Catalog(
+        client,
+        store,
+        intake,
         default_model=settings.openwebui.default_model,
         system_prompt=settings.bridge.system_prompt,
-        max_file_bytes=settings.bridge.max_file_bytes,
-        file_process_timeout=settings.openwebui.file_process_timeout,
     )
+    engine = Engine(client, store, catalog)
+    return App(settings, client, store, catalog, engine, Core(engine, catalog))
+
+
+@asynccontextmanager
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    """The process's parts, closed on exit."""
+    store = await Store.open(settings.bridge.database)
+    client = make_client(settings)
     try:
-        yield Core(settings, client, store, Engine(client, store, config))
+        yield build(settings, client, store)
     finally:
         await client.aclose()
         await store.close()

@@ -7,7 +7,7 @@ Adapters translate their platform's events into these types at the edge, once (m
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 AttachmentFetcher = Callable[[], Awaitable[bytes]]
 """Downloads one attachment's bytes (an HTTP GET with the platform's auth), called only once accepted."""
@@ -69,4 +69,12 @@ class IncomingMessage:
     new_conversation: bool = False
     title_hint: str = ""
     model: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptedTurn:
+    """An answer an earlier process left unfinished (a crash), for its adapter to mark: where it was,
+    and the platform ids of the messages it had posted (oldest first; empty if none)."""
+
+    key: ConversationKey
+    message_ids: list[str]

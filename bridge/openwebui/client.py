@@ -102,7 +102,7 @@ class OpenWebUIClient:
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    async def _call(
+    async def call(
         self,
         method: str,
         path: str,
@@ -111,7 +111,8 @@ class OpenWebUIClient:
         not_found: type[errors.OpenWebUIError] = errors.NotFound,
         **kwargs: Any,
     ) -> Any:
-        """One request whose answer must be JSON; maps every failure onto a typed error."""
+        """One request whose answer must be JSON; maps every failure onto a typed error. The methods below
+        are the calls the bridge makes; tests and tools reach other endpoints through this one."""
         try:
             response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
         except httpx.TransportError as exc:
@@ -123,44 +124,31 @@ class OpenWebUIClient:
 
     async def health(self) -> bool:
         """`GET /health`: the server process answers (no key needed)."""
-        return bool((await self._call("GET", "/health")).get("status"))
+        return bool((await self.call("GET", "/health")).get("status"))
 
     async def version(self) -> str:
-        return str((await self._call("GET", "/api/version")).get("version", ""))
+        return str((await self.call("GET", "/api/version")).get("version", ""))
 
     async def models(self) -> list[Model]:
         """`GET /api/models`: the models this key's user may use."""
-        data = await self._call("GET", "/api/models")
+        data = await self.call("GET", "/api/models")
         return [_model(item) for item in data.get("data", [])]
 
     # --- chats ----------------------------------------------------------------------------------
 
     async def new_chat(self, chat: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/v1/chats/new`: store a chat object; returns the ChatResponse (with its `id`)."""
-        return await self._call("POST", "/api/v1/chats/new", json={"chat": chat})
+        return await self.call("POST", "/api/v1/chats/new", json={"chat": chat})
 
     async def get_chat(self, chat_id: str) -> dict[str, Any]:
         """`GET /api/v1/chats/{id}`. The server answers 401 for an unknown or foreign chat: `NotFound`."""
-        return await self._call("GET", f"/api/v1/chats/{chat_id}", not_found=errors.NotFound)
-
-    async def list_chats(self, page: int = 1) -> list[dict[str, Any]]:
-        """`GET /api/v1/chats/list?page=N` (60 a page)."""
-        return await self._call("GET", "/api/v1/chats/list", params={"page": page})
+        return await self.call("GET", f"/api/v1/chats/{chat_id}", not_found=errors.NotFound)
 
     async def update_chat(self, chat_id: str, chat: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/v1/chats/{id}`: top-level keys replace, `history.messages` merge by message id."""
-        return await self._call("POST", f"/api/v1/chats/{chat_id}", json={"chat": chat})
-
-    async def delete_chat(self, chat_id: str) -> bool:
-        return bool(await self._call("DELETE", f"/api/v1/chats/{chat_id}"))
+        return await self.call("POST", f"/api/v1/chats/{chat_id}", json={"chat": chat})
 
     # --- completions ----------------------------------------------------------------------------
-
-    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /api/chat/completions` with `stream: false`: the whole answer as one JSON object."""
-        return await self._call(
-            "POST", "/api/chat/completions", json={**body, "stream": False}, not_found=errors.ModelNotFound
-        )
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[CompletionEvent]:
         """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s.
@@ -209,12 +197,12 @@ class OpenWebUIClient:
     ) -> UploadedFile:
         """`POST /api/v1/files/` (multipart `file`); processing continues in the background."""
         form = {"metadata": json.dumps(metadata)} if metadata else None
-        item = await self._call("POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form)
+        item = await self.call("POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form)
         return _file(item)
 
     async def file_status(self, file_id: str) -> tuple[str, str]:
         """`GET /api/v1/files/{id}/process/status` → (status, error text if it failed)."""
-        data = await self._call("GET", f"/api/v1/files/{file_id}/process/status")
+        data = await self.call("GET", f"/api/v1/files/{file_id}/process/status")
         return str(data.get("status", "")), str(data.get("error", "") or "")
 
     async def wait_processed(self, file_id: str, timeout: float, interval: float = 0.5) -> None:
@@ -238,7 +226,7 @@ class OpenWebUIClient:
         bases: list[KnowledgeBase] = []
         page = 1
         while True:
-            data = await self._call("GET", "/api/v1/knowledge/", params={"page": page})
+            data = await self.call("GET", "/api/v1/knowledge/", params={"page": page})
             items = data.get("items", []) if isinstance(data, dict) else data
             bases.extend(_knowledge(item) for item in items)
             total = data.get("total", len(bases)) if isinstance(data, dict) else len(bases)
@@ -246,41 +234,10 @@ class OpenWebUIClient:
                 return bases
             page += 1
 
-    async def knowledge_create(self, name: str, description: str = "") -> KnowledgeBase:
-        item = await self._call("POST", "/api/v1/knowledge/create", json={"name": name, "description": description})
-        return _knowledge(item)
-
-    async def knowledge_get(self, knowledge_id: str) -> KnowledgeBase:
-        return _knowledge(await self._call("GET", f"/api/v1/knowledge/{knowledge_id}"))
-
-    async def knowledge_files(self, knowledge_id: str) -> list[UploadedFile]:
-        """`GET /api/v1/knowledge/{id}/files`, every page (0.12 no longer lists files in the knowledge base)."""
-        found: list[UploadedFile] = []
-        page = 1
-        while True:
-            data = await self._call("GET", f"/api/v1/knowledge/{knowledge_id}/files", params={"page": page})
-            items = data.get("items", [])
-            found.extend(_file(item) for item in items)
-            if not items or len(found) >= data.get("total", 0):
-                return found
-            page += 1
-
     async def knowledge_add_file(self, knowledge_id: str, file_id: str) -> KnowledgeBase:
         """The file must be processed first (`wait_processed`), else OpenWebUI answers 400."""
-        item = await self._call("POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id})
+        item = await self.call("POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id})
         return _knowledge(item)
-
-    async def knowledge_delete(self, knowledge_id: str) -> bool:
-        return bool(await self._call("DELETE", f"/api/v1/knowledge/{knowledge_id}/delete"))
-
-    async def query_collection(self, collection_names: list[str], query: str, k: int = 4) -> dict[str, Any]:
-        """`POST /api/v1/retrieval/query/collection` → `{documents, metadatas, distances}` (lists of lists)."""
-        return await self._call(
-            "POST",
-            "/api/v1/retrieval/query/collection",
-            json={"collection_names": collection_names, "query": query, "k": k},
-        )
-
 
 # --- mapping answers onto types ---------------------------------------------------------------------
 

@@ -18,14 +18,11 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from bridge.errors import StoreError
 from bridge.messages import ConversationKey
 from bridge.store.migrate import migrate
 
 T = TypeVar("T")
-
-
-class StoreError(Exception):
-    """The database failed (locked, disk full, corrupt); the message says which and what to do."""
 
 
 @dataclass(frozen=True, slots=True)

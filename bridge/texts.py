@@ -1,0 +1,144 @@
+"""Every sentence the bridge says to people about itself, written once for all platforms.
+
+Adapters decide only what is theirs: the words for a place ("in this thread", "here"), how their
+commands are typed, and their markup (`Markup`: bold and quotes differ between Discord's Markdown and
+Slack's mrkdwn). So `/status`, the model and system-prompt answers, `kb list` and the refusals read the
+same in Discord, Slack and the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+INTERRUPTED = "The answer was interrupted because the bridge restarted; send your message again."
+RESTARTING = "The bridge is restarting; send your message again in a minute."
+FAILED = "Something went wrong while answering; try again in a moment."
+USER_REFUSED = "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
+CHANNEL_REFUSED = "I am not allowed to answer in this channel; the bridge's admin decides where I work."
+QUOTE_LIMIT = 1500
+
+
+def workspace_refused(kind: str) -> str:
+    """A Discord server or Slack workspace left out by the operator's lists."""
+    return f"This {kind} is not allowed to use the OpenWebUI bridge."
+
+
+def dms_refused(instead: str) -> str:
+    return f"Direct messages with me are turned off; mention me in {instead} instead."
+
+
+def not_admin(who: str) -> str:
+    """`who` says who the admins are on that platform (its settings, or its own roles)."""
+    return f"Only admins can change this: {who}."
+
+
+def empty_message(attach: str) -> str:
+    return f"Ask me something after the mention, or {attach} a file with your question."
+
+
+def interrupted_note() -> str:
+    return f"⚠️ {INTERRUPTED}"
+
+
+def _plain_quote(text: str) -> str:
+    return "\n> " + text.replace("\n", "\n> ")
+
+
+@dataclass(frozen=True, slots=True)
+class Markup:
+    """How a platform writes emphasis and a quoted block."""
+
+    bold: Callable[[str], str] = lambda text: text
+    quote: Callable[[str], str] = _plain_quote
+
+
+PLAIN = Markup()
+
+
+def quoted(text: str, markup: Markup) -> str:
+    shown = text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
+    return markup.quote(shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What `/status` reports: OpenWebUI's state, the settings in force and the conversation's chat."""
+
+    openwebui_url: str
+    version: str | None  # None: OpenWebUI did not answer (see `problem`)
+    problem: str
+    model: str
+    system_prompt: str
+    chat_id: str
+    chat_link: str
+
+
+def status(report: Status, *, where: str, is_conversation: bool, per_thread: str) -> str:
+    """`per_thread` is the platform's sentence for a place where each thread is its own conversation."""
+    if report.version is None:
+        lines = [f"OpenWebUI: ⚠️ {report.problem}"]
+    else:
+        lines = [
+            f"OpenWebUI: ✅ reachable at {report.openwebui_url} (version {report.version or '?'})",
+            f"Model {where}: `{report.model or 'none'}`; system prompt: {'set' if report.system_prompt else 'none'}",
+        ]
+    if report.chat_id:
+        lines.append(f"Conversation: chat `{report.chat_id}`, {report.chat_link}")
+    elif is_conversation:
+        lines.append("Conversation: none yet; the next message starts one.")
+    else:
+        lines.append(f"Conversation: {per_thread}")
+    return "\n".join(lines)
+
+
+def model_shown(model: str, where: str, available: Sequence[str], change: str) -> str:
+    """`change` says how admins change it (the platform's command)."""
+    listed = ", ".join(f"`{name}`" for name in available[:20]) or "none"
+    return f"Model {where}: `{model or 'none'}`. Available: {listed}. {change}"
+
+
+def model_set(model: str, where: str, who: str) -> str:
+    return f"Model {where} set to `{model}` by {who}."
+
+
+def model_inherited(model: str, where: str) -> str:
+    return f"The model {where} is inherited again: `{model or 'none'}`."
+
+
+def prompt_shown(prompt: str, where: str, change: str, markup: Markup) -> str:
+    if not prompt:
+        return f"System prompt {where}: none. {change}"
+    return f"System prompt {where}:{quoted(prompt, markup)}"
+
+
+def prompt_set(prompt: str, where: str, who: str, markup: Markup) -> str:
+    return f"System prompt {where} set by {who}:{quoted(prompt, markup)}"
+
+
+def prompt_cleared(inherited: str, where: str, who: str, markup: Markup) -> str:
+    rest = f" It inherits:{quoted(inherited, markup)}" if inherited else ""
+    return f"System prompt {where} cleared by {who}.{rest}"
+
+
+def new_chat(started: bool, where: str) -> str:
+    """After `/new`: whether there was a chat to leave."""
+    if started:
+        return f"Done: the next message {where} starts a new OpenWebUI chat (the previous one stays in OpenWebUI)."
+    return f"There is no chat {where} yet; the next message starts one."
+
+
+def knowledge_list(bases: Sequence[tuple[str, str]], ask: str, markup: Markup) -> str:
+    """`bases` as (name, description); `ask` is how to ask one on this platform."""
+    if not bases:
+        return "OpenWebUI offers no knowledge bases to the bridge's key."
+    lines = [f"• {markup.bold(name)}" + (f" — {description}" if description else "") for name, description in bases]
+    return f"Knowledge bases (ask one with `{ask}`):\n" + "\n".join(lines)
+
+
+def knowledge_added(filename: str, base: str) -> str:
+    return f"✅ {filename} added to {base}."
+
+
+def file_problem(filename: str, sentence: str) -> str:
+    return f"⚠️ {filename}: {sentence}"
