@@ -2,7 +2,7 @@
 
 Every expected failure (a wrong setting, OpenWebUI unreachable, a wrong key, an unknown model, a
 database newer than the code) ends with one line naming the problem and a non-zero exit, never a
-traceback.
+traceback. Platforms come from the adapter registry (`bridge.adapter.platforms`), so this file names none.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from bridge.app import Core, make_client, open_core
-from bridge.engine import UserFacingError
+from pydantic import SecretStr
+
+from bridge.adapter import Adapter, Platform, platforms
+from bridge.app import App, make_client, open_app
+from bridge.errors import UserFacingError
 from bridge.logs import setup_logging
 from bridge.openwebui import errors
 from bridge.runner import serve
@@ -25,6 +28,9 @@ NO_ADAPTER = (
     "for Socket Mode) for Slack, in the environment or .env; see README. To try the bridge in a terminal "
     "first: bridge chat"
 )
+CONSOLE = "console"
+
+Command = Callable[[Settings, argparse.Namespace, dict[str, Platform]], Awaitable[int]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,30 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="check the OpenWebUI connection, key, models and platform settings")
     args = parser.parse_args(argv)
 
+    known = platforms()
     try:
-        settings = load_settings(args.env_file, require_api_key=args.command != "migrate")
+        settings = load_settings(
+            args.env_file,
+            require_api_key=args.command != "migrate",
+            platforms={name: platform.settings for name, platform in known.items()},
+        )
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    secrets = [
-        s.get_secret_value()
-        for s in (
-            settings.openwebui.api_key,
-            settings.discord.bot_token,
-            settings.slack.bot_token,
-            settings.slack.app_token,
-            settings.slack.signing_secret,
-        )
-    ]
-    setup_logging(settings.bridge.log_level if args.command == "run" else "WARNING", settings.bridge.log_json, secrets)
-    command: Callable[[Settings, argparse.Namespace], Awaitable[int]] = {
-        "run": _run,
-        "chat": _chat,
-        "migrate": _migrate,
-        "check": _check,
-    }[args.command]
+    level = settings.bridge.log_level if args.command == "run" else "WARNING"
+    setup_logging(level, settings.bridge.log_json, settings.secrets())
+    command: Command = {"run": _run, "chat": _chat, "migrate": _migrate, "check": _check}[args.command]
     try:
-        return asyncio.run(command(settings, args))
+        return asyncio.run(command(settings, args, known))
     except KeyboardInterrupt:
         return 130
     except (SchemaError, StoreError) as exc:
@@ -78,46 +75,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+async def _migrate(settings: Settings, args: argparse.Namespace, known: dict[str, Platform]) -> int:
     store = await Store.open(settings.bridge.database)
     await store.close()
     print(f"database ready: {settings.bridge.database}")
     return 0
 
 
-async def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.console import ConsoleChat
+def _create(app: App, platform: Platform) -> Adapter:
+    return platform.create(app.core, app.settings.platforms[platform.name])
 
-    async with open_core(settings) as core:
-        await ConsoleChat(core.engine, model=args.model).run()
+
+async def _chat(settings: Settings, args: argparse.Namespace, known: dict[str, Platform]) -> int:
+    console = known.get(CONSOLE)
+    if console is None:
+        raise UserFacingError("The console adapter is not installed; reinstall the bridge (pip install -e .).")
+    if args.model:
+        section = settings.platforms[CONSOLE]
+        settings.platforms[CONSOLE] = section.model_copy(update={"model": args.model})
+    async with open_app(settings) as app:
+        await serve(app, {CONSOLE: _create(app, console)}, health=False)
     return 0
 
 
-async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    runners = _adapters(settings)
-    if not runners:
+async def _run(settings: Settings, args: argparse.Namespace, known: dict[str, Platform]) -> int:
+    enabled = [platform for name, platform in known.items() if settings.platforms[name].enabled]
+    if not enabled:
         print(NO_ADAPTER, file=sys.stderr)
         return 1
-    async with open_core(settings) as core:
-        await serve(core, runners)
+    async with open_app(settings) as app:
+        await serve(app, {platform.name: _create(app, platform) for platform in enabled})
     return 0
 
 
-def _adapters(settings: Settings) -> dict[str, Callable[[Core], Awaitable[None]]]:
-    """The configured platforms' entry points by name, imported only when configured."""
-    runners: dict[str, Callable[[Core], Awaitable[None]]] = {}
-    if settings.discord.enabled:
-        from adapters.discord import run_discord
-
-        runners["discord"] = run_discord
-    if settings.slack.enabled:
-        from adapters.slack import run_slack
-
-        runners["slack"] = run_slack
-    return runners
-
-
-async def _check(settings: Settings, args: argparse.Namespace) -> int:
+async def _check(settings: Settings, args: argparse.Namespace, known: dict[str, Platform]) -> int:
     ok = True
     async with make_client(settings) as client:
         print(f"OpenWebUI: {client.base_url}")
@@ -137,16 +128,16 @@ async def _check(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  FAILED: {exc}\n  {exc.hint}")
             ok = False
     print(f"Database: {settings.bridge.database}")
-    for name, section in (("Discord", settings.discord), ("Slack", settings.slack)):
+    services = {name: section for name, section in settings.platforms.items() if name != CONSOLE}
+    for name, section in services.items():
         if not section.enabled:
-            print(f"{name}: not configured")
+            print(f"{name.capitalize()}: not configured")
             continue
-        print(f"{name}: configured")
+        print(f"{name.capitalize()}: configured")
         for field, value in section:
-            if field in ("bot_token", "app_token", "signing_secret"):
-                value = "set" if value.get_secret_value() else "not set"
-            print(f"  {type(section).model_config.get('env_prefix', '')}{field.upper()} = {value}")
-    if not settings.discord.enabled and not settings.slack.enabled:
+            shown = ("set" if value.get_secret_value() else "not set") if isinstance(value, SecretStr) else value
+            print(f"  {section.variable(field)} = {shown}")
+    if not any(section.enabled for section in services.values()):
         print(NO_ADAPTER)
     return 0 if ok else 1
 

@@ -1,4 +1,4 @@
-"""`bridge run`: the configured adapters side by side, a health endpoint, and a clean stop.
+"""Running adapters: start each, repair what a crash left, report health, and stop them all cleanly.
 
 On SIGTERM or SIGINT the bridge stops taking messages, lets turns in progress finish for
 `BRIDGE_SHUTDOWN_GRACE` seconds, interrupts the rest with a visible note, then disconnects.
@@ -9,59 +9,93 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import time
 
-from bridge.app import Core
+from bridge.adapter import Adapter
+from bridge.app import App
+from bridge.errors import StoreError
 from bridge.health import HealthServer, OpenWebUIWatch
 
 log = logging.getLogger(__name__)
-
-Adapter = Callable[[Core], Awaitable[None]]
 
 EVENT_MEMORY = 7 * 24 * 3600.0
 """How long processed event ids are kept; platforms stop redelivering an event within hours."""
 
 
-async def forget_old_events(core: Core, every: float = 6 * 3600.0) -> None:
+async def forget_old_events(app: App, every: float = 6 * 3600.0) -> None:
     """Keep the deduplication table small in a bridge that runs for months."""
     while True:
-        removed = await core.store.forget_events(older_than=EVENT_MEMORY)
+        removed = await app.store.forget_events(older_than=EVENT_MEMORY)
         if removed:
             log.info("forgot %d processed event ids older than %d days", removed, EVENT_MEMORY // 86400)
         await asyncio.sleep(every)
 
 
-async def serve(core: Core, adapters: dict[str, Adapter], stop: asyncio.Event | None = None) -> None:
+async def launch(app: App, name: str, adapter: Adapter) -> None:
+    """Start one adapter, then close the turns an earlier process left open on its platform."""
+    await adapter.start()
+    try:
+        count = await app.engine.recover(name, adapter.mark_interrupted)
+    except StoreError as exc:
+        log.error("%s: could not look for interrupted answers: %s", name, exc)
+        return
+    if count:
+        log.info("%s: marked %d answer(s) interrupted by the last stop", name, count)
+
+
+async def _run(app: App, name: str, adapter: Adapter) -> None:
+    await launch(app, name, adapter)
+    await adapter.wait_closed()
+
+
+async def stop_all(app: App, adapters: dict[str, Adapter], grace: float) -> None:
+    """Drain the engine's turns within `grace`, then let every adapter finish its other work in what is
+    left of it and disconnect."""
+    deadline = time.monotonic() + grace
+    await app.engine.drain(grace)
+    left = max(deadline - time.monotonic(), 0.0)
+    results = await asyncio.gather(*(adapter.stop(left) for adapter in adapters.values()), return_exceptions=True)
+    for name, result in zip(adapters, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("%s did not stop cleanly: %s", name, result)
+
+
+async def serve(
+    app: App, adapters: dict[str, Adapter], stop: asyncio.Event | None = None, *, health: bool = True
+) -> None:
     """Run the adapters (by platform name) until `stop` is set or a signal arrives; re-raise the error of
-    an adapter that failed. Each platform counts as not ready until its adapter registers its own check."""
+    an adapter that failed. A platform counts as not ready until its adapter says it is. `health=False`
+    (the terminal chat) leaves out the OpenWebUI watch and the health endpoint."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    watch = OpenWebUIWatch(core.client)
-    watcher = asyncio.create_task(watch.run(), name="openwebui-watch")
-    forgetter = asyncio.create_task(forget_old_events(core), name="forget-events")
-    health: HealthServer | None = None
-    settings = core.settings.bridge
-    if settings.health_port:
-        health = HealthServer(watch, core.health_checks)
-        await health.start(settings.health_host, settings.health_port)
-    for name in adapters:
-        core.health_checks.setdefault(name, lambda: False)
-    tasks = [asyncio.create_task(adapter(core), name=name) for name, adapter in adapters.items()]
+    background = [asyncio.create_task(forget_old_events(app), name="forget-events")]
+    server: HealthServer | None = None
+    settings = app.settings.bridge
+    if health:  # a service: OpenWebUI is watched (and logged) in the background, and maybe served on /readyz
+        watch = OpenWebUIWatch(app.client)
+        background.append(asyncio.create_task(watch.run(), name="openwebui-watch"))
+        if settings.health_port:
+            server = HealthServer(watch, {name: adapter.ready for name, adapter in adapters.items()})
+            await server.start(settings.health_host, settings.health_port)
+    tasks = [asyncio.create_task(_run(app, name, adapter), name=name) for name, adapter in adapters.items()]
     stopping = asyncio.create_task(stop.wait(), name="stop")
+    failed: asyncio.Task[None] | None = None
     try:
         done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
         failed = next((t for t in done if t is not stopping and not t.cancelled() and t.exception()), None)
-        log.info("stopping: %s", "an adapter failed" if failed else "asked to stop")
-        await core.engine.drain(settings.shutdown_grace)
+        finished = next((t for t in done if t is not stopping), None)
+        reason = "an adapter failed" if failed else f"{finished.get_name()} ended" if finished else "asked to stop"
+        log.info("stopping: %s", reason)
+        await stop_all(app, adapters, settings.shutdown_grace)
     finally:
-        background = (*tasks, stopping, watcher, forgetter)
-        for task in background:
+        every = (*tasks, stopping, *background)
+        for task in every:
             task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        if health:
-            await health.stop()
+        await asyncio.gather(*every, return_exceptions=True)
+        if server:
+            await server.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     if failed is not None:

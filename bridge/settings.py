@@ -7,11 +7,14 @@ so printing a settings object never shows them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+S = TypeVar("S", bound="Section")
 
 IdList = Annotated[list[str], NoDecode]
 """A comma-separated list of ids in the environment (`123,456`), a list in code."""
@@ -21,19 +24,20 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message names the variable and says what is wrong."""
 
 
-def _split_ids(value: Any) -> Any:
+def split_ids(value: Any) -> Any:
+    """For `IdList` fields: `a, b` in the environment becomes `["a", "b"]`."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
-class _Section(BaseSettings):
+class Section(BaseSettings):
     """Shared loading rules: environment first, then `.env`, unknown variables ignored."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
 
-class OpenWebUISettings(_Section):
+class OpenWebUISettings(Section):
     """How to reach OpenWebUI (its base URL, not `/api`), and how long to wait for it."""
 
     model_config = SettingsConfigDict(env_prefix="OPENWEBUI_")
@@ -58,7 +62,7 @@ class OpenWebUISettings(_Section):
         return value
 
 
-class BridgeSettings(_Section):
+class BridgeSettings(Section):
     """The bridge's own behaviour: where it keeps its data, limits on files, logging."""
 
     model_config = SettingsConfigDict(env_prefix="BRIDGE_")
@@ -84,185 +88,79 @@ class BridgeSettings(_Section):
         return self.db_path or self.data_dir / "bridge.db"
 
 
-class DiscordSettings(_Section):
-    """The Discord bot; it runs when `DISCORD_BOT_TOKEN` is set."""
+class PlatformSettings(Section):
+    """The settings of one platform adapter, under its own prefix (`DISCORD_`, `SLACK_`, ...).
 
-    model_config = SettingsConfigDict(env_prefix="DISCORD_")
-
-    bot_token: SecretStr = Field(SecretStr(""), description="the bot's token (Developer Portal > Bot); turns it on")
-    reply_mode: Literal["thread", "channel"] = Field(
-        "thread", description="thread: a mention opens a thread for the answer; channel: answers as a reply chain"
-    )
-    thread_archive_minutes: int = Field(
-        1440, description="inactivity after which Discord hides a conversation thread: 60, 1440, 4320 or 10080"
-    )
-    edit_interval: float = Field(1.0, ge=0.2, le=10, description="seconds between two updates of a streaming reply")
-    allow_dms: bool = Field(True, description="answer direct messages")
-    allowed_guilds: IdList = Field([], description="servers allowed; empty: all")
-    denied_guilds: IdList = Field([], description="servers refused, even when allowed")
-    allowed_channels: IdList = Field([], description="channels or categories allowed; empty: all")
-    denied_channels: IdList = Field(
-        [], description="channels or categories refused, even when allowed (a thread follows its channel)"
-    )
-    allowed_roles: IdList = Field([], description="roles allowed (with allowed_users: either one); empty: all")
-    denied_roles: IdList = Field([], description="roles refused, even when allowed")
-    allowed_users: IdList = Field([], description="users allowed (with allowed_roles: either one); empty: all")
-    denied_users: IdList = Field([], description="users refused, even when allowed")
-    admin_users: IdList = Field([], description="users who may change settings; both admin lists empty: Manage Server")
-    admin_roles: IdList = Field([], description="roles whose members may change settings")
-    api_url: str = Field("https://discord.com/api/v10", description="Discord's REST API base (a proxy, or a test fake)")
-    gateway_url: str = Field("wss://gateway.discord.gg/", description="Discord's gateway URL (a proxy, or a test fake)")
-
-    _split = field_validator(
-        "allowed_guilds",
-        "denied_guilds",
-        "allowed_channels",
-        "denied_channels",
-        "allowed_roles",
-        "denied_roles",
-        "allowed_users",
-        "denied_users",
-        "admin_users",
-        "admin_roles",
-        mode="before",
-    )(_split_ids)
-
-    @field_validator("thread_archive_minutes")
-    @classmethod
-    def _archive_minutes(cls, value: int) -> int:
-        if value not in (60, 1440, 4320, 10080):
-            raise ValueError("must be 60, 1440, 4320 or 10080 (minutes Discord offers)")
-        return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https:// (e.g. https://discord.com/api/v10)")
-        return value
-
-    @field_validator("gateway_url")
-    @classmethod
-    def _gateway_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("ws://", "wss://")):
-            raise ValueError("must start with ws:// or wss:// (e.g. wss://gateway.discord.gg/)")
-        return value
+    Each adapter owns a subclass: its fields, their validation, when it is `enabled` (`bridge run` starts
+    every enabled adapter) and `check` for rules across fields. Its `SecretStr` fields are masked in logs.
+    """
 
     @property
     def enabled(self) -> bool:
-        return bool(self.bot_token.get_secret_value())
+        return False
 
+    def check(self) -> None:
+        """Raise `ConfigError` naming the variable when fields that are valid alone do not fit together."""
 
-class SlackSettings(_Section):
-    """The Slack app; it runs when `SLACK_BOT_TOKEN` is set (Socket Mode also needs `SLACK_APP_TOKEN`)."""
+    def secrets(self) -> list[str]:
+        """The values that must never appear in a log line (every `SecretStr` field that is set)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
 
-    model_config = SettingsConfigDict(env_prefix="SLACK_")
-
-    bot_token: SecretStr = Field(SecretStr(""), description="bot token (xoxb-...); setting it turns the adapter on")
-    app_token: SecretStr = Field(SecretStr(""), description="app-level token (xapp-...) with connections:write")
-    signing_secret: SecretStr = Field(SecretStr(""), description="the app's signing secret; HTTP mode checks it")
-    mode: Literal["socket", "http"] = Field("socket", description="socket: Socket Mode; http: an events endpoint")
-    http_host: str = Field("0.0.0.0", description="HTTP mode: address to listen on")
-    http_port: int = Field(3000, ge=0, le=65535, description="HTTP mode: port to listen on (0: any free port)")
-    http_path: str = Field("/slack/events", description="HTTP mode: path of the Request URL (events and commands)")
-    api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy, or a test fake)")
-    command: str = Field("/owui", description="the slash command, as created in the app's settings")
-    native_streaming: bool = Field(True, description="stream replies with chat.startStream when Slack allows it")
-    max_message_chars: int = Field(
-        12_000, ge=1_000, le=12_000, description="longest reply message; longer replies continue in a new one"
-    )
-    allow_dms: bool = Field(True, description="answer direct messages")
-    allowed_teams: IdList = Field([], description="workspaces (T...) allowed; empty: all")
-    denied_teams: IdList = Field([], description="workspaces refused, even when allowed")
-    allowed_channels: IdList = Field([], description="channels (C.../G...) allowed; empty: all; DMs: allow_dms")
-    denied_channels: IdList = Field([], description="channels refused, even when allowed")
-    allowed_users: IdList = Field([], description="users (U...) allowed; empty: all")
-    denied_users: IdList = Field([], description="users refused, even when allowed")
-    admin_users: IdList = Field([], description="users who may change settings; empty: the workspace's admins")
-
-    _split = field_validator(
-        "allowed_teams",
-        "denied_teams",
-        "allowed_channels",
-        "denied_channels",
-        "allowed_users",
-        "denied_users",
-        "admin_users",
-        mode="before",
-    )(_split_ids)
-
-    @field_validator("api_url")
     @classmethod
-    def _api_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value if value.endswith("/") else value + "/"
-
-    @field_validator("command", "http_path")
-    @classmethod
-    def _leading_slash(cls, value: str) -> str:
-        value = value.strip()
-        return value if value.startswith("/") else "/" + value
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.bot_token.get_secret_value())
-
-
-_SECTIONS: dict[str, type[_Section]] = {
-    "openwebui": OpenWebUISettings,
-    "bridge": BridgeSettings,
-    "discord": DiscordSettings,
-    "slack": SlackSettings,
-}
+    def variable(cls, field: str) -> str:
+        """The environment variable of `field` (for messages that name it)."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
 
 
 class Settings:
-    """All sections, loaded together so that every error is reported the same way."""
+    """The core's sections and every known platform's, loaded together so that every error is reported
+    the same way."""
 
     def __init__(
         self,
         openwebui: OpenWebUISettings,
         bridge: BridgeSettings,
-        discord: DiscordSettings,
-        slack: SlackSettings,
+        platforms: dict[str, PlatformSettings] | None = None,
     ) -> None:
         self.openwebui = openwebui
         self.bridge = bridge
-        self.discord = discord
-        self.slack = slack
+        self.platforms = platforms or {}
 
-    def check_slack(self) -> None:
-        """Slack needs the token of its transport: an app token for Socket Mode, a signing secret for HTTP."""
-        if not self.slack.enabled:
-            return
-        if self.slack.mode == "socket" and not self.slack.app_token.get_secret_value().startswith("xapp-"):
-            raise ConfigError("SLACK_APP_TOKEN: Socket Mode needs an app-level token starting with xapp-")
-        if self.slack.mode == "http" and not self.slack.signing_secret.get_secret_value():
-            raise ConfigError("SLACK_SIGNING_SECRET: HTTP mode needs the app's signing secret")
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log mask."""
+        own = [self.openwebui.api_key.get_secret_value()]
+        return [s for s in own if s] + [s for p in self.platforms.values() for s in p.secrets()]
 
 
-def load_settings(env_file: str | Path | None = ".env", *, require_api_key: bool = True) -> Settings:
-    """Load every section, or raise `ConfigError` naming the first wrong variable."""
-    sections: dict[str, _Section] = {}
-    for name, cls in _SECTIONS.items():
-        try:
-            sections[name] = cls(_env_file=env_file)  # type: ignore[call-arg]
-        except ValidationError as exc:
-            raise ConfigError(_describe(cls, exc)) from None
-    settings = Settings(**sections)  # type: ignore[arg-type]
+def load_settings(
+    env_file: str | Path | None = ".env",
+    *,
+    require_api_key: bool = True,
+    platforms: Mapping[str, type[PlatformSettings]] | None = None,
+) -> Settings:
+    """Load the core's sections and each platform's, or raise `ConfigError` naming the first wrong variable."""
+    core = {name: _load(cls, env_file) for name, cls in (("openwebui", OpenWebUISettings), ("bridge", BridgeSettings))}
+    loaded = {name: _load(cls, env_file) for name, cls in (platforms or {}).items()}
+    settings = Settings(core["openwebui"], core["bridge"], loaded)  # type: ignore[arg-type]
     if require_api_key and not settings.openwebui.api_key.get_secret_value():
         raise ConfigError(
             "OPENWEBUI_API_KEY: missing; create a key in OpenWebUI (Settings > Account > API keys) and set it"
         )
-    settings.check_slack()
+    for section in loaded.values():
+        if section.enabled:
+            section.check()
     return settings
 
 
-def _describe(cls: type[_Section], exc: ValidationError) -> str:
+def _load(cls: type[S], env_file: str | Path | None) -> S:
+    try:
+        return cls(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_describe(cls, exc)) from None
+
+
+def _describe(cls: type[Section], exc: ValidationError) -> str:
     """One line: `VARIABLE: what is wrong`, without echoing the value (it may be a secret)."""
     error = exc.errors()[0]
     prefix = cls.model_config.get("env_prefix", "")

@@ -1,5 +1,5 @@
-"""The console adapter: talk to the engine from a terminal (`bridge chat`)."""
+"""The console adapter: talk to the core from a terminal (`bridge chat`)."""
 
-from adapters.console.adapter import ConsoleChat
+from adapters.console.adapter import CONSOLE, ConsoleAdapter, ConsoleSettings, ConsoleSurface
 
-__all__ = ["ConsoleChat"]
+__all__ = ["CONSOLE", "ConsoleAdapter", "ConsoleSettings", "ConsoleSurface"]

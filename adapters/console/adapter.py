@@ -1,4 +1,4 @@
-"""`bridge chat`: the smallest adapter, and the check of a user's OpenWebUI setup before Discord or Slack.
+"""`bridge chat`: the smallest adapter, and the example of the adapter contract (README, "Adding a platform").
 
 The terminal is one conversation (it continues across runs until `/new`), kept as an OpenWebUI chat
 like any thread. A reply "edit" appends what is new to the screen, so the answer streams as it comes.
@@ -7,18 +7,39 @@ like any thread. A reply "edit" appends what is new to the screen, so the answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from bridge.engine import Engine, UserFacingError
-from bridge.messages import ConversationKey, IncomingMessage
-from bridge.openwebui import errors
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from bridge import texts
+from bridge.adapter import Platform
+from bridge.core import Core
+from bridge.errors import OpenWebUIError, UserFacingError, explain
+from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
+from bridge.outcomes import TurnStatus
+from bridge.settings import PlatformSettings
 from bridge.surface import Operation, Source, SurfaceLimits
 
+PLATFORM = "console"
 HELP = """commands: /new (start a new chat)  /model [name] (show or set the model)  /models  /help  /quit"""
+
+LineReader = Callable[[], Awaitable[str | None]]
+
+
+class ConsoleSettings(PlatformSettings):
+    """The terminal chat. Never started by `bridge run` (it needs a person at the keyboard)."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_")
+
+    user: str = Field("", description="whose conversation the terminal continues; default: the login name")
+    model: str = Field("", description="model for the terminal's conversation (`bridge chat --model`)")
 
 
 class ConsoleSurface:
@@ -58,30 +79,57 @@ class ConsoleSurface:
         self._out.flush()
 
 
-class ConsoleChat:
-    """Reads lines, answers them through the engine; `/` lines are commands."""
+class ConsoleAdapter:
+    """Reads lines, answers them through the core; `/` lines are commands."""
 
     def __init__(
         self,
-        engine: Engine,
+        core: Core,
+        settings: ConsoleSettings,
         *,
-        read_line: Callable[[], Awaitable[str | None]] | None = None,
+        read_line: LineReader | None = None,
         out: TextIO = sys.stdout,
-        model: str | None = None,
-        user: str | None = None,
     ) -> None:
-        self.engine = engine
+        self.core = core
+        self.settings = settings
         self.out = out
-        self.model = model
-        self.read_line = read_line or _stdin_line
-        user = user or getpass.getuser()
-        self.key = ConversationKey("console", "local", user)
+        self.read_line = read_line or stdin_lines()
+        self.key = ConversationKey(PLATFORM, "local", settings.user or getpass.getuser())
+        self._loop: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        if self.model:
-            await self._set_model(self.model)
-        model, _ = await self.engine.effective_settings(self.key)
+    # --- the adapter contract -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.settings.model:
+            await self._set_model(self.settings.model)
+        model, _ = await self.core.effective_settings(self.key)
         self._print(f"Chatting with {model or 'OpenWebUI'}. {HELP}")
+        self._loop = asyncio.create_task(self._read_loop(), name="console")
+
+    def ready(self) -> bool:
+        return self._loop is not None and not self._loop.done()
+
+    async def wait_closed(self) -> None:
+        """Until the person quits (`/quit`, end of input)."""
+        assert self._loop is not None, "start() first"
+        await asyncio.shield(self._loop)
+
+    async def stop(self, grace: float) -> None:
+        """The answer in progress had its grace in the engine's drain; the prompt just ends."""
+        if self._loop is not None and not self._loop.done():
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+
+    async def mark_interrupted(self, turn: InterruptedTurn, note: str) -> list[str]:
+        """A terminal keeps no messages to edit: the note is printed, nothing shown is known."""
+        if turn.key == self.key:
+            self._print(note)
+        return []
+
+    # --- the conversation -----------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
         while True:
             line = await self.read_line()
             if line is None or line.strip() in ("/quit", "/exit"):
@@ -99,10 +147,10 @@ class ConsoleChat:
                 author_name=self.key.channel,
                 text=line,
             )
-            outcome = await self.engine.handle(message, ConsoleSurface(self.out))
+            outcome = await self.core.handle(message, ConsoleSurface(self.out))
             self._print("")
-            if outcome.status == "answered" and outcome.chat_id:
-                _, link = await self.engine.chat_link(self.key)
+            if outcome.status == TurnStatus.ANSWERED and outcome.chat_id:
+                _, link = await self.core.chat_link(self.key)
                 self._print(f"[{link}]")
 
     async def _command(self, line: str) -> None:
@@ -110,36 +158,61 @@ class ConsoleChat:
         arg = arg.strip()
         try:
             if name == "/new":
-                await self.engine.new_conversation(self.key)
-                self._print("The next message starts a new chat.")
+                self._print(texts.new_chat(await self.core.new_conversation(self.key), "here"))
             elif name == "/models":
-                models = await self.engine.models(refresh=True)
+                models = await self.core.models(refresh=True)
                 self._print("\n".join(f"  {m.id}" + (f"  ({m.name})" if m.name != m.id else "") for m in models))
             elif name == "/model":
                 if arg:
                     await self._set_model(arg)
                 else:
-                    model, _ = await self.engine.effective_settings(self.key)
-                    self._print(f"Model: {model}")
+                    model, _ = await self.core.effective_settings(self.key)
+                    names = [m.id for m in await self.core.models()]
+                    self._print(texts.model_shown(model, "here", names, "Change it with `/model <name>`."))
             else:
                 self._print(HELP)
-        except UserFacingError as exc:
-            self._print(str(exc))
-        except errors.OpenWebUIError as exc:
-            self._print(exc.hint)
+        except (UserFacingError, OpenWebUIError) as exc:
+            self._print(explain(exc))
 
     async def _set_model(self, name: str) -> None:
-        model = await self.engine.set_model(self.key, name)
-        self._print(f"Model set to {model.id}.")
+        model = await self.core.set_model(self.key, name)
+        self._print(texts.model_set(model.id, "here", "you"))
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")
         self.out.flush()
 
 
-async def _stdin_line() -> str | None:
-    """One line from the terminal without blocking the event loop (so replies keep streaming)."""
-    try:
-        return await asyncio.to_thread(input, "> ")
-    except EOFError:
-        return None
+def stdin_lines() -> LineReader:
+    """Lines from the terminal, read on a daemon thread: the event loop keeps streaming replies meanwhile,
+    and Ctrl-C ends the program at once (a pool thread blocked in `input()` would hold the exit until
+    Enter is pressed)."""
+    queue: asyncio.Queue[str | None] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    wanted = threading.Event()
+
+    def reader() -> None:
+        while True:
+            wanted.wait()
+            wanted.clear()
+            try:
+                line: str | None = input("> ")
+            except EOFError:
+                line = None
+            assert loop is not None and queue is not None
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if line is None:
+                return
+
+    async def read_line() -> str | None:
+        nonlocal queue, loop
+        if queue is None:
+            queue, loop = asyncio.Queue(), asyncio.get_running_loop()
+            threading.Thread(target=reader, name="console-input", daemon=True).start()
+        wanted.set()
+        return await queue.get()
+
+    return read_line
+
+
+CONSOLE = Platform(PLATFORM, ConsoleSettings, ConsoleAdapter)

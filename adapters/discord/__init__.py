@@ -1,9 +1,13 @@
 """Discord: mention the bot and the answer streams into a thread; each thread is one OpenWebUI chat.
 
-`run_discord(core)` is what `bridge run` calls; `DiscordAdapter` is the same thing with `start()`/`stop()`
-for tests and embedding.
+`DISCORD` is the platform the core finds through the `openwebui_bridge.adapters` entry point.
 """
 
-from adapters.discord.bot import DiscordAdapter, run_discord
+from adapters.discord.bot import DiscordAdapter
+from adapters.discord.events import PLATFORM
+from adapters.discord.settings import DiscordSettings
+from bridge.adapter import Platform
 
-__all__ = ["DiscordAdapter", "run_discord"]
+DISCORD = Platform(PLATFORM, DiscordSettings, DiscordAdapter)
+
+__all__ = ["DISCORD", "DiscordAdapter", "DiscordSettings"]

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import discord
 
-from bridge.settings import DiscordSettings
+from adapters.discord.settings import DiscordSettings
+from bridge import texts
 
-NOT_ADMIN = (
-    "Only admins can change this: the users and roles in DISCORD_ADMIN_USERS / DISCORD_ADMIN_ROLES, or members "
-    "who can manage this server when those are empty."
+NOT_ADMIN = texts.not_admin(
+    "the users and roles in DISCORD_ADMIN_USERS / DISCORD_ADMIN_ROLES, or members who can manage this server "
+    "when those are empty"
 )
 
 
@@ -87,20 +88,20 @@ class Access:
         """The sentence to show a refused user, or None when they may use the bridge here."""
         if who.in_dm:
             if not self.allow_dms:
-                return "Direct messages with me are turned off; mention me in a server channel instead."
+                return texts.dms_refused("a server channel")
         else:
             allowed, denied = self.guilds
             if who.guild_id in denied or (allowed and who.guild_id not in allowed):
-                return "This server is not allowed to use the OpenWebUI bridge."
+                return texts.workspace_refused("server")
             allowed, denied = self.channels
             if who.places & denied or (allowed and not who.places & allowed):
-                return "I am not allowed to answer in this channel; the bridge's admin decides where I work."
+                return texts.CHANNEL_REFUSED
         allowed_users, denied_users = self.users
         allowed_roles, denied_roles = self.roles
         if who.user_id in denied_users or who.role_ids & denied_roles:
-            return "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
+            return texts.USER_REFUSED
         if (allowed_users or allowed_roles) and not (who.user_id in allowed_users or who.role_ids & allowed_roles):
-            return "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
+            return texts.USER_REFUSED
         return None
 
     def is_admin(self, who: Asker) -> bool:

@@ -1,4 +1,4 @@
-"""The Discord adapter: a discord.py client whose messages and slash commands feed the core's engine.
+"""The Discord adapter: a discord.py client whose messages and slash commands feed the core.
 
 Event handlers only decide: each answer runs in a task the adapter keeps, so the gateway is never held
 up by a slow model, and a shutdown can let running answers finish before the client closes.
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -24,7 +23,6 @@ from discord.http import Route
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
 from adapters.discord.events import (
-    PLATFORM,
     Action,
     Plan,
     ReplyChains,
@@ -36,13 +34,13 @@ from adapters.discord.events import (
 from adapters.discord.files import AttachmentFetcher
 from adapters.discord.pacing import DiscordRateLimits
 from adapters.discord.recovery import mark_interrupted
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import NO_PINGS, ChannelReplySurface
-from bridge.app import Core
-from bridge.engine import UserFacingError
-from bridge.messages import IncomingMessage
-from bridge.settings import DiscordSettings
-from bridge.store import StoreError
-from bridge.tasks import finish_or_cancel
+from bridge import texts
+from bridge.core import Core
+from bridge.errors import UserFacingError
+from bridge.messages import IncomingMessage, InterruptedTurn
+from bridge.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +48,7 @@ log = logging.getLogger(__name__)
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
-EMPTY_MENTION = "Ask me something after the mention, or attach a file with your question."
+EMPTY_MENTION = texts.empty_message("attach")
 NO_THREAD = "⚠️ I could not open a thread for the answer ({}); I need the Create Public Threads permission here."
 SEEN_MESSAGES = 10_000
 READY_TIMEOUT = 60.0
@@ -87,10 +85,9 @@ class BridgeClient(discord.Client):
         self.gateway_live = False
 
     async def setup_hook(self) -> None:
-        """Logged in, not yet connected: no message can arrive while commands sync and old turns are closed."""
+        """Logged in, not yet connected: commands are synced before any can be used."""
         synced = await self.tree.sync()
         log.info("Discord slash commands synced: %s", ", ".join(f"/{c.name}" for c in synced))
-        await self.adapter.recover()
 
     async def on_ready(self) -> None:
         log.info("Discord: connected as %s to %d server(s)", self.user, len(self.guilds))
@@ -109,22 +106,24 @@ class BridgeClient(discord.Client):
 
 
 class DiscordAdapter:
-    """One bot connection. `await start()`, then `await stop()`; `run_discord` does both.
+    """One bot connection, following the adapter contract (`bridge.adapter`).
 
     `client_options` go to `discord.Client` (tests pass `guild_ready_timeout`).
     """
 
-    def __init__(self, core: Core, settings: DiscordSettings | None = None, **client_options: Any) -> None:
+    def __init__(self, core: Core, settings: DiscordSettings, **client_options: Any) -> None:
         self.core = core
-        self.settings = settings or core.settings.discord
+        self.settings = settings
         self.rates = DiscordRateLimits()
         self.access = Access(self.settings)
-        self.files = AttachmentFetcher(core.settings.bridge.max_file_bytes)
+        self.files = AttachmentFetcher(core.max_file_bytes)
+        self.tasks = BackgroundTasks("Discord")
         self.client = BridgeClient(self, **client_options)
-        self.commands = SlashCommands(self)
+        self.commands = SlashCommands(
+            core, settings, access=self.access, rates=self.rates, files=self.files, tasks=self.tasks, client=self.client
+        )
         self.commands.register(self.client.tree)
         self._chains: ReplyChains | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._accepting = True
         self._runner: asyncio.Task[None] | None = None
@@ -149,36 +148,21 @@ class DiscordAdapter:
         if ready not in done:
             await self._close()
             raise UserFacingError(f"Discord did not get ready within {timeout:.0f} s; check the network and token.")
-        self.core.health_checks[PLATFORM] = self.connected
 
-    def connected(self) -> bool:
+    def ready(self) -> bool:
         """For `/readyz`: logged in with a live gateway connection."""
         return self.client.gateway_live and self.client.is_ready() and not self.client.is_closed()
 
-    async def recover(self) -> None:
-        """Mark the answers a crash cut off (the engine finds them in the store).
+    async def mark_interrupted(self, turn: InterruptedTurn, note: str) -> list[str]:
+        return await mark_interrupted(self.client, turn, note)
 
-        Runs before the gateway connects, so every turn still open in the store is from an earlier run.
-        """
-        try:
-            count = await self.core.engine.recover(PLATFORM, functools.partial(mark_interrupted, self.client))
-        except StoreError as exc:
-            log.error("Discord: could not look for interrupted answers: %s", exc)
-            return
-        if count:
-            log.info("Discord: marked %d answer(s) interrupted by the last stop", count)
-
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(self, grace: float) -> None:
         """Take no new messages, let running answers finish for `grace` seconds, then close the client."""
         self._accepting = False
-        grace = self.core.settings.bridge.shutdown_grace if grace is None else grace
-        if self._tasks:
-            log.info("Discord: waiting up to %.0f s for %d answer(s)", grace, len(self._tasks))
-        await finish_or_cancel(set(self._tasks), grace)
+        await self.tasks.drain(grace)
         await self._close()
 
     async def _close(self) -> None:
-        self.core.health_checks.pop(PLATFORM, None)
         await self.client.close()
         if self._runner is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -196,22 +180,11 @@ class DiscordAdapter:
     @property
     def running_answers(self) -> int:
         """Answers (and slash commands that stream) still running."""
-        return len(self._tasks)
+        return len(self.tasks)
 
     def has_seen(self, message_id: int) -> bool:
         """Whether the message was taken up (answered, refused or being answered)."""
         return message_id in self._seen
-
-    def spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
-        """Run `work` as a task the adapter waits for at shutdown; its failure is logged, never lost."""
-        task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Discord: %s failed", task.get_name(), exc_info=task.exception())
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -232,7 +205,7 @@ class DiscordAdapter:
         self._seen[message.id] = None  # a RESUME may replay a message; it is answered once
         while len(self._seen) > SEEN_MESSAGES:
             self._seen.popitem(last=False)
-        self.spawn(self._answer(message, plan), name=f"discord-answer-{message.id}")
+        self.tasks.spawn(self._answer(message, plan), name=f"discord-answer-{message.id}")
 
     async def _answer(self, message: discord.Message, plan: Plan) -> None:
         me = self.client.user
@@ -277,7 +250,7 @@ class DiscordAdapter:
             new_conversation=plan.action is Action.OPEN_THREAD,
             title_hint=title,
         )
-        await self.core.engine.handle(incoming, surface)
+        await self.core.handle(incoming, surface)
 
     async def _tell(self, message: discord.Message, text: str) -> None:
         """A short answer outside any conversation (a refusal, a hint), as a reply to the message."""
@@ -303,13 +276,3 @@ def _raise_start_failure(runner: asyncio.Task[None], api_url: str) -> None:
             "(Bot > Privileged Gateway Intents > Message Content Intent)."
         ) from None
     raise UserFacingError("The Discord client stopped before it was ready; see the log above.")
-
-
-async def run_discord(core: Core, **client_options: Any) -> None:
-    """What `bridge run` calls: the Discord bot, until cancelled; then running answers finish and it closes."""
-    adapter = DiscordAdapter(core, **client_options)
-    try:
-        await adapter.start()
-        await adapter.wait_closed()
-    finally:
-        await adapter.stop()  # also when cancelled while connecting: messages may already be answered

@@ -11,20 +11,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
-from adapters.discord.access import NOT_ADMIN, asker_of
+from adapters.discord.access import NOT_ADMIN, Access, asker_of
 from adapters.discord.events import PLATFORM, place_key
+from adapters.discord.files import AttachmentFetcher
+from adapters.discord.pacing import DiscordRateLimits
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import NO_PINGS, InteractionReplySurface
-from bridge.engine import UserFacingError
+from bridge import texts
+from bridge.core import Core
+from bridge.errors import OpenWebUIError, UserFacingError, explain
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
-from bridge.openwebui import errors
-
-if TYPE_CHECKING:
-    from adapters.discord.bot import DiscordAdapter
+from bridge.tasks import BackgroundTasks
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 KB_CACHE_SECONDS = 30.0
@@ -32,6 +33,7 @@ CLEAR = "default"
 MESSAGE_LINK = re.compile(r"(?:https?://)?(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/(\d+)/(\d+)")
 
 Work = Callable[[], Awaitable[str | None]]
+MARKUP = texts.Markup(bold=lambda text: f"**{text}**")
 
 
 def _choice_name(text: str) -> str:
@@ -39,11 +41,26 @@ def _choice_name(text: str) -> str:
 
 
 class SlashCommands:
-    """The command tree's handlers, over the adapter's engine, access rules and rate limits."""
+    """The command tree's handlers, over the core, the adapter's access rules and rate limits."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
-        self.engine = adapter.core.engine
+    def __init__(
+        self,
+        core: Core,
+        settings: DiscordSettings,
+        *,
+        access: Access,
+        rates: DiscordRateLimits,
+        files: AttachmentFetcher,
+        tasks: BackgroundTasks,
+        client: discord.Client,
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        self.access = access
+        self.rates = rates
+        self.files = files
+        self.tasks = tasks
+        self.client = client
         self._kb_names: tuple[float, list[str]] = (float("-inf"), [])
 
     def register(self, tree: app_commands.CommandTree[discord.Client]) -> None:
@@ -110,10 +127,10 @@ class SlashCommands:
 
     def _refusal(self, interaction: discord.Interaction, *, configure: bool = False, admin: bool = False) -> str | None:
         who = asker_of(interaction.user, interaction.channel, interaction.guild)
-        refusal = self.adapter.access.refusal(who)
-        if refusal is None and admin and not self.adapter.access.is_admin(who):
+        refusal = self.access.refusal(who)
+        if refusal is None and admin and not self.access.is_admin(who):
             refusal = NOT_ADMIN
-        if refusal is None and configure and not self.adapter.access.may_configure(who):
+        if refusal is None and configure and not self.access.may_configure(who):
             refusal = NOT_ADMIN
         return refusal
 
@@ -128,10 +145,8 @@ class SlashCommands:
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         try:
             text = await work()
-        except UserFacingError as exc:
-            text = f"⚠️ {exc}"
-        except errors.OpenWebUIError as exc:
-            text = f"⚠️ {exc.user_message}"
+        except (UserFacingError, OpenWebUIError) as exc:
+            text = f"⚠️ {explain(exc)}"
         if text is not None:
             await interaction.edit_original_response(content=text[:2000], allowed_mentions=NO_PINGS)
 
@@ -153,17 +168,14 @@ class SlashCommands:
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         surface = InteractionReplySurface(
-            interaction, self.adapter.rates, ephemeral=ephemeral, edit_interval=self.adapter.settings.edit_interval
+            interaction, self.rates, ephemeral=ephemeral, edit_interval=self.settings.edit_interval
         )
         bases: tuple[str, ...] = ()
         if knowledge:
             try:
-                bases = (await self.engine.find_knowledge(knowledge),)
-            except UserFacingError as exc:
-                await interaction.edit_original_response(content=f"⚠️ {exc}")
-                return
-            except errors.OpenWebUIError as exc:
-                await interaction.edit_original_response(content=f"⚠️ {exc.user_message}")
+                bases = (await self.core.find_knowledge(knowledge),)
+            except (UserFacingError, OpenWebUIError) as exc:
+                await interaction.edit_original_response(content=f"⚠️ {explain(exc)}")
                 return
         place = place_key(interaction.channel, interaction.guild)
         message = IncomingMessage(
@@ -175,17 +187,15 @@ class SlashCommands:
             new_conversation=True,
             model=model,
         )
-        self.adapter.spawn(self.engine.handle(message, surface, knowledge=bases), name=f"discord-ask-{interaction.id}")
+        self.tasks.spawn(self.core.handle(message, surface, knowledge=bases), name=f"discord-ask-{interaction.id}")
 
     async def new(self, interaction: discord.Interaction) -> str:
         place = place_key(interaction.channel, interaction.guild)
         if not place.thread and place.workspace:
-            if self.adapter.settings.reply_mode == "thread":
+            if self.settings.reply_mode == "thread":
                 return "Every mention here opens a new thread, which is a new chat; use /new inside a thread."
             return "Every mention here starts a new chat; reply to one of my answers to continue one instead."
-        if await self.engine.new_conversation(place):
-            return "Done: the next message here starts a new OpenWebUI chat (the previous one stays in OpenWebUI)."
-        return "There is no chat here yet; the next message starts one."
+        return texts.new_chat(await self.core.new_conversation(place), "here")
 
     # --- settings -------------------------------------------------------------------------------
 
@@ -193,74 +203,58 @@ class SlashCommands:
         place = place_key(interaction.channel, interaction.guild)
         where = _where(place)
         if not name:
-            current, _ = await self.engine.effective_settings(place)
-            return f"Model {where}: `{current or 'none'}`. Admins can change it with `/model <name>`."
-        chosen = await self.engine.set_model(place, "" if name == CLEAR else name)
+            current, _ = await self.core.effective_settings(place)
+            names = [m.id for m in await self.core.models()]
+            return texts.model_shown(current, where, names, "Admins can change it with `/model <name>`.")
+        chosen = await self.core.set_model(place, "" if name == CLEAR else name)
         if name == CLEAR:
-            current, _ = await self.engine.effective_settings(place)
-            return f"The model {where} is inherited again: `{current or 'none'}`."
-        return f"Model {where} set to `{chosen.id}` by {interaction.user.mention}."
+            current, _ = await self.core.effective_settings(place)
+            return texts.model_inherited(current, where)
+        return texts.model_set(chosen.id, where, interaction.user.mention)
 
     async def system(self, interaction: discord.Interaction, prompt: str | None, clear: bool) -> str:
         place = place_key(interaction.channel, interaction.guild)
         where = _where(place)
+        who = interaction.user.mention
         if clear:
-            await self.engine.set_system_prompt(place, "")
-            _, current = await self.engine.effective_settings(place)
-            inherited = f" It inherits: {_quote(current)}" if current else ""
-            return f"System prompt {where} cleared.{inherited}"
+            await self.core.set_system_prompt(place, "")
+            _, current = await self.core.effective_settings(place)
+            return texts.prompt_cleared(current, where, who, MARKUP)
         if prompt is not None:
-            await self.engine.set_system_prompt(place, prompt.strip())
-            return f"System prompt {where} set by {interaction.user.mention}: {_quote(prompt.strip())}"
-        _, current = await self.engine.effective_settings(place)
-        if not current:
-            return f"No system prompt {where}. Admins can set one with `/system prompt:<text>`."
-        return f"System prompt {where}: {_quote(current)}"
+            await self.core.set_system_prompt(place, prompt.strip())
+            return texts.prompt_set(prompt.strip(), where, who, MARKUP)
+        _, current = await self.core.effective_settings(place)
+        return texts.prompt_shown(current, where, "Admins can set one with `/system prompt:<text>`.", MARKUP)
 
     async def status(self, interaction: discord.Interaction) -> str:
         place = place_key(interaction.channel, interaction.guild)
-        client = self.engine.client
-        lines = []
-        try:
-            await client.health()
-            lines.append(f"OpenWebUI: ✅ reachable at {client.base_url}")
-            model, prompt = await self.engine.effective_settings(place)
-            lines.append(f"Model {_where(place)}: `{model or 'none'}`")
-            lines.append(f"System prompt: {'set' if prompt else 'none'}")
-        except errors.OpenWebUIError as exc:
-            lines.append(f"OpenWebUI: ⚠️ {exc.user_message}")
-        chat_id, link = await self.engine.chat_link(place)
-        if chat_id:
-            lines.append(f"Conversation: chat `{chat_id}` — {link}")
-        elif place.thread or not place.workspace:
-            lines.append("Conversation: none yet; the next message starts one.")
-        else:
-            lines.append("Conversation: each thread (or reply chain) here is its own chat; run /status inside one.")
-        return "\n".join(lines)
+        return texts.status(
+            await self.core.status(place),
+            where=_where(place),
+            is_conversation=bool(place.thread or not place.workspace),
+            per_thread="each thread (or reply chain) here is its own chat; run /status inside one.",
+        )
 
     # --- knowledge ------------------------------------------------------------------------------
 
     async def kb_list(self) -> str:
-        bases = await self.engine.client.knowledge_list()
-        if not bases:
-            return "OpenWebUI offers no knowledge bases to the bridge's key."
-        lines = [f"• **{b.name}**" + (f" — {b.description}" if b.description else "") for b in bases]
-        return "Knowledge bases (ask one with `/kb ask`):\n" + "\n".join(lines)
+        bases = await self.core.knowledge_bases()
+        return texts.knowledge_list([(b.name, b.description) for b in bases], "/kb ask", MARKUP)
 
     async def kb_add(
         self, interaction: discord.Interaction, kb: str, file: discord.Attachment | None, link: str | None
     ) -> str:
         files: list[Attachment] = []
         if file is not None:
-            files.append(self.adapter.files.attachment(file))
+            files.append(self.files.attachment(file))
         if link:
             message = await self._linked_message(interaction, link)
-            files.extend(self.adapter.files.attachment(item) for item in message.attachments)
+            files.extend(self.files.attachment(item) for item in message.attachments)
             if not message.attachments:
                 raise UserFacingError("That message has no files.")
         if not files:
             raise UserFacingError("Attach a file, or give the link of a message with files (`message:`).")
-        return "\n".join(await self.engine.add_to_knowledge(kb, files))
+        return "\n".join(await self.core.add_to_knowledge(kb, files))
 
     async def _linked_message(self, interaction: discord.Interaction, link: str) -> discord.Message:
         """The message named by a link (any channel the bot can read) or an id (this channel)."""
@@ -270,7 +264,7 @@ class SlashCommands:
         if not message_id.isdigit():
             raise UserFacingError("Give a message link (Copy Message Link) or a message id.")
         try:
-            channel = self.adapter.client.get_channel(channel_id) or await self.adapter.client.fetch_channel(channel_id)
+            channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
             return await channel.fetch_message(int(message_id))  # type: ignore[union-attr]
         except (discord.HTTPException, AttributeError):
             raise UserFacingError(
@@ -281,8 +275,8 @@ class SlashCommands:
 
     async def model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
-            models = await self.engine.models()
-        except errors.OpenWebUIError:
+            models = await self.core.models()
+        except OpenWebUIError:
             return []
         wanted = current.lower()
         found = [m for m in models if wanted in m.id.lower() or wanted in m.name.lower()]
@@ -295,8 +289,8 @@ class SlashCommands:
         fetched_at, names = self._kb_names
         if time.monotonic() - fetched_at > KB_CACHE_SECONDS:
             try:
-                names = [b.name for b in await self.engine.client.knowledge_list()]
-            except errors.OpenWebUIError:
+                names = [b.name for b in await self.core.knowledge_bases()]
+            except OpenWebUIError:
                 return []
             self._kb_names = (time.monotonic(), names)
         wanted = current.lower()
@@ -307,8 +301,3 @@ def _where(place: ConversationKey) -> str:
     if not place.workspace:
         return "in this DM"
     return "in this thread" if place.thread else "in this channel"
-
-
-def _quote(text: str, limit: int = 1500) -> str:
-    shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "\n> " + shown.replace("\n", "\n> ")

@@ -13,7 +13,7 @@ import mimetypes
 import aiohttp
 import discord
 
-from bridge.engine import UserFacingError
+from bridge.errors import UserFacingError
 from bridge.messages import Attachment
 
 CHUNK = 64 * 1024

@@ -1,6 +1,6 @@
 """After a crash: tell the people whose answer was cut off, where they were waiting for it.
 
-The engine finds the turns a crash left open (`Engine.recover`) and asks the adapter to mark each one.
+The core finds the turns a crash left open and asks the adapter to mark each one (`mark_interrupted`).
 A turn whose messages are known gets the note added to its last message; otherwise the note is posted
 where the conversation lives (its thread, its DM, or as a reply to the chain's first message).
 """
@@ -11,38 +11,35 @@ import logging
 
 import discord
 
-from bridge.engine import INTERRUPTED
-from bridge.splitting import reassemble
-from bridge.store import Turn
+from bridge.messages import InterruptedTurn
 
 log = logging.getLogger(__name__)
 
-NOTE = f"⚠️ {INTERRUPTED}"
 MAX_CHARS = 2000
 
 
-async def mark_interrupted(client: discord.Client, turn: Turn) -> str:
-    """Show the interruption on Discord; return the answer's text that had been shown (for the chat)."""
-    key = turn.conversation.key
+async def mark_interrupted(client: discord.Client, turn: InterruptedTurn, note: str) -> list[str]:
+    """Show `note` on Discord; return the texts of the answer's messages that are still there."""
+    key = turn.key
     if key.thread.startswith("ask-"):
-        return ""  # a slash command's response can only be edited with its token, which is gone after a restart
+        return []  # a slash command's response can only be edited with its token, which is gone after a restart
     channel, root = await _conversation_channel(client, key.channel, key.thread)
     messages = []
-    for message_id in turn.platform_message_ids:
+    for message_id in turn.message_ids:
         try:
             messages.append(await channel.fetch_message(int(message_id)))
         except (discord.HTTPException, ValueError) as exc:
-            log.info("message %s of interrupted turn %s is gone: %s", message_id, turn.id, exc)
+            log.info("message %s of an interrupted answer in %s is gone: %s", message_id, key.describe(), exc)
     if messages:
         last = messages[-1]
-        if len(last.content) + len(NOTE) + 2 <= MAX_CHARS:
-            await last.edit(content=f"{last.content}\n\n{NOTE}", allowed_mentions=discord.AllowedMentions.none())
+        if len(last.content) + len(note) + 2 <= MAX_CHARS:
+            await last.edit(content=f"{last.content}\n\n{note}", allowed_mentions=discord.AllowedMentions.none())
         else:
-            await channel.send(NOTE, reference=last.to_reference(fail_if_not_exists=False))
-        return reassemble([m.content for m in messages])
+            await channel.send(note, reference=last.to_reference(fail_if_not_exists=False))
+        return [m.content for m in messages]
     reference = discord.MessageReference(message_id=root, channel_id=channel.id, fail_if_not_exists=False)
-    await channel.send(NOTE, reference=reference if root else None)  # type: ignore[arg-type]
-    return ""
+    await channel.send(note, reference=reference if root else None)  # type: ignore[arg-type]
+    return []
 
 
 async def _conversation_channel(

@@ -1,9 +1,13 @@
 """Slack: mention the app and the answer streams into a thread; each thread is one OpenWebUI chat.
 
-`run_slack(core)` is what `bridge run` calls; `SlackAdapter` is the same thing with `start()`/`stop()`
-for tests and embedding.
+`SLACK` is the platform the core finds through the `openwebui_bridge.adapters` entry point.
 """
 
-from adapters.slack.app import SlackAdapter, run_slack
+from adapters.slack.app import SlackAdapter
+from adapters.slack.events import PLATFORM
+from adapters.slack.settings import SlackSettings
+from bridge.adapter import Platform
 
-__all__ = ["SlackAdapter", "run_slack"]
+SLACK = Platform(PLATFORM, SlackSettings, SlackAdapter)
+
+__all__ = ["SLACK", "SlackAdapter", "SlackSettings"]

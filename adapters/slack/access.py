@@ -14,15 +14,13 @@ import time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bridge.settings import SlackSettings
+from adapters.slack.settings import SlackSettings
+from bridge import texts
 
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 600.0
-NOT_ADMIN = (
-    "Only admins can change this. Admins are the users in SLACK_ADMIN_USERS, or the workspace's admins "
-    "when that list is empty."
-)
+NOT_ADMIN = texts.not_admin("the users in SLACK_ADMIN_USERS, or the workspace's admins when that list is empty")
 
 
 def _allowed(value: str, allowed: list[str], denied: list[str]) -> bool:
@@ -41,13 +39,13 @@ class Access:
         """The sentence to show a refused user, or None when they may use the bridge here."""
         s = self._settings
         if not _allowed(team_id, s.allowed_teams, s.denied_teams):
-            return "This workspace is not allowed to use the OpenWebUI bridge."
+            return texts.workspace_refused("workspace")
         if is_dm and not s.allow_dms:
-            return "Direct messages with me are turned off; mention me in a channel instead."
+            return texts.dms_refused("a channel")
         if not is_dm and not _allowed(channel_id, s.allowed_channels, s.denied_channels):
-            return "I am not allowed to answer in this channel; the bridge's admin decides where I work."
+            return texts.CHANNEL_REFUSED
         if not _allowed(user_id, s.allowed_users, s.denied_users):
-            return "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
+            return texts.USER_REFUSED
         return None
 
     async def is_admin(self, user_id: str) -> bool:

@@ -1,4 +1,4 @@
-"""The Slack adapter: a slack-bolt `AsyncApp` over Socket Mode or HTTP, feeding the core's engine.
+"""The Slack adapter: a slack-bolt `AsyncApp` over Socket Mode or HTTP, feeding the core.
 
 Listeners only decide and acknowledge: the work (a turn, a command) runs in a task the adapter keeps, so
 every event is acknowledged within Slack's 3 s and a shutdown can wait for, then cancel, what is running.
@@ -7,7 +7,6 @@ every event is acknowledged within Slack's 3 s and a shutdown can wait for, then
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -25,17 +24,19 @@ from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, 
 from adapters.slack.files import slack_attachments
 from adapters.slack.pacing import Budgets, retry_handlers
 from adapters.slack.recovery import mark_interrupted
+from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import ReplyPlace, SlackReplySurface, tell_user
-from bridge.app import Core
-from bridge.messages import Attachment
-from bridge.settings import ConfigError, SlackSettings
-from bridge.store import StoreError
-from bridge.tasks import finish_or_cancel
+from bridge import texts
+from bridge.core import Core
+from bridge.messages import Attachment, InterruptedTurn
+from bridge.outcomes import TurnStatus
+from bridge.settings import ConfigError
+from bridge.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-EMPTY_MENTION = "Ask me something after the mention, or share a file with your question."
-FAILED = "⚠️ Something went wrong while answering; try again in a moment."
+EMPTY_MENTION = texts.empty_message("share")
+FAILED = f"⚠️ {texts.FAILED}"
 NOT_SHOWN = "⚠️ I could not post my answer here ({}); check that I am still in this conversation."
 SCOPES = {
     "app_mentions:read": "mentions",
@@ -51,13 +52,13 @@ SCOPES = {
 
 
 class SlackAdapter:
-    """One Slack app connection. `await start()`, then `await stop()`; `run_slack` does both."""
+    """One Slack app connection, following the adapter contract (`bridge.adapter`)."""
 
-    def __init__(self, core: Core, settings: SlackSettings | None = None) -> None:
+    def __init__(self, core: Core, settings: SlackSettings) -> None:
         self.core = core
-        self.settings = settings or core.settings.slack
+        self.settings = settings
         self.budgets = Budgets()
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = BackgroundTasks("Slack")
         self.http_port: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -81,10 +82,8 @@ class SlackAdapter:
         try:
             await self._start()
         except BaseException:
-            await self.stop()
+            await self.stop(0)
             raise
-        self.core.health_checks[PLATFORM] = self.connected
-        self.spawn(self._recover())
 
     async def _start(self) -> None:
         s = self.settings
@@ -98,7 +97,7 @@ class SlackAdapter:
         self._access = Access(s, self._client)
         self._commands = SlashCommands(
             command=s.command,
-            engine=self.core.engine,
+            core=self.core,
             client=self._client,
             budgets=self.budgets,
             access=self._access,
@@ -145,7 +144,7 @@ class SlackAdapter:
             log.warning("Slack: the bot token lacks scopes, so these do not work: %s", "; ".join(missing))
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
 
-    def connected(self) -> bool:
+    def ready(self) -> bool:
         """For `/readyz`: the Socket Mode connection is open, or the HTTP endpoint is serving."""
         if self._runner is not None:
             return self.http_port is not None
@@ -153,34 +152,29 @@ class SlackAdapter:
         session = client.current_session if client is not None else None
         return client is not None and not client.closed and session is not None and not session.closed
 
-    async def _recover(self) -> None:
-        """Mark the answers a crash cut off (the engine finds them in the store)."""
-        try:
-            count = await self.core.engine.recover(
-                PLATFORM, functools.partial(mark_interrupted, self.client, self.budgets)
-            )
-        except StoreError as exc:
-            log.error("Slack: could not look for interrupted answers: %s", exc)
-            return
-        if count:
-            log.info("Slack: marked %d answer(s) interrupted by the last stop", count)
+    async def mark_interrupted(self, turn: InterruptedTurn, note: str) -> list[str]:
+        return await mark_interrupted(self.client, self.budgets, turn, note)
 
-    async def stop(self, grace: float = 0.0) -> None:
+    async def wait_closed(self) -> None:
+        """Slack's SDK reconnects by itself: the connection only ends when the adapter is stopped."""
+        await asyncio.Event().wait()
+
+    async def stop(self, grace: float) -> None:
         """Stop receiving, give running turns `grace` seconds to finish, cancel the rest, close."""
-        self.core.health_checks.pop(PLATFORM, None)
-        if self._socket is not None:
-            await self._socket.close_async()
-        if self._runner is not None:
-            await self._runner.cleanup()
-        await finish_or_cancel(set(self.tasks), grace)
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            await socket.close_async()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self.http_port = None
+            await runner.cleanup()
+        await self.tasks.drain(grace)
         if self._session is not None:
             await self._session.close()
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` after the listener returned (and bolt acknowledged), tracked for shutdown."""
-        task = asyncio.create_task(work)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(work, name=f"slack-{name}")
 
     # --- listeners ------------------------------------------------------------------------------
 
@@ -188,7 +182,7 @@ class SlackAdapter:
         bot = context.bot_user_id or ""
         if is_dm(event) or not is_new_user_text(event, bot):
             return
-        self.spawn(self._serve(self._turn(event, body, context)))
+        self.spawn(self._serve(self._turn(event, body, context)), "mention")
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
         """DMs, and thread follow-ups without a mention (a mention is `app_mention`'s); the rest is ignored."""
@@ -196,42 +190,42 @@ class SlackAdapter:
         if not is_new_user_text(event, bot):
             return
         if is_dm(event):
-            self.spawn(self._serve(self._turn(event, body, context)))
+            self.spawn(self._serve(self._turn(event, body, context)), "dm")
         elif event.get("thread_ts") and not mentions(event, bot):
-            self.spawn(self._follow_up(self._turn(event, body, context)))
+            self.spawn(self._follow_up(self._turn(event, body, context)), "follow-up")
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
         await ack()
-        self.spawn(self._command(Invocation.from_payload(command), respond))
+        self.spawn(self._command(Invocation.from_payload(command), respond), "command")
 
     # --- work -----------------------------------------------------------------------------------
 
     def _turn(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> SlackTurn:
         team = str(context.team_id or body.get("team_id") or event.get("team") or "")
         files = self._attachments(event.get("files") or [])
-        return turn_for(event, team, context.bot_user_id or "", files, str(body.get("event_id") or ""))
+        return turn_for(event, team, context.bot_user_id or "", files)
 
     def _attachments(self, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
         assert self._session is not None
         token = self.settings.bot_token.get_secret_value()
-        return slack_attachments(files, self._session, token, self.core.settings.bridge.max_file_bytes)
+        return slack_attachments(files, self._session, token, self.core.max_file_bytes)
 
     async def _follow_up(self, turn: SlackTurn) -> None:
         """A thread message without a mention is answered in a thread the bridge has taken part in
         (after `new` there, it starts the thread's next chat)."""
-        if await self.core.store.conversation(turn.message.key, include_archived=True) is not None:
+        if await self.core.has_conversation(turn.message.key, ever=True):
             await self._serve(turn)
 
     async def _serve(self, turn: SlackTurn) -> None:
         """Check who asks, then answer; a refused or empty message gets an ephemeral note, once."""
         message, place = turn.message, turn.place
         assert self._access is not None
-        note_place = ReplyPlace(place.team_id, place.channel, _own_thread(turn), place.user_id)
+        note_place = ReplyPlace(place.team_id, place.channel, turn.own_thread, place.user_id)
         refusal = self._access.refusal(place.team_id, place.channel, place.user_id, is_dm=turn.dm)
         if refusal is None and not message.text and not message.attachments:
             refusal = EMPTY_MENTION
         if refusal is not None:
-            if await self.core.store.claim_event(PLATFORM, message.event_id):
+            if await self.core.claim_event(PLATFORM, message.event_id):
                 await tell_user(self.client, self.budgets.of(place.team_id), note_place, refusal)
             return
         await self.answer(turn, ())
@@ -248,12 +242,12 @@ class SlackAdapter:
             native_streaming=self.settings.native_streaming,
         )
         try:
-            outcome = await self.core.engine.handle(turn.message, surface, knowledge=knowledge)
+            outcome = await self.core.handle(turn.message, surface, knowledge=knowledge)
         except Exception:
             log.exception("turn in %s failed", turn.message.key.describe())
             await tell_user(self.client, budgets, place, FAILED)
             return
-        if outcome.status == "failed" and not outcome.message_ids:
+        if outcome.status == TurnStatus.FAILED and not outcome.message_ids:
             await tell_user(self.client, budgets, place, NOT_SHOWN.format(outcome.error[:200] or "unknown error"))
 
     async def _command(self, invocation: Invocation, respond: Respond) -> None:
@@ -263,19 +257,3 @@ class SlackAdapter:
         except Exception:
             log.exception("%s %s failed", self.settings.command, invocation.text[:40])
             await respond(text=FAILED, response_type="ephemeral")
-
-
-def _own_thread(turn: SlackTurn) -> str | None:
-    """Where an ephemeral note about a message belongs: that message's thread, or the top level."""
-    thread = turn.message.key.thread
-    return thread if thread and thread != turn.message.extra.get("ts") else None
-
-
-async def run_slack(core: Core) -> None:
-    """Run the Slack adapter until cancelled (`bridge run`, which drains the engine's turns first)."""
-    adapter = SlackAdapter(core)
-    await adapter.start()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await adapter.stop()

@@ -26,15 +26,18 @@ from adapters.slack.access import NOT_ADMIN, Access
 from adapters.slack.events import PLATFORM, SlackTurn, dedupe_key
 from adapters.slack.pacing import Budgets, paced
 from adapters.slack.surface import ReplyPlace
-from bridge.engine import Engine, UserFacingError
+from bridge import texts
+from bridge.core import Core
+from bridge.errors import OpenWebUIError, UserFacingError, explain
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
-from bridge.openwebui import errors
 
 log = logging.getLogger(__name__)
 
 Respond = Callable[..., Awaitable[Any]]
 _LINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})(?:\?\S*?thread_ts=(\d+\.\d+))?")
 HISTORY_DEPTH = 50
+MARKUP = texts.Markup(bold=lambda text: f"*{text}*", quote=lambda text: f"\n>>> {text}")
+HERE = "here"
 
 
 def help_text(command: str) -> str:
@@ -115,7 +118,7 @@ class SlashCommands:
         self,
         *,
         command: str,
-        engine: Engine,
+        core: Core,
         client: AsyncWebClient,
         budgets: Budgets,
         access: Access,
@@ -123,7 +126,7 @@ class SlashCommands:
         attachments: Callable[[list[dict[str, Any]]], tuple[Attachment, ...]],
     ) -> None:
         self.command = command
-        self.engine = engine
+        self.core = core
         self.client = client
         self.budgets = budgets
         self.access = access
@@ -152,10 +155,8 @@ class SlashCommands:
                 await respond(text=help_text(self.command), response_type="ephemeral")
             else:
                 await handler(invocation, rest, respond)
-        except UserFacingError as exc:
-            await respond(text=str(exc), response_type="ephemeral")
-        except errors.OpenWebUIError as exc:
-            await respond(text=f"⚠️ {exc.hint}", response_type="ephemeral")
+        except (UserFacingError, OpenWebUIError) as exc:
+            await respond(text=f"⚠️ {explain(exc)}", response_type="ephemeral")
 
     # --- conversations --------------------------------------------------------------------------
 
@@ -189,7 +190,7 @@ class SlashCommands:
             author_name=inv.user_id,
             text=question,
         )
-        turn = SlackTurn(message, ReplyPlace(inv.team_id, inv.channel_id, ts, inv.user_id), dm=inv.is_dm)
+        turn = SlackTurn(message, ReplyPlace(inv.team_id, inv.channel_id, ts, inv.user_id), ts, dm=inv.is_dm)
         await self.answer(turn, (knowledge[1],) if knowledge else ())
 
     async def _new(self, inv: Invocation, rest: str, respond: Respond) -> None:
@@ -199,9 +200,8 @@ class SlashCommands:
                 "In a channel each thread is its own conversation: mention me in a new message to start one, "
                 f"or give the thread's link (`{self.command} new <link>`) to start it over."
             )
-        await self.engine.new_conversation(key)
         where = "in this DM" if key.thread == "" else "in that thread"
-        await respond(text=f"The next message {where} starts a new chat.", response_type="ephemeral")
+        await respond(text=texts.new_chat(await self.core.new_conversation(key), where), response_type="ephemeral")
 
     async def _conversation_key(self, inv: Invocation, rest: str) -> ConversationKey | None:
         """The conversation a command is about: a linked thread, else a DM's own conversation."""
@@ -213,7 +213,7 @@ class SlashCommands:
         if channel.startswith("D") and not thread_ts:
             candidates.append(ConversationKey(PLATFORM, inv.team_id, channel, ""))
         for key in candidates:
-            if await self.engine.store.conversation(key) is not None:
+            if await self.core.has_conversation(key):
                 return key
         return candidates[0]
 
@@ -221,27 +221,31 @@ class SlashCommands:
 
     async def _model(self, inv: Invocation, name: str, respond: Respond) -> None:
         if not name:
-            model, _ = await self.engine.effective_settings(inv.channel_key)
-            available = ", ".join(m.id for m in (await self.engine.models())[:20]) or "none"
-            await respond(text=f"Model here: `{model or 'none'}`. Available: {available}.", response_type="ephemeral")
+            model, _ = await self.core.effective_settings(inv.channel_key)
+            names = [m.id for m in await self.core.models()]
+            change = f"Admins can change it with `{self.command} model <name>`."
+            await respond(text=texts.model_shown(model, HERE, names, change), response_type="ephemeral")
             return
         await self._require_admin(inv)
-        model = await self.engine.set_model(inv.channel_key, name)
-        await respond(
-            text=f"<@{inv.user_id}> set the model of this channel to `{model.id}`.", response_type="in_channel"
-        )
+        model = await self.core.set_model(inv.channel_key, name)
+        await respond(text=texts.model_set(model.id, HERE, f"<@{inv.user_id}>"), response_type="in_channel")
 
     async def _system(self, inv: Invocation, prompt: str, respond: Respond) -> None:
         if not prompt:
-            _, current = await self.engine.effective_settings(inv.channel_key)
-            shown = f"\n>>> {current}" if current else " none."
-            await respond(text=f"System prompt here:{shown}", response_type="ephemeral")
+            _, current = await self.core.effective_settings(inv.channel_key)
+            change = f"Admins can set one with `{self.command} system <prompt>`."
+            await respond(text=texts.prompt_shown(current, HERE, change, MARKUP), response_type="ephemeral")
             return
         await self._require_admin(inv)
-        cleared = prompt.lower() == "clear"
-        await self.engine.set_system_prompt(inv.channel_key, "" if cleared else prompt)
-        what = "cleared the system prompt of this channel" if cleared else "set the system prompt of this channel"
-        await respond(text=f"<@{inv.user_id}> {what}.", response_type="in_channel")
+        who = f"<@{inv.user_id}>"
+        if prompt.lower() == "clear":
+            await self.core.set_system_prompt(inv.channel_key, "")
+            _, inherited = await self.core.effective_settings(inv.channel_key)
+            text = texts.prompt_cleared(inherited, HERE, who, MARKUP)
+        else:
+            await self.core.set_system_prompt(inv.channel_key, prompt)
+            text = texts.prompt_set(prompt, HERE, who, MARKUP)
+        await respond(text=text, response_type="in_channel")
 
     async def _require_admin(self, inv: Invocation) -> None:
         if not await self.access.is_admin(inv.user_id):
@@ -253,21 +257,21 @@ class SlashCommands:
         action, rest = split_name(rest)
         action = action.lower()
         if action == "list":
-            bases = await self.engine.client.knowledge_list()
-            lines = [f"• *{b.name}*" + (f": {b.description}" if b.description else "") for b in bases]
-            await respond(text="\n".join(lines) or "There are no knowledge bases.", response_type="ephemeral")
+            bases = [(b.name, b.description) for b in await self.core.knowledge_bases()]
+            ask = f"{self.command} kb ask <kb> <question>"
+            await respond(text=texts.knowledge_list(bases, ask, MARKUP), response_type="ephemeral")
         elif action == "ask":
             name, question = split_name(rest)
             if not name or not question:
                 raise UserFacingError(f"Use `{self.command} kb ask <kb> <question>`.")
-            await self._ask(inv, question, respond, (name, await self.engine.find_knowledge(name)))
+            await self._ask(inv, question, respond, (name, await self.core.find_knowledge(name)))
         elif action == "add":
             name, link = split_name(rest)
             if not name:
                 raise UserFacingError(f"Use `{self.command} kb add <kb> [message link]`.")
             await self._require_admin(inv)
             files = await self._files_of(inv, link)
-            lines = await self.engine.add_to_knowledge(name, list(self.attachments(files)))
+            lines = await self.core.add_to_knowledge(name, list(self.attachments(files)))
             await respond(text="\n".join(lines), response_type="ephemeral")
         else:
             raise UserFacingError(f"Use `{self.command} kb list`, `kb ask <kb> <question>` or `kb add <kb> [link]`.")
@@ -300,20 +304,11 @@ class SlashCommands:
     # --- status ---------------------------------------------------------------------------------
 
     async def _status(self, inv: Invocation, rest: str, respond: Respond) -> None:
-        lines = []
-        client = self.engine.client
-        try:
-            await client.health()
-            version = await client.version()
-            lines.append(f"OpenWebUI: reachable at {client.base_url} (version {version or '?'})")
-            model, prompt = await self.engine.effective_settings(inv.channel_key)
-            lines.append(f"Model here: `{model or 'none'}`; system prompt: {'set' if prompt else 'none'}")
-        except errors.OpenWebUIError as exc:
-            lines.append(f"OpenWebUI: ⚠️ {exc.hint}")
         key = await self._conversation_key(inv, rest)
-        if key is None:
-            lines.append(f"Conversation: each thread here is its own (`{self.command} status <thread link>`).")
-        else:
-            chat_id, link = await self.engine.chat_link(key)
-            lines.append(f"Conversation: chat `{chat_id}`, {link}" if chat_id else "Conversation: none yet.")
-        await respond(text="\n".join(lines), response_type="ephemeral")
+        text = texts.status(
+            await self.core.status(key or inv.channel_key),
+            where=HERE,
+            is_conversation=key is not None,
+            per_thread=f"each thread here is its own (`{self.command} status <thread link>`).",
+        )
+        await respond(text=text, response_type="ephemeral")

@@ -34,11 +34,19 @@ _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 
 @dataclass(frozen=True, slots=True)
 class SlackTurn:
-    """A message to answer and where the answer goes."""
+    """A message to answer, where the answer goes, and the message's own `ts` (an ephemeral note about
+    it belongs in its thread, or at the top level when it started that thread)."""
 
     message: IncomingMessage
     place: ReplyPlace
+    ts: str
     dm: bool = False
+
+    @property
+    def own_thread(self) -> str | None:
+        """Where an ephemeral note about this message belongs: its thread, or the top level."""
+        thread = self.message.key.thread
+        return thread if thread and thread != self.ts else None
 
 
 def dedupe_key(team_id: str, channel: str, ts: str) -> str:
@@ -78,7 +86,6 @@ def turn_for(
     team_id: str,
     bot_user_id: str,
     attachments: tuple[Attachment, ...],
-    event_id: str = "",
 ) -> SlackTurn:
     """The conversation and reply place of a message the bridge answers (see the module docstring)."""
     channel = str(event["channel"])
@@ -96,6 +103,5 @@ def turn_for(
         author_name=user,
         text=plain_text(str(event.get("text", "")), bot_user_id),
         attachments=attachments,
-        extra={"slack_event_id": event_id, "ts": ts},
     )
-    return SlackTurn(message, ReplyPlace(team_id, channel, reply_in, user), dm=is_dm(event))
+    return SlackTurn(message, ReplyPlace(team_id, channel, reply_in, user), ts, dm=is_dm(event))

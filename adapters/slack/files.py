@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from bridge.engine import UserFacingError
+from bridge.errors import UserFacingError
 from bridge.messages import Attachment, AttachmentFetcher
 
 MISSING_SCOPE = (

@@ -1,6 +1,6 @@
 """After a crash: tell the people whose answer was cut off, in the thread (or DM) where they waited.
 
-The engine finds the turns a crash left open (`Engine.recover`) and asks the adapter to mark each one.
+The core finds the turns a crash left open and asks the adapter to mark each one (`mark_interrupted`).
 The answer's last message gets the note appended (after stopping the stream the crash left open, if
 Slack still has it open); a turn that had shown nothing gets the note as a new message.
 """
@@ -15,29 +15,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import Budgets, paced
 from adapters.slack.surface import fallback_text, markdown_blocks
-from bridge.engine import INTERRUPTED
-from bridge.splitting import reassemble
-from bridge.store import Turn
+from bridge.messages import InterruptedTurn
 
 log = logging.getLogger(__name__)
 
-NOTE = f"⚠️ {INTERRUPTED}"
 MAX_CHARS = 12_000
 
 
-async def mark_interrupted(client: AsyncWebClient, budgets: Budgets, turn: Turn) -> str:
-    """Show the interruption in Slack; return the answer's text that had been shown (for the chat)."""
-    key = turn.conversation.key
+async def mark_interrupted(client: AsyncWebClient, budgets: Budgets, turn: InterruptedTurn, note: str) -> list[str]:
+    """Show `note` in Slack; return the texts of the answer's messages that are still there."""
+    key = turn.key
     workspace = budgets.of(key.workspace)
     shown: list[tuple[str, str]] = []
-    for ts in turn.platform_message_ids:
+    for ts in turn.message_ids:
         text = await _message_text(client, key.channel, key.thread or ts, ts)
         if text is not None:
             shown.append((ts, text))
     if shown:
         last_ts, last_text = shown[-1]
         await _stop_stream(client, budgets, key.workspace, key.channel, last_ts)
-        marked = f"{last_text}\n\n{NOTE}"
+        marked = f"{last_text}\n\n{note}"
         if len(marked) <= MAX_CHARS:
             await paced(
                 workspace.update,
@@ -46,14 +43,14 @@ async def mark_interrupted(client: AsyncWebClient, budgets: Budgets, turn: Turn)
                 ),
                 urgent=True,
             )
-            return reassemble([text for _, text in shown])
+            return [text for _, text in shown]
     await paced(
         workspace.channel_post(key.channel),
-        lambda: client.chat_postMessage(channel=key.channel, thread_ts=key.thread or None, text=NOTE),
+        lambda: client.chat_postMessage(channel=key.channel, thread_ts=key.thread or None, text=note),
         urgent=True,
         also=(workspace.post,),
     )
-    return reassemble([text for _, text in shown])
+    return [text for _, text in shown]
 
 
 async def _message_text(client: AsyncWebClient, channel: str, thread_ts: str, ts: str) -> str | None:

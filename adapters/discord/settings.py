@@ -1,0 +1,81 @@
+"""The Discord adapter's settings: every `DISCORD_*` variable, its default and its validation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from bridge.settings import IdList, PlatformSettings, split_ids
+
+
+class DiscordSettings(PlatformSettings):
+    """The Discord bot; it runs when `DISCORD_BOT_TOKEN` is set."""
+
+    model_config = SettingsConfigDict(env_prefix="DISCORD_")
+
+    bot_token: SecretStr = Field(SecretStr(""), description="the bot's token (Developer Portal > Bot); turns it on")
+    reply_mode: Literal["thread", "channel"] = Field(
+        "thread", description="thread: a mention opens a thread for the answer; channel: answers as a reply chain"
+    )
+    thread_archive_minutes: int = Field(
+        1440, description="inactivity after which Discord hides a conversation thread: 60, 1440, 4320 or 10080"
+    )
+    edit_interval: float = Field(1.0, ge=0.2, le=10, description="seconds between two updates of a streaming reply")
+    allow_dms: bool = Field(True, description="answer direct messages")
+    allowed_guilds: IdList = Field([], description="servers allowed; empty: all")
+    denied_guilds: IdList = Field([], description="servers refused, even when allowed")
+    allowed_channels: IdList = Field([], description="channels or categories allowed; empty: all")
+    denied_channels: IdList = Field(
+        [], description="channels or categories refused, even when allowed (a thread follows its channel)"
+    )
+    allowed_roles: IdList = Field([], description="roles allowed (with allowed_users: either one); empty: all")
+    denied_roles: IdList = Field([], description="roles refused, even when allowed")
+    allowed_users: IdList = Field([], description="users allowed (with allowed_roles: either one); empty: all")
+    denied_users: IdList = Field([], description="users refused, even when allowed")
+    admin_users: IdList = Field([], description="users who may change settings; both admin lists empty: Manage Server")
+    admin_roles: IdList = Field([], description="roles whose members may change settings")
+    api_url: str = Field("https://discord.com/api/v10", description="Discord's REST API base (a proxy, or a test fake)")
+    gateway_url: str = Field("wss://gateway.discord.gg/", description="Discord's gateway URL (a proxy, or a test fake)")
+
+    _split = field_validator(
+        "allowed_guilds",
+        "denied_guilds",
+        "allowed_channels",
+        "denied_channels",
+        "allowed_roles",
+        "denied_roles",
+        "allowed_users",
+        "denied_users",
+        "admin_users",
+        "admin_roles",
+        mode="before",
+    )(split_ids)
+
+    @field_validator("thread_archive_minutes")
+    @classmethod
+    def _archive_minutes(cls, value: int) -> int:
+        if value not in (60, 1440, 4320, 10080):
+            raise ValueError("must be 60, 1440, 4320 or 10080 (minutes Discord offers)")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. https://discord.com/api/v10)")
+        return value
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss:// (e.g. wss://gateway.discord.gg/)")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token.get_secret_value())
