@@ -10,11 +10,15 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
-from bridge.engine import Engine, EngineConfig
+from bridge.app import App, build
+from bridge.engine import Engine
 from bridge.openwebui import OpenWebUIClient
+from bridge.settings import BridgeSettings, OpenWebUISettings, PlatformSettings, Settings
 from bridge.store import Store
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
@@ -85,6 +89,28 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await s.close()
 
 
+def core_settings(
+    url: str, api_key: str, *, platforms: dict[str, PlatformSettings] | None = None, **bridge: Any
+) -> Settings:
+    """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment."""
+    return Settings(
+        OpenWebUISettings(
+            _env_file=None,  # type: ignore[call-arg]
+            url=url,
+            api_key=SecretStr(api_key),
+            default_model="echo-1",
+            file_process_timeout=60,
+        ),
+        BridgeSettings(_env_file=None, **bridge),  # type: ignore[call-arg]
+        platforms or {},
+    )
+
+
+def make_app(client: OpenWebUIClient, store: Store, **bridge: Any) -> App:
+    """The process's parts over an open client and store (`BridgeSettings` fields as keywords)."""
+    return build(core_settings(client.base_url, "", **bridge), client, store)
+
+
 @pytest.fixture
 def engine(client: OpenWebUIClient, store: Store) -> Engine:
-    return Engine(client, store, EngineConfig(default_model="echo-1", file_process_timeout=60))
+    return make_app(client, store).engine

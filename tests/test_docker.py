@@ -13,12 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from bridge.settings import _SECTIONS, BridgeSettings
+from bridge.adapter import platforms
+from bridge.settings import BridgeSettings, OpenWebUISettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
-KNOWN = {f"{c.model_config.get('env_prefix', '')}{f}".upper() for c in _SECTIONS.values() for f in c.model_fields}
+SECTIONS = (OpenWebUISettings, BridgeSettings, *(p.settings for p in platforms().values()))
+KNOWN = {f"{c.model_config.get('env_prefix', '')}{f}".upper() for c in SECTIONS for f in c.model_fields}
 
 
 def dockerfile_env() -> dict[str, str]:

@@ -15,6 +15,7 @@ from bridge.messages import Attachment, ConversationKey, IncomingMessage
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
 from bridge.store import Store
+from tests import openwebui_extras as extras
 from tests.conftest import OwuiTarget
 from tests.surfaces import RecordingSurface
 
@@ -72,7 +73,7 @@ async def test_multi_turn_conversation_reads_back(engine: Engine, client: OpenWe
         ("user", "and again"),
         ("assistant", "echo: and again"),
     ]
-    listed = await client.list_chats()
+    listed = await extras.list_chats(client)
     assert outcome.chat_id in {c["id"] for c in listed}
 
 
@@ -119,28 +120,28 @@ async def test_image_goes_to_a_vision_model(engine: Engine, owui: OwuiTarget) ->
 async def test_knowledge_base_answer_names_its_sources(
     engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
 ) -> None:
-    kb = await client.knowledge_create(f"handbook-{uuid.uuid4().hex[:6]}", "test handbook")
+    kb = await extras.knowledge_create(client, f"handbook-{uuid.uuid4().hex[:6]}", "test handbook")
     try:
         doc = attachment("policy.md", b"# Policy\nVacation days: MARKER-KB7 per year.\n", "text/markdown")
-        lines = await engine.add_to_knowledge(kb.name, [doc])
+        lines = await engine.catalog.add_to_knowledge(kb.name, [doc])
         assert lines == [f"✅ policy.md added to {kb.name}."]
-        assert "policy.md" in [f.filename for f in await client.knowledge_files(kb.id)]
+        assert "policy.md" in [f.filename for f in await extras.knowledge_files(client, kb.id)]
         surface = RecordingSurface()
         outcome = await engine.handle(
             message(key(), "How many vacation days?", new_conversation=True),
             surface,
-            knowledge=(await engine.find_knowledge(kb.name),),
+            knowledge=(await engine.catalog.find_knowledge(kb.name),),
         )
         assert "MARKER-KB7" in surface.visible(outcome.message_ids)
         assert "policy.md" in [s.name for s in surface.sources]
     finally:
-        await client.knowledge_delete(kb.id)
+        await extras.knowledge_delete(client, kb.id)
 
 
 async def test_oversized_and_unreadable_files_are_refused_and_the_rest_answered(
     engine: Engine, owui: OwuiTarget
 ) -> None:
-    engine.config = type(engine.config)(default_model="echo-1", max_file_bytes=1000, file_process_timeout=60)
+    engine.catalog.intake.max_bytes = 1000
     big = attachment("huge.log", b"x" * 5000, "text/plain")
     binary = attachment("blob.bin", bytes(range(256)) * 4, "application/octet-stream")
     surface = RecordingSurface()
@@ -236,9 +237,9 @@ async def test_recovery_after_a_crash_closes_the_open_turn(
     await store.begin_turn(conversation, "ev-crash", user["id"], "crash-a-" + uuid.uuid4().hex, None, "echo-1")
     marked = []
 
-    async def mark(turn):  # type: ignore[no-untyped-def]
-        marked.append(turn.conversation.key)
-        return "echo: crash"
+    async def mark(turn, note):  # type: ignore[no-untyped-def]
+        marked.append(turn.key)
+        return ["echo: crash"]
 
     assert await engine.recover("test", mark) == 1
     assert marked == [k]

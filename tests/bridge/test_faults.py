@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.engine import Engine, EngineConfig
 from bridge.messages import ConversationKey, IncomingMessage
 from bridge.openwebui import OpenWebUIClient
 from bridge.store import Store
 from simulators.openwebui_fake import FakeOpenWebUI
+from tests.conftest import make_app
 from tests.surfaces import RecordingSurface
 
 
@@ -27,7 +27,7 @@ def message(key: ConversationKey, text: str) -> IncomingMessage:
 async def fault_engine(fake_owui: FakeOpenWebUI, tmp_path: Path):  # type: ignore[no-untyped-def]
     store = await Store.open(tmp_path / "bridge.db", busy_timeout=0.3)
     async with OpenWebUIClient(fake_owui.url, fake_owui.api_key) as client:
-        yield Engine(client, store, EngineConfig(default_model="echo-1")), store, tmp_path / "bridge.db"
+        yield make_app(client, store).engine, store, tmp_path / "bridge.db"
     await store.close()
 
 
@@ -89,7 +89,7 @@ async def test_a_stalled_stream_times_out_with_a_message(fake_owui: FakeOpenWebU
     store = await Store.open(tmp_path / "b.db")
     try:
         async with OpenWebUIClient(fake_owui.url, fake_owui.api_key, idle_timeout=0.5) as client:
-            engine = Engine(client, store, EngineConfig(default_model="echo-1"))
+            engine = make_app(client, store).engine
             surface = RecordingSurface()
             key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
             outcome = await engine.handle(message(key, "[[reply:300]] [[stall:3]]"), surface)

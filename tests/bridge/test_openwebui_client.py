@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from tests import openwebui_extras as extras
 from tests.conftest import OwuiTarget
 
 
@@ -33,7 +34,7 @@ async def test_models_and_completions(client: OpenWebUIClient) -> None:
     body = {"model": "echo-1", "messages": [{"role": "user", "content": "ping"}]}
     text, _ = await collect(client, body)
     assert text == "echo: ping"
-    answer = await client.complete(body)
+    answer = await extras.complete(client, body)
     assert answer["choices"][0]["message"]["content"] == "echo: ping"
 
 
@@ -51,7 +52,7 @@ async def test_chat_lifecycle(client: OpenWebUIClient) -> None:
     assert stored["chat"]["history"]["currentId"] == "a1"
     assert stored["chat"]["history"]["messages"]["u1"]["childrenIds"] == ["a1"]
     assert stored["chat"]["models"] == ["echo-1"]  # keys not sent on update are kept
-    assert await client.delete_chat(chat_id)
+    assert await extras.delete_chat(client, chat_id)
     with pytest.raises(errors.NotFound):
         await client.get_chat(chat_id)
 
@@ -69,12 +70,12 @@ async def test_files_and_knowledge(client: OpenWebUIClient) -> None:
     )
     assert "MARKER-CLIENT9" in text
     assert sources and sources[0]["metadata"][0]["name"] == "facts.txt"
-    kb = await client.knowledge_create(f"kb-{uuid.uuid4().hex[:6]}")
+    kb = await extras.knowledge_create(client, f"kb-{uuid.uuid4().hex[:6]}")
     await client.knowledge_add_file(kb.id, uploaded.id)
     assert kb.id in {k.id for k in await client.knowledge_list()}
-    result = await client.query_collection([kb.id], "answer")
+    result = await extras.query_collection(client, [kb.id], "answer")
     assert any("MARKER-CLIENT9" in doc for doc in result["documents"][0])
-    assert await client.knowledge_delete(kb.id)
+    assert await extras.knowledge_delete(client, kb.id)
 
 
 async def test_image_file_fails_processing(client: OpenWebUIClient) -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bridge.app import Core, open_core
+from bridge.app import open_app
+from bridge.messages import InterruptedTurn
 from bridge.runner import serve
-from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
+from bridge.settings import Settings
 from simulators.openwebui_fake import FakeOpenWebUI
+from tests.conftest import core_settings
 
 
 def free_port() -> int:
@@ -22,18 +24,32 @@ def free_port() -> int:
 
 
 def make_settings(url: str, key: str, tmp_path: Path, port: int) -> Settings:
-    return Settings(
-        OpenWebUISettings(_env_file=None, url=url, api_key=key),  # type: ignore[call-arg]
-        BridgeSettings(
-            _env_file=None,
-            data_dir=tmp_path,
-            health_port=port,
-            health_host="127.0.0.1",  # type: ignore[call-arg]
-            shutdown_grace=1,
-        ),
-        DiscordSettings(_env_file=None),  # type: ignore[call-arg]
-        SlackSettings(_env_file=None),  # type: ignore[call-arg]
-    )
+    return core_settings(url, key, data_dir=tmp_path, health_port=port, health_host="127.0.0.1", shutdown_grace=1)
+
+
+class Idle:
+    """An adapter that connects when told, then waits to be stopped."""
+
+    def __init__(self, connected: asyncio.Event | None = None, failure: Exception | None = None) -> None:
+        self.connected = connected or asyncio.Event()
+        self.failure = failure
+        self.stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def ready(self) -> bool:
+        return self.connected.is_set()
+
+    async def wait_closed(self) -> None:
+        await asyncio.Event().wait()
+
+    async def stop(self, grace: float) -> None:
+        self.stopped.set()
+
+    async def mark_interrupted(self, turn: InterruptedTurn, note: str) -> list[str]:
+        return []
 
 
 async def wait_status(url: str, status: int, timeout: float = 10) -> httpx.Response:
@@ -53,43 +69,33 @@ async def wait_status(url: str, status: int, timeout: float = 10) -> httpx.Respo
 
 async def test_health_ready_metrics_and_stop(fake_owui: FakeOpenWebUI, tmp_path: Path) -> None:
     port = free_port()
-    connected = asyncio.Event()
-    stopped = asyncio.Event()
-
-    async def adapter(core: Core) -> None:
-        await asyncio.sleep(0.5)  # until an adapter has registered its check, its platform is not ready
-        core.health_checks["test"] = connected.is_set
-        try:
-            await asyncio.Event().wait()
-        finally:
-            stopped.set()
-
+    adapter = Idle()
     stop = asyncio.Event()
     fake_owui.down = True
     try:
-        async with open_core(make_settings(fake_owui.url, fake_owui.api_key, tmp_path, port)) as core:
-            running = asyncio.create_task(serve(core, {"test": adapter}, stop))
+        async with open_app(make_settings(fake_owui.url, fake_owui.api_key, tmp_path, port)) as app:
+            running = asyncio.create_task(serve(app, {"test": adapter}, stop))
             base = f"http://127.0.0.1:{port}"
             assert (await wait_status(f"{base}/healthz", 200)).json() == {"status": "ok"}
             not_ready = await wait_status(f"{base}/readyz", 503)
             assert not_ready.json()["checks"] == {"openwebui": False, "test": False}
             fake_owui.down = False
-            connected.set()
+            adapter.connected.set()
             ready = await wait_status(f"{base}/readyz", 200, timeout=15)  # the watch backs off 1, 2, 4 s
             assert ready.json()["checks"] == {"openwebui": True, "test": True}
             metrics = (await wait_status(f"{base}/metrics", 200)).text
             assert "bridge_turns_started_total" in metrics and "bridge_active_conversations" in metrics
             stop.set()
             await asyncio.wait_for(running, 10)
-            assert stopped.is_set()
+            assert adapter.stopped.is_set()
     finally:
         fake_owui.down = False
 
 
 async def test_an_adapter_that_fails_stops_the_bridge_with_its_error(fake_owui: FakeOpenWebUI, tmp_path: Path) -> None:
-    async def broken(core: Core) -> None:
-        raise RuntimeError("platform refused the token")
-
-    async with open_core(make_settings(fake_owui.url, fake_owui.api_key, tmp_path, 0)) as core:
+    broken = Idle(failure=RuntimeError("platform refused the token"))
+    healthy = Idle()
+    async with open_app(make_settings(fake_owui.url, fake_owui.api_key, tmp_path, 0)) as app:
         with pytest.raises(RuntimeError, match="refused the token"):
-            await asyncio.wait_for(serve(core, {"broken": broken}), 10)
+            await asyncio.wait_for(serve(app, {"broken": broken, "healthy": healthy}), 10)
+    assert broken.stopped.is_set() and healthy.stopped.is_set()  # every adapter is stopped, the failed one too

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bridge.settings import _SECTIONS, ConfigError, load_settings
+from bridge.adapter import platforms
+from bridge.settings import BridgeSettings, ConfigError, OpenWebUISettings, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
+PLATFORMS = {name: platform.settings for name, platform in platforms().items()}
+
+
+def load(env_file: Path | None = None) -> Settings:
+    return load_settings(env_file, platforms=PLATFORMS)
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +27,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def variables() -> list[str]:
     return [
         f"{cls.model_config.get('env_prefix', '')}{name}".upper()
-        for cls in _SECTIONS.values()
+        for cls in (OpenWebUISettings, BridgeSettings, *PLATFORMS.values())
         for name in cls.model_fields
     ]
 
@@ -36,8 +42,8 @@ def test_every_setting_is_documented(document: str) -> None:
 def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-very-secret-key")
     monkeypatch.setenv("DISCORD_ALLOWED_GUILDS", " 1, 2,,3 ")
-    settings = load_settings(None)
-    assert settings.discord.allowed_guilds == ["1", "2", "3"]
+    settings = load()
+    assert settings.platforms["discord"].allowed_guilds == ["1", "2", "3"]  # type: ignore[attr-defined]
     assert "sk-very-secret-key" not in repr(settings.openwebui) + str(settings.openwebui)
 
 
@@ -58,18 +64,18 @@ def test_a_wrong_value_names_its_variable(
     monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as error:
-        load_settings(None)
+        load()
     assert str(error.value).startswith(f"{variable}:") and says in str(error.value)
     assert value not in str(error.value).split(":", 1)[1] or value in says
 
 
 def test_missing_key_and_slack_transport_are_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match=r"^OPENWEBUI_API_KEY"):
-        load_settings(None)
+        load()
     monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     with pytest.raises(ConfigError, match=r"^SLACK_APP_TOKEN"):
-        load_settings(None)
+        load()
     monkeypatch.setenv("SLACK_MODE", "http")
     with pytest.raises(ConfigError, match=r"^SLACK_SIGNING_SECRET"):
-        load_settings(None)
+        load()

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.discord import DiscordAdapter
-from bridge.app import Core, open_core
-from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
+from adapters.discord import DiscordAdapter, DiscordSettings
+from bridge.app import App, open_app
+from bridge.runner import launch
+from bridge.settings import Settings
 from simulators.discord import DiscordSimulator, SimChannel, SimGuild, SimMessage, SimUser
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
+from tests.conftest import core_settings
 
 
 @dataclass
@@ -40,7 +42,7 @@ class DiscordBridge:
         self.upstream = upstream
         self.db = db
         self.options: dict[str, Any] = {}
-        self.core: Core | None = None
+        self.app: App | None = None
         self.adapter: DiscordAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
 
@@ -51,21 +53,19 @@ class DiscordBridge:
             "gateway_url": self.sim.gateway_url,
             **discord,
         }
-        return Settings(
-            openwebui=OpenWebUISettings(
-                _env_file=None, url=self.owui.url, api_key=SecretStr(self.owui.api_key), default_model="echo-1"
-            ),
-            bridge=BridgeSettings(_env_file=None, db_path=self.db, shutdown_grace=5),
-            discord=DiscordSettings(_env_file=None, **values),
-            slack=SlackSettings(_env_file=None),
+        discord_settings = DiscordSettings(_env_file=None, **values)  # type: ignore[call-arg]
+        return core_settings(
+            self.owui.url, self.owui.api_key, db_path=self.db, shutdown_grace=5, platforms={"discord": discord_settings}
         )
 
     async def start(self, **discord: Any) -> DiscordAdapter:
-        """Open a core on the database and start an adapter; `discord` overrides DISCORD_* settings."""
+        """Open the bridge on the database and start an adapter as `bridge run` does (then recovery);
+        `discord` overrides DISCORD_* settings."""
         self._stack = contextlib.AsyncExitStack()
-        self.core = await self._stack.enter_async_context(open_core(self.settings(**discord)))
-        self.adapter = DiscordAdapter(self.core, guild_ready_timeout=0.1)
-        await self.adapter.start(timeout=10)
+        settings = self.settings(**discord)
+        self.app = await self._stack.enter_async_context(open_app(settings))
+        self.adapter = DiscordAdapter(self.app.core, settings.platforms["discord"], guild_ready_timeout=0.1)
+        await launch(self.app, "discord", self.adapter)
         return self.adapter
 
     async def stop(self) -> None:

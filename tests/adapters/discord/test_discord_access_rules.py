@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.discord.access import Access, Asker
-from bridge.settings import DiscordSettings
+from adapters.discord.settings import DiscordSettings
 
 GUILD, CATEGORY, CHANNEL, THREAD = 10, 20, 30, 40
 ALICE, BOB = 1, 2

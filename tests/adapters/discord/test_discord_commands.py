@@ -6,6 +6,7 @@ from bridge.messages import ConversationKey
 from bridge.splitting import reassemble
 from simulators.discord import DiscordSimulator, SimFile, SimInteraction, SimMessage
 from simulators.model_upstream import long_reply
+from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 
@@ -107,9 +108,9 @@ async def test_new_and_status_in_a_thread(
     question = await discord_bridge.ask(world.general, world.alice, "hello MARKER-old")
     thread = sim.thread_of(question)
     assert thread is not None
-    assert discord_bridge.core is not None
+    assert discord_bridge.app is not None
     key = ConversationKey("discord", str(world.guild.id), str(world.general.id), str(thread.id))
-    chat_id, _ = await discord_bridge.core.engine.chat_link(key)
+    chat_id, _ = await discord_bridge.app.core.chat_link(key)
     assert chat_id
 
     status = await _run(discord_bridge, thread, world.alice, "status")
@@ -134,10 +135,10 @@ async def test_knowledge_bases_list_add_and_ask_with_sources(
 ) -> None:
     sim = discord_sim
     await discord_bridge.start()
-    assert discord_bridge.core is not None
-    client = discord_bridge.core.client
+    assert discord_bridge.app is not None
+    client = discord_bridge.app.client
     name = f"handbook-{world.guild.id}"
-    await client.knowledge_create(name, "the team handbook")
+    await extras.knowledge_create(client, name, "the team handbook")
     admin = sim.state.owner
 
     listed = await _run(discord_bridge, world.general, world.alice, "kb list")

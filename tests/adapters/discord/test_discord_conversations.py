@@ -134,8 +134,7 @@ async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_
 ) -> None:
     sim = discord_sim
     adapter = await discord_bridge.start()
-    assert discord_bridge.core is not None
-    ready = discord_bridge.core.health_checks["discord"]
+    ready = adapter.ready
     assert ready()
     await sim.drop_connections()
     await sim.wait_until(lambda: not ready(), 5, "the readiness check to see the drop")
@@ -145,8 +144,8 @@ async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_
     thread = sim.thread_of(question)
     assert thread is not None and sim.bot_texts(thread) == ["echo: did you miss me"]
     assert len(sim.threads(world.general)) == 1
-    await adapter.stop()
-    assert "discord" not in discord_bridge.core.health_checks
+    await adapter.stop(0)
+    assert not ready()
 
 
 async def test_an_archived_thread_continues_after_a_restart(

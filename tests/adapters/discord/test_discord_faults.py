@@ -8,10 +8,12 @@ import uuid
 import pytest
 from pydantic import SecretStr
 
-from adapters.discord import DiscordAdapter, run_discord
-from bridge.app import open_core
-from bridge.engine import INTERRUPTED, UserFacingError
+from adapters.discord import DiscordAdapter
+from bridge.app import open_app
+from bridge.errors import UserFacingError
 from bridge.messages import ConversationKey
+from bridge.runner import serve
+from bridge.texts import INTERRUPTED
 from simulators.discord import DiscordSimulator, SimulatorConfig
 from simulators.model_upstream import long_reply
 from tests.adapters.discord.conftest import DiscordBridge, World
@@ -69,19 +71,22 @@ async def test_stop_lets_a_running_answer_finish(
     assert not sim.bot_connected
 
 
-async def test_run_discord_runs_until_cancelled(
+async def test_bridge_run_answers_until_stopped(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
+    """The runner's path (`bridge run`): start, answer, and on stop let the answer finish, then disconnect."""
     sim = discord_sim
-    async with open_core(discord_bridge.settings()) as core:
-        runner = asyncio.create_task(run_discord(core, guild_ready_timeout=0.1))
+    settings = discord_bridge.settings()
+    stop = asyncio.Event()
+    async with open_app(settings) as app:
+        adapter = DiscordAdapter(app.core, settings.platforms["discord"], guild_ready_timeout=0.1)
+        runner = asyncio.create_task(serve(app, {"discord": adapter}, stop))
         await sim.wait_for_bot_connected()
         await sim.wait_until(lambda: sim.registered_commands(), 5, "commands synced")
         question = await sim.user_says(world.general, world.alice, "quick one [[rate:20]]", mentions_bot=True)
         await sim.wait_until(lambda: sim.thread_of(question) is not None and sim.bot_messages(sim.thread_of(question)))
-        runner.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await runner
+        stop.set()
+        await asyncio.wait_for(runner, 15)
         thread = sim.thread_of(question)
         assert thread is not None and sim.bot_texts(thread) == ["echo: quick one"]
         assert not sim.bot_connected
@@ -94,8 +99,8 @@ async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(
     adapter = await discord_bridge.start()
     question = await discord_bridge.ask(world.general, world.alice, "first")
     thread = sim.thread_of(question)
-    assert thread is not None and discord_bridge.core is not None
-    store = discord_bridge.core.store
+    assert thread is not None and discord_bridge.app is not None
+    store = discord_bridge.app.store
     conversation = await store.conversation(
         ConversationKey("discord", str(world.guild.id), str(world.general.id), str(thread.id))
     )
@@ -111,22 +116,22 @@ async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(
     await discord_bridge.wait_idle()
     assert sim.message(partial.id).content == f"half an ans\n\n⚠️ {INTERRUPTED}"
     assert sim.bot_texts(thread)[-1] == f"⚠️ {INTERRUPTED}"
-    assert await discord_bridge.core.store.open_turns("discord") == []
+    assert await discord_bridge.app.store.open_turns("discord") == []
 
 
 async def test_a_refused_token_stops_start_with_one_sentence(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator
 ) -> None:
     settings = discord_bridge.settings(bot_token=SecretStr("not-the-token"))
-    async with open_core(settings) as core:
-        adapter = DiscordAdapter(core, guild_ready_timeout=0.1)
+    async with open_app(settings) as app:
+        adapter = DiscordAdapter(app.core, settings.platforms["discord"], guild_ready_timeout=0.1)
         with pytest.raises(UserFacingError, match="DISCORD_BOT_TOKEN"):
             await adapter.start(timeout=5)
 
 
 async def test_an_unreachable_discord_stops_start_with_one_sentence(discord_bridge: DiscordBridge) -> None:
     settings = discord_bridge.settings(api_url="http://127.0.0.1:9/api/v10")
-    async with open_core(settings) as core:
-        adapter = DiscordAdapter(core, guild_ready_timeout=0.1)
+    async with open_app(settings) as app:
+        adapter = DiscordAdapter(app.core, settings.platforms["discord"], guild_ready_timeout=0.1)
         with pytest.raises(UserFacingError, match=r"Cannot reach Discord at http://127\.0\.0\.1:9"):
             await adapter.start(timeout=5)

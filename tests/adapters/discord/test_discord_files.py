@@ -39,9 +39,9 @@ async def test_an_image_reaches_a_vision_model(
 ) -> None:
     sim = discord_sim
     await discord_bridge.start()
-    assert discord_bridge.core is not None
+    assert discord_bridge.app is not None
     channel = ConversationKey("discord", str(world.guild.id), str(world.general.id))
-    await discord_bridge.core.engine.set_model(channel, "vision-1")
+    await discord_bridge.app.core.set_model(channel, "vision-1")
     image = SimFile("cat.png", PNG, "image/png")
     question = await sim.user_says(world.general, world.alice, "what is this", mentions_bot=True, attachments=[image])
     await discord_bridge.wait_answered(question)

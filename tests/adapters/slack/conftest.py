@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.slack import SlackAdapter
-from bridge.app import Core, open_core
-from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
+from adapters.slack import SlackAdapter, SlackSettings
+from bridge.app import App, open_app
+from bridge.runner import launch
+from bridge.settings import Settings
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, message_text
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import fast_config
+from tests.conftest import core_settings
 
 
 class SlackBridge:
@@ -33,7 +35,7 @@ class SlackBridge:
         self.owui = owui
         self.upstream = upstream
         self.db = db
-        self.core: Core | None = None
+        self.app: App | None = None
         self.adapter: SlackAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
 
@@ -47,21 +49,18 @@ class SlackBridge:
             "http_port": 0,
             **slack,
         }
-        return Settings(
-            openwebui=OpenWebUISettings(
-                _env_file=None, url=self.owui.url, api_key=SecretStr(self.owui.api_key), default_model="echo-1"
-            ),
-            bridge=BridgeSettings(_env_file=None, db_path=self.db, shutdown_grace=0),
-            discord=DiscordSettings(_env_file=None),
-            slack=SlackSettings(_env_file=None, **values),
+        slack_settings = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
+        return core_settings(
+            self.owui.url, self.owui.api_key, db_path=self.db, shutdown_grace=0, platforms={"slack": slack_settings}
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:
         """Open a core on the database and start an adapter (Socket Mode, or HTTP with mode="http")."""
         self._stack = contextlib.AsyncExitStack()
-        self.core = await self._stack.enter_async_context(open_core(self.settings(**slack)))
-        self.adapter = SlackAdapter(self.core)
-        await self.adapter.start()
+        settings = self.settings(**slack)
+        self.app = await self._stack.enter_async_context(open_app(settings))
+        self.adapter = SlackAdapter(self.app.core, settings.platforms["slack"])  # type: ignore[arg-type]
+        await launch(self.app, "slack", self.adapter)
         if self.adapter.settings.mode == "socket":
             await self.sim.wait_socket_connected()
         else:
@@ -70,7 +69,7 @@ class SlackBridge:
 
     async def stop(self) -> None:
         if self.adapter is not None:
-            await self.adapter.stop()
+            await self.adapter.stop(0)
             self.adapter = None
         if self._stack is not None:
             await self._stack.aclose()

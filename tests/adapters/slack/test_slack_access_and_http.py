@@ -56,7 +56,7 @@ async def test_workspace_lists_admin_list_and_empty_mentions(slack_bridge: Slack
     refused = await sim.slash_command("/owui", "model echo-1", ALICE, CHANNEL)  # a workspace admin, not listed
     await slack_bridge.settle()
     assert "`vision-1`" in changed.responses[0].text
-    assert refused.responses[0].text == NOT_ADMIN
+    assert refused.responses[0].text == f"⚠️ {NOT_ADMIN}"
     assert not sim.calls("users.info")
 
     empty = await sim.user_mentions_app(CHANNEL, ALICE, "")

@@ -8,6 +8,7 @@ from adapters.slack.access import NOT_ADMIN
 from adapters.slack.events import PLATFORM
 from bridge.messages import ConversationKey
 from simulators.slack.slash import ResponsePost
+from tests import openwebui_extras as extras
 from tests.adapters.slack.conftest import SlackBridge
 
 CHANNEL = "C0GENERAL"
@@ -55,7 +56,7 @@ async def test_ask_opens_a_thread_that_continues_like_a_mention(slack_bridge: Sl
     sim.add_channel("C0NOBOT", "no-bot", bot_member=False)
     answer = await run(slack_bridge, "ask anyone there?", channel="C0NOBOT")
     assert answer.response_type == "ephemeral" and "I am not a member" in answer.text
-    assert (await run(slack_bridge, "ask")).text.startswith("Ask something")
+    assert (await run(slack_bridge, "ask")).text.startswith("⚠️ Ask something")
 
 
 async def test_model_show_and_set_by_admins_only(slack_bridge: SlackBridge) -> None:
@@ -64,7 +65,7 @@ async def test_model_show_and_set_by_admins_only(slack_bridge: SlackBridge) -> N
     assert shown.text.startswith("Model here: `echo-1`") and "vision-1" in shown.text
 
     refused = await run(slack_bridge, "model vision-1", user=BOB)
-    assert refused.response_type == "ephemeral" and refused.text == NOT_ADMIN
+    assert refused.response_type == "ephemeral" and refused.text == f"⚠️ {NOT_ADMIN}"
     unknown = await run(slack_bridge, "model no-such-model")
     assert "There is no model `no-such-model`" in unknown.text
 
@@ -79,8 +80,8 @@ async def test_model_show_and_set_by_admins_only(slack_bridge: SlackBridge) -> N
 
 async def test_system_prompt_show_set_and_clear(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    assert (await run(slack_bridge, "system")).text == "System prompt here: none."
-    assert (await run(slack_bridge, "system be brief", user=BOB)).text == NOT_ADMIN
+    assert (await run(slack_bridge, "system")).text.startswith("System prompt here: none.")
+    assert (await run(slack_bridge, "system be brief", user=BOB)).text == f"⚠️ {NOT_ADMIN}"
     changed = await run(slack_bridge, "system Answer briefly. MARKER-sys1")
     assert changed.response_type == "in_channel"
     assert "MARKER-sys1" in (await run(slack_bridge, "system")).text
@@ -98,15 +99,15 @@ async def test_system_prompt_show_set_and_clear(slack_bridge: SlackBridge) -> No
 
 async def test_knowledge_bases_list_add_and_ask_with_sources(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    assert slack_bridge.core is not None
+    assert slack_bridge.app is not None
     name = f"Handbook {uuid.uuid4().hex[:6]}"
-    await slack_bridge.core.client.knowledge_create(name, "the team's handbook")
+    await extras.knowledge_create(slack_bridge.app.client, name, "the team's handbook")
     listed = await run(slack_bridge, "kb list")
-    assert f"• *{name}*: the team's handbook" in listed.text
+    assert f"• *{name}* — the team's handbook" in listed.text
 
     shared = await sim.user_posts(CHANNEL, ALICE, "the handbook", files=[("handbook.md", b"# Rules\nMARKER-kb1\n")])
     await slack_bridge.settle()
-    assert (await run(slack_bridge, f'kb add "{name}"', user=BOB)).text == NOT_ADMIN
+    assert (await run(slack_bridge, f'kb add "{name}"', user=BOB)).text == f"⚠️ {NOT_ADMIN}"
     added = await run(slack_bridge, f'kb add "{name}"')
     assert added.text == f"✅ handbook.md added to {name}."
 
@@ -127,28 +128,28 @@ async def test_knowledge_bases_list_add_and_ask_with_sources(slack_bridge: Slack
     assert sim.bot_messages(CHANNEL, root.ts) == [root.text, answer, "Sources: handbook.md, faq.txt"]
 
     missing = await run(slack_bridge, "kb ask nope what?")
-    assert missing.text.startswith("There is no knowledge base `nope`")
+    assert missing.text.startswith("⚠️ There is no knowledge base `nope`")
     empty = await run(slack_bridge, f'kb add "{name}"', channel="C0RANDOM")
-    assert empty.text.startswith("I found no files there")
+    assert empty.text.startswith("⚠️ I found no files there")
 
 
 async def test_new_and_status(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
     status = await run(slack_bridge, "status")
-    assert f"OpenWebUI: reachable at {slack_bridge.owui.url} (version 0.12.4)" in status.text
+    assert f"OpenWebUI: ✅ reachable at {slack_bridge.owui.url} (version 0.12.4)" in status.text
     assert "Model here: `echo-1`" in status.text and "each thread here is its own" in status.text
 
     posted = await sim.user_mentions_app(CHANNEL, ALICE, "start something MARKER-new1")
     await slack_bridge.settle()
     status = await run(slack_bridge, f"status {link(CHANNEL, posted.ts)}")
-    assert slack_bridge.core is not None
+    assert slack_bridge.app is not None
     key = ConversationKey(PLATFORM, sim.team_id, CHANNEL, posted.ts)
-    chat_id, web_link = await slack_bridge.core.engine.chat_link(key)
+    chat_id, web_link = await slack_bridge.app.core.chat_link(key)
     assert chat_id and f"Conversation: chat `{chat_id}`, {web_link}" in status.text
 
     assert "each thread is its own conversation" in (await run(slack_bridge, "new")).text
     renewed = await run(slack_bridge, f"new {link(CHANNEL, posted.ts)}")
-    assert renewed.text == "The next message in that thread starts a new chat."
+    assert renewed.text.startswith("Done: the next message in that thread starts a new OpenWebUI chat")
     await sim.user_posts(CHANNEL, ALICE, "fresh start", thread_ts=posted.ts)  # no mention needed there
     await slack_bridge.settle()
     assert slack_bridge.asked("fresh start")[-1].markers == []
@@ -161,7 +162,7 @@ async def test_new_and_status(slack_bridge: SlackBridge) -> None:
     await slack_bridge.settle()
     dm_status = await run(slack_bridge, "status", channel=dm)
     assert "Conversation: chat `" in dm_status.text
-    assert (await run(slack_bridge, "new", channel=dm)).text == "The next message in this DM starts a new chat."
+    assert (await run(slack_bridge, "new", channel=dm)).text.startswith("Done: the next message in this DM starts")
     await sim.user_dm(ALICE, "dm after new")
     await slack_bridge.settle()
     assert slack_bridge.asked("dm after new")[-1].markers == []

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-import pytest
-
-from adapters.slack import run_slack
+from adapters.slack import SlackAdapter
 from adapters.slack.events import PLATFORM
-from bridge.app import open_core
+from bridge.app import open_app
 from bridge.messages import ConversationKey
+from bridge.runner import serve
 from bridge.splitting import reassemble
 from tests.adapters.slack.conftest import SlackBridge
 
@@ -20,9 +19,9 @@ BOB = "U0BOB"
 
 
 async def chat_id(bridge: SlackBridge, channel: str, thread: str) -> str:
-    assert bridge.core is not None
+    assert bridge.app is not None
     team = bridge.sim.team_id
-    conversation = await bridge.core.store.conversation(ConversationKey(PLATFORM, team, channel, thread))
+    conversation = await bridge.app.store.conversation(ConversationKey(PLATFORM, team, channel, thread))
     assert conversation is not None, f"no conversation in {channel} {thread!r}"
     return conversation.chat_id
 
@@ -223,18 +222,22 @@ async def test_openwebui_down_mid_conversation(slack_bridge: SlackBridge) -> Non
     assert slack_bridge.asked("after the outage")[-1].roles.count("user") >= 2
 
 
-async def test_run_slack_answers_until_cancelled(slack_bridge: SlackBridge) -> None:
+async def test_bridge_run_answers_until_stopped(slack_bridge: SlackBridge) -> None:
+    """The runner's path (`bridge run`): a stop interrupts the slow answer with its note, then disconnects."""
     sim = slack_bridge.sim
     await slack_bridge.stop()
-    async with open_core(slack_bridge.settings()) as core:
-        runner = asyncio.create_task(run_slack(core))
+    settings = slack_bridge.settings()
+    stop = asyncio.Event()
+    async with open_app(settings) as app:
+        adapter = SlackAdapter(app.core, settings.platforms["slack"])  # type: ignore[arg-type]
+        runner = asyncio.create_task(serve(app, {"slack": adapter}, stop))
         await sim.wait_socket_connected()
-        posted = await sim.user_mentions_app(CHANNEL, ALICE, "via run_slack")
-        assert await sim.wait_for(lambda: bool(slack_bridge.asked("via run_slack")), 5)
-        assert await sim.wait_for(lambda: sim.bot_messages(CHANNEL, posted.ts) == [slack_bridge.reply_to("via run")])
+        posted = await sim.user_mentions_app(CHANNEL, ALICE, "via bridge run")
+        assert await sim.wait_for(lambda: bool(slack_bridge.asked("via bridge run")), 5)
+        answered = [slack_bridge.reply_to("via bridge run")]
+        assert await sim.wait_for(lambda: sim.bot_messages(CHANNEL, posted.ts) == answered)
         slow = await sim.user_mentions_app(CHANNEL, ALICE, "cut short [[reply:3000]] [[rate:20]]")
         assert await sim.wait_for(lambda: bool(sim.bot_message_records(CHANNEL, slow.ts)), 5)
-        runner.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(runner, 5)
+        stop.set()
+        await asyncio.wait_for(runner, 10)
         assert not sim.socket.connected.is_set()

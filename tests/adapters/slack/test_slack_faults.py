@@ -9,10 +9,10 @@ from pydantic import SecretStr
 
 from adapters.slack import SlackAdapter
 from adapters.slack.events import PLATFORM
-from bridge.app import open_core
-from bridge.engine import INTERRUPTED, RESTARTING
+from bridge.app import open_app
 from bridge.messages import ConversationKey
 from bridge.settings import ConfigError
+from bridge.texts import INTERRUPTED, RESTARTING
 from tests.adapters.slack.conftest import SlackBridge
 
 CHANNEL = "C0GENERAL"
@@ -25,16 +25,16 @@ async def test_a_refused_token_stops_start_with_one_sentence(
 ) -> None:
     await slack_bridge.stop()
     settings = slack_bridge.settings(**{override: SecretStr("xoxb-not-the-token")})
-    async with open_core(settings) as core:
-        adapter = SlackAdapter(core)
+    async with open_app(settings) as app:
+        adapter = SlackAdapter(app.core, settings.platforms["slack"])  # type: ignore[arg-type]
         with pytest.raises(ConfigError, match=f"^{variable}: Slack refused it"):
             await adapter.start()
-        assert "slack" not in core.health_checks and not adapter.tasks
+        assert not adapter.ready() and not adapter.tasks
 
 
 async def test_readiness_follows_the_connection(slack_bridge: SlackBridge) -> None:
-    assert slack_bridge.core is not None
-    check = slack_bridge.core.health_checks["slack"]
+    assert slack_bridge.adapter is not None
+    check = slack_bridge.adapter.ready
     assert check()
     await slack_bridge.sim.disconnect_sockets()
     assert await slack_bridge.sim.wait_for(lambda: slack_bridge.sim.socket.connected.is_set() and check(), 5)
@@ -47,10 +47,10 @@ async def test_readiness_follows_the_connection(slack_bridge: SlackBridge) -> No
 
 async def test_a_stop_during_an_answer_leaves_a_visible_note(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    assert slack_bridge.core is not None
+    assert slack_bridge.app is not None
     posted = await sim.user_mentions_app(CHANNEL, ALICE, "long and slow [[reply:2000]] [[rate:40]]")
     assert await sim.wait_for(lambda: bool(sim.bot_message_records(CHANNEL, posted.ts)), 5)
-    await slack_bridge.core.engine.drain(grace=0)
+    await slack_bridge.app.engine.drain(grace=0)
     late = await sim.user_mentions_app(CHANNEL, ALICE, "while stopping")
     await slack_bridge.settle()
 
@@ -63,11 +63,11 @@ async def test_a_stop_during_an_answer_leaves_a_visible_note(slack_bridge: Slack
 
 async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    adapter, core = slack_bridge.adapter, slack_bridge.core
-    assert adapter is not None and core is not None
+    adapter, app = slack_bridge.adapter, slack_bridge.app
+    assert adapter is not None and app is not None
     posted = await sim.user_mentions_app(CHANNEL, ALICE, "first")
     await slack_bridge.settle()
-    conversation = await core.store.conversation(ConversationKey(PLATFORM, sim.team_id, CHANNEL, posted.ts))
+    conversation = await app.store.conversation(ConversationKey(PLATFORM, sim.team_id, CHANNEL, posted.ts))
     assert conversation is not None
 
     # What a crash leaves: turns begun, a partial answer (one still streaming), never finished.
@@ -82,8 +82,8 @@ async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(slack_bri
         markdown_text="a stream cut",
     )
     for event_id, messages in (("crash-1", [partial["ts"]]), ("crash-2", [stream["ts"]]), ("crash-3", [])):
-        turn = await core.store.begin_turn(conversation, event_id, str(uuid.uuid4()), str(uuid.uuid4()), None, "m")
-        await core.store.set_turn_messages(turn, messages)
+        turn = await app.store.begin_turn(conversation, event_id, str(uuid.uuid4()), str(uuid.uuid4()), None, "m")
+        await app.store.set_turn_messages(turn, messages)
     await slack_bridge.stop()
 
     await slack_bridge.start()
@@ -93,4 +93,4 @@ async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(slack_bri
     streamed = sim.message(CHANNEL, stream["ts"])
     assert streamed is not None and not streamed.streaming and streamed.visible_text == f"a stream cut\n\n{note}"
     assert sim.bot_messages(CHANNEL, posted.ts)[-1] == note
-    assert slack_bridge.core is not None and await slack_bridge.core.store.open_turns("slack") == []
+    assert slack_bridge.app is not None and await slack_bridge.app.store.open_turns("slack") == []

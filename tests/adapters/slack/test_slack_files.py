@@ -41,8 +41,8 @@ async def test_a_text_file_and_a_pdf_reach_the_model(slack_bridge: SlackBridge) 
 
 async def test_an_image_goes_to_a_vision_model(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    assert slack_bridge.core is not None
-    await slack_bridge.core.engine.set_model(ConversationKey(PLATFORM, sim.team_id, CHANNEL), "vision-1")
+    assert slack_bridge.app is not None
+    await slack_bridge.app.core.set_model(ConversationKey(PLATFORM, sim.team_id, CHANNEL), "vision-1")
     posted = await sim.user_mentions_app(CHANNEL, ALICE, "what is this picture", files=[("dot.png", PNG, "image/png")])
     await slack_bridge.settle()
     answer = slack_bridge.reply_to("what is this picture")
