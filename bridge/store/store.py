@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from bridge.errors import StoreError
 from bridge.messages import ConversationKey
+from bridge.outcomes import TurnState
 from bridge.store.migrate import migrate
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ class Turn:
     assistant_message_id: str
     parent_message_id: str | None
     model: str
-    state: str
+    state: TurnState
     platform_message_ids: list[str]
 
 
@@ -192,7 +193,7 @@ class Store:
             with self._db.conn:
                 cursor = self._db.execute(
                     "INSERT INTO turns (conversation_id, event_id, user_message_id, assistant_message_id, "
-                    "parent_message_id, model, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'streaming', ?)",
+                    "parent_message_id, model, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         conversation.id,
                         event_id,
@@ -200,6 +201,7 @@ class Store:
                         assistant_message_id,
                         parent_message_id,
                         model,
+                        TurnState.STREAMING,
                         now,
                     ),
                 )
@@ -217,7 +219,7 @@ class Store:
             )
         )
 
-    async def finish_turn(self, turn_id: int, state: str, error: str | None = None) -> None:
+    async def finish_turn(self, turn_id: int, state: TurnState, error: str | None = None) -> None:
         await self._run(
             lambda: self._write(
                 "UPDATE turns SET state = ?, error = ?, finished_at = ? WHERE id = ?",
@@ -227,10 +229,11 @@ class Store:
 
     async def open_turns(self, platform: str | None = None) -> list[Turn]:
         """Turns still marked streaming: after a crash, the ones to close."""
+        # The state is written into the SQL (not a parameter) so that SQLite uses the partial index `turns_open`.
         sql = (
             "SELECT t.id, t.event_id, t.user_message_id, t.assistant_message_id, t.parent_message_id, t.model, "
             "t.state, t.platform_message_ids, c.id, c.platform, c.workspace, c.channel, c.thread, c.chat_id "
-            "FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE t.state = 'streaming'"
+            f"FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE t.state = '{TurnState.STREAMING}'"
         )
         params: tuple[Any, ...] = ()
         if platform:
@@ -246,7 +249,7 @@ class Store:
                 row[3],
                 row[4],
                 row[5],
-                row[6],
+                TurnState(row[6]),
                 json.loads(row[7]),
             )
             for row in rows
