@@ -533,8 +533,8 @@ def _megabytes(size: int) -> str:
 async def _say(surface: ReplySurface, text: str) -> None:
     """A short message outside the streamed reply (notices, errors)."""
     try:
-        await surface.pace("post", True)
-        await surface.post(text)
+        grant = await surface.pace("post", True)
+        await surface.post(text, grant)
     except Exception as exc:
         log.error("could not post a notice: %s", exc)
 

@@ -16,7 +16,7 @@ from typing import TextIO
 from bridge.engine import Engine, UserFacingError
 from bridge.messages import ConversationKey, IncomingMessage
 from bridge.openwebui import errors
-from bridge.surface import Operation, Source, SurfaceLimits
+from bridge.surface import Grant, Operation, Source, SurfaceLimits
 
 HELP = """commands: /new (start a new chat)  /model [name] (show or set the model)  /models  /help  /quit"""
 
@@ -33,16 +33,16 @@ class ConsoleSurface:
     async def show_progress(self) -> None:
         self._write("… ")
 
-    async def pace(self, op: Operation, final: bool) -> None:
-        return None
+    async def pace(self, op: Operation, final: bool) -> Grant:
+        return Grant(op, final)
 
-    async def post(self, text: str) -> str:
+    async def post(self, text: str, grant: Grant) -> str:
         message_id = str(len(self._shown) + 1)
         self._write(("\n" if self._shown else "\r") + text)
         self._shown[message_id] = text
         return message_id
 
-    async def edit(self, message_id: str, text: str) -> None:
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         shown = self._shown.get(message_id, "")
         self._write(text[len(shown) :] if text.startswith(shown) else "\n" + text)
         self._shown[message_id] = text

@@ -44,8 +44,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced, retry_after
 from bridge.metrics import METRICS
-from bridge.pacing import RateBudget
-from bridge.surface import EditDeferred, Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Grant, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +140,6 @@ class SlackReplySurface:
         self._placeholder_ts: str | None = None
         self._started = False
         self._lock = asyncio.Lock()
-        self._urgent = False
-        self._granted: RateBudget | None = None  # the budget `pace` took the coming routine edit's grant from
 
     # --- ReplySurface ---------------------------------------------------------------------------
 
@@ -156,49 +153,48 @@ class SlackReplySurface:
         async with self._lock:
             if self._started:
                 return
-            self._placeholder_ts = await self._post_message(PLACEHOLDER_TEXT)
+            self._placeholder_ts = await self._post_message(PLACEHOLDER_TEXT, urgent=False)
 
-    async def pace(self, op: Operation, final: bool) -> None:
-        """Note whether the coming call is final; a routine edit waits here for its grant (chat.appendStream
-        for a stream, chat.update otherwise): first the replies that have shown the fewest texts, then
-        those whose text was shown longest ago."""
-        self._urgent = final
-        self._granted = None
+    async def pace(self, op: Operation, final: bool) -> Grant:
+        """A routine edit waits here for its grant (chat.appendStream for a stream, chat.update otherwise)
+        and carries it to `edit`: first the replies that have shown the fewest texts, then those whose text
+        was shown longest ago. Posts and final edits take theirs when they call."""
         newest = next(reversed(self._shown.values()), None)
-        if op == "edit" and not final and newest is not None:
-            budget = self._budgets.append if newest.streaming else self._budgets.update
-            shown = sum(message.shown for message in self._shown.values())
-            await budget.acquire(priority=(shown, newest.at))
-            self._granted = budget
+        if op != "edit" or final or newest is None:
+            return Grant(op, final)
+        budget = self._budgets.append if newest.streaming else self._budgets.update
+        shown = sum(message.shown for message in self._shown.values())
+        await budget.acquire(priority=(shown, newest.at))
+        return Grant(op, final, budget)
 
-    async def post(self, text: str) -> str:
+    async def post(self, text: str, grant: Grant) -> str:
         text = defuse(text)
         async with self._lock:
             self._started = True
             if self._placeholder_ts is not None:
                 ts, self._placeholder_ts = self._placeholder_ts, None
-                await self._update(ts, text)
+                await self._update(ts, text, urgent=grant.final)
                 self._shown[ts] = _Shown(text, streaming=False)
                 return ts
         await self._settle()
         await self._end_stream()
-        ts = await self._start_stream(text) if self._may_stream() else None
+        ts = await self._start_stream(text) if not grant.final and self._may_stream() else None
         if ts is None:
-            ts = await self._post_message(text)
+            ts = await self._post_message(text, urgent=grant.final)
         return ts
 
-    async def edit(self, message_id: str, text: str) -> None:
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         text = defuse(text)
         shown = self._shown[message_id]
-        budget, self._granted = self._granted, None
         if shown.streaming and text.startswith(shown.text):
-            if await self._append(message_id, text[len(shown.text) :], acquired=budget is self._budgets.append):
+            delta = text[len(shown.text) :]
+            if await self._append(message_id, delta, urgent=grant.final, acquired=grant.token is self._budgets.append):
                 shown.show(text)
                 return
         elif shown.streaming:
             await self._end_stream()
-        granted = budget is self._budgets.update
-        if self._urgent:
+        granted = grant.token is self._budgets.update
+        if grant.final:
             await self._final_grant(may_defer=shown.owed is None and text.startswith(shown.text))
             granted = True
         elif not granted:
@@ -207,7 +203,7 @@ class SlackReplySurface:
                 shown.owed = text  # `_settle` pays what is owed
                 return
         shown.owed = None
-        await self._update(message_id, text, acquired=granted)
+        await self._update(message_id, text, urgent=grant.final, acquired=granted)
         shown.show(text)
 
     async def close(self) -> None:
@@ -218,7 +214,6 @@ class SlackReplySurface:
         """A small grey context line under the answer naming its documents (linked when they have a URL)."""
         names = [f"<{s.url}|{_escape(s.name)}>" if s.url else _escape(s.name) for s in sources]
         text = "Sources: " + ", ".join(names)
-        self._urgent = True
         await paced(
             self._budgets.channel_post(self.place.channel),
             lambda: self._client.chat_postMessage(
@@ -249,10 +244,10 @@ class SlackReplySurface:
         return self._budgets.post.delay() == 0 and self._budgets.channel_post(self.place.channel).delay() == 0
 
     def _may_stream(self) -> bool:
-        """Stream only a reply still growing, in a thread, where Slack allows it, with a start free now."""
+        """Stream only in a thread, where Slack allows it, with a start free now (and, the caller sees to it,
+        only a reply still growing)."""
         return (
             self._native_streaming
-            and not self._urgent
             and self.place.thread_ts is not None
             and self._budgets.streaming_available
             and self._budgets.start.try_acquire()
@@ -281,7 +276,7 @@ class SlackReplySurface:
         self._shown[ts] = _Shown(text, streaming=True)
         return ts
 
-    async def _append(self, ts: str, delta: str, *, acquired: bool = False) -> bool:
+    async def _append(self, ts: str, delta: str, *, urgent: bool, acquired: bool) -> bool:
         """chat.appendStream; False when Slack has closed the stream (the caller updates instead)."""
         if not delta:
             return True
@@ -289,7 +284,7 @@ class SlackReplySurface:
             await paced(
                 self._budgets.append,
                 lambda: self._client.chat_appendStream(channel=self.place.channel, ts=ts, markdown_text=delta),
-                urgent=self._urgent,
+                urgent=urgent,
                 acquired=acquired,
             )
         except SlackApiError as error:
@@ -321,7 +316,7 @@ class SlackReplySurface:
         if self._stream_ts == ts:
             self._stream_ts = None
 
-    async def _post_message(self, text: str) -> str:
+    async def _post_message(self, text: str, *, urgent: bool) -> str:
         response = await paced(
             self._budgets.channel_post(self.place.channel),
             lambda: self._client.chat_postMessage(
@@ -330,20 +325,20 @@ class SlackReplySurface:
                 text=fallback_text(text),
                 blocks=markdown_blocks(text),
             ),
-            urgent=self._urgent,
+            urgent=urgent,
             also=(self._budgets.post,),
         )
         ts = str(response["ts"])
         self._shown[ts] = _Shown(text, streaming=False)
         return ts
 
-    async def _update(self, ts: str, text: str, *, acquired: bool = False) -> None:
+    async def _update(self, ts: str, text: str, *, urgent: bool, acquired: bool = False) -> None:
         await paced(
             self._budgets.update,
             lambda: self._client.chat_update(
                 channel=self.place.channel, ts=ts, text=fallback_text(text), blocks=markdown_blocks(text)
             ),
-            urgent=self._urgent,
+            urgent=urgent,
             acquired=acquired,
         )
 
@@ -352,8 +347,7 @@ class SlackReplySurface:
         for ts, shown in self._shown.items():
             if shown.owed is not None:
                 text, shown.owed = shown.owed, None
-                self._urgent = True
-                await self._update(ts, text)
+                await self._update(ts, text, urgent=True)
                 shown.show(text)
 
     async def _set_status(self) -> None:
