@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import Budgets, paced
-from adapters.slack.surface import fallback_text, markdown_blocks
+from adapters.slack.text import fallback_text, markdown_blocks
 from bridge.engine import INTERRUPTED
 from bridge.splitting import reassemble
 from bridge.store import Turn

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -43,31 +42,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced, retry_after
+from adapters.slack.place import ReplyPlace
+from adapters.slack.text import defuse, escape, fallback_text, markdown_blocks
 from bridge.metrics import METRICS
 from bridge.surface import EditDeferred, Grant, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
-FALLBACK_CHARS = 300
 DEFER_AFTER = 0.5  # seconds a final addition may wait for chat.update before a new message is considered
 DEFER_POLL = 0.25  # seconds between two looks at the budgets while a final text waits
 PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
 PLACEHOLDER_TEXT = "_Thinking…_"
 STATUS_TEXT = "is thinking…"
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyPlace:
-    """Where a reply goes and whom it answers.
-
-    `thread_ts` is the thread to answer in; None means the top level of a DM. `user_id` is the asker:
-    the stream's recipient and the one who gets ephemeral notes.
-    """
-
-    team_id: str
-    channel: str
-    thread_ts: str | None
-    user_id: str
 
 
 @dataclass(slots=True)
@@ -85,35 +71,6 @@ class _Shown:
         self.text = text
         self.at = time.monotonic()
         self.shown += 1
-
-
-_BROADCAST = re.compile(r"<!(here|channel|everyone)")
-
-
-def defuse(text: str) -> str:
-    """A model's `<!channel>`, `<!here>` or `<!everyone>` must not notify a whole channel: a zero-width
-    space after `<` keeps it readable and makes it plain text."""
-    return _BROADCAST.sub("<\u200b!\\1", text)
-
-
-def markdown_blocks(text: str) -> list[dict[str, str]]:
-    """Slack renders standard Markdown in a `markdown` block: no mrkdwn conversion needed."""
-    return [{"type": "markdown", "text": text}]
-
-
-def _escape(text: str) -> str:
-    """Slack's mrkdwn escapes: a name with `<`, `>` or `&` must not turn into markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fallback_text(text: str) -> str:
-    """The plain `text` shown in notifications: the start of the reply, cut at a word, escaped so that
-    nothing in it becomes a mention or a link."""
-    flat = " ".join(text.split())
-    if len(flat) > FALLBACK_CHARS:
-        cut = flat.rfind(" ", 0, FALLBACK_CHARS)
-        flat = flat[: cut if cut > 0 else FALLBACK_CHARS] + "…"
-    return _escape(flat) or "…"
 
 
 class SlackReplySurface:
@@ -212,7 +169,7 @@ class SlackReplySurface:
 
     async def show_sources(self, sources: list[Source]) -> None:
         """A small grey context line under the answer naming its documents (linked when they have a URL)."""
-        names = [f"<{s.url}|{_escape(s.name)}>" if s.url else _escape(s.name) for s in sources]
+        names = [f"<{s.url}|{escape(s.name)}>" if s.url else escape(s.name) for s in sources]
         text = "Sources: " + ", ".join(names)
         await paced(
             self._budgets.channel_post(self.place.channel),

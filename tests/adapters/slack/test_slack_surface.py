@@ -10,7 +10,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets
-from adapters.slack.surface import ReplyPlace, SlackReplySurface
+from adapters.slack.place import ReplyPlace
+from adapters.slack.surface import SlackReplySurface
 from bridge.surface import EditDeferred
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import slack_sim, slack_sim_client
