@@ -12,7 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.pacing import WorkspaceBudgets
 from adapters.slack.place import ReplyPlace
 from adapters.slack.surface import SlackReplySurface
-from bridge.surface import EditDeferred
+from adapters.slack.updates import PostAndUpdate, Shown
+from bridge.surface import EditDeferred, Grant
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import slack_sim, slack_sim_client
 
@@ -21,12 +22,15 @@ __all__ = ["slack_sim", "slack_sim_client"]  # fixtures used by name
 ALICE = "U0ALICE"
 
 
+async def _place(sim: SlackSimulator, client: AsyncWebClient) -> ReplyPlace:
+    question = await client.chat_postMessage(channel="C0GENERAL", text="a question")
+    return ReplyPlace(sim.team_id, "C0GENERAL", str(question["ts"]), ALICE)
+
+
 async def _reply(
     sim: SlackSimulator, client: AsyncWebClient, budgets: WorkspaceBudgets, *, streaming: bool = False
 ) -> SlackReplySurface:
-    question = await client.chat_postMessage(channel="C0GENERAL", text="a question")
-    place = ReplyPlace(sim.team_id, "C0GENERAL", str(question["ts"]), ALICE)
-    return SlackReplySurface(client, budgets, place, native_streaming=streaming)
+    return SlackReplySurface(client, budgets, await _place(sim, client), native_streaming=streaming)
 
 
 async def test_a_final_addition_takes_the_kept_grant_then_goes_on_in_a_new_message(
@@ -88,3 +92,21 @@ async def test_routine_grants_go_to_the_reply_shown_longest_ago(
     for task in waiting:
         task.cancel()
     await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def test_a_routine_update_without_a_grant_is_owed_until_the_reply_moves_on(
+    slack_sim: SlackSimulator, slack_sim_client: AsyncWebClient
+) -> None:
+    """A routine update whose grant is not for chat.update (its message was a stream Slack closed since
+    it paced) does not wait for one: its text is owed, and shown when the reply moves on or closes."""
+    budgets = WorkspaceBudgets()
+    updates = PostAndUpdate(slack_sim_client, budgets, await _place(slack_sim, slack_sim_client))
+    ts = await updates.post("The quick ", urgent=False)
+    message = Shown("The quick ")
+    while budgets.update.try_acquire():
+        pass
+    await asyncio.wait_for(updates.edit(ts, message, "The quick brown ", Grant("edit", False, budgets.append)), 0.5)
+    assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick "  # type: ignore[union-attr]
+    await updates.settle({ts: message})
+    assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick brown "  # type: ignore[union-attr]
+    assert message.owed is None
