@@ -183,9 +183,8 @@ class LiveReply:
     async def _show(self) -> None:
         """Send what the newest text needs. Each call waits for the platform's budget first (the grant goes
         with the call) and only then reads the text, so it carries what exists when it goes out, not what
-        existed when it queued. A
-        routine update of the last message ends the round (the edit interval applies again); parts before
-        it, and a final text, are sent through to the end."""
+        existed when it queued. A routine update of the last message ends the round (the edit interval
+        applies again); parts before it, and a final text, are sent through to the end."""
         while (step := self._next_step()) is not None:
             routine = not self._final and step[3]
             grant = await (self._routine_pace(step[0]) if routine else self._surface.pace(step[0], True))
