@@ -359,8 +359,8 @@ def _current(chat: dict[str, Any]) -> str | None:
 async def _say(surface: ReplySurface, text: str) -> None:
     """A short message outside the streamed reply (notices, errors)."""
     try:
-        await surface.pace("post", True)
-        await surface.post(text)
+        grant = await surface.pace("post", True)
+        await surface.post(text, grant)
     except Exception as exc:
         log.error("could not post a notice: %s", exc)
 

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.splitting import fence_state, reassemble, split_message
-from bridge.surface import EditDeferred, Operation, ReplySurface
+from bridge.surface import EditDeferred, Grant, Operation, ReplySurface
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +151,9 @@ class LiveReply:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._finishing.wait(), delay)
 
-    async def _routine_pace(self, op: Operation) -> bool:
+    async def _routine_pace(self, op: Operation) -> Grant | None:
         """Wait for the platform's budget for a routine update, unless the final text arrives first: then
-        the wait is abandoned (only the wait, never a call) and False is returned."""
+        the wait is abandoned (only the wait, never a call) and None is returned."""
         paced = asyncio.ensure_future(self._surface.pace(op, False))
         finishing = asyncio.ensure_future(self._finishing.wait())
         try:
@@ -163,8 +163,8 @@ class LiveReply:
             if not paced.done():
                 paced.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await paced
-        return not paced.cancelled()
+            return await paced
+        return None
 
     def _next_step(self) -> tuple[Operation, int, str, bool] | None:
         """The first post or edit that brings the messages up to the newest text:
@@ -181,22 +181,22 @@ class LiveReply:
         return None
 
     async def _show(self) -> None:
-        """Send what the newest text needs. Each call waits for the platform's budget first and only then
-        reads the text, so it carries what exists when it goes out, not what existed when it queued. A
-        routine update of the last message ends the round (the edit interval applies again); parts before
-        it, and a final text, are sent through to the end."""
+        """Send what the newest text needs. Each call waits for the platform's budget first (the grant goes
+        with the call) and only then reads the text, so it carries what exists when it goes out, not what
+        existed when it queued. A routine update of the last message ends the round (the edit interval
+        applies again); parts before it, and a final text, are sent through to the end."""
         while (step := self._next_step()) is not None:
-            if self._final or not step[3]:
-                await self._surface.pace(step[0], True)
-            elif not await self._routine_pace(step[0]):
+            routine = not self._final and step[3]
+            grant = await (self._routine_pace(step[0]) if routine else self._surface.pace(step[0], True))
+            if grant is None:
                 continue  # the final text arrived while this update waited: it goes first instead
             step = self._next_step()
             if step is None:
                 return
             op, position, part, last = step
             if op == "post":
-                await self._post(part)
-            elif not await self._edit(position, part):
+                await self._post(part, grant)
+            elif not await self._edit(position, part, grant):
                 continue  # refused: the text goes on in a new message
             if last and not self._final:
                 return
@@ -231,8 +231,8 @@ class LiveReply:
         """The code fence open where the current segment starts, which its first message must reopen."""
         return fence_state(self._text[: self._base]) if self._base else None
 
-    async def _post(self, text: str) -> None:
-        message_id = await self._surface.post(text)
+    async def _post(self, text: str, grant: Grant) -> None:
+        message_id = await self._surface.post(text, grant)
         now = self._clock()
         self._last_send = now
         self._messages.append(_Message(message_id, text, now))
@@ -243,7 +243,7 @@ class LiveReply:
         if self.on_message:
             await self.on_message(self.message_ids)
 
-    async def _edit(self, position: int, text: str) -> bool:
+    async def _edit(self, position: int, text: str, grant: Grant) -> bool:
         """Edit one message; False when the reply goes on in a new message instead: the platform refused
         (message deleted, too old to edit; its text is shown again) or deferred the edit (it keeps what it
         shows and only the rest moves)."""
@@ -252,7 +252,7 @@ class LiveReply:
         # rate-limit window, and that wait is part of the interval, not added to it.
         self._last_send = self._clock()
         try:
-            await self._surface.edit(message.id, text)
+            await self._surface.edit(message.id, text, grant)
         except EditDeferred:
             log.debug("edit of message %s deferred; the reply goes on in a new message", message.id)
             self._freeze(position - self._frozen + 1)

@@ -4,6 +4,11 @@ The core's `LiveReply` decides *what* text to show and *when*; a `ReplySurface` 
 and edit one message on its platform, how long a message may be, and how to wait for the platform's
 rate budget. Keeping the interface this small is what lets the console, Discord and Slack share one
 streaming implementation.
+
+Waiting for the budget (`pace`) and making the call (`post`, `edit`) are two steps, because the text is
+picked between them: a call carries the newest text, not the one that existed when it queued. What the
+wait obtained travels from one step to the next as a `Grant` value, never in the surface's fields, so a
+call can be read on its own.
 """
 
 from __future__ import annotations
@@ -12,6 +17,21 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Operation = Literal["post", "edit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What `ReplySurface.pace` obtained, handed to the one `post` or `edit` that follows it.
+
+    op: the call it was paced for.
+    final: the call shows the reply's final text (or a complete message): it goes ahead of routine updates.
+    token: the platform budget the grant was already taken from, if any (Slack's `chat.update` budget,
+        Discord's global budget), so the call does not take a second one. Opaque to the core.
+    """
+
+    op: Operation
+    final: bool
+    token: object = None
 
 
 class EditDeferred(Exception):
@@ -53,16 +73,16 @@ class ReplySurface(Protocol):
     async def show_progress(self) -> None:
         """Show that an answer is coming (typing indicator, assistant status) until the first post."""
 
-    async def pace(self, op: Operation, final: bool) -> None:
-        """Wait until the platform's budgets allow one more `op`; `final` (the reply's final text, or a
-        message that is complete) goes before routine updates."""
+    async def pace(self, op: Operation, final: bool) -> Grant:
+        """Wait until the platform's budgets allow one more `op`, and return the grant for that call;
+        `final` (the reply's final text, or a message that is complete) goes before routine updates."""
 
-    async def post(self, text: str) -> str:
-        """Post a new message with `text` (never empty, never over `max_chars`); return its id."""
+    async def post(self, text: str, grant: Grant) -> str:
+        """Post a new message with `text` (never empty, never over `max_chars`) on `grant`; return its id."""
 
-    async def edit(self, message_id: str, text: str) -> None:
-        """Replace the text of a message this surface posted; may raise `EditDeferred` when `text` extends
-        the message's text and a new message would show the addition sooner."""
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
+        """Replace the text of a message this surface posted, on `grant`; may raise `EditDeferred` when
+        `text` extends the message's text and a new message would show the addition sooner."""
 
     async def close(self) -> None:
         """The reply's final text is shown: end what streaming needs ended (Slack's `chat.stopStream`)."""

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from bridge.splitting import reassemble
-from bridge.surface import EditDeferred, Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Grant, Operation, Source, SurfaceLimits
 
 
 @dataclass
@@ -22,7 +22,8 @@ class Op:
 class RecordingSurface:
     """Posts and edits land in `messages`; `ops` keeps every call with its time. `fail_edits_of` refuses
     the edits of those messages, `fail_posts` the next posts; `defer_final_edits` defers final edits that
-    add text, as Slack's does when its update budget is spent."""
+    add text, as Slack's does when its update budget is spent. Every call must bring a grant this surface's
+    `pace` handed out and no call used before: one wait pays for one call."""
 
     limits: SurfaceLimits = field(default_factory=lambda: SurfaceLimits(max_chars=2000, min_edit_interval=0.05))
     pace_delay: float = 0.0
@@ -35,17 +36,27 @@ class RecordingSurface:
     progress_shown: int = 0
     closed: int = 0
     paced: list[tuple[Operation, bool]] = field(default_factory=list)
+    _unused: list[Grant] = field(default_factory=list)
 
     async def show_progress(self) -> None:
         self.progress_shown += 1
 
-    async def pace(self, op: Operation, final: bool) -> None:
+    async def pace(self, op: Operation, final: bool) -> Grant:
         self.paced.append((op, final))
         if self.pace_delay:
             await asyncio.sleep(self.pace_delay)
+        grant = Grant(op, final)
+        self._unused.append(grant)
+        return grant
 
-    async def post(self, text: str) -> str:
+    def _spend(self, grant: Grant) -> None:
+        index = next((i for i, unused in enumerate(self._unused) if unused is grant), None)
+        assert index is not None, f"{grant} was not handed out by pace, or was used already"
+        del self._unused[index]
+
+    async def post(self, text: str, grant: Grant) -> str:
         assert text and len(text) <= self.limits.max_chars, f"bad post of {len(text)} chars"
+        self._spend(grant)
         if self.fail_posts:
             self.fail_posts -= 1
             raise RuntimeError("post refused")
@@ -54,11 +65,12 @@ class RecordingSurface:
         self.ops.append(Op(time.monotonic(), "post", message_id, text))
         return message_id
 
-    async def edit(self, message_id: str, text: str) -> None:
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         assert text and len(text) <= self.limits.max_chars, f"bad edit of {len(text)} chars"
+        self._spend(grant)
         if message_id in self.fail_edits_of:
             raise RuntimeError(f"edit of {message_id} refused")
-        if self.defer_final_edits and self.paced[-1][1] and text.startswith(self.messages[message_id]):
+        if self.defer_final_edits and grant.final and text.startswith(self.messages[message_id]):
             raise EditDeferred
         self.messages[message_id] = text
         self.ops.append(Op(time.monotonic(), "edit", message_id, text))

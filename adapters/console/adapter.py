@@ -25,7 +25,7 @@ from bridge.errors import OpenWebUIError, UserFacingError, explain
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.outcomes import TurnStatus
 from bridge.settings import PlatformSettings
-from bridge.surface import Operation, Source, SurfaceLimits
+from bridge.surface import Grant, Operation, Source, SurfaceLimits
 
 PLATFORM = "console"
 HELP = """commands: /new (start a new chat)  /model [name] (show or set the model)  /models  /help  /quit"""
@@ -54,16 +54,16 @@ class ConsoleSurface:
     async def show_progress(self) -> None:
         self._write("… ")
 
-    async def pace(self, op: Operation, final: bool) -> None:
-        return None
+    async def pace(self, op: Operation, final: bool) -> Grant:
+        return Grant(op, final)
 
-    async def post(self, text: str) -> str:
+    async def post(self, text: str, grant: Grant) -> str:
         message_id = str(len(self._shown) + 1)
         self._write(("\n" if self._shown else "\r") + text)
         self._shown[message_id] = text
         return message_id
 
-    async def edit(self, message_id: str, text: str) -> None:
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         shown = self._shown.get(message_id, "")
         self._write(text[len(shown) :] if text.startswith(shown) else "\n" + text)
         self._shown[message_id] = text

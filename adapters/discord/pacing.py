@@ -10,8 +10,9 @@ Two limits are kept:
   continuously could grant a call the server's window no longer has; this gate cannot.
 * global: one `RateBudget` for every request to the API, shared fairly in arrival order, with the final
   edit of a reply ahead of routine updates. A reply takes its grant in `ChannelReplySurface.pace`, before
-  its request exists, so a routine update still waiting can give way when the final text arrives; every
-  other request takes one in the trace hook. Interaction responses are exempt, as on Discord.
+  its request exists, so a routine update still waiting can give way when the final text arrives, and
+  names the request it pays for (`paid_for`); every other request takes one in the trace hook.
+  Interaction responses are exempt, as on Discord.
 
 The headers are read from discord.py's own HTTP session through `aiohttp.TraceConfig`, the hook
 `discord.Client(http_trace=...)` offers for observing its requests; nothing inside discord.py is patched.
@@ -27,7 +28,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import aiohttp
@@ -60,18 +61,14 @@ _NEW_WINDOW = 0.25  # seconds an answer's reset may lie past ours before it is t
 LAST_CALL_HORIZON = 1.0  # seconds before a window resets from which a routine call may take its last call
 _MAX_GATES = 4096
 
-_prepaid: ContextVar[bool] = ContextVar("discord_request_prepaid", default=False)
 
+@dataclass(slots=True)
+class _Prepaid:
+    """Requests with one method and path that hold their global grant: `open` blocks of `paid_for` are
+    waiting for theirs, `credits` grants are not used yet (never more than the blocks still open)."""
 
-@contextlib.contextmanager
-def prepaid() -> Iterator[None]:
-    """The requests made inside the block already hold their global grant (a reply's `pace` took it, so
-    that a routine update still waiting for one can give way to the final text)."""
-    token = _prepaid.set(True)
-    try:
-        yield
-    finally:
-        _prepaid.reset(token)
+    open: int = 0
+    credits: int = 0
 
 
 class BucketGate:
@@ -185,6 +182,7 @@ class DiscordRateLimits:
         self._clock = clock
         self._hashes: dict[str, str] = {}
         self._gates: dict[tuple[str, str], BucketGate] = {}
+        self._prepaid: dict[tuple[str, str], _Prepaid] = {}
 
     def gate(self, route: str, major: str) -> BucketGate:
         """The gate of `route` (one of this module's route names) for `major` (channel id, or id/token)."""
@@ -195,6 +193,32 @@ class DiscordRateLimits:
                 self._forget_idle()
             gate = self._gates[key] = BucketGate(clock=self._clock)
         return gate
+
+    @contextlib.contextmanager
+    def paid_for(self, method: str, path: str) -> Iterator[None]:
+        """The request `method path` (an API path such as `/channels/42/messages`) made inside the block
+        already holds a global grant, taken before its text was picked. Each such grant lets one request
+        with that method and path through the trace hook without taking another, and one the block did not
+        use is dropped when it ends: every request is counted once, also when replies post in one channel
+        at once or discord.py repeats a request."""
+        key = (method, path)
+        prepaid = self._prepaid.setdefault(key, _Prepaid())
+        prepaid.open += 1
+        prepaid.credits += 1
+        try:
+            yield
+        finally:
+            prepaid.open -= 1
+            prepaid.credits = min(prepaid.credits, prepaid.open)
+            if not prepaid.open:
+                del self._prepaid[key]
+
+    def _use_prepaid(self, method: str, path: str) -> bool:
+        prepaid = self._prepaid.get((method, path))
+        if prepaid is None or not prepaid.credits:
+            return False
+        prepaid.credits -= 1
+        return True
 
     def trace_config(self) -> aiohttp.TraceConfig:
         """Pass as `discord.Client(http_trace=...)`: paces every request globally and reads every answer."""
@@ -207,8 +231,9 @@ class DiscordRateLimits:
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestStartParams
     ) -> None:
         path = _api_path(str(params.url))
-        if path is not None and not path.startswith(_EXEMPT_PREFIXES) and not _prepaid.get():
-            await self.global_budget.acquire()
+        if path is None or path.startswith(_EXEMPT_PREFIXES) or self._use_prepaid(params.method, path):
+            return
+        await self.global_budget.acquire()
 
     async def _on_request_end(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams

@@ -9,6 +9,7 @@ notifies the person it answers once, as a human reply would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -22,9 +23,8 @@ from adapters.discord.pacing import (
     MESSAGE_EDIT,
     BucketGate,
     DiscordRateLimits,
-    prepaid,
 )
-from bridge.surface import Operation, Source, SurfaceLimits
+from bridge.surface import Grant, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,16 @@ class ChannelReplySurface:
         self._rates = rates
         self._reply_to = reply_to
         self._on_post = on_post
+        self._messages_path = f"/channels/{channel.id}/messages"
 
     def _gate(self, op: Operation) -> BucketGate:
         return self._rates.gate(MESSAGE_CREATE if op == "post" else MESSAGE_EDIT, str(self.channel.id))
+
+    def _paid(self, grant: Grant, method: str, path: str) -> contextlib.AbstractContextManager[None]:
+        """The request `method path` goes on the global grant `grant` holds (one this surface's `pace` took)."""
+        if grant.token is self._rates.global_budget:
+            return self._rates.paid_for(method, path)
+        return contextlib.nullcontext()
 
     async def show_progress(self) -> None:
         """Discord's typing indicator, renewed until the first text is posted (this task is cancelled then).
@@ -94,16 +101,17 @@ class ChannelReplySurface:
                 await asyncio.sleep(1.0)
                 continue
             try:
-                with prepaid():
+                with self._rates.paid_for("POST", f"/channels/{self.channel.id}/typing"):
                     await self.channel.typing()  # type: ignore[misc]
             except discord.HTTPException as exc:
                 log.debug("typing indicator in %s failed: %s", self.channel.id, exc)
                 return
             await asyncio.sleep(TYPING_EVERY)
 
-    async def pace(self, op: Operation, final: bool) -> None:
-        """The channel's bucket, then the bot's global budget; the call that follows uses both grants.
-        A post (a reply's first text, or its next part) goes before routine edits: new text first."""
+    async def pace(self, op: Operation, final: bool) -> Grant:
+        """The channel's bucket, then the bot's global budget; the call that follows uses both grants (the
+        returned grant holds the global one). A post (a reply's first text, or its next part) goes before
+        routine edits: new text first."""
         urgent = final or op == "post"
         gate = self._gate(op)
         await gate.acquire(urgent)
@@ -112,8 +120,9 @@ class ChannelReplySurface:
         except asyncio.CancelledError:
             gate.give_back()  # a routine update gave way to the final text, which needs this very call
             raise
+        return Grant(op, final, self._rates.global_budget)
 
-    async def post(self, text: str) -> str:
+    async def post(self, text: str, grant: Grant) -> str:
         options: dict[str, object] = {"allowed_mentions": NO_PINGS}
         if self._reply_to is not None:
             first = not self.message_ids
@@ -122,17 +131,17 @@ class ChannelReplySurface:
                 "allowed_mentions": PING_REPLIED if first else NO_PINGS,
                 "mention_author": first,
             }
-        with prepaid():
+        with self._paid(grant, "POST", self._messages_path):
             message = await self.channel.send(text, **options)
         self.message_ids.append(message.id)
         if self._on_post is not None:
             self._on_post(message.id)
         return str(message.id)
 
-    async def edit(self, message_id: str, text: str) -> None:
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         # Discord parses an edit without `allowed_mentions` with default allowances (@everyone included),
         # whatever the message was posted with.
-        with prepaid():
+        with self._paid(grant, "PATCH", f"{self._messages_path}/{message_id}"):
             await self.channel.get_partial_message(int(message_id)).edit(content=text, allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
@@ -142,11 +151,10 @@ class ChannelReplySurface:
         """Add the sources to the answer's last message as an embed (one more edit, not a new message)."""
         if not sources or not self.message_ids:
             return
-        await self.pace("edit", True)
-        with prepaid():
-            await self.channel.get_partial_message(self.message_ids[-1]).edit(
-                embed=sources_embed(sources), allowed_mentions=NO_PINGS
-            )
+        grant = await self.pace("edit", True)
+        last = self.message_ids[-1]
+        with self._paid(grant, "PATCH", f"{self._messages_path}/{last}"):
+            await self.channel.get_partial_message(last).edit(embed=sources_embed(sources), allowed_mentions=NO_PINGS)
 
 
 class InteractionReplySurface:
@@ -172,11 +180,13 @@ class InteractionReplySurface:
         """The deferred response already shows Discord's "thinking…" until the first text."""
         return None
 
-    async def pace(self, op: Operation, final: bool) -> None:
+    async def pace(self, op: Operation, final: bool) -> Grant:
+        """The interaction's bucket only: interaction responses are outside the global budget."""
         route = FOLLOWUP_CREATE if op == "post" and self._original is not None else FOLLOWUP_EDIT
         await self._rates.gate(route, self._major).acquire(final)
+        return Grant(op, final)
 
-    async def post(self, text: str) -> str:
+    async def post(self, text: str, grant: Grant) -> str:
         if self._original is None:
             message = await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
             self._original = str(message.id)
@@ -188,7 +198,7 @@ class InteractionReplySurface:
         self.message_ids.append(str(sent.id))
         return str(sent.id)
 
-    async def edit(self, message_id: str, text: str) -> None:
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         if message_id == self._original:
             await self.interaction.edit_original_response(content=text)
         else:

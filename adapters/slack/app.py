@@ -23,9 +23,10 @@ from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments
 from adapters.slack.pacing import Budgets, retry_handlers
+from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
-from adapters.slack.surface import ReplyPlace, SlackReplySurface, tell_user
+from adapters.slack.surface import SlackReplySurface, tell_user
 from bridge import texts
 from bridge.core import Core
 from bridge.messages import Attachment, InterruptedTurn

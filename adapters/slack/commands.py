@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.access import NOT_ADMIN, Access
 from adapters.slack.events import PLATFORM, SlackTurn, dedupe_key
 from adapters.slack.pacing import Budgets, paced
-from adapters.slack.surface import ReplyPlace
+from adapters.slack.place import ReplyPlace
 from bridge import texts
 from bridge.core import Core
 from bridge.errors import OpenWebUIError, UserFacingError, explain

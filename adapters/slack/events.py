@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack.surface import ReplyPlace
+from adapters.slack.place import ReplyPlace
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
 
 PLATFORM = "slack"

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import Budgets, paced
-from adapters.slack.surface import fallback_text, markdown_blocks
+from adapters.slack.text import fallback_text, markdown_blocks
 from bridge.messages import InterruptedTurn
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ import pytest
 from bridge.messages import ConversationKey, IncomingMessage
 from bridge.openwebui import OpenWebUIClient
 from bridge.store import Store
+from bridge.surface import Grant
 from simulators.openwebui_fake import FakeOpenWebUI
 from tests.conftest import make_app
 from tests.surfaces import RecordingSurface
@@ -115,7 +116,7 @@ async def test_a_platform_that_refuses_the_answer_still_leaves_the_turn_closed(f
     engine, store, _ = fault_engine
 
     class Refusing(RecordingSurface):
-        async def post(self, text: str) -> str:
+        async def post(self, text: str, grant: Grant) -> str:
             raise RuntimeError("platform answered 500")
 
     key = ConversationKey("test", "w", "c", uuid.uuid4().hex)

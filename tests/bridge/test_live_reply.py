@@ -183,9 +183,9 @@ async def test_finish_again_after_a_cancelled_finish_shows_the_new_text() -> Non
 async def test_the_final_text_does_not_wait_behind_a_routine_update_still_queued() -> None:
     class Busy(RecordingSurface):
         async def pace(self, op, final):  # type: ignore[no-untyped-def]
-            self.paced.append((op, final))
             if not final and self.ops:
                 await asyncio.sleep(5)  # routine updates queue behind other replies for a long time
+            return await super().pace(op, final)
 
     surface = Busy(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01))
     reply = LiveReply(surface)

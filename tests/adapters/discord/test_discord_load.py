@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import pytest
 
@@ -68,3 +69,20 @@ async def test_the_global_budget_holds_when_channels_allow_fast_edits(
     busiest = max(sum(1 for t in edits if start <= t < start + 1.0) for start in edits)
     assert busiest > 30, "the test does push the global limit"
     assert sim.count_429() == 0
+
+
+async def test_every_request_is_counted_once_in_the_global_budget(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """A reply's posts and edits take their global grant while pacing, before the request exists; the trace
+    hook must then let exactly that request through. Counted twice, the bridge would stream at half the rate
+    Discord allows; not at all, it could pass the 50/s limit."""
+    await discord_bridge.start()
+    rates = discord_bridge.adapter.rates  # type: ignore[union-attr]
+    granted, started = rates.global_budget.granted, time.monotonic()
+    await _ten_conversations(discord_bridge, world, "go [[reply:1500]] [[rate:100]]")
+    requests = [
+        c for c in discord_sim.calls(since=started) if c.path.startswith("/api/") and "/webhooks/" not in c.path
+    ]
+    assert sum(c.route == EDIT for c in requests) >= 20, "the replies are edited as they grow"
+    assert rates.global_budget.granted - granted == len(requests)

@@ -36,6 +36,11 @@ def _headers(limit: int, remaining: int, reset_after: float, bucket: str = "abc"
     }
 
 
+def _request(method: str, url: str) -> SimpleNamespace:
+    """What the trace hook reads of aiohttp's `TraceRequestStartParams`."""
+    return SimpleNamespace(method=method, url=url)
+
+
 async def test_a_gate_grants_its_window_then_waits_for_the_reset() -> None:
     gate = BucketGate(limit=3, window=1.5)
     started = time.monotonic()
@@ -134,17 +139,13 @@ async def test_interaction_responses_are_paced_per_token_and_outside_the_global_
     limits.observe("PATCH", token_url, 200, _headers(5, 2, 4.0))
     assert limits.gate(FOLLOWUP_EDIT, "1+tok-en").remaining == 2
 
-    class Params:
-        def __init__(self, url: str) -> None:
-            self.url = url
-
     while limits.global_budget.try_acquire():  # use up what the budget has now
         pass
     started = time.monotonic()
-    await asyncio.wait_for(start(None, None, Params(token_url)), 1)  # type: ignore[arg-type]
-    await asyncio.wait_for(start(None, None, Params("https://cdn.discord.test/attachments/1/2/a.txt")), 1)  # type: ignore[arg-type]
+    await asyncio.wait_for(start(None, None, _request("PATCH", token_url)), 1)  # type: ignore[arg-type]
+    await asyncio.wait_for(start(None, None, _request("GET", "https://cdn.discord.test/attachments/1/2/a.txt")), 1)  # type: ignore[arg-type]
     assert time.monotonic() - started < 0.1, "interaction responses and downloads do not wait for the budget"
-    await asyncio.wait_for(start(None, None, Params(f"{BASE}/channels/1/typing")), 3)  # type: ignore[arg-type]
+    await asyncio.wait_for(start(None, None, _request("POST", f"{BASE}/channels/1/typing")), 3)  # type: ignore[arg-type]
     assert time.monotonic() - started >= 0.5, "a bot request does"
 
 
@@ -164,3 +165,22 @@ async def test_a_routine_update_that_gives_way_returns_its_bucket_call() -> None
     with pytest.raises(asyncio.CancelledError):
         await pacing
     assert gate.remaining == before
+
+
+async def test_a_grant_taken_in_advance_lets_one_request_through_the_hook() -> None:
+    """A reply pays for its request while pacing; the trace hook must not charge it again, nor let a second
+    request (a retry) or a later one through on a grant that was not used."""
+    limits = DiscordRateLimits()
+    start = limits.trace_config().on_request_start[0]
+    path = "/channels/42/messages/7"
+    edit = _request("PATCH", f"{BASE}{path}")
+    with limits.paid_for("PATCH", path):
+        with limits.paid_for("PATCH", path):
+            pass  # this one's request never went out: its grant is not left for others
+        await start(None, None, edit)  # type: ignore[arg-type]
+        assert limits.global_budget.granted == 0, "the paid request takes no second grant"
+        await start(None, None, edit)  # type: ignore[arg-type]
+        assert limits.global_budget.granted == 1, "a second request (discord.py retrying) takes its own"
+    await start(None, None, edit)  # type: ignore[arg-type]
+    await start(None, None, _request("POST", f"{BASE}/channels/42/messages"))  # type: ignore[arg-type]
+    assert limits.global_budget.granted == 3

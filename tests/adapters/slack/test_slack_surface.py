@@ -10,8 +10,10 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import WorkspaceBudgets
-from adapters.slack.surface import ReplyPlace, SlackReplySurface
-from bridge.surface import EditDeferred
+from adapters.slack.place import ReplyPlace
+from adapters.slack.surface import SlackReplySurface
+from adapters.slack.updates import PostAndUpdate, Shown
+from bridge.surface import EditDeferred, Grant
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import slack_sim, slack_sim_client
 
@@ -20,10 +22,15 @@ __all__ = ["slack_sim", "slack_sim_client"]  # fixtures used by name
 ALICE = "U0ALICE"
 
 
-async def _reply(sim: SlackSimulator, client: AsyncWebClient, budgets: WorkspaceBudgets) -> SlackReplySurface:
+async def _place(sim: SlackSimulator, client: AsyncWebClient) -> ReplyPlace:
     question = await client.chat_postMessage(channel="C0GENERAL", text="a question")
-    place = ReplyPlace(sim.team_id, "C0GENERAL", str(question["ts"]), ALICE)
-    return SlackReplySurface(client, budgets, place, native_streaming=False)
+    return ReplyPlace(sim.team_id, "C0GENERAL", str(question["ts"]), ALICE)
+
+
+async def _reply(
+    sim: SlackSimulator, client: AsyncWebClient, budgets: WorkspaceBudgets, *, streaming: bool = False
+) -> SlackReplySurface:
+    return SlackReplySurface(client, budgets, await _place(sim, client), native_streaming=streaming)
 
 
 async def test_a_final_addition_takes_the_kept_grant_then_goes_on_in_a_new_message(
@@ -31,21 +38,34 @@ async def test_a_final_addition_takes_the_kept_grant_then_goes_on_in_a_new_messa
 ) -> None:
     budgets = WorkspaceBudgets()
     surface = await _reply(slack_sim, slack_sim_client, budgets)
-    await surface.pace("post", False)
-    ts = await surface.post("The quick ")
+    ts = await surface.post("The quick ", await surface.pace("post", False))
     while budgets.update.try_acquire():  # other replies spend every routine grant
         pass
-    await surface.pace("edit", True)
-    await surface.edit(ts, "The quick brown ")  # the grant kept back from routine edits
+    await surface.edit(ts, "The quick brown ", await surface.pace("edit", True))  # the grant kept for a final
     assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick brown "  # type: ignore[union-attr]
 
-    await surface.pace("edit", True)
     with pytest.raises(EditDeferred):  # chat.update is a refill away; a post is free now
-        await surface.edit(ts, "The quick brown fox.")
-    await surface.pace("edit", True)
-    await surface.edit(ts, "The quick")  # a text that is not an addition is never deferred: it waits
+        await surface.edit(ts, "The quick brown fox.", await surface.pace("edit", True))
+    await surface.edit(ts, "The quick", await surface.pace("edit", True))  # not an addition: never deferred, it waits
     assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick"  # type: ignore[union-attr]
     assert slack_sim.count_429() == 0
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["update", "append"])
+async def test_a_routine_edit_spends_the_grant_it_waited_for(
+    slack_sim: SlackSimulator, slack_sim_client: AsyncWebClient, streaming: bool
+) -> None:
+    """`pace` takes a routine edit's grant before the text is picked, and the edit uses that one: a second
+    grant would halve the scarce budget's edits."""
+    budgets = WorkspaceBudgets()
+    surface = await _reply(slack_sim, slack_sim_client, budgets, streaming=streaming)
+    ts = await surface.post("The quick ", await surface.pace("post", False))
+    before = (budgets.append.granted, budgets.update.granted)
+    grant = await surface.pace("edit", False)
+    await surface.edit(ts, "The quick brown ", grant)
+    spent = (budgets.append.granted - before[0], budgets.update.granted - before[1])
+    assert spent == ((1, 0) if streaming else (0, 1)), "(chat.appendStream, chat.update) grants"
+    assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick brown "  # type: ignore[union-attr]
 
 
 async def test_routine_grants_go_to_the_reply_shown_longest_ago(
@@ -53,9 +73,9 @@ async def test_routine_grants_go_to_the_reply_shown_longest_ago(
 ) -> None:
     budgets = WorkspaceBudgets()
     older, newer = [await _reply(slack_sim, slack_sim_client, budgets) for _ in range(2)]
-    await older.post("shown first ")
+    await older.post("shown first ", await older.pace("post", False))
     await asyncio.sleep(0.01)
-    await newer.post("shown later ")
+    await newer.post("shown later ", await newer.pace("post", False))
     while budgets.update.try_acquire():
         pass
     granted: list[str] = []
@@ -72,3 +92,21 @@ async def test_routine_grants_go_to_the_reply_shown_longest_ago(
     for task in waiting:
         task.cancel()
     await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def test_a_routine_update_without_a_grant_is_owed_until_the_reply_moves_on(
+    slack_sim: SlackSimulator, slack_sim_client: AsyncWebClient
+) -> None:
+    """A routine update whose grant is not for chat.update (its message was a stream Slack closed since
+    it paced) does not wait for one: its text is owed, and shown when the reply moves on or closes."""
+    budgets = WorkspaceBudgets()
+    updates = PostAndUpdate(slack_sim_client, budgets, await _place(slack_sim, slack_sim_client))
+    ts = await updates.post("The quick ", urgent=False)
+    message = Shown("The quick ")
+    while budgets.update.try_acquire():
+        pass
+    await asyncio.wait_for(updates.edit(ts, message, "The quick brown ", Grant("edit", False, budgets.append)), 0.5)
+    assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick "  # type: ignore[union-attr]
+    await updates.settle({ts: message})
+    assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick brown "  # type: ignore[union-attr]
+    assert message.owed is None

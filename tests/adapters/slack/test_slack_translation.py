@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.slack.commands import parse_link, split_name
 from adapters.slack.events import is_new_user_text, plain_text, turn_for
-from adapters.slack.surface import fallback_text
+from adapters.slack.text import fallback_text
 
 BOT = "U0BOT"
 

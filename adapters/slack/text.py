@@ -1,0 +1,38 @@
+"""How a reply's text is written for Slack: the Markdown block it is shown in, the short plain fallback
+for notifications, and the escapes that keep a model's text from notifying or linking anyone."""
+
+from __future__ import annotations
+
+import re
+
+FALLBACK_CHARS = 300
+
+_BROADCAST = re.compile(r"<!(here|channel|everyone)")
+
+
+def defuse(text: str) -> str:
+    """A model's `<!channel>`, `<!here>` or `<!everyone>` must not notify a whole channel: a zero-width
+    space after `<` keeps it readable and makes it plain text."""
+    return _BROADCAST.sub("<\u200b!\\1", text)
+
+
+def markdown_blocks(text: str) -> list[dict[str, str]]:
+    """Slack renders standard Markdown in a `markdown` block (up to 12,000 characters): no mrkdwn
+    conversion needed."""
+    return [{"type": "markdown", "text": text}]
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escapes: a name with `<`, `>` or `&` must not turn into markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fallback_text(text: str) -> str:
+    """The plain `text` shown in notifications: the start of the reply, cut at a word, escaped so that
+    nothing in it becomes a mention or a link. Short, because `chat.update` refuses a `text` near 4,000
+    characters even beside a block."""
+    flat = " ".join(text.split())
+    if len(flat) > FALLBACK_CHARS:
+        cut = flat.rfind(" ", 0, FALLBACK_CHARS)
+        flat = flat[: cut if cut > 0 else FALLBACK_CHARS] + "…"
+    return escape(flat) or "…"
