@@ -82,16 +82,23 @@ class Store:
             if str(target) != ":memory:":
                 target.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(target), check_same_thread=False, timeout=busy_timeout)
-            db = Database(conn)
-            if str(target) != ":memory:":
-                db.enable_wal()
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = NORMAL")
-            migrate(db)
+            try:
+                db = Database(conn)
+                if str(target) != ":memory:":
+                    db.enable_wal()
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA synchronous = NORMAL")
+                migrate(db)
+            except BaseException:
+                conn.close()
+                raise
             return db
 
         try:
             db = await loop.run_in_executor(executor, connect)
+        except (sqlite3.Error, OSError) as exc:
+            executor.shutdown(wait=False)
+            raise StoreError(cannot_open(exc)) from exc
         except BaseException:
             executor.shutdown(wait=False)
             raise
@@ -321,6 +328,23 @@ class Store:
             ).fetchall()
         )
         return [StoredFile(*row) for row in rows]
+
+
+def cannot_open(exc: sqlite3.Error | OSError) -> str:
+    """Why the database could not be opened, and what the operator can do about it: the CLI prints this
+    after the file's path, as the one line a failed start shows."""
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return f"another process holds it locked ({exc}); stop the other bridge that uses this file"
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return (
+            f"it is not a SQLite database or it is damaged ({exc}); restore it from a backup, or move it aside "
+            "to start with an empty one (conversations then start new chats)"
+        )
+    reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else str(exc)
+    return (
+        f"cannot open it ({reason}); check that BRIDGE_DB_PATH names a file, not a folder, and the permissions: "
+        "the bridge's user must be able to create and write the file and its folder"
+    )
 
 
 def _key(key: ConversationKey) -> tuple[str, str, str, str]:
