@@ -31,8 +31,10 @@ class Core:
         return await self._engine.handle(message, surface, knowledge=knowledge)
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
-        """True the first time an event is seen, for a reply that is not a turn (a refusal note): a
-        platform's redelivery must not repeat it."""
+        """True the first time an event is seen, also across restarts, for what an adapter does outside a
+        turn (a refusal note, opening a thread): a platform's redelivery must not repeat it. `handle`
+        claims the message's own `event_id`, so a message claimed here before it is handled needs a key
+        of its own."""
         return await self._engine.store.claim_event(platform, event_id)
 
     @property

@@ -1,8 +1,9 @@
-"""The operator's view: `/healthz` (the process answers), `/readyz` (OpenWebUI reachable and every
-platform connected) and `/metrics` (Prometheus), on `BRIDGE_HEALTH_PORT`.
+"""The operator's view: `/healthz` (the process answers), `/readyz` (OpenWebUI reachable, the database
+file still in place and every platform connected) and `/metrics` (Prometheus), on `BRIDGE_HEALTH_PORT`.
 
 OpenWebUI is watched in the background with backoff, so a bridge started while OpenWebUI is down comes
-up, reports not ready, and becomes ready by itself when OpenWebUI is back.
+up, reports not ready, and becomes ready by itself when OpenWebUI is back. The database file is watched
+too: deleted or replaced while the bridge runs, it would silently lose everything written from then on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from bridge.metrics import METRICS
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui.errors import OpenWebUIError
+from bridge.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,43 @@ class OpenWebUIWatch:
                 backoff = min(backoff * 2, self.max_backoff)
 
 
+class DatabaseWatch:
+    """Checks every `interval` seconds, and at each `/readyz`, that the database file is still the one open.
+
+    The change is logged once, as CRITICAL: from then on what the bridge learns (new conversations,
+    settings) is written into a file no path names, and is gone at the next start.
+    """
+
+    def __init__(self, store: Store, interval: float = 10.0) -> None:
+        self.store = store
+        self.interval = interval
+        self.problem = ""
+
+    async def check(self) -> bool:
+        problem = await asyncio.to_thread(self.store.file_problem)
+        if problem and problem != self.problem:
+            log.critical(
+                "%s: what the bridge remembers from now on is lost at the next restart. Restore the file from a "
+                "backup and restart the bridge, or restart it to begin with an empty database",
+                problem,
+            )
+        elif self.problem and not problem:
+            log.info("the database file %s is in place again", self.store.path)
+        self.problem = problem
+        return not problem
+
+    async def run(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(self.interval)
+
+
 class HealthServer:
     """A small aiohttp app; platforms add a `connected` check each under their name."""
 
-    def __init__(self, watch: OpenWebUIWatch, checks: dict[str, Callable[[], bool]]) -> None:
+    def __init__(self, watch: OpenWebUIWatch, database: DatabaseWatch, checks: dict[str, Callable[[], bool]]) -> None:
         self.watch = watch
+        self.database = database
         self.checks = checks
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -86,11 +120,17 @@ class HealthServer:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        parts = {"openwebui": self.watch.reachable, **{name: check() for name, check in self.checks.items()}}
+        parts = {
+            "openwebui": self.watch.reachable,
+            "database": await self.database.check(),
+            **{name: check() for name, check in self.checks.items()},
+        }
         ready = all(parts.values())
         body: dict[str, object] = {"ready": ready, "checks": parts}
         if not self.watch.reachable:
             body["openwebui_error"] = self.watch.reason
+        if self.database.problem:
+            body["database_error"] = self.database.problem
         return web.json_response(body, status=200 if ready else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:

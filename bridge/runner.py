@@ -14,7 +14,7 @@ import time
 from bridge.adapter import Adapter
 from bridge.app import App
 from bridge.errors import StoreError
-from bridge.health import HealthServer, OpenWebUIWatch
+from bridge.health import DatabaseWatch, HealthServer, OpenWebUIWatch
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +64,24 @@ async def serve(
     app: App, adapters: dict[str, Adapter], stop: asyncio.Event | None = None, *, health: bool = True
 ) -> None:
     """Run the adapters (by platform name) until `stop` is set or a signal arrives; re-raise the error of
-    an adapter that failed. A platform counts as not ready until its adapter says it is. `health=False`
-    (the terminal chat) leaves out the OpenWebUI watch and the health endpoint."""
+    an adapter that failed. A platform counts as not ready until its adapter says it is. The database file is
+    watched always; `health=False` (the terminal chat) leaves out the OpenWebUI watch and the health endpoint."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    background = [asyncio.create_task(forget_old_events(app), name="forget-events")]
+    database = DatabaseWatch(app.store)
+    background = [
+        asyncio.create_task(forget_old_events(app), name="forget-events"),
+        asyncio.create_task(database.run(), name="database-watch"),
+    ]
     server: HealthServer | None = None
     settings = app.settings.bridge
     if health:  # a service: OpenWebUI is watched (and logged) in the background, and maybe served on /readyz
         watch = OpenWebUIWatch(app.client)
         background.append(asyncio.create_task(watch.run(), name="openwebui-watch"))
         if settings.health_port:
-            server = HealthServer(watch, {name: adapter.ready for name, adapter in adapters.items()})
+            server = HealthServer(watch, database, {name: adapter.ready for name, adapter in adapters.items()})
             await server.start(settings.health_host, settings.health_port)
     tasks = [asyncio.create_task(_run(app, name, adapter), name=name) for name, adapter in adapters.items()]
     stopping = asyncio.create_task(stop.wait(), name="stop")

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 INTERRUPTED = "The answer was interrupted because the bridge restarted; send your message again."
 RESTARTING = "The bridge is restarting; send your message again in a minute."
 FAILED = "Something went wrong while answering; try again in a moment."
+FORGOTTEN = (
+    "I had lost my record of this conversation, so I answered without its earlier messages; "
+    "it goes on in a new OpenWebUI chat."
+)
 USER_REFUSED = "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
 CHANNEL_REFUSED = "I am not allowed to answer in this channel; the bridge's admin decides where I work."
 QUOTE_LIMIT = 1500

@@ -189,3 +189,47 @@ async def test_a_whole_process_with_both_platforms(
     sent = [str(c.body) for c in discord_sim.calls()] + [str(c.params) for c in slack_sim.calls()]
     for secret in secrets:
         assert not any(secret in body for body in sent), "a secret was sent to a platform"
+
+
+async def test_a_database_deleted_while_running_is_noticed_and_no_follow_up_is_dropped(
+    bridge_process: BridgeProcess,
+    discord_sim: DiscordSimulator,
+    slack_sim: SlackSimulator,  # noqa: F811
+) -> None:
+    await bridge_process.wait_ready()
+    general, alice = bridge_process.general, bridge_process.alice
+    posted = await slack_sim.user_mentions_app(SLACK_CHANNEL, SLACK_ALICE, "before the loss")
+    question = await discord_sim.user_says(general, alice, "discord before the loss", mentions_bot=True)
+    await slack_sim.wait_bot_messages(SLACK_CHANNEL, posted.ts, count=1, timeout=15)
+    await discord_sim.wait_until(lambda: discord_sim.thread_of(question), 15, "the Discord thread")
+    thread = discord_sim.thread_of(question)
+    await discord_sim.wait_until(lambda: discord_sim.bot_texts(thread), 15, "the Discord answer")
+
+    database = Path(bridge_process.env["BRIDGE_DATA_DIR"]) / "bridge.db"
+    for path in database.parent.glob("bridge.db*"):
+        path.unlink()
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            ready = await http.get(f"{bridge_process.health}/readyz")
+            if ready.status_code == 503:
+                break
+            await asyncio.sleep(0.1)
+        body = ready.json()
+        assert ready.status_code == 503 and body["checks"]["database"] is False, body
+        assert str(database) in body["database_error"] and "deleted" in body["database_error"]
+        assert (await http.get(f"{bridge_process.health}/readyz")).status_code == 503
+    loud = [line for line in bridge_process.log.read_text().splitlines() if "deleted" in line and str(database) in line]
+    assert len(loud) == 1 and "CRITICAL" in loud[0], loud
+
+    # After a restart on a new, empty database, follow-ups in both old threads are still answered.
+    assert bridge_process.kill(signal.SIGTERM) == 0
+    bridge_process.start()
+    await bridge_process.wait_ready()
+    await slack_sim.user_posts(SLACK_CHANNEL, SLACK_ALICE, "after the loss", thread_ts=posted.ts)
+    await slack_sim.wait_bot_messages(SLACK_CHANNEL, posted.ts, count=2, timeout=15)
+    assert slack_sim.bot_messages(SLACK_CHANNEL, posted.ts)[-1] == "echo: after the loss"
+    assert [e["thread_ts"] for e in slack_sim.ephemerals(SLACK_CHANNEL, SLACK_ALICE)] == [posted.ts]
+    await discord_sim.user_says(thread, alice, "discord after the loss")
+    await discord_sim.wait_until(
+        lambda: discord_sim.bot_texts(thread)[-1] == "echo: discord after the loss", 15, "the Discord follow-up"
+    )

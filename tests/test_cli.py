@@ -128,3 +128,34 @@ def test_migrate_and_run_without_platforms(tmp_path: Path) -> None:
     assert migrated.returncode == 0 and db.exists(), migrated.stderr
     idle = run_bridge(["run"], {"OPENWEBUI_API_KEY": "sk-x", "BRIDGE_DB_PATH": str(db)}, tmp_path)
     assert idle.returncode == 1 and "DISCORD_BOT_TOKEN" in idle.stderr and "bridge chat" in idle.stderr
+
+
+def test_a_database_that_cannot_be_used_stops_every_command_with_one_line(tmp_path: Path) -> None:
+    """A damaged file, a folder where the file should be, and a file where its folder should be: each start
+    ends with one line naming the database and what to do, and no traceback."""
+    valid = tmp_path / "valid.db"
+    assert run_bridge(["migrate"], {"BRIDGE_DB_PATH": str(valid)}, tmp_path).returncode == 0
+    damaged = tmp_path / "damaged.db"  # a real database cut short, as a full disk or a bad copy leaves it
+    damaged.write_bytes(valid.read_bytes()[: valid.stat().st_size // 2])
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database " * 200)
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    env = {
+        "OPENWEBUI_API_KEY": "sk-x",
+        "OPENWEBUI_URL": f"http://127.0.0.1:{closed_port()}",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+    }
+    cases = [
+        (garbage, ["migrate", "chat", "run"], "restore it from a backup"),
+        (damaged, ["run"], "restore it from a backup"),
+        (folder, ["run", "migrate"], "check that"),
+        (a_file / "bridge.db", ["chat"], "check that"),
+    ]
+    for path, commands, action in cases:
+        for command in commands:
+            result = run_bridge([command], {**env, "BRIDGE_DB_PATH": str(path)}, tmp_path)
+            assert_one_clear_line(result, str(path), action)

@@ -23,6 +23,7 @@ from discord.http import Route
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
 from adapters.discord.events import (
+    PLATFORM,
     Action,
     Plan,
     ReplyChains,
@@ -38,7 +39,7 @@ from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import NO_PINGS, ChannelReplySurface
 from bridge import texts
 from bridge.core import Core
-from bridge.errors import UserFacingError
+from bridge.errors import StoreError, UserFacingError
 from bridge.messages import IncomingMessage, InterruptedTurn
 from bridge.tasks import BackgroundTasks
 
@@ -202,14 +203,28 @@ class DiscordAdapter:
         plan = await plan_for(message, me, self.settings.reply_mode, self.chains)
         if plan is None:
             return
-        self._seen[message.id] = None  # a RESUME may replay a message; it is answered once
+        self._seen[message.id] = None  # a replay within this process stops here, before the store is asked
         while len(self._seen) > SEEN_MESSAGES:
             self._seen.popitem(last=False)
         self.tasks.spawn(self._answer(message, plan), name=f"discord-answer-{message.id}")
 
+    async def _first_time(self, message: discord.Message) -> bool:
+        """Whether the bridge takes `message` up now for the first time, also across restarts (the store
+        remembers): a replayed mention must not try to open its thread again (Discord refuses, and the bot
+        would blame a missing permission) nor repeat a refusal. With the database failing the message is
+        taken up, and the turn tells the asker what failed."""
+        try:
+            return await self.core.claim_event(PLATFORM, f"taken:{message.id}")
+        except StoreError as exc:
+            log.warning("Discord: could not record message %s as taken up: %s", message.id, exc)
+            return True
+
     async def _answer(self, message: discord.Message, plan: Plan) -> None:
         me = self.client.user
         assert me is not None
+        if not await self._first_time(message):
+            log.info("Discord: message %s was taken up before; its replay is ignored", message.id)
+            return
         refusal = self.access.refusal(asker_of(message.author, plan.channel, message.guild))
         if refusal is not None:
             await self._tell(message, f"⛔ {refusal}")

@@ -27,6 +27,7 @@ from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackReplySurface, tell_user
+from adapters.slack.threads import FORGOTTEN_THREAD, ForgottenThreads
 from bridge import texts
 from bridge.core import Core
 from bridge.messages import Attachment, InterruptedTurn
@@ -67,6 +68,7 @@ class SlackAdapter:
         self._client: AsyncWebClient | None = None
         self._access: Access | None = None
         self._commands: SlashCommands | None = None
+        self._threads: ForgottenThreads | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -96,6 +98,7 @@ class SlackAdapter:
             retry_handlers=retry_handlers(),
         )
         self._access = Access(s, self._client)
+        self._threads = ForgottenThreads(self._client)
         self._commands = SlashCommands(
             command=s.command,
             core=self.core,
@@ -193,7 +196,7 @@ class SlackAdapter:
         if is_dm(event):
             self.spawn(self._serve(self._turn(event, body, context)), "dm")
         elif event.get("thread_ts") and not mentions(event, bot):
-            self.spawn(self._follow_up(self._turn(event, body, context)), "follow-up")
+            self.spawn(self._follow_up(self._turn(event, body, context), bot), "follow-up")
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
         await ack()
@@ -211,14 +214,22 @@ class SlackAdapter:
         token = self.settings.bot_token.get_secret_value()
         return slack_attachments(files, self._session, token, self.core.max_file_bytes)
 
-    async def _follow_up(self, turn: SlackTurn) -> None:
+    async def _follow_up(self, turn: SlackTurn, bot_user_id: str) -> None:
         """A thread message without a mention is answered in a thread the bridge has taken part in
-        (after `new` there, it starts the thread's next chat)."""
-        if await self.core.has_conversation(turn.message.key, ever=True):
+        (after `new` there, it starts the thread's next chat), and in one it has no record of where Slack
+        shows the app posted (`adapters.slack.threads`), with a note that the earlier messages are lost."""
+        key = turn.message.key
+        if await self.core.has_conversation(key, ever=True):
             await self._serve(turn)
+            return
+        assert self._threads is not None
+        if await self._threads.took_part(key.channel, key.thread, bot_user_id):
+            log.info("Slack: answering in %s, a thread the app took part in but has no record of", key.describe())
+            await self._serve(turn, note=FORGOTTEN_THREAD)
 
-    async def _serve(self, turn: SlackTurn) -> None:
-        """Check who asks, then answer; a refused or empty message gets an ephemeral note, once."""
+    async def _serve(self, turn: SlackTurn, note: str = "") -> None:
+        """Check who asks, then answer; a refused or empty message gets an ephemeral note, once. `note` is
+        told the asker (once) before the answer."""
         message, place = turn.message, turn.place
         assert self._access is not None
         note_place = ReplyPlace(place.team_id, place.channel, turn.own_thread, place.user_id)
@@ -229,6 +240,8 @@ class SlackAdapter:
             if await self.core.claim_event(PLATFORM, message.event_id):
                 await tell_user(self.client, self.budgets.of(place.team_id), note_place, refusal)
             return
+        if note and await self.core.claim_event(PLATFORM, f"{message.event_id}:note"):
+            await tell_user(self.client, self.budgets.of(place.team_id), note_place, note)
         await self.answer(turn, ())
 
     async def answer(self, turn: SlackTurn, knowledge: tuple[str, ...]) -> None:

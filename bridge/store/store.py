@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -65,9 +66,11 @@ class StoredFile:
 class Store:
     """Async façade over the SQLite file; open with `await Store.open(path)`."""
 
-    def __init__(self, db: Database, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, db: Database, executor: ThreadPoolExecutor, path: Path | None = None) -> None:
         self._db = db
         self._executor = executor
+        self.path = path
+        self._identity = _identity(path) if path else None
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout: float = 5.0) -> Store:
@@ -77,26 +80,53 @@ class Store:
         """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         loop = asyncio.get_running_loop()
+        target = Path(path)
+        on_disk = str(target) != ":memory:"
 
         def connect() -> Database:
-            target = Path(path)
-            if str(target) != ":memory:":
+            if on_disk:
                 target.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(target), check_same_thread=False, timeout=busy_timeout)
-            db = Database(conn)
-            if str(target) != ":memory:":
-                db.enable_wal()
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = NORMAL")
-            migrate(db)
+            try:
+                db = Database(conn)
+                if on_disk:
+                    db.enable_wal()
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA synchronous = NORMAL")
+                migrate(db)
+            except BaseException:
+                conn.close()
+                raise
             return db
 
         try:
             db = await loop.run_in_executor(executor, connect)
+        except (sqlite3.Error, OSError) as exc:
+            executor.shutdown(wait=False)
+            raise StoreError(cannot_open(exc)) from exc
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(db, executor)
+        return cls(db, executor, target if on_disk else None)
+
+    def file_problem(self) -> str:
+        """What happened to the database file since it was opened; "" while its path still names that file.
+
+        SQLite does not notice its file deleted or replaced while it is open: writes go on into the old
+        file and are lost at the next start. Only comparing the path's device and inode with those of the
+        file opened shows it. A stat, cheap enough to ask often (but not on the event loop).
+        """
+        if self.path is None:
+            return ""
+        try:
+            now = _identity(self.path)
+        except FileNotFoundError:
+            return f"the database file {self.path} was deleted while the bridge runs"
+        except OSError as exc:
+            return f"the database file {self.path} cannot be checked ({exc.strerror})"
+        if now != self._identity:
+            return f"the database file {self.path} was replaced by another file while the bridge runs"
+        return ""
 
     async def close(self) -> None:
         await self._run(self._db.conn.close)
@@ -324,6 +354,28 @@ class Store:
             ).fetchall()
         )
         return [StoredFile(*row) for row in rows]
+
+
+def cannot_open(exc: sqlite3.Error | OSError) -> str:
+    """Why the database could not be opened, and what the operator can do about it: the CLI prints this
+    after the file's path, as the one line a failed start shows."""
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return f"another process holds it locked ({exc}); stop the other bridge that uses this file"
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return (
+            f"it is not a SQLite database or it is damaged ({exc}); restore it from a backup, or move it aside "
+            "to start with an empty one (conversations then start new chats)"
+        )
+    reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else str(exc)
+    return (
+        f"cannot open it ({reason}); check that BRIDGE_DB_PATH names a file, not a folder, and the permissions: "
+        "the bridge's user must be able to create and write the file and its folder"
+    )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
 
 
 def _key(key: ConversationKey) -> tuple[str, str, str, str]:

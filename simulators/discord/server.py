@@ -370,6 +370,11 @@ class DiscordSimulator:
         """Close gateway sockets (abruptly when ``code`` is None); sessions stay resumable."""
         await self.gateway.drop_connections(code)
 
+    async def redeliver(self, message: Ref) -> None:
+        """MESSAGE_CREATE again for a message already posted, as a gateway replays events after a resume,
+        and as a bot that restarted may see one again."""
+        await self.gateway.dispatch_message("MESSAGE_CREATE", self.message(_id(message)))
+
     def advance_clock(self, seconds: float) -> None:
         """Move the simulated wall clock (message ages, interaction-token lifetimes) forward."""
         self.clock.advance(seconds)

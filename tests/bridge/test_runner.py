@@ -78,11 +78,11 @@ async def test_health_ready_metrics_and_stop(fake_owui: FakeOpenWebUI, tmp_path:
             base = f"http://127.0.0.1:{port}"
             assert (await wait_status(f"{base}/healthz", 200)).json() == {"status": "ok"}
             not_ready = await wait_status(f"{base}/readyz", 503)
-            assert not_ready.json()["checks"] == {"openwebui": False, "test": False}
+            assert not_ready.json()["checks"] == {"openwebui": False, "database": True, "test": False}
             fake_owui.down = False
             adapter.connected.set()
             ready = await wait_status(f"{base}/readyz", 200, timeout=15)  # the watch backs off 1, 2, 4 s
-            assert ready.json()["checks"] == {"openwebui": True, "test": True}
+            assert ready.json()["checks"] == {"openwebui": True, "database": True, "test": True}
             metrics = (await wait_status(f"{base}/metrics", 200)).text
             assert "bridge_turns_started_total" in metrics and "bridge_active_conversations" in metrics
             stop.set()
@@ -90,6 +90,28 @@ async def test_health_ready_metrics_and_stop(fake_owui: FakeOpenWebUI, tmp_path:
             assert adapter.stopped.is_set()
     finally:
         fake_owui.down = False
+
+
+async def test_a_database_file_replaced_while_running_fails_readiness(
+    fake_owui: FakeOpenWebUI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backup restored over the file of a running bridge is a file the bridge does not use: it says so."""
+    port = free_port()
+    stop = asyncio.Event()
+    settings = make_settings(fake_owui.url, fake_owui.api_key, tmp_path, port)
+    async with open_app(settings) as app:
+        running = asyncio.create_task(serve(app, {"test": Idle(asyncio.Event())}, stop))
+        base = f"http://127.0.0.1:{port}"
+        backup = tmp_path / "backup.db"
+        backup.write_bytes(settings.bridge.database.read_bytes())
+        backup.replace(settings.bridge.database)
+        body = (await wait_status(f"{base}/readyz", 503)).json()
+        assert body["checks"]["database"] is False
+        assert "replaced" in body["database_error"] and str(settings.bridge.database) in body["database_error"]
+        assert (await wait_status(f"{base}/readyz", 503)).json()["database_error"] == body["database_error"]
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert [r.levelname for r in caplog.records if "replaced" in r.getMessage()] == ["CRITICAL"]
 
 
 async def test_an_adapter_that_fails_stops_the_bridge_with_its_error(fake_owui: FakeOpenWebUI, tmp_path: Path) -> None:

@@ -148,6 +148,30 @@ async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_
     assert not ready()
 
 
+async def test_a_mention_replayed_after_a_restart_is_answered_once_and_never_refused(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """The bot's memory of the messages it took up survives a restart: a replayed mention neither tries to
+    open its thread again (Discord refuses: "A thread has already been created") nor repeats a refusal."""
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "answer me only once")
+    bob = await sim.create_user("bob")
+    await sim.add_member(world.guild, bob)
+    await discord_bridge.restart(denied_users=str(bob.id))
+    refused = await discord_bridge.ask(world.general, bob, "may I?")
+    await discord_bridge.restart(denied_users=str(bob.id))
+    for message in (question, refused):
+        await sim.redeliver(message)
+        await discord_bridge.wait_answered(message)
+    thread = sim.thread_of(question)
+    assert thread is not None and sim.bot_texts(thread) == ["echo: answer me only once"]
+    assert len(discord_bridge.upstream.requests_containing("answer me only once")) == 1
+    assert len(sim.threads(world.general)) == 1
+    said = sim.bot_texts(world.general)
+    assert len(said) == 1 and said[0].startswith("⛔"), said  # the refusal, once; no "could not open a thread"
+
+
 async def test_an_archived_thread_continues_after_a_restart(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:

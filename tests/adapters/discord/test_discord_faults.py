@@ -40,6 +40,22 @@ async def test_openwebui_down_mid_conversation_then_back(
     assert sim.bot_texts(thread)[-1] == "echo: and now? [markers: MARKER-before]", "the same chat goes on"
 
 
+async def test_with_the_database_refusing_writes_a_mention_still_gets_a_sentence(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """The bridge cannot record that it took the message up: it answers anyway, saying what failed."""
+    sim = discord_sim
+    await discord_bridge.start()
+    assert discord_bridge.app is not None
+    store = discord_bridge.app.store
+    await store._run(lambda: store._db.execute("PRAGMA query_only = ON"))
+    question = await discord_bridge.ask(world.general, world.alice, "is anyone keeping notes?")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [notice] = sim.bot_texts(thread)
+    assert notice.startswith("⚠️ ") and "database" in notice
+
+
 @pytest.mark.parametrize("discord_sim_config", [SimulatorConfig(max_edit_age=1.0)])
 async def test_a_message_discord_will_not_edit_any_more_is_left_and_the_answer_goes_on(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
