@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.access import Access
 from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
-from adapters.slack.files import slack_attachments
+from adapters.slack.files import slack_attachments, slack_file_hosts
 from adapters.slack.http_endpoint import EventsEndpoint
 from adapters.slack.pacing import Budgets, retry_handlers
 from adapters.slack.recovery import mark_interrupted
@@ -64,6 +64,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._endpoint: EventsEndpoint | None = None
         self._client: AsyncWebClient | None = None
+        self._file_hosts = slack_file_hosts(settings.api_url)
         self._access: Access | None = None
         self._commands: SlashCommands | None = None
 
@@ -212,7 +213,7 @@ class SlackAdapter:
     def _attachments(self, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
         assert self._session is not None
         token = self.settings.bot_token.get_secret_value()
-        return slack_attachments(files, self._session, token, self.core.max_file_bytes)
+        return slack_attachments(files, self._session, token, self.core.max_file_bytes, self._file_hosts)
 
     async def _follow_up(self, turn: SlackTurn) -> None:
         """A thread message without a mention is answered in a thread the bridge has taken part in
