@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import Access
 from adapters.slack.commands import Invocation, Respond, SlashCommands
-from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
+from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments, slack_file_hosts
 from adapters.slack.http_endpoint import EventsEndpoint
 from adapters.slack.pacing import Budgets, retry_handlers
@@ -201,7 +201,7 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
         await ack()
-        self.spawn(self._command(Invocation.from_payload(command), respond), "command")
+        self.spawn(self._command(Invocation.from_payload(command), respond, command_key(command)), "command")
 
     # --- work -----------------------------------------------------------------------------------
 
@@ -255,9 +255,13 @@ class SlackAdapter:
         if outcome.status == TurnStatus.FAILED and not outcome.message_ids:
             await tell_user(self.client, budgets, place, NOT_SHOWN.format(outcome.error[:200] or "unknown error"))
 
-    async def _command(self, invocation: Invocation, respond: Respond) -> None:
+    async def _command(self, invocation: Invocation, respond: Respond, key: str) -> None:
+        """Run a command once: one sent again with the same `trigger_id` (a replay) is acknowledged, not run."""
         assert self._commands is not None
         try:
+            if key and not await self.core.claim_event(PLATFORM, key):
+                log.warning("%s: an invocation seen before came again (a replay); ignored", self.settings.command)
+                return
             await self._commands.run(invocation, respond)
         except Exception:
             log.exception("%s %s failed", self.settings.command, invocation.text[:40])

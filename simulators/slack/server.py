@@ -349,7 +349,16 @@ class SlackSimulator:
         if not isinstance(transport, HttpDeliverer):
             raise RuntimeError("call use_http(url) first")
         body, content_type = encode(kind, payload)
-        return await transport.post(body, content_type, signature=signature, timestamp=timestamp)
+        return await transport.send(transport.signed(body, content_type, signature, timestamp))
+
+    async def replay_http(self, delivery: Delivery) -> HttpAnswer:
+        """Send `delivery`'s last HTTP attempt again, unchanged: same body, timestamp and signature (a captured
+        request replayed; its signature stays valid for Slack's five minutes)."""
+        transport = self.deliverer.transport
+        sent = delivery.attempts[-1].sent if delivery.attempts else None
+        if not isinstance(transport, HttpDeliverer) or sent is None:
+            raise RuntimeError("only a delivery made over HTTP (use_http) can be replayed")
+        return await transport.send(sent)
 
     async def url_verification(self, challenge: str = "sim-challenge") -> HttpAnswer:
         """The handshake Slack does when a Request URL is saved; the app must echo the challenge."""
