@@ -117,7 +117,7 @@ class DiscordAdapter:
         self.settings = settings
         self.rates = DiscordRateLimits()
         self.access = Access(self.settings)
-        self.files = AttachmentFetcher(core.max_file_bytes)
+        self.files = AttachmentFetcher(core.max_file_bytes, settings.api_url)
         self.tasks = BackgroundTasks("Discord")
         self.client = BridgeClient(self, **client_options)
         self.commands = SlashCommands(

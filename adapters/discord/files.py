@@ -1,6 +1,7 @@
 """Discord attachments as the core's `Attachment`: metadata now, bytes only when the engine accepts the file.
 
-Discord serves attachments by plain GET from its CDN. The size Discord declares is checked by the engine
+Discord serves attachments by plain GET from its CDN, and only from there are they fetched (an attachment
+URL pointing anywhere else gets a note, not a request). The size Discord declares is checked by the engine
 before any download; the download itself stops at the same limit, so a file that is larger than declared
 still cannot fill memory.
 """
@@ -13,17 +14,21 @@ import mimetypes
 import aiohttp
 import discord
 
+from bridge.downloads import FileHosts, fetch
 from bridge.errors import UserFacingError
 from bridge.messages import Attachment
 
 CHUNK = 64 * 1024
+DISCORD_FILE_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")
 
 
 class AttachmentFetcher:
     """Downloads attachments over one HTTP session; `close()` it at shutdown."""
 
-    def __init__(self, max_bytes: int, *, timeout: float = 120.0) -> None:
+    def __init__(self, max_bytes: int, api_url: str, *, timeout: float = 120.0) -> None:
+        """`api_url` is DISCORD_API_URL: its origin may serve files too (a proxy, or the tests' simulator)."""
         self.max_bytes = max_bytes
+        self.hosts = FileHosts("Discord", DISCORD_FILE_HOSTS, api_url)
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=10)
         self._session: aiohttp.ClientSession | None = None
 
@@ -33,10 +38,10 @@ class AttachmentFetcher:
         return Attachment(item.filename, content_type, item.size, functools.partial(self.download, item.url))
 
     async def download(self, url: str) -> bytes:
-        """The bytes at `url`, refusing more than `max_bytes`."""
+        """The bytes at `url` (on Discord's file hosts only), refusing more than `max_bytes`."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        async with self._session.get(url) as response:
+        async with fetch(self._session, url, self.hosts) as response:
             if response.status != 200:
                 raise UserFacingError(f"could not be downloaded from Discord (HTTP {response.status}); send it again.")
             data = bytearray()

@@ -12,7 +12,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
@@ -20,8 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import Access
 from adapters.slack.commands import Invocation, Respond, SlashCommands
-from adapters.slack.events import PLATFORM, SlackTurn, is_dm, is_new_user_text, mentions, turn_for
-from adapters.slack.files import slack_attachments
+from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
+from adapters.slack.files import slack_attachments, slack_file_hosts
+from adapters.slack.http_endpoint import EventsEndpoint
 from adapters.slack.pacing import Budgets, retry_handlers
 from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
@@ -64,8 +64,9 @@ class SlackAdapter:
         self.http_port: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        self._runner: web.AppRunner | None = None
+        self._endpoint: EventsEndpoint | None = None
         self._client: AsyncWebClient | None = None
+        self._file_hosts = slack_file_hosts(settings.api_url)
         self._access: Access | None = None
         self._commands: SlashCommands | None = None
         self._threads: ForgottenThreads | None = None
@@ -129,11 +130,15 @@ class SlackAdapter:
             await self._socket.connect_async()
             log.info("Slack: connected over Socket Mode")
             return
-        self._runner = web.AppRunner(app.web_app(path=s.http_path), access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, s.http_host, s.http_port)
-        await site.start()
-        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._endpoint = EventsEndpoint(
+            app.web_app(path=s.http_path),
+            s.http_host,
+            s.http_port,
+            max_connections=s.http_max_connections,
+            idle_timeout=s.http_idle_timeout,
+        )
+        await self._endpoint.start()
+        self.http_port = self._endpoint.port
         log.info("Slack: serving events at http://%s:%s%s", s.http_host, self.http_port, s.http_path)
 
     async def _check_bot_token(self) -> None:
@@ -150,7 +155,7 @@ class SlackAdapter:
 
     def ready(self) -> bool:
         """For `/readyz`: the Socket Mode connection is open, or the HTTP endpoint is serving."""
-        if self._runner is not None:
+        if self._endpoint is not None:
             return self.http_port is not None
         client = self._socket.client if self._socket is not None else None
         session = client.current_session if client is not None else None
@@ -168,10 +173,10 @@ class SlackAdapter:
         socket, self._socket = self._socket, None
         if socket is not None:
             await socket.close_async()
-        runner, self._runner = self._runner, None
-        if runner is not None:
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
             self.http_port = None
-            await runner.cleanup()
+            await endpoint.close()
         await self.tasks.drain(grace)
         if self._session is not None:
             await self._session.close()
@@ -200,7 +205,7 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
         await ack()
-        self.spawn(self._command(Invocation.from_payload(command), respond), "command")
+        self.spawn(self._command(Invocation.from_payload(command), respond, command_key(command)), "command")
 
     # --- work -----------------------------------------------------------------------------------
 
@@ -212,7 +217,7 @@ class SlackAdapter:
     def _attachments(self, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
         assert self._session is not None
         token = self.settings.bot_token.get_secret_value()
-        return slack_attachments(files, self._session, token, self.core.max_file_bytes)
+        return slack_attachments(files, self._session, token, self.core.max_file_bytes, self._file_hosts)
 
     async def _follow_up(self, turn: SlackTurn, bot_user_id: str) -> None:
         """A thread message without a mention is answered in a thread the bridge has taken part in
@@ -264,9 +269,13 @@ class SlackAdapter:
         if outcome.status == TurnStatus.FAILED and not outcome.message_ids:
             await tell_user(self.client, budgets, place, NOT_SHOWN.format(outcome.error[:200] or "unknown error"))
 
-    async def _command(self, invocation: Invocation, respond: Respond) -> None:
+    async def _command(self, invocation: Invocation, respond: Respond, key: str) -> None:
+        """Run a command once: one sent again with the same `trigger_id` (a replay) is acknowledged, not run."""
         assert self._commands is not None
         try:
+            if key and not await self.core.claim_event(PLATFORM, key):
+                log.warning("%s: an invocation seen before came again (a replay); ignored", self.settings.command)
+                return
             await self._commands.run(invocation, respond)
         except Exception:
             log.exception("%s %s failed", self.settings.command, invocation.text[:40])

@@ -54,6 +54,13 @@ def dedupe_key(team_id: str, channel: str, ts: str) -> str:
     return f"{team_id}:{channel}:{ts}"
 
 
+def command_key(payload: dict[str, Any]) -> str:
+    """One key per slash command invocation: its `trigger_id` is unique to it, and a captured request sent
+    again (within the five minutes its signature stays valid) carries the same one. "" without one."""
+    trigger = str(payload.get("trigger_id") or "")
+    return f"command:{payload.get('team_id') or ''}:{trigger}" if trigger else ""
+
+
 def is_dm(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
 

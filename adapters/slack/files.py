@@ -1,4 +1,4 @@
-"""Slack files as the core's `Attachment`s: downloaded lazily with the bot token.
+"""Slack files as the core's `Attachment`s: downloaded lazily with the bot token, only from Slack's file hosts.
 
 Slack does not answer a download the token may not make with an error status: it answers 200 with its
 HTML sign-in page. So the content type is checked, and an HTML answer for a file that is not HTML itself
@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from bridge.downloads import FileHosts, fetch
 from bridge.errors import UserFacingError
 from bridge.messages import Attachment, AttachmentFetcher
 
@@ -25,10 +26,17 @@ _UNREACHABLE = {
     "tombstone": "was deleted.",
     "hidden_by_limit": "is hidden by the workspace's plan limits.",
 }
+# Where Slack serves `url_private(_download)`, and where it redirects some downloads to.
+SLACK_FILE_HOSTS = ("files.slack.com", "files-origin.slack.com")
+
+
+def slack_file_hosts(api_url: str) -> FileHosts:
+    """Slack's file hosts, and the origin of SLACK_API_URL (a proxy, or the tests' simulator)."""
+    return FileHosts("Slack", SLACK_FILE_HOSTS, api_url)
 
 
 def slack_attachments(
-    files: list[dict[str, Any]], session: aiohttp.ClientSession, token: str, max_bytes: int
+    files: list[dict[str, Any]], session: aiohttp.ClientSession, token: str, max_bytes: int, hosts: FileHosts
 ) -> tuple[Attachment, ...]:
     """One `Attachment` per file of a message; files Slack will not serve fail with a sentence saying why."""
     found = []
@@ -37,17 +45,17 @@ def slack_attachments(
         content_type = str(file.get("mimetype") or "application/octet-stream")
         url = file.get("url_private_download") or file.get("url_private")
         reason = _UNREACHABLE.get(str(file.get("mode")), "" if url else "cannot be downloaded from Slack.")
-        fetch = _refusal(reason) if reason else _downloader(str(url), content_type, session, token, max_bytes)
-        found.append(Attachment(name, content_type, int(file.get("size") or 0), fetch))
+        download = _refusal(reason) if reason else _downloader(str(url), content_type, session, token, max_bytes, hosts)
+        found.append(Attachment(name, content_type, int(file.get("size") or 0), download))
     return tuple(found)
 
 
 def _downloader(
-    url: str, content_type: str, session: aiohttp.ClientSession, token: str, max_bytes: int
+    url: str, content_type: str, session: aiohttp.ClientSession, token: str, max_bytes: int, hosts: FileHosts
 ) -> AttachmentFetcher:
-    async def fetch() -> bytes:
+    async def download() -> bytes:
         headers = {"Authorization": f"Bearer {token}"}
-        async with session.get(url, headers=headers, timeout=DOWNLOAD_TIMEOUT) as response:
+        async with fetch(session, url, hosts, headers=headers, timeout=DOWNLOAD_TIMEOUT) as response:
             if response.status != 200:
                 raise UserFacingError(f"Slack answered {response.status} to its download; try sending it again.")
             if response.content_type == "text/html" and content_type != "text/html":
@@ -59,11 +67,11 @@ def _downloader(
                     break
             return bytes(data)
 
-    return fetch
+    return download
 
 
 def _refusal(reason: str) -> AttachmentFetcher:
-    async def fetch() -> bytes:
+    async def refuse() -> bytes:
         raise UserFacingError(reason)
 
-    return fetch
+    return refuse

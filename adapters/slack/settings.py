@@ -22,6 +22,12 @@ class SlackSettings(PlatformSettings):
     http_host: str = Field("0.0.0.0", description="HTTP mode: address to listen on")
     http_port: int = Field(3000, ge=0, le=65535, description="HTTP mode: port to listen on (0: any free port)")
     http_path: str = Field("/slack/events", description="HTTP mode: path of the Request URL (events and commands)")
+    http_max_connections: int = Field(
+        256, ge=1, description="HTTP mode: most connections open at once; over it the oldest idle one is closed"
+    )
+    http_idle_timeout: float = Field(
+        15.0, gt=0, le=3600, description="HTTP mode: seconds a connection may wait without a whole request"
+    )
     api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy, or a test fake)")
     command: str = Field("/owui", description="the slash command, as created in the app's settings")
     native_streaming: bool = Field(True, description="stream replies with chat.startStream when Slack allows it")

@@ -148,11 +148,15 @@ class SimAttachment:
 
 @dataclass(frozen=True)
 class SimFile:
-    """A file a simulated user attaches to a message or passes as a slash-command option."""
+    """A file a simulated user attaches to a message or passes as a slash-command option.
+
+    `url` makes a hostile payload: the attachment's `url` is this instead of the simulator's download URL.
+    """
 
     filename: str
     data: bytes
     content_type: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ class SimState:
         """Store a file's bytes and give it a loopback download URL."""
         attachment_id = self.ids.next()
         content_type = file.content_type or mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
-        url = f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{quote(file.filename)}"
+        url = file.url or f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{quote(file.filename)}"
         attachment = SimAttachment(attachment_id, file.filename, content_type, file.data, url)
         self.attachments[attachment_id] = attachment
         return attachment

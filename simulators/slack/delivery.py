@@ -35,6 +35,15 @@ class Attempt:
     envelope_id: str | None = None
     http_status: int | None = None
     latency: float | None = None
+    sent: SignedRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """An HTTP attempt exactly as sent (body and signed headers), so a test can replay it byte for byte."""
+
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ class FileHost:
         self.ws = ws
         self.pending_uploads = pending_uploads
         self.downloads: list[Download] = []
+        self.redirects: list[str] = []
 
     async def download(self, request: web.Request) -> web.Response:
         """GET /files-pri/{team}-{file}/download/{name} (and the url_private form without /download)."""
@@ -55,6 +56,11 @@ class FileHost:
             content_type=hosted.mimetype,
             headers={"Content-Disposition": f'attachment; filename="{hosted.name}"'},
         )
+
+    async def redirect(self, request: web.Request) -> web.Response:
+        """GET /redirect?to=URL: 302 to URL, whoever asks (a test tool: an open redirect on Slack's host)."""
+        self.redirects.append(request.query["to"])
+        raise web.HTTPFound(request.query["to"])
 
     async def upload(self, request: web.Request) -> web.Response:
         """POST /upload/v1/{file_id}: the raw bytes (slack_sdk) or a multipart `file` field (other clients)."""

@@ -1,7 +1,8 @@
 """Slack's HTTP delivery: signed POSTs to the app's Request URL, as event JSON or form-encoded commands.
 
 Also sends deliberately broken requests (bad signature, stale timestamp) so a test can check the app
-refuses them, and the `url_verification` handshake Slack performs when the Request URL is set.
+refuses them, replays a captured request byte for byte (as an attacker who saw it could, within the
+timestamp's five minutes), and the `url_verification` handshake Slack performs when the Request URL is set.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from .config import SimConfig
-from .delivery import Attempt, Delivery
+from .delivery import Attempt, Delivery, SignedRequest
 from .events import sign
 
 
@@ -50,16 +51,16 @@ class HttpDeliverer:
         self.signing_secret = signing_secret
         self.session = session
 
-    async def post(
+    def signed(
         self,
         body: bytes,
         content_type: str,
-        *,
         signature: str | None = None,
         timestamp: int | None = None,
         extra_headers: dict[str, str] | None = None,
-    ) -> HttpAnswer:
-        """POST `body` signed with the signing secret (or with the `signature` given, to test refusals)."""
+    ) -> SignedRequest:
+        """The request Slack would send now, signed with the signing secret (or at `timestamp`, or with the
+        `signature` given, to test refusals)."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
         headers = {
             "Content-Type": content_type,
@@ -68,8 +69,12 @@ class HttpDeliverer:
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
             **(extra_headers or {}),
         }
+        return SignedRequest(body, headers)
+
+    async def send(self, request: SignedRequest) -> HttpAnswer:
+        """POST `request` as it is (also to replay a captured one)."""
         timeout = aiohttp.ClientTimeout(total=self.config.ack_timeout)
-        async with self.session.post(self.url, data=body, headers=headers, timeout=timeout) as resp:
+        async with self.session.post(self.url, data=request.body, headers=request.headers, timeout=timeout) as resp:
             return HttpAnswer(resp.status, await resp.text(), resp.content_type)
 
     async def attempt(self, delivery: Delivery, attempt: Attempt) -> None:
@@ -78,8 +83,9 @@ class HttpDeliverer:
         retry_headers = {}
         if attempt.retry_num > 0:
             retry_headers = {"X-Slack-Retry-Num": str(attempt.retry_num), "X-Slack-Retry-Reason": attempt.retry_reason}
+        attempt.sent = self.signed(body, content_type, extra_headers=retry_headers)
         try:
-            answer = await self.post(body, content_type, extra_headers=retry_headers)
+            answer = await self.send(attempt.sent)
         except TimeoutError:
             attempt.outcome = "http_timeout"
             return

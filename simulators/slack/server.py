@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -124,6 +125,7 @@ class SlackSimulator:
         app.router.add_get("/files-pri/{team_file}/{name}", self.file_host.download)
         app.router.add_post("/upload/v1/{file_id}", self.file_host.upload)
         app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_get("/redirect", self.file_host.redirect)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -222,9 +224,13 @@ class SlackSimulator:
         *,
         thread_ts: str | None = None,
         files: Sequence[SimFile] = (),
+        file_urls: Mapping[str, str] | None = None,
     ) -> UserMessage:
-        """A user writes in a channel (or thread): one `message` event, subtype `file_share` with files."""
-        return self._user_message(channel, user, text, thread_ts, files, mention=False)
+        """A user writes in a channel (or thread): one `message` event, subtype `file_share` with files.
+
+        `file_urls` makes a hostile event: the named files' `url_private` and `url_private_download` are
+        these URLs instead of the simulator's."""
+        return self._user_message(channel, user, text, thread_ts, files, mention=False, file_urls=file_urls)
 
     async def user_mentions_app(
         self,
@@ -234,16 +240,17 @@ class SlackSimulator:
         *,
         thread_ts: str | None = None,
         files: Sequence[SimFile] = (),
+        file_urls: Mapping[str, str] | None = None,
     ) -> UserMessage:
         """A user @-mentions the app: `app_mention` then the matching `message` event, as Slack sends both.
 
         `<@BOTID> ` is put in front of `text` unless it already mentions the bot. In a DM Slack sends no
-        app_mention, only the message event.
+        app_mention, only the message event. `file_urls`: as in `user_posts`.
         """
         mention = f"<@{self.ws.bot_user_id}>"
         if mention not in text:
             text = f"{mention} {text}"
-        return self._user_message(channel, user, text, thread_ts, files, mention=True)
+        return self._user_message(channel, user, text, thread_ts, files, mention=True, file_urls=file_urls)
 
     async def user_dm(
         self, user: str, text: str, *, thread_ts: str | None = None, files: Sequence[SimFile] = ()
@@ -342,7 +349,16 @@ class SlackSimulator:
         if not isinstance(transport, HttpDeliverer):
             raise RuntimeError("call use_http(url) first")
         body, content_type = encode(kind, payload)
-        return await transport.post(body, content_type, signature=signature, timestamp=timestamp)
+        return await transport.send(transport.signed(body, content_type, signature, timestamp))
+
+    async def replay_http(self, delivery: Delivery) -> HttpAnswer:
+        """Send `delivery`'s last HTTP attempt again, unchanged: same body, timestamp and signature (a captured
+        request replayed; its signature stays valid for Slack's five minutes)."""
+        transport = self.deliverer.transport
+        sent = delivery.attempts[-1].sent if delivery.attempts else None
+        if not isinstance(transport, HttpDeliverer) or sent is None:
+            raise RuntimeError("only a delivery made over HTTP (use_http) can be replayed")
+        return await transport.send(sent)
 
     async def url_verification(self, challenge: str = "sim-challenge") -> HttpAnswer:
         """The handshake Slack does when a Request URL is saved; the app must echo the challenge."""
@@ -355,6 +371,10 @@ class SlackSimulator:
         message = Message(channel, self.ws.clock.next(), user, text, thread_ts=thread_ts)
         self.ws.add_message(message, "user_post")
         return event_callback(self.ws, message_event(self.ws, chan, message))
+
+    def redirect_url(self, to: str) -> str:
+        """A URL on the simulator's own host that answers 302 to `to` (an open redirect on Slack's host)."""
+        return f"{self.base_url}/redirect?{urlencode({'to': to})}"
 
     def add_file(self, name: str, content: bytes, mimetype: str | None = None, user: str = "U0ALICE") -> dict:
         """Host a file and return its Slack file object (with `url_private_download`)."""
@@ -453,11 +473,16 @@ class SlackSimulator:
         files: Sequence[SimFile],
         *,
         mention: bool,
+        file_urls: Mapping[str, str] | None = None,
     ) -> UserMessage:
         chan = self._require_channel(channel)
         if user not in self.ws.users:
             raise KeyError(f"unknown user {user!r}")
         file_objects = [self.add_file(f[0], f[1], f[2] if len(f) > 2 else None, user) for f in files]  # type: ignore[misc]
+        hostile = file_urls or {}
+        for obj in file_objects:
+            if obj["name"] in hostile:
+                obj["url_private"] = obj["url_private_download"] = hostile[obj["name"]]
         for obj in file_objects:
             self.ws.files[obj["id"]].shared_in.add(channel)
         message = Message(

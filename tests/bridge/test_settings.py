@@ -56,6 +56,8 @@ def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BRIDGE_MAX_FILE_BYTES", "lots", "integer"),
         ("BRIDGE_LOG_LEVEL", "LOUD", "DEBUG"),
         ("DISCORD_REPLY_MODE", "forum", "thread"),
+        ("SLACK_HTTP_MAX_CONNECTIONS", "0", "greater than or equal to 1"),
+        ("SLACK_HTTP_IDLE_TIMEOUT", "0", "greater than 0"),
     ],
 )
 def test_a_wrong_value_names_its_variable(

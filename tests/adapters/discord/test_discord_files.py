@@ -5,6 +5,7 @@ from __future__ import annotations
 from bridge.messages import ConversationKey
 from simulators.discord import DiscordSimulator, SimFile
 from simulators.documents import tiny_pdf
+from simulators.recorder import Recorder
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 DOWNLOADS = "GET /attachments/{channel_id}/{attachment_id}/{filename}"
@@ -71,3 +72,27 @@ async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(
     assert "tool.exe" in notice and "can't be read" in notice
     downloaded = {c.params["filename"] for c in sim.calls(DOWNLOADS)}
     assert downloaded == {"ok.md"}, "refused files are never downloaded"
+
+
+async def test_attachments_are_fetched_only_from_discords_cdn(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """An attachment whose URL points elsewhere (an internal service, or Discord's CDN over plain http) gets a
+    note naming it and is never fetched; the rest of the message is answered."""
+    sim = discord_sim
+    await discord_bridge.start()
+    async with Recorder() as internal:
+        files = [
+            SimFile("meta.txt", b"x", "text/plain", url=internal.url("/latest/meta-data")),
+            SimFile("plain.txt", b"x", "text/plain", url="http://cdn.discordapp.com/attachments/1/2/plain.txt"),
+            SimFile("ok.md", b"# fine MARKER-md", "text/markdown"),
+        ]
+        question = await sim.user_says(world.general, world.alice, "look", mentions_bot=True, attachments=files)
+        await discord_bridge.wait_answered(question)
+        assert internal.requests == []
+    thread = sim.thread_of(question)
+    assert thread is not None
+    answer, notice = sim.bot_texts(thread)
+    assert answer == "echo: look [markers: MARKER-md]"
+    for name in ("meta.txt", "plain.txt"):
+        assert f"{name}: is not on Discord's file servers, so it was not downloaded." in notice

@@ -104,3 +104,23 @@ async def test_http_mode_checks_signatures_and_answers(slack_bridge: SlackBridge
     (answer,) = await invocation.wait_responses(1, 3)
     assert answer.text.startswith("Model here: `echo-1`")
     assert invocation.delivery.attempts[0].http_status == 200
+
+
+async def test_a_replayed_slash_command_is_answered_once(slack_bridge: SlackBridge) -> None:
+    """A captured, validly signed command sent again within Slack's five minutes is acknowledged and ignored."""
+    sim = slack_bridge.sim
+    await slack_bridge.restart(mode="http")
+    invocation = await sim.slash_command("/owui", "ask asked only once?", ALICE, CHANNEL)
+    assert await invocation.acked(2)
+    await slack_bridge.settle()
+    replays = [await sim.replay_http(invocation.delivery) for _ in range(2)]
+    assert [r.status for r in replays] == [200, 200]  # still a valid signature: only the replay check stops it
+    await slack_bridge.settle()
+    assert len(slack_bridge.asked("asked only once?")) == 1
+    assert sim.bot_messages(CHANNEL) == [f"<@{ALICE}> asked: asked only once?"]
+
+    status = await sim.slash_command("/owui", "status", ALICE, CHANNEL)
+    await slack_bridge.settle()
+    await sim.replay_http(status.delivery)
+    await slack_bridge.settle()
+    assert len(status.responses) == 1

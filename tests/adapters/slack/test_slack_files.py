@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.slack.events import PLATFORM
 from bridge.messages import ConversationKey
 from simulators.documents import tiny_pdf
+from simulators.recorder import Recorder
 from simulators.slack.config import DEFAULT_BOT_SCOPES
 from tests.adapters.slack.conftest import SlackBridge
 
@@ -63,3 +64,30 @@ async def test_without_files_read_the_user_is_told_which_file_and_why(slack_brid
     assert replies[0] == slack_bridge.reply_to("read my notes")
     assert replies[-1].startswith("⚠️ notes.txt: the Slack app lacks the files:read scope")
     assert "an admin must add files:read" in replies[-1]
+
+
+async def test_files_are_fetched_only_from_slack_and_the_token_goes_nowhere_else(slack_bridge: SlackBridge) -> None:
+    """A file whose url_private points elsewhere (an internal service, plain http, or a redirect from Slack's
+    host to elsewhere) gets a note naming it; nothing is fetched there and the token is never sent there."""
+    sim = slack_bridge.sim
+    async with Recorder() as internal:
+        posted = await sim.user_mentions_app(
+            CHANNEL,
+            ALICE,
+            "read these",
+            files=[("meta.txt", b"x"), ("plain.txt", b"x"), ("moved.txt", b"x"), ("fine.txt", b"fine MARKER-ok\n")],
+            file_urls={
+                "meta.txt": internal.url("/latest/meta-data"),
+                "plain.txt": "http://files.slack.com/files-pri/T0-F0/plain.txt",
+                "moved.txt": sim.redirect_url(internal.url("/moved")),
+            },
+        )
+        await slack_bridge.settle()
+        assert internal.requests == []
+    assert sim.file_host.redirects == [internal.url("/moved")]  # Slack's host was asked; its redirect not followed
+    assert slack_bridge.asked("read these")[-1].markers == ["MARKER-ok"]
+    replies = sim.bot_messages(CHANNEL, posted.ts)
+    assert replies[0] == slack_bridge.reply_to("read these")
+    notes = replies[-1].split("\n")
+    for name in ("meta.txt", "plain.txt", "moved.txt"):
+        assert f"⚠️ {name}: is not on Slack's file servers, so it was not downloaded." in notes
