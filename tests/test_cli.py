@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_fake import FakeOpenWebUI
 from tests.conftest import OwuiTarget
 
 
@@ -81,6 +83,22 @@ def _chain(chat: dict) -> list[str]:
         ids.append(current)
         current = messages[current]["parentId"]
     return ids[::-1]
+
+
+def test_chat_model_command_sets_the_model_for_this_and_later_runs(
+    fake_owui: FakeOpenWebUI, model_upstream: ModelUpstream, tmp_path: Path
+) -> None:
+    owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
+    stdin = "/model\n/model vision-1\nwhich model MARKER-cli1\n/model nope-7b\n/model\n/quit\n"
+    result = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_DEFAULT_MODEL="echo-1"), tmp_path, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    said = [line.removeprefix("> ") for line in result.stdout.splitlines()]  # "> " is the prompt
+    assert said[1:3] == ["Model: echo-1", "Model set to vision-1."]
+    assert said[-3:-1] == ["There is no model `nope-7b` in OpenWebUI. Available: echo-1, vision-1.", "Model: vision-1"]
+    [asked] = model_upstream.requests_containing("MARKER-cli1")
+    assert asked.model == "vision-1"
+    again = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_DEFAULT_MODEL="echo-1"), tmp_path, stdin="/quit\n")
+    assert again.stdout.startswith("Chatting with vision-1."), again.stdout
 
 
 def test_check_reports_models_and_platforms(fake_owui, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

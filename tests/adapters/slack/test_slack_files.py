@@ -63,3 +63,24 @@ async def test_without_files_read_the_user_is_told_which_file_and_why(slack_brid
     assert replies[0] == slack_bridge.reply_to("read my notes")
     assert replies[-1].startswith("⚠️ notes.txt: the Slack app lacks the files:read scope")
     assert "an admin must add files:read" in replies[-1]
+
+
+async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    files = [
+        ("huge.txt", bytes(26 * 1024 * 1024 + 1), "text/plain"),
+        ("tool.exe", b"MZ\x90\x00", "application/octet-stream"),
+        ("ok.md", b"# fine MARKER-md1\n", "text/markdown"),
+    ]
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "look at these", files=files)
+    await slack_bridge.settle()
+    assert slack_bridge.asked("look at these")[-1].markers == ["MARKER-md1"]
+    replies = sim.bot_messages(CHANNEL, posted.ts)
+    assert len(replies) == 3, replies
+    answer, sources, notes = replies
+    assert answer == slack_bridge.reply_to("look at these") and sources == "Sources: ok.md"
+    huge, exe = notes.split("\n")
+    assert huge.startswith("⚠️ huge.txt: too large (26.0 MB; the limit is 25.0 MB)")
+    assert exe.startswith("⚠️ tool.exe: this type of file can't be read (application/octet-stream)")
+    downloaded = {sim.ws.files[d.file_id].name for d in sim.downloads}
+    assert downloaded == {"ok.md"}, "refused files are never downloaded"
