@@ -205,8 +205,9 @@ async def test_shutdown_drain_interrupts_visibly_and_keeps_the_chat_whole(
     k = key()
     surface = RecordingSurface()
     turn = asyncio.create_task(engine.handle(message(k, "a long one [[reply:2000]] [[rate:20]]"), surface))
-    while not surface.ops:
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):  # the answer's first text
+        while not surface.ops:
+            await asyncio.sleep(0.05)
     # the platform message is known to the store while the answer streams (a crash could mark it)
     assert [t.platform_message_ids for t in await store.open_turns()] == [["m1"]]
     await engine.drain(grace=0.2)
