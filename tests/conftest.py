@@ -36,6 +36,15 @@ class OwuiTarget:
     real: RealOpenWebUI | None = None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """CI must run the contract suite: a skip there would let a fake that drifted from OpenWebUI pass."""
+    if os.environ.get("CI") == "true" and os.environ.get("BRIDGE_SKIP_CONTRACT"):
+        raise pytest.UsageError(
+            "BRIDGE_SKIP_CONTRACT is refused in CI (CI=true): the contract tests must run against a real "
+            "OpenWebUI; .ci/run installs it with scripts/install-openwebui.sh."
+        )
+
+
 @pytest.fixture(scope="session")
 def model_upstream() -> Iterator[ModelUpstream]:
     upstream = ModelUpstream()
