@@ -21,7 +21,7 @@ from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.openwebui_server import OpenWebUIUnavailable, RealOpenWebUI, executable
 from simulators.threaded import serve_in_thread
 
-pytest_plugins = ["simulators.discord.pytest_plugin"]
+pytest_plugins = ["simulators.discord.pytest_plugin", "simulators.slack.pytest_plugin"]
 
 
 @dataclass(frozen=True)

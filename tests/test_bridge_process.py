@@ -7,9 +7,7 @@ answer followed by a restart, and a clean stop on SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,17 +23,11 @@ from bridge.openwebui import chat as chats
 from simulators.discord import DiscordSimulator
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.processes import environ_without_settings, free_port
 from simulators.slack import SlackSimulator
-from simulators.slack.fixtures import slack_sim  # noqa: F401 - fixture
 
 SLACK_CHANNEL = "C0GENERAL"
 SLACK_ALICE = "U0ALICE"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -88,7 +80,7 @@ class BridgeProcess:
 @pytest.fixture
 async def bridge_process(
     discord_sim: DiscordSimulator,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
     fake_owui: FakeOpenWebUI,
     tmp_path: Path,
 ) -> AsyncIterator[BridgeProcess]:
@@ -97,9 +89,8 @@ async def bridge_process(
     alice = await discord_sim.create_user("alice")
     await discord_sim.add_member(guild, alice)
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
     env = {
-        **clean,
+        **environ_without_settings(),
         "OPENWEBUI_URL": fake_owui.url,
         "OPENWEBUI_API_KEY": fake_owui.api_key,
         "OPENWEBUI_DEFAULT_MODEL": "echo-1",
@@ -126,7 +117,7 @@ async def bridge_process(
 async def test_a_whole_process_with_both_platforms(
     bridge_process: BridgeProcess,
     discord_sim: DiscordSimulator,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
     fake_owui: FakeOpenWebUI,
     model_upstream: ModelUpstream,
 ) -> None:
@@ -204,7 +195,7 @@ async def test_a_whole_process_with_both_platforms(
 async def test_sigterm_while_answers_stream_closes_them_with_the_note(
     bridge_process: BridgeProcess,
     discord_sim: DiscordSimulator,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
     fake_owui: FakeOpenWebUI,
     tmp_path: Path,
 ) -> None:

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from bridge.openwebui import chat as chats
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.processes import environ_without_settings, free_port
 from tests.conftest import OwuiTarget
 
 
 def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
     return subprocess.run(
         [sys.executable, "-m", "bridge", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**clean, **env},
+        env={**environ_without_settings(), **env},
         cwd=cwd,
         timeout=120,
         check=False,
@@ -36,12 +35,6 @@ def settings(owui: OwuiTarget, tmp_path: Path, **extra: str) -> dict[str, str]:
         "BRIDGE_DATA_DIR": str(tmp_path / "data"),
         **extra,
     }
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess, *needles: str) -> None:
@@ -67,22 +60,13 @@ def test_chat_holds_a_streamed_multi_turn_conversation(owui: OwuiTarget, tmp_pat
     listed = httpx.get(f"{owui.url}/api/v1/chats/list", headers=headers, timeout=10).json()
     assert chat_id in {c["id"] for c in listed}
     chat = httpx.get(f"{owui.url}/api/v1/chats/{chat_id}", headers=headers, timeout=10).json()["chat"]
-    messages = chat["history"]["messages"]
-    contents = [messages[m]["content"] for m in _chain(chat)]
+    contents = [m["content"] for m in chats.chain(chat)]
     assert contents == ["hello bridge", "echo: hello bridge", "second question", "echo: second question"]
     # a second run continues the same chat until /new
     again = run_bridge(["chat"], settings(owui, tmp_path), tmp_path, stdin="third\n/new\nfresh start\n/quit\n")
     assert again.returncode == 0, again.stderr
     links = [line for line in again.stdout.splitlines() if "/c/" in line]
     assert chat_id in links[0] and chat_id not in links[1]
-
-
-def _chain(chat: dict) -> list[str]:
-    messages, current, ids = chat["history"]["messages"], chat["history"]["currentId"], []
-    while current:
-        ids.append(current)
-        current = messages[current]["parentId"]
-    return ids[::-1]
 
 
 def test_chat_model_command_sets_the_model_for_this_and_later_runs(
@@ -116,7 +100,7 @@ def test_wrong_url_wrong_key_down_and_unknown_model_give_one_line(
     tmp_path: Path,
 ) -> None:
     owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
-    down = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}"), tmp_path)
+    down = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{free_port()}"), tmp_path)
     assert_one_clear_line(down, "unreachable")
     wrong_path = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=owui.url + "/webui"), tmp_path)
     assert_one_clear_line(wrong_path, "OPENWEBUI_URL")
@@ -126,7 +110,7 @@ def test_wrong_url_wrong_key_down_and_unknown_model_give_one_line(
     unknown = run_bridge(["chat", "--model", "nope-7b"], settings(owui, tmp_path), tmp_path)
     assert_one_clear_line(unknown, "nope-7b")
     check_down = run_bridge(
-        ["check"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}"), tmp_path
+        ["check"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{free_port()}"), tmp_path
     )
     assert check_down.returncode == 1 and "FAILED" in check_down.stdout
 

@@ -11,20 +11,13 @@ import itertools
 import uuid
 
 from bridge.engine import Engine
-from bridge.messages import Attachment, ConversationKey, IncomingMessage
+from bridge.messages import Attachment
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
 from bridge.store import Store
 from tests.conftest import OwuiTarget
+from tests.messages import key, message
 from tests.surfaces import RecordingSurface
-
-
-def key(name: str = "") -> ConversationKey:
-    return ConversationKey("test", "guild", "channel", name or uuid.uuid4().hex)
-
-
-def message(k: ConversationKey, text: str, **extra: object) -> IncomingMessage:
-    return IncomingMessage(key=k, event_id=uuid.uuid4().hex, author_id="u1", author_name="Ada", text=text, **extra)  # type: ignore[arg-type]
 
 
 def attachment(name: str, data: bytes, content_type: str) -> Attachment:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import httpx
@@ -13,12 +12,7 @@ from bridge.app import Core, open_core
 from bridge.runner import serve
 from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
 from simulators.openwebui_fake import FakeOpenWebUI
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from simulators.processes import free_port
 
 
 def make_settings(url: str, key: str, tmp_path: Path, port: int) -> Settings:

@@ -30,7 +30,7 @@ async def test_mention_opens_a_thread_and_streams_the_models_answer(
     assert thread is not None and thread.owner_id == sim.bot_user.id
     assert thread.name == "tell me a story [[reply:400]] [[rate:40]]"
     [answer] = sim.bot_messages(thread)
-    expected = discord_bridge.upstream.last_request.reply
+    expected = discord_bridge.upstream.asked("tell me a story")[-1].reply
     assert expected == long_reply(400, False)
     versions = sim.message_history(answer)
     assert len(versions) > 1, "a slow answer is shown while it grows"
@@ -53,14 +53,14 @@ async def test_follow_up_without_mention_continues_the_chat_even_after_a_restart
 
     follow_up = await sim.user_says(thread, world.alice, "second question")
     await discord_bridge.wait_answered(follow_up)
-    request = discord_bridge.upstream.last_request
+    request = discord_bridge.upstream.asked("second question")[-1]
     assert [m["role"] for m in request.messages] == ["user", "assistant", "user"]
     assert sim.bot_texts(thread)[-1] == "echo: second question [markers: MARKER-one]", "the first turn is context"
 
     await discord_bridge.restart()
     after = await sim.user_says(thread, world.alice, "third question")
     await discord_bridge.wait_answered(after)
-    request = discord_bridge.upstream.last_request
+    request = discord_bridge.upstream.asked("third question")[-1]
     assert request.message_count == 5, "the restarted bridge continues the same OpenWebUI chat"
     assert _chat_ids(discord_bridge) == chats_before
     assert sim.bot_texts(thread)[-1] == "echo: third question [markers: MARKER-one]"
@@ -164,7 +164,7 @@ async def test_a_dm_is_one_conversation(
     second = await sim.user_says(dm, world.alice, "and again")
     await discord_bridge.wait_answered(second)
     assert sim.bot_texts(dm) == ["echo: hello in private", "echo: and again"]
-    assert discord_bridge.upstream.last_request.message_count == 3
+    assert discord_bridge.upstream.asked("and again")[-1].message_count == 3
 
 
 async def test_a_long_answer_with_code_splits_into_valid_messages(
@@ -196,12 +196,13 @@ async def test_channel_mode_answers_as_a_reply_chain(
 
     follow_up = await sim.user_says(world.general, world.alice, "and more", reply_to=answer, mention_author=False)
     await discord_bridge.wait_answered(follow_up)
-    assert discord_bridge.upstream.last_request.message_count == 3
+    assert discord_bridge.upstream.asked("and more")[-1].message_count == 3
     await discord_bridge.restart(reply_mode="channel")
     latest = sim.bot_messages(world.general)[-1]
     third = await sim.user_says(world.general, world.alice, "after restart", reply_to=latest)
     await discord_bridge.wait_answered(third)
-    assert discord_bridge.upstream.last_request.message_count == 5, "the chain is found again after a restart"
+    after_restart = discord_bridge.upstream.asked("after restart")[-1]
+    assert after_restart.message_count == 5, "the chain is found again after a restart"
 
 
 async def test_a_message_sent_while_the_gateway_was_down_is_answered_once_after_resume(

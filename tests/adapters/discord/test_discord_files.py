@@ -48,7 +48,7 @@ async def test_an_image_reaches_a_vision_model(
     thread = sim.thread_of(question)
     assert thread is not None
     assert sim.bot_texts(thread) == ["echo: what is this [saw 1 image(s)]"]
-    assert discord_bridge.upstream.last_request.model == "vision-1"
+    assert discord_bridge.upstream.asked("what is this")[-1].model == "vision-1"
 
 
 async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(

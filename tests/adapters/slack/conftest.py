@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from adapters.slack import SlackAdapter
 from bridge.app import Core, open_core
 from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
-from simulators.model_upstream import ModelUpstream, UpstreamRequest, message_text
+from simulators.model_upstream import ModelUpstream, UpstreamRequest
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import fast_config
@@ -102,18 +102,13 @@ class SlackBridge:
 
     def asked(self, text: str) -> list[UpstreamRequest]:
         """The model requests whose question (last user message) contains `text`."""
-        return [r for r in self.upstream.requests_containing(text) if text in _question(r)]
+        return self.upstream.asked(text)
 
     def reply_to(self, text: str) -> str:
         """What the model answered to the last question containing `text`."""
         requests = self.asked(text)
         assert requests, f"the model was never asked {text!r}"
         return requests[-1].reply
-
-
-def _question(request: UpstreamRequest) -> str:
-    users = [m for m in request.messages if m.get("role") == "user"]
-    return message_text(users[-1]) if users else ""
 
 
 @pytest.fixture

@@ -13,9 +13,6 @@ from adapters.slack.pacing import WorkspaceBudgets
 from adapters.slack.surface import ReplyPlace, SlackReplySurface
 from bridge.surface import EditDeferred
 from simulators.slack import SlackSimulator
-from simulators.slack.fixtures import slack_sim, slack_sim_client
-
-__all__ = ["slack_sim", "slack_sim_client"]  # fixtures used by name
 
 ALICE = "U0ALICE"
 
