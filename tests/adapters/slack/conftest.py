@@ -21,8 +21,10 @@ from bridge.app import Core, open_core
 from bridge.settings import BridgeSettings, DiscordSettings, OpenWebUISettings, Settings, SlackSettings
 from simulators.model_upstream import ModelUpstream, UpstreamRequest
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.openwebui_server import RealOpenWebUI
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import fast_config
+from tests.conftest import OwuiTarget
 
 
 class SlackBridge:
@@ -119,6 +121,22 @@ async def slack_bridge(
     fake_owui.down = False
     async with SlackSimulator(config=fast_config()) as sim:
         bridge = SlackBridge(sim, fake_owui, model_upstream, tmp_path / "bridge.db")
+        await bridge.start()
+        try:
+            yield bridge
+        finally:
+            await bridge.stop()
+
+
+@pytest.fixture
+async def slack_bridge_on_real_owui(
+    real_owui: RealOpenWebUI, model_upstream: ModelUpstream, tmp_path: Path
+) -> AsyncIterator[SlackBridge]:
+    """`slack_bridge` against the session's real OpenWebUI 0.12.4 (contract tests): the bridge is given only
+    its URL and API key, so the fake's test doors (`down`, `chats`, `files`) are not there."""
+    target = OwuiTarget("real", real_owui.base_url, real_owui.api_key, model_upstream, real=real_owui)
+    async with SlackSimulator(config=fast_config()) as sim:
+        bridge = SlackBridge(sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
         await bridge.start()
         try:
             yield bridge

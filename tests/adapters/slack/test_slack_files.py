@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.slack.events import PLATFORM
 from bridge.messages import ConversationKey
 from simulators.documents import tiny_pdf
@@ -84,3 +86,22 @@ async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(sl
     assert exe.startswith("⚠️ tool.exe: this type of file can't be read (application/octet-stream)")
     downloaded = {sim.ws.files[d.file_id].name for d in sim.downloads}
     assert downloaded == {"ok.md"}, "refused files are never downloaded"
+
+
+@pytest.mark.contract
+async def test_a_file_goes_to_a_real_openwebui_and_the_answer_names_its_source(
+    slack_bridge_on_real_owui: SlackBridge,
+) -> None:
+    """Upload, processing and retrieval by OpenWebUI 0.12.4 itself, through slack-bolt and the adapter."""
+    bridge = slack_bridge_on_real_owui
+    sim = bridge.sim
+    handbook = ("handbook.txt", b"The vault code word is MARKER-realsl1.\n", "text/plain")
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "what is the vault code word?", files=[handbook])
+    await bridge.settle(timeout=90)
+    assert bridge.asked("what is the vault code word?")[-1].markers == ["MARKER-realsl1"]
+    answer = "echo: what is the vault code word? [markers: MARKER-realsl1]"
+    assert sim.bot_messages(CHANNEL, posted.ts) == [answer, "Sources: handbook.txt"]
+
+    await sim.user_posts(CHANNEL, ALICE, "say the code word again", thread_ts=posted.ts)
+    await bridge.settle(timeout=90)
+    assert sim.bot_messages(CHANNEL, posted.ts)[-2] == "echo: say the code word again [markers: MARKER-realsl1]"
