@@ -14,8 +14,9 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from simulators.processes import environ_without_settings
+
 REPO = Path(__file__).resolve().parent.parent
-_PREFIXES = ("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_")
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -25,7 +26,7 @@ class BridgeProcess:
     def __init__(self, folder: Path, env: dict[str, str]) -> None:
         self.folder = folder
         self.log_path = folder / "bridge.log"
-        self._env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+        self._env = environ_without_settings()
         self._env.update(env)
         self._env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), self._env.get("PYTHONPATH", "")]))
         self._env.setdefault("BRIDGE_DATA_DIR", str(folder / "data"))

@@ -99,6 +99,13 @@ class UpstreamRequest:
         return len(self.messages)
 
     @property
+    def question(self) -> str:
+        """The text of the last user message: what was asked (in OpenWebUI's RAG template when files were
+        searched)."""
+        users = [m for m in self.messages if m.get("role") == "user"]
+        return message_text(users[-1]) if users else ""
+
+    @property
     def roles(self) -> list[str]:
         return [str(m.get("role")) for m in self.messages]
 
@@ -298,6 +305,11 @@ class ModelUpstream:
         if not self.requests:
             raise AssertionError("the upstream has received no chat completion request")
         return self.requests[-1]
+
+    def asked(self, text: str) -> list[UpstreamRequest]:
+        """Chat requests whose question contains ``text``: what one test caused, where `last_request` may be
+        another test's (tests share one session upstream), and earlier turns' texts in the context don't count."""
+        return [r for r in self.requests if text in r.question]
 
     def requests_containing(self, text: str) -> list[UpstreamRequest]:
         """Chat requests whose messages contain ``text`` anywhere (tests share one session upstream)."""

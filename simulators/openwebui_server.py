@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+
+from simulators.processes import free_port
 
 OWUI_VERSION = "0.12.4"
 DEFAULT_VENV = Path.home() / ".cache" / "openwebui-bridge" / f"owui-{OWUI_VERSION}"
@@ -75,12 +76,6 @@ def _die_with_parent() -> None:
         pass
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RealOpenWebUI:
     """One OpenWebUI process on 127.0.0.1 wired to ``upstream_url`` (an OpenAI base URL ending in /v1).
 
@@ -104,7 +99,7 @@ class RealOpenWebUI:
         self.upstream_key = upstream_key
         self.ready_timeout = ready_timeout
         self.extra_env = dict(extra_env or {})
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.data_dir: Path | None = None

@@ -25,7 +25,7 @@ from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.openwebui_server import OpenWebUIUnavailable, RealOpenWebUI, executable
 from simulators.threaded import serve_in_thread
 
-pytest_plugins = ["simulators.discord.pytest_plugin"]
+pytest_plugins = ["simulators.discord.pytest_plugin", "simulators.slack.pytest_plugin"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,15 @@ class OwuiTarget:
     upstream: ModelUpstream
     fake: FakeOpenWebUI | None = None
     real: RealOpenWebUI | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """CI must run the contract suite: a skip there would let a fake that drifted from OpenWebUI pass."""
+    if os.environ.get("CI") == "true" and os.environ.get("BRIDGE_SKIP_CONTRACT"):
+        raise pytest.UsageError(
+            "BRIDGE_SKIP_CONTRACT is refused in CI (CI=true): the contract tests must run against a real "
+            "OpenWebUI; .ci/run installs it with scripts/install-openwebui.sh."
+        )
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 
 from bridge.splitting import reassemble
@@ -20,7 +19,8 @@ class Op:
 
 @dataclass
 class RecordingSurface:
-    """Posts and edits land in `messages`; `ops` keeps every call with its time. `fail_edits_of` refuses
+    """Posts and edits land in `messages`; `ops` keeps every call with its time (the event loop's clock:
+    virtual under `tests.clock.in_virtual_time`). `fail_edits_of` refuses
     the edits of those messages, `fail_posts` the next posts; `defer_final_edits` defers final edits that
     add text, as Slack's does when its update budget is spent. Every call must bring a grant this surface's
     `pace` handed out and no call used before: one wait pays for one call."""
@@ -62,7 +62,7 @@ class RecordingSurface:
             raise RuntimeError("post refused")
         message_id = f"m{len(self.messages) + 1}"
         self.messages[message_id] = text
-        self.ops.append(Op(time.monotonic(), "post", message_id, text))
+        self.ops.append(Op(asyncio.get_running_loop().time(), "post", message_id, text))
         return message_id
 
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
@@ -73,7 +73,7 @@ class RecordingSurface:
         if self.defer_final_edits and grant.final and text.startswith(self.messages[message_id]):
             raise EditDeferred
         self.messages[message_id] = text
-        self.ops.append(Op(time.monotonic(), "edit", message_id, text))
+        self.ops.append(Op(asyncio.get_running_loop().time(), "edit", message_id, text))
 
     async def show_sources(self, sources: list[Source]) -> None:
         self.sources = sources

@@ -7,9 +7,8 @@ answer followed by a restart, and a clean stop on SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -20,25 +19,21 @@ import httpx
 import pytest
 
 from bridge.openwebui import chat as chats
+from bridge.texts import INTERRUPTED
 from simulators.discord import DiscordSimulator
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.processes import environ_without_settings, free_port
 from simulators.slack import SlackSimulator
-from simulators.slack.fixtures import slack_sim  # noqa: F401 - fixture
 
 SLACK_CHANNEL = "C0GENERAL"
 SLACK_ALICE = "U0ALICE"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class BridgeProcess:
-    """Starts and stops `python -m bridge run`; its log (stderr) accumulates across restarts."""
+    """Starts and stops `python -m bridge run` (`env` may be changed before `start`); its log (stderr)
+    accumulates across restarts."""
 
     env: dict[str, str]
     log: Path
@@ -74,11 +69,18 @@ class BridgeProcess:
         self.process.send_signal(sig)
         return self.process.wait(timeout=30)
 
+    async def terminate(self) -> int:
+        """SIGTERM, then wait for the exit without blocking the event loop: the simulators run on it, and a
+        stopping bridge still talks to them (notes of interrupted answers, disconnecting)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.process.wait, 30)
+
 
 @pytest.fixture
 async def bridge_process(
     discord_sim: DiscordSimulator,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
     fake_owui: FakeOpenWebUI,
     tmp_path: Path,
 ) -> AsyncIterator[BridgeProcess]:
@@ -87,9 +89,8 @@ async def bridge_process(
     alice = await discord_sim.create_user("alice")
     await discord_sim.add_member(guild, alice)
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
     env = {
-        **clean,
+        **environ_without_settings(),
         "OPENWEBUI_URL": fake_owui.url,
         "OPENWEBUI_API_KEY": fake_owui.api_key,
         "OPENWEBUI_DEFAULT_MODEL": "echo-1",
@@ -106,7 +107,6 @@ async def bridge_process(
         "SLACK_API_URL": slack_sim.api_url,
     }
     bridge = BridgeProcess(env, tmp_path / "bridge.log", f"http://127.0.0.1:{port}", general, alice)
-    bridge.start()
     try:
         yield bridge
     finally:
@@ -117,10 +117,11 @@ async def bridge_process(
 async def test_a_whole_process_with_both_platforms(
     bridge_process: BridgeProcess,
     discord_sim: DiscordSimulator,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
     fake_owui: FakeOpenWebUI,
     model_upstream: ModelUpstream,
 ) -> None:
+    bridge_process.start()
     await bridge_process.wait_ready()
     general, alice = bridge_process.general, bridge_process.alice
 
@@ -178,7 +179,7 @@ async def test_a_whole_process_with_both_platforms(
     )
 
     # SIGTERM: a clean stop.
-    assert bridge_process.kill(signal.SIGTERM) == 0
+    assert await bridge_process.terminate() == 0
 
     # No secret in the DEBUG log or in anything sent to a platform.
     secrets = [fake_owui.api_key, discord_sim.token, slack_sim.bot_token, slack_sim.app_token]
@@ -194,8 +195,9 @@ async def test_a_whole_process_with_both_platforms(
 async def test_a_database_deleted_while_running_is_noticed_and_no_follow_up_is_dropped(
     bridge_process: BridgeProcess,
     discord_sim: DiscordSimulator,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
 ) -> None:
+    bridge_process.start()
     await bridge_process.wait_ready()
     general, alice = bridge_process.general, bridge_process.alice
     posted = await slack_sim.user_mentions_app(SLACK_CHANNEL, SLACK_ALICE, "before the loss")
@@ -233,3 +235,41 @@ async def test_a_database_deleted_while_running_is_noticed_and_no_follow_up_is_d
     await discord_sim.wait_until(
         lambda: discord_sim.bot_texts(thread)[-1] == "echo: discord after the loss", 15, "the Discord follow-up"
     )
+
+
+async def test_sigterm_while_answers_stream_closes_them_with_the_note(
+    bridge_process: BridgeProcess,
+    discord_sim: DiscordSimulator,
+    slack_sim: SlackSimulator,
+    fake_owui: FakeOpenWebUI,
+    tmp_path: Path,
+) -> None:
+    """Answers still streaming when the grace ends are interrupted: the note shows on the platform, and the
+    turn is closed in OpenWebUI (a finished answer carrying the error) and in the database."""
+    bridge_process.env["BRIDGE_SHUTDOWN_GRACE"] = "1"
+    bridge_process.start()
+    await bridge_process.wait_ready()
+    general, alice = bridge_process.general, bridge_process.alice
+    slow = "[[reply:3000]] [[rate:15]]"
+    question = await discord_sim.user_says(general, alice, f"sigterm discord {slow}", mentions_bot=True)
+    posted = await slack_sim.user_mentions_app(SLACK_CHANNEL, SLACK_ALICE, f"sigterm slack {slow}")
+    await discord_sim.wait_until(
+        lambda: discord_sim.thread_of(question) and discord_sim.bot_messages(discord_sim.thread_of(question)),
+        15,
+        "the Discord answer streaming",
+    )
+    await slack_sim.wait_bot_messages(SLACK_CHANNEL, posted.ts, count=1, timeout=15)
+
+    assert await bridge_process.terminate() == 0
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    assert discord_sim.bot_texts(thread)[-1].endswith(f"⚠️ {INTERRUPTED}")
+    assert slack_sim.bot_messages(SLACK_CHANNEL, posted.ts)[-1].endswith(f"⚠️ {INTERRUPTED}")
+    for question_text in ("sigterm discord", "sigterm slack"):
+        chat = next(c["chat"] for c in fake_owui.chats.values() if question_text in str(c["chat"]))
+        answer = chats.chain(chat)[-1]
+        assert answer["role"] == "assistant" and answer["done"] is True
+        assert answer["error"]["content"] == INTERRUPTED
+    with sqlite3.connect(tmp_path / "data" / "bridge.db") as db:
+        states = [state for (state,) in db.execute("SELECT state FROM turns ORDER BY id")]
+    assert states == ["interrupted", "interrupted"]

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from bridge.openwebui import chat as chats
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.processes import environ_without_settings, free_port
 from tests.conftest import OwuiTarget
 
 
 def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
     return subprocess.run(
         [sys.executable, "-m", "bridge", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**clean, **env},
+        env={**environ_without_settings(), **env},
         cwd=cwd,
         timeout=120,
         check=False,
@@ -34,12 +35,6 @@ def settings(owui: OwuiTarget, tmp_path: Path, **extra: str) -> dict[str, str]:
         "BRIDGE_DATA_DIR": str(tmp_path / "data"),
         **extra,
     }
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess, *needles: str) -> None:
@@ -65,8 +60,7 @@ def test_chat_holds_a_streamed_multi_turn_conversation(owui: OwuiTarget, tmp_pat
     listed = httpx.get(f"{owui.url}/api/v1/chats/list", headers=headers, timeout=10).json()
     assert chat_id in {c["id"] for c in listed}
     chat = httpx.get(f"{owui.url}/api/v1/chats/{chat_id}", headers=headers, timeout=10).json()["chat"]
-    messages = chat["history"]["messages"]
-    contents = [messages[m]["content"] for m in _chain(chat)]
+    contents = [m["content"] for m in chats.chain(chat)]
     assert contents == ["hello bridge", "echo: hello bridge", "second question", "echo: second question"]
     # a second run continues the same chat until /new
     again = run_bridge(["chat"], settings(owui, tmp_path), tmp_path, stdin="third\n/new\nfresh start\n/quit\n")
@@ -75,12 +69,24 @@ def test_chat_holds_a_streamed_multi_turn_conversation(owui: OwuiTarget, tmp_pat
     assert chat_id in links[0] and chat_id not in links[1]
 
 
-def _chain(chat: dict) -> list[str]:
-    messages, current, ids = chat["history"]["messages"], chat["history"]["currentId"], []
-    while current:
-        ids.append(current)
-        current = messages[current]["parentId"]
-    return ids[::-1]
+def test_chat_model_command_sets_the_model_for_this_and_later_runs(
+    fake_owui: FakeOpenWebUI, model_upstream: ModelUpstream, tmp_path: Path
+) -> None:
+    owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
+    stdin = "/model\n/model vision-1\nwhich model MARKER-cli1\n/model nope-7b\n/model\n/quit\n"
+    result = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_DEFAULT_MODEL="echo-1"), tmp_path, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    said = [line.removeprefix("> ") for line in result.stdout.splitlines()]  # "> " is the prompt
+    listed = "Available: `echo-1`, `vision-1`. Change it with `/model <name>`."
+    assert said[1:3] == [f"Model here: `echo-1`. {listed}", "Model here set to `vision-1` by you."]
+    assert said[-3:-1] == [
+        "There is no model `nope-7b` in OpenWebUI. Available: echo-1, vision-1.",
+        f"Model here: `vision-1`. {listed}",
+    ]
+    [asked] = model_upstream.requests_containing("MARKER-cli1")
+    assert asked.model == "vision-1"
+    again = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_DEFAULT_MODEL="echo-1"), tmp_path, stdin="/quit\n")
+    assert again.stdout.startswith("Chatting with vision-1."), again.stdout
 
 
 def test_check_reports_models_and_platforms(fake_owui, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -98,7 +104,7 @@ def test_wrong_url_wrong_key_down_and_unknown_model_give_one_line(
     tmp_path: Path,
 ) -> None:
     owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
-    down = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}"), tmp_path)
+    down = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{free_port()}"), tmp_path)
     assert_one_clear_line(down, "unreachable")
     wrong_path = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_URL=owui.url + "/webui"), tmp_path)
     assert_one_clear_line(wrong_path, "OPENWEBUI_URL")
@@ -108,7 +114,7 @@ def test_wrong_url_wrong_key_down_and_unknown_model_give_one_line(
     unknown = run_bridge(["chat", "--model", "nope-7b"], settings(owui, tmp_path), tmp_path)
     assert_one_clear_line(unknown, "nope-7b")
     check_down = run_bridge(
-        ["check"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}"), tmp_path
+        ["check"], settings(owui, tmp_path, OPENWEBUI_URL=f"http://127.0.0.1:{free_port()}"), tmp_path
     )
     assert check_down.returncode == 1 and "FAILED" in check_down.stdout
 
@@ -145,7 +151,7 @@ def test_a_database_that_cannot_be_used_stops_every_command_with_one_line(tmp_pa
     a_file.write_text("x")
     env = {
         "OPENWEBUI_API_KEY": "sk-x",
-        "OPENWEBUI_URL": f"http://127.0.0.1:{closed_port()}",
+        "OPENWEBUI_URL": f"http://127.0.0.1:{free_port()}",
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_APP_TOKEN": "xapp-1",
     }

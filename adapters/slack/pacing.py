@@ -54,6 +54,8 @@ class WorkspaceBudgets:
     channels: dict[str, RateBudget] = field(default_factory=dict)
     streaming_refused_at: float = float("-inf")
     status_unavailable: bool = False
+    clock: Callable[[], float] = time.monotonic
+    """Reads the time for the streaming retry (tests drive it: ten minutes cannot be waited out)."""
 
     def channel_post(self, channel: str) -> RateBudget:
         """chat.postMessage in one channel: about one a second, a burst of two."""
@@ -65,22 +67,23 @@ class WorkspaceBudgets:
     @property
     def streaming_available(self) -> bool:
         """False for a while after Slack refused to start a stream (feature off, scope missing, ...)."""
-        return time.monotonic() - self.streaming_refused_at > STREAMING_RETRY_AFTER
+        return self.clock() - self.streaming_refused_at > STREAMING_RETRY_AFTER
 
     def refuse_streaming(self) -> None:
-        self.streaming_refused_at = time.monotonic()
+        self.streaming_refused_at = self.clock()
 
 
 class Budgets:
     """The budgets of every workspace this process talks to, created on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._workspaces: dict[str, WorkspaceBudgets] = {}
+        self._clock = clock
 
     def of(self, team_id: str) -> WorkspaceBudgets:
         budgets = self._workspaces.get(team_id)
         if budgets is None:
-            budgets = self._workspaces[team_id] = WorkspaceBudgets()
+            budgets = self._workspaces[team_id] = WorkspaceBudgets(clock=self._clock)
         return budgets
 
 

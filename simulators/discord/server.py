@@ -259,6 +259,21 @@ class DiscordSimulator:
         await self.gateway.dispatch_message("MESSAGE_CREATE", message)
         return message
 
+    async def webhook_says(self, channel: Ref, name: str, content: str, *, mentions_bot: bool = False) -> SimMessage:
+        """A webhook (an integration, a bridge from another chat) posts; dispatches MESSAGE_CREATE.
+
+        As on Discord, the author is the webhook itself: a user object with the webhook's id and name,
+        flagged ``bot``, and the message carries ``webhook_id``.
+        """
+        target = self.channel(channel)
+        webhook = self.state.add_user(name, bot=True)
+        if mentions_bot:
+            content = f"<@{self.bot_user.id}> {content}".rstrip()
+        mentions = [self.bot_user.id] if mentions_bot else []
+        message = self.state.add_message(target, webhook.id, content, mention_ids=mentions, webhook_id=webhook.id)
+        await self.gateway.dispatch_message("MESSAGE_CREATE", message)
+        return message
+
     async def user_edits(self, message: Ref, content: str) -> SimMessage:
         """A user edits their own message; dispatches MESSAGE_UPDATE."""
         found = self.message(_id(message))

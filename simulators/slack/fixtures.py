@@ -1,7 +1,5 @@
-"""Pytest fixtures and helpers for tests that run a real slack-bolt app against the fake Slack.
-
-Import the fixtures into a test module or a conftest (`from simulators.slack.fixtures import slack_sim`);
-they are plain functions so this module imports no pytest plugin machinery of its own.
+"""Helpers for tests that run a real slack-bolt app against the fake Slack: a quick configuration and the
+app connected over Socket Mode or HTTP. The pytest fixtures are in `pytest_plugin`.
 """
 
 from __future__ import annotations
@@ -9,11 +7,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from .config import SimConfig
 from .server import SlackSimulator
@@ -25,19 +21,6 @@ def fast_config(**overrides: object) -> SimConfig:
     for name, value in overrides.items():
         setattr(config, name, value)
     return config
-
-
-@pytest.fixture
-async def slack_sim() -> AsyncIterator[SlackSimulator]:
-    """A started simulator with `fast_config()`."""
-    async with SlackSimulator(config=fast_config()) as sim:
-        yield sim
-
-
-@pytest.fixture
-def slack_sim_client(slack_sim: SlackSimulator) -> AsyncWebClient:
-    """An `AsyncWebClient` with the bot token, pointed at the simulator."""
-    return AsyncWebClient(token=slack_sim.bot_token, base_url=slack_sim.api_url)
 
 
 @contextlib.asynccontextmanager

@@ -11,21 +11,14 @@ import itertools
 import uuid
 
 from bridge.engine import Engine
-from bridge.messages import Attachment, ConversationKey, IncomingMessage
+from bridge.messages import Attachment
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
 from bridge.store import Store
 from tests import openwebui_extras as extras
 from tests.conftest import OwuiTarget
+from tests.messages import key, message
 from tests.surfaces import RecordingSurface
-
-
-def key(name: str = "") -> ConversationKey:
-    return ConversationKey("test", "guild", "channel", name or uuid.uuid4().hex)
-
-
-def message(k: ConversationKey, text: str, **extra: object) -> IncomingMessage:
-    return IncomingMessage(key=k, event_id=uuid.uuid4().hex, author_id="u1", author_name="Ada", text=text, **extra)  # type: ignore[arg-type]
 
 
 def attachment(name: str, data: bytes, content_type: str) -> Attachment:
@@ -206,8 +199,9 @@ async def test_shutdown_drain_interrupts_visibly_and_keeps_the_chat_whole(
     k = key()
     surface = RecordingSurface()
     turn = asyncio.create_task(engine.handle(message(k, "a long one [[reply:2000]] [[rate:20]]"), surface))
-    while not surface.ops:
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):  # the answer's first text
+        while not surface.ops:
+            await asyncio.sleep(0.05)
     # the platform message is known to the store while the answer streams (a crash could mark it)
     assert [t.platform_message_ids for t in await store.open_turns()] == [["m1"]]
     await engine.drain(grace=0.2)

@@ -6,22 +6,17 @@ Each ends with a clear message for the user, a consistent store, and a conversat
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
 
-from bridge.messages import ConversationKey, IncomingMessage
 from bridge.openwebui import OpenWebUIClient
 from bridge.store import Store
 from bridge.surface import Grant
 from simulators.openwebui_fake import FakeOpenWebUI
 from tests.conftest import make_app
+from tests.messages import key, message
 from tests.surfaces import RecordingSurface
-
-
-def message(key: ConversationKey, text: str) -> IncomingMessage:
-    return IncomingMessage(key=key, event_id=uuid.uuid4().hex, author_id="u", author_name="U", text=text)
 
 
 @pytest.fixture
@@ -34,20 +29,20 @@ async def fault_engine(fake_owui: FakeOpenWebUI, tmp_path: Path):  # type: ignor
 
 async def test_database_locked_by_another_process(fault_engine) -> None:  # type: ignore[no-untyped-def]
     engine, _, path = fault_engine
-    key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
-    assert (await engine.handle(message(key, "first"), RecordingSurface())).status == "answered"
+    conversation = key()
+    assert (await engine.handle(message(conversation, "first"), RecordingSurface())).status == "answered"
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
     try:
         surface = RecordingSurface()
-        outcome = await engine.handle(message(key, "while locked"), surface)
+        outcome = await engine.handle(message(conversation, "while locked"), surface)
         assert outcome.status == "failed"
         assert "database" in surface.texts[0] and "⚠️" in surface.texts[0]
     finally:
         other.execute("ROLLBACK")
         other.close()
     after = RecordingSurface()
-    again = await engine.handle(message(key, "after"), after)
+    again = await engine.handle(message(conversation, "after"), after)
     assert again.status == "answered" and after.visible(again.message_ids) == "echo: after"
     with sqlite3.connect(path) as check:
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -55,17 +50,17 @@ async def test_database_locked_by_another_process(fault_engine) -> None:  # type
 
 async def test_disk_full_mid_turn(fault_engine, fake_owui: FakeOpenWebUI) -> None:  # type: ignore[no-untyped-def]
     engine, store, path = fault_engine
-    key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
-    first = await engine.handle(message(key, "first"), RecordingSurface())
+    conversation = key()
+    first = await engine.handle(message(conversation, "first"), RecordingSurface())
     pages = await store._run(lambda: store._db.execute("PRAGMA page_count").fetchone()[0])
     await store._run(lambda: store._db.execute(f"PRAGMA max_page_count = {pages}"))
     surface = RecordingSurface()
-    big_event = IncomingMessage(key=key, event_id="e" * 20000, author_id="u", author_name="U", text="full?")
+    big_event = message(conversation, "full?", event_id="e" * 20000)
     outcome = await engine.handle(big_event, surface)  # its event row needs pages the database may not grow
     assert outcome.status == "failed" and "full" in outcome.error
     assert "database" in "\n".join(surface.texts)
     await store._run(lambda: store._db.execute("PRAGMA max_page_count = 1073741823"))
-    again = await engine.handle(message(key, "room again"), RecordingSurface())
+    again = await engine.handle(message(conversation, "room again"), RecordingSurface())
     assert again.status == "answered" and again.chat_id == first.chat_id
     with sqlite3.connect(path) as check:
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -73,17 +68,17 @@ async def test_disk_full_mid_turn(fault_engine, fake_owui: FakeOpenWebUI) -> Non
 
 async def test_openwebui_down_then_back(fault_engine, fake_owui: FakeOpenWebUI) -> None:  # type: ignore[no-untyped-def]
     engine, store, _ = fault_engine
-    key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
-    first = await engine.handle(message(key, "first"), RecordingSurface())
+    conversation = key()
+    first = await engine.handle(message(conversation, "first"), RecordingSurface())
     fake_owui.down = True
     try:
         surface = RecordingSurface()
-        outcome = await engine.handle(message(key, "are you there?"), surface)
+        outcome = await engine.handle(message(conversation, "are you there?"), surface)
         assert outcome.status == "failed" and "try again" in surface.texts[0]
     finally:
         fake_owui.down = False
-    assert (await store.conversation(key)).chat_id == first.chat_id  # type: ignore[union-attr]
-    assert (await engine.handle(message(key, "back?"), RecordingSurface())).status == "answered"
+    assert (await store.conversation(conversation)).chat_id == first.chat_id  # type: ignore[union-attr]
+    assert (await engine.handle(message(conversation, "back?"), RecordingSurface())).status == "answered"
 
 
 async def test_a_stalled_stream_times_out_with_a_message(fake_owui: FakeOpenWebUI, tmp_path: Path) -> None:
@@ -92,8 +87,8 @@ async def test_a_stalled_stream_times_out_with_a_message(fake_owui: FakeOpenWebU
         async with OpenWebUIClient(fake_owui.url, fake_owui.api_key, idle_timeout=0.5) as client:
             engine = make_app(client, store).engine
             surface = RecordingSurface()
-            key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
-            outcome = await engine.handle(message(key, "[[reply:300]] [[stall:3]]"), surface)
+            conversation = key()
+            outcome = await engine.handle(message(conversation, "[[reply:300]] [[stall:3]]"), surface)
             assert outcome.status == "failed"
             shown = "\n".join(surface.texts)
             assert "took too long" in shown
@@ -103,10 +98,10 @@ async def test_a_stalled_stream_times_out_with_a_message(fake_owui: FakeOpenWebU
 
 async def test_hostile_text_is_passed_through_safely(fault_engine) -> None:  # type: ignore[no-untyped-def]
     engine, _, _ = fault_engine
-    key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
+    conversation = key()
     hostile = "\x00\x07 @everyone <script>alert(1)</script> " + "🙂" * 3000 + "\u202e"
     surface = RecordingSurface()
-    outcome = await engine.handle(message(key, hostile), surface)
+    outcome = await engine.handle(message(conversation, hostile), surface)
     assert outcome.status == "answered"
     assert surface.visible(outcome.message_ids) == f"echo: {hostile}"
     assert all(len(text) <= surface.limits.max_chars for text in surface.texts)
@@ -119,12 +114,12 @@ async def test_a_platform_that_refuses_the_answer_still_leaves_the_turn_closed(f
         async def post(self, text: str, grant: Grant) -> str:
             raise RuntimeError("platform answered 500")
 
-    key = ConversationKey("test", "w", "c", uuid.uuid4().hex)
-    outcome = await engine.handle(message(key, "hello"), Refusing())
+    conversation = key()
+    outcome = await engine.handle(message(conversation, "hello"), Refusing())
     assert outcome.status == "failed" and "500" in outcome.error
     chat = (await engine.client.get_chat(outcome.chat_id))["chat"]
     answer = chat["history"]["messages"][chat["history"]["currentId"]]
     assert answer["role"] == "assistant" and answer["done"] is True and answer["content"] == "echo: hello"
     assert await store.open_turns() == []
     ok = RecordingSurface()
-    assert (await engine.handle(message(key, "again"), ok)).status == "answered"
+    assert (await engine.handle(message(conversation, "again"), ok)).status == "answered"

@@ -1,16 +1,27 @@
-"""LiveReply: coalesced edits, first text at once, exact final text, splitting and roll-over."""
+"""LiveReply: coalesced edits, first text at once, exact final text, splitting and roll-over.
+
+Each test runs on virtual time (`in_virtual_time`, the reply's clock is the loop's): the edit interval,
+the platform's waits and the model's pace are exact, so the tests state which call carries which text.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from bridge.live_reply import EMPTY_ANSWER, LONGEST_WORD, LiveReply, whole_words
 from bridge.splitting import reassemble
 from bridge.surface import SurfaceLimits
+from tests.clock import in_virtual_time, loop_clock
 from tests.surfaces import RecordingSurface
+
+
+def live(surface: RecordingSurface) -> LiveReply:
+    """A started reply on the loop's clock."""
+    reply = LiveReply(surface, clock=loop_clock())
+    reply.start()
+    return reply
 
 
 async def stream(reply: LiveReply, pieces: list[str], gap: float) -> str:
@@ -22,51 +33,56 @@ async def stream(reply: LiveReply, pieces: list[str], gap: float) -> str:
     return text
 
 
+@in_virtual_time
 async def test_edits_are_coalesced_and_carry_the_newest_text() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.1))
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
+    clock = loop_clock()
+    start = clock()
     pieces = [f"w{i} " for i in range(200)]
     sent_at: list[tuple[float, str]] = []
     text = ""
     for piece in pieces:
         text += piece
         reply.update(text)
-        sent_at.append((time.monotonic(), text))
+        sent_at.append((clock(), text))
         await asyncio.sleep(0.004)
     ids = await reply.finish(text)
     assert surface.visible(ids) == text
-    # 200 deltas in ~0.8 s at one update per 0.1 s: far fewer calls than deltas
-    assert len(surface.ops) < 20
+    # 200 deltas in 0.8 s at one update per 0.1 s: the first post at once, then an edit every 0.1 s, the last
+    # one with the final text
+    assert [op.kind for op in surface.ops] == ["post"] + ["edit"] * 8
+    assert [op.at - start for op in surface.ops] == pytest.approx([i / 10 for i in range(9)], abs=1e-6)
     for op in surface.ops:
-        # every update shows the newest text that existed when it was sent (never a stale queued one)
+        # every update shows the newest whole words that existed when it was sent (never a stale queued one)
         newest = [t for at, t in sent_at if at <= op.at][-1]
-        assert newest.startswith(op.text) and len(newest) - len(op.text) <= len(pieces[0]) * 2
+        assert op.text == newest
 
 
+@in_virtual_time
 async def test_first_text_is_posted_at_once_and_progress_stops() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=5.0))
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
+    clock = loop_clock()
     await asyncio.sleep(0.01)
     assert surface.progress_shown == 1 and not surface.ops
-    began = time.monotonic()
+    began = clock()
     reply.update("Hello")
-    while not surface.ops and time.monotonic() - began < 1:
-        await asyncio.sleep(0.001)
-    assert surface.ops[0].kind == "post" and surface.ops[0].at - began < 0.05
+    for _ in range(10):  # the sender's few steps, without the clock moving
+        await asyncio.sleep(0)
+    assert surface.ops[0].kind == "post" and surface.ops[0].at == began, "posted at once, no interval first"
     # the final text does not wait for the 5 s edit interval
-    began = time.monotonic()
+    began = clock()
     await reply.finish("Hello, world")
-    assert time.monotonic() - began < 0.5
+    assert clock() == began
     assert surface.texts == ["Hello, world"]
     assert surface.paced[-1] == ("edit", True)
 
 
+@in_virtual_time
 async def test_long_reply_splits_into_messages_within_the_limit() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=200, min_edit_interval=0.01))
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     code = "```python\n" + "".join(f"print({i})  # line {i}\n" for i in range(40)) + "```\n"
     final = "Intro paragraph with words.\n\n" + code + "\nOutro " + "word " * 60
     await stream(reply, [final[i : i + 7] for i in range(0, len(final), 7)], 0.0005)
@@ -79,10 +95,10 @@ async def test_long_reply_splits_into_messages_within_the_limit() -> None:
         assert part.count("```") % 2 == 0, part
 
 
+@in_virtual_time
 async def test_a_refused_edit_continues_in_a_new_message() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01), fail_edits_of={"m1"})
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     reply.update("first words")
     await asyncio.sleep(0.05)
     ids = await reply.finish("first words and the rest")
@@ -92,13 +108,13 @@ async def test_a_refused_edit_continues_in_a_new_message() -> None:
 
 
 @pytest.mark.parametrize("refused_before_finish", [True, False])
+@in_virtual_time
 async def test_a_refused_post_is_raised_by_finish_once(refused_before_finish: bool) -> None:
     """The sender dies of the refusal (while the model still writes, or while `finish` waits for it);
     `finish` reports it (the engine then ends the turn with a note), and the next `finish` shows that text
     in one message."""
     surface = RecordingSurface(fail_posts=1, pace_delay=0.0 if refused_before_finish else 0.05)
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     reply.update("first words ")
     if refused_before_finish:
         await asyncio.sleep(0.05)
@@ -108,10 +124,10 @@ async def test_a_refused_post_is_raised_by_finish_once(refused_before_finish: bo
     assert [surface.messages[i] for i in ids] == ["first words and the rest\n\n⚠️ note"]
 
 
+@in_virtual_time
 async def test_a_deferred_edit_keeps_the_message_and_continues_between_words() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01), defer_final_edits=True)
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     reply.update("The quick bro")
     await asyncio.sleep(0.05)
     reply.update("The quick brown fo")
@@ -137,28 +153,29 @@ def test_updates_hold_back_only_an_unfinished_word() -> None:
     assert whole_words("速い茶色の狐が怠け者の犬を飛び越える" * 3) == "速い茶色の狐が怠け者の犬を飛び越える" * 3
 
 
+@in_virtual_time
 async def test_a_message_about_to_get_too_old_is_left_and_the_reply_moves_on() -> None:
     limits = SurfaceLimits(max_chars=2000, min_edit_interval=0.01, max_message_age=0.15)
     surface = RecordingSurface(limits=limits)
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     text = await stream(reply, [f"part{i} " for i in range(30)], 0.01)
     ids = await reply.finish(text)
     assert len(ids) >= 2
     assert "".join(surface.messages[i] for i in ids) == text
 
 
+@in_virtual_time
 async def test_empty_answer_says_so() -> None:
     surface = RecordingSurface()
-    reply = LiveReply(surface)
+    reply = LiveReply(surface, clock=loop_clock())
     ids = await reply.finish("   ")
     assert [surface.messages[i] for i in ids] == [EMPTY_ANSWER]
 
 
+@in_virtual_time
 async def test_a_call_carries_the_text_that_exists_once_the_budget_allows_it() -> None:
     surface = RecordingSurface(pace_delay=0.2)
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     reply.update("one")
     await asyncio.sleep(0.05)  # the first post is waiting for the platform's budget
     reply.update("one two ")
@@ -168,9 +185,10 @@ async def test_a_call_carries_the_text_that_exists_once_the_budget_allows_it() -
     assert [op.text for op in surface.ops] == ["one two ", "one two three"]
 
 
+@in_virtual_time
 async def test_finish_again_after_a_cancelled_finish_shows_the_new_text() -> None:
     surface = RecordingSurface(pace_delay=0.2)
-    reply = LiveReply(surface)
+    reply = LiveReply(surface, clock=loop_clock())
     finishing = asyncio.create_task(reply.finish("the answer"))
     await asyncio.sleep(0.05)  # waiting for the platform's budget when the turn is cancelled
     finishing.cancel()
@@ -180,6 +198,7 @@ async def test_finish_again_after_a_cancelled_finish_shows_the_new_text() -> Non
     assert [surface.messages[i] for i in ids] == ["the answer\n\n⚠️ interrupted"]
 
 
+@in_virtual_time
 async def test_the_final_text_does_not_wait_behind_a_routine_update_still_queued() -> None:
     class Busy(RecordingSurface):
         async def pace(self, op, final):  # type: ignore[no-untyped-def]
@@ -188,13 +207,13 @@ async def test_the_final_text_does_not_wait_behind_a_routine_update_still_queued
             return await super().pace(op, final)
 
     surface = Busy(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01))
-    reply = LiveReply(surface)
-    reply.start()
+    reply = live(surface)
     reply.update("first")
     await asyncio.sleep(0.05)
     reply.update("first words")  # this update now waits for the budget
     await asyncio.sleep(0.05)
-    began = time.monotonic()
+    clock = loop_clock()
+    began = clock()
     await reply.finish("first words, all of them")
-    assert time.monotonic() - began < 0.5
+    assert clock() == began, "the final text went out at once"
     assert [op.text for op in surface.ops] == ["first", "first words, all of them"]

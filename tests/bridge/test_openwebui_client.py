@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
 
 from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from simulators.processes import free_port
 from tests import openwebui_extras as extras
 from tests.conftest import OwuiTarget
 
@@ -20,12 +20,6 @@ async def collect(client: OpenWebUIClient, body: dict) -> tuple[str, list]:
         elif isinstance(event, Sources):
             sources = event.items
     return text, sources
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_models_and_completions(client: OpenWebUIClient) -> None:
@@ -132,7 +126,7 @@ async def test_silence_times_out_but_a_slow_healthy_stream_does_not(owui: OwuiTa
 
 
 async def test_unreachable_server() -> None:
-    async with OpenWebUIClient(f"http://127.0.0.1:{closed_port()}", "sk-x", connect_timeout=2) as client:
+    async with OpenWebUIClient(f"http://127.0.0.1:{free_port()}", "sk-x", connect_timeout=2) as client:
         with pytest.raises(errors.Unreachable):
             await client.models()
 

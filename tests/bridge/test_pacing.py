@@ -1,38 +1,43 @@
-"""RateBudget: never over its rate, fair between replies, final edits first, follows the server."""
+"""RateBudget: never over its rate, fair between replies, final edits first, follows the server.
+
+The budgets run on virtual time (`in_virtual_time`, `FakeClock`): each test states which grant comes
+when, exactly, on any machine."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 
 import pytest
 
 from bridge.pacing import RateBudget
+from tests.clock import FakeClock, in_virtual_time, loop_clock
 
 
+@in_virtual_time
 async def test_grants_never_exceed_the_rate() -> None:
-    budget = RateBudget(rate=20, capacity=2)
+    clock = loop_clock()
+    budget = RateBudget(rate=20, capacity=2, clock=clock)
+    start = clock()
     stamps: list[float] = []
 
     async def worker() -> None:
         for _ in range(5):
             await budget.acquire()
-            stamps.append(time.monotonic())
+            stamps.append(clock() - start)
 
-    start = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(4)))
     assert len(stamps) == 20
-    # 20 grants with 2 free at once and 20 per second: at least (20 - 2) / 20 s
-    assert stamps[-1] - start >= 18 / 20 * 0.95
     for i in range(len(stamps)):
         for j in range(i + 1, len(stamps)):
-            # any window holds at most capacity + rate * window grants (0.5 of slack for timer jitter)
-            assert j - i + 1 <= 2 + 20 * (stamps[j] - stamps[i]) + 0.5
+            # any window holds at most the burst (2) plus what the rate refills in it
+            assert j - i + 1 <= 2 + 20 * (stamps[j] - stamps[i]) + 1e-6
+    assert stamps[-1] == pytest.approx(18 / 20), "and the budget is used: the last grant comes as soon as it may"
 
 
+@in_virtual_time
 async def test_replies_share_the_budget_fairly() -> None:
-    budget = RateBudget(rate=100, capacity=1)
+    budget = RateBudget(rate=100, capacity=1, clock=loop_clock())
     counts: Counter[int] = Counter()
     stop = asyncio.Event()
 
@@ -44,17 +49,17 @@ async def test_replies_share_the_budget_fairly() -> None:
     tasks = [asyncio.create_task(reply(n)) for n in range(5)]
     await asyncio.sleep(1.0)
     stop.set()
-    await asyncio.sleep(0.05)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    # about 20 grants each; the first one to ask may be one or two ahead
-    assert len(counts) == 5 and min(counts.values()) >= 15
-    assert max(counts.values()) - min(counts.values()) <= 2
+    # a hundred grants in the second, in rotation: the first one to ask may be one or two ahead
+    assert sum(counts.values()) in (100, 101)
+    assert len(counts) == 5 and max(counts.values()) - min(counts.values()) <= 2
 
 
+@in_virtual_time
 async def test_final_edits_jump_the_queue() -> None:
-    budget = RateBudget(rate=10, capacity=1)
+    budget = RateBudget(rate=10, capacity=1, clock=loop_clock())
     await budget.acquire()
     order: list[str] = []
 
@@ -69,20 +74,23 @@ async def test_final_edits_jump_the_queue() -> None:
     assert order[0] == "final"
 
 
+@in_virtual_time
 async def test_server_headers_and_429_block_grants() -> None:
-    budget = RateBudget(rate=100, capacity=5)
+    clock = loop_clock()
+    budget = RateBudget(rate=100, capacity=5, clock=clock)
     budget.sync(remaining=0, reset_after=0.2)
-    start = time.monotonic()
+    start = clock()
     await budget.acquire()
-    assert time.monotonic() - start >= 0.18
+    assert clock() - start == pytest.approx(0.2), "nothing until the server's reset"
     budget.block(0.15)
-    start = time.monotonic()
+    start = clock()
     await budget.acquire(urgent=True)
-    assert time.monotonic() - start >= 0.13
+    assert clock() - start == pytest.approx(0.15), "nothing until Retry-After has passed, not even a final text"
 
 
+@in_virtual_time
 async def test_cancelled_waiter_does_not_consume_a_grant() -> None:
-    budget = RateBudget(rate=5, capacity=1)
+    budget = RateBudget(rate=5, capacity=1, clock=loop_clock())
     await budget.acquire()
     waiter = asyncio.create_task(budget.acquire())
     await asyncio.sleep(0.01)
@@ -96,12 +104,12 @@ async def test_cancelled_waiter_does_not_consume_a_grant() -> None:
 
 
 async def test_a_grant_given_as_its_waiter_gives_up_goes_back() -> None:
-    now = [0.0]
-    budget = RateBudget(rate=0.01, capacity=1, clock=lambda: now[0])
+    clock = FakeClock(0.0)
+    budget = RateBudget(rate=0.01, capacity=1, clock=clock)
     await budget.acquire()
     waiter = asyncio.create_task(budget.acquire(priority=(1.0,)))
     await asyncio.sleep(0)
-    now[0] = 100.0  # one token back
+    clock.advance(100.0)  # one token back
     await budget._dispatch()  # hands it to the waiter, which has not run yet...
     waiter.cancel()  # ...and gives up (a final text arrived) before it could use it
     with pytest.raises(asyncio.CancelledError):
@@ -109,18 +117,22 @@ async def test_a_grant_given_as_its_waiter_gives_up_goes_back() -> None:
     assert budget.try_acquire()  # the token is still there
 
 
-async def test_try_acquire_takes_only_a_free_grant() -> None:
-    budget = RateBudget(rate=10, capacity=1)
+def test_try_acquire_takes_only_a_free_grant() -> None:
+    clock = FakeClock()
+    budget = RateBudget(rate=10, capacity=1, clock=clock)
     assert budget.try_acquire()
     assert not budget.try_acquire()  # the bucket is empty: no waiting, just no
-    await asyncio.sleep(0.12)
+    clock.advance(0.09)
+    assert not budget.try_acquire(), "a token takes a tenth of a second to come back"
+    clock.advance(0.01)
     assert budget.try_acquire()
 
 
+@in_virtual_time
 async def test_routine_requests_go_in_order_of_priority() -> None:
     """A scarce budget goes to the lowest priority (fewest updates, then shown longest ago), not to whoever
     asked first."""
-    budget = RateBudget(rate=50, capacity=1)
+    budget = RateBudget(rate=50, capacity=1, clock=loop_clock())
     await budget.acquire()
     order: list[str] = []
 
@@ -138,8 +150,9 @@ async def test_routine_requests_go_in_order_of_priority() -> None:
     assert order == ["older", "newer", "had one"]
 
 
+@in_virtual_time
 async def test_cancelled_prioritised_waiter_leaves_the_queue() -> None:
-    budget = RateBudget(rate=20, capacity=1)
+    budget = RateBudget(rate=20, capacity=1, clock=loop_clock())
     await budget.acquire()
     first = asyncio.create_task(budget.acquire(priority=(1.0,)))
     second = asyncio.create_task(budget.acquire(priority=(2.0,)))
@@ -153,14 +166,14 @@ async def test_cancelled_prioritised_waiter_leaves_the_queue() -> None:
 
 
 async def test_urgent_try_acquire_and_delay_ignore_routine_waiters() -> None:
-    now = [0.0]
-    budget = RateBudget(rate=0.01, capacity=1, clock=lambda: now[0])  # refills only when the test says so
+    clock = FakeClock(0.0)
+    budget = RateBudget(rate=0.01, capacity=1, clock=clock)  # refills only when the test says so
     await budget.acquire()
     waiter = asyncio.create_task(budget.acquire(priority=(5.0,)))
     await asyncio.sleep(0)
     assert budget.delay() == pytest.approx(200.0)  # a token in 100 s, then the waiter ahead: 100 s more
     assert budget.delay(urgent=True) == pytest.approx(100.0)
-    now[0] = 100.0  # a token is back; the dispatcher, asleep on the real clock, has not handed it out yet
+    clock.advance(100.0)  # a token is back; the dispatcher, asleep on the loop's clock, has not handed it out yet
     assert not budget.try_acquire()  # a routine request would go after the waiter
     assert budget.try_acquire(urgent=True)  # an urgent one goes first
     waiter.cancel()
@@ -169,8 +182,7 @@ async def test_urgent_try_acquire_and_delay_ignore_routine_waiters() -> None:
 
 
 async def test_the_reserve_is_kept_for_urgent_requests() -> None:
-    now = [0.0]
-    budget = RateBudget(rate=0.01, capacity=3, reserve=1, clock=lambda: now[0])
+    budget = RateBudget(rate=0.01, capacity=3, reserve=1, clock=FakeClock(0.0))
     await budget.acquire()
     await budget.acquire()  # one token left: the reserve
     assert not budget.try_acquire()
@@ -183,17 +195,20 @@ async def test_the_reserve_is_kept_for_urgent_requests() -> None:
         await routine
 
 
+@in_virtual_time
 async def test_peak_caps_the_grants_in_any_second() -> None:
     """A fast bucket with a `peak`: bursts stay small, and no second ever holds more than `peak` grants."""
-    budget = RateBudget(rate=30, capacity=2, peak=10)
+    clock = loop_clock()
+    budget = RateBudget(rate=30, capacity=2, peak=10, clock=clock)
+    start = clock()
     stamps: list[float] = []
 
     async def take() -> None:
         await budget.acquire()
-        stamps.append(time.monotonic())
+        stamps.append(clock() - start)
 
-    await asyncio.gather(*(take() for _ in range(12)))
+    await asyncio.gather(*(take() for _ in range(25)))
     stamps.sort()
-    assert stamps[9] - stamps[0] < 0.5  # the first ten come at the bucket's pace (30 a second)...
-    assert stamps[10] - stamps[0] >= 0.99  # ...and the eleventh waits for the first to leave the second
-    assert all(later - earlier >= 0.99 for earlier, later in zip(stamps, stamps[10:], strict=False))
+    assert sum(1 for t in stamps if t < 1.0) == 10, "the first ten come at the bucket's pace, within the first second"
+    assert stamps[10] == pytest.approx(1.0), "the eleventh waits for the first to leave the second"
+    assert all(sum(1 for t in stamps if at <= t < at + 1.0) <= 10 for at in stamps), "no second holds more than 10"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import httpx
@@ -14,13 +13,8 @@ from bridge.messages import InterruptedTurn
 from bridge.runner import serve
 from bridge.settings import Settings
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.processes import free_port
 from tests.conftest import core_settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_settings(url: str, key: str, tmp_path: Path, port: int) -> Settings:

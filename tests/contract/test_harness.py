@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 
 from simulators.model_upstream import ModelUpstream
-from simulators.openwebui_server import OpenWebUIUnavailable, RealOpenWebUI
+from simulators.openwebui_server import RealOpenWebUI
 
 pytestmark = pytest.mark.contract
 
@@ -97,9 +96,3 @@ async def test_uploaded_file_reaches_the_model(real_owui: RealOpenWebUI, contrac
     )
     assert answer["sources"][0]["source"] == {"type": "file", "id": file_id}
     assert contract_upstream.last_request.markers == ["MARKER-harness1"]
-
-
-def test_missing_install_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("OWUI_VENV", str(tmp_path / "absent"))
-    with pytest.raises(OpenWebUIUnavailable, match=r"scripts/install-openwebui\.sh"):
-        RealOpenWebUI("http://127.0.0.1:9/v1").start()

@@ -17,9 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from simulators.slack import BucketSpec, SlackSimulator
-from simulators.slack.fixtures import http_mode_app, slack_sim, slack_sim_client, socket_mode_app
-
-__all__ = ["slack_sim", "slack_sim_client"]  # pytest fixtures, found by name in this module
+from simulators.slack.fixtures import http_mode_app, socket_mode_app
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"

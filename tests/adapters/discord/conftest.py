@@ -23,7 +23,8 @@ from bridge.settings import Settings
 from simulators.discord import DiscordSimulator, SimChannel, SimGuild, SimMessage, SimUser
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
-from tests.conftest import core_settings
+from simulators.openwebui_server import RealOpenWebUI
+from tests.conftest import OwuiTarget, core_settings
 
 
 @dataclass
@@ -124,4 +125,22 @@ async def discord_bridge(
         yield bridge
     finally:
         fake_owui.down = False
+        await bridge.stop()
+
+
+@pytest.fixture
+async def discord_bridge_on_real_owui(
+    discord_sim: DiscordSimulator,
+    world: World,
+    real_owui: RealOpenWebUI,
+    model_upstream: ModelUpstream,
+    tmp_path: Path,
+) -> AsyncIterator[DiscordBridge]:
+    """`discord_bridge` against the session's real OpenWebUI 0.12.4 (contract tests): the bridge is given
+    only its URL and API key, so the fake's test doors (`down`, `chats`, `files`) are not there."""
+    target = OwuiTarget("real", real_owui.base_url, real_owui.api_key, model_upstream, real=real_owui)
+    bridge = DiscordBridge(discord_sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
+    try:
+        yield bridge
+    finally:
         await bridge.stop()

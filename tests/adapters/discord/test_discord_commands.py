@@ -40,12 +40,12 @@ async def test_ask_streams_into_the_deferred_response(
     await sim.wait_for_response(interaction, final=True)
     await discord_bridge.wait_idle()
     assert [c.type for c in interaction.callbacks] == [5], "deferred first"
-    assert _response(interaction).content == discord_bridge.upstream.last_request.reply
+    assert _response(interaction).content == discord_bridge.upstream.asked("why [[reply:300]]")[-1].reply
     assert not _response(interaction).ephemeral
 
     chosen = await _run(discord_bridge, world.general, world.alice, "ask", question="which", model="vision-1")
     assert chosen.content == "echo: which" and not chosen.ephemeral
-    assert discord_bridge.upstream.last_request.model == "vision-1"
+    assert discord_bridge.upstream.asked("which")[-1].model == "vision-1"
     hidden = await _run(discord_bridge, world.general, world.alice, "ask", question="psst", ephemeral=True)
     assert hidden.ephemeral and hidden.content == "echo: psst"
 
@@ -85,7 +85,7 @@ async def test_model_and_system_are_shown_to_all_and_set_by_admins(
     prompt = await _run(discord_bridge, world.general, admin, "system", prompt="Answer like a pirate.")
     assert "pirate" in prompt.content
     await discord_bridge.ask(world.general, world.alice, "ahoy?")
-    request = discord_bridge.upstream.last_request
+    request = discord_bridge.upstream.asked("ahoy?")[-1]
     assert request.model == "vision-1"
     assert request.messages[0] == {"role": "system", "content": "Answer like a pirate."}
 
@@ -96,7 +96,7 @@ async def test_model_and_system_are_shown_to_all_and_set_by_admins(
     reset = await _run(discord_bridge, world.general, admin, "model", model="default")
     assert "`echo-1`" in reset.content
     await discord_bridge.ask(world.general, world.alice, "plain again")
-    request = discord_bridge.upstream.last_request
+    request = discord_bridge.upstream.asked("plain again")[-1]
     assert request.model == "echo-1" and request.roles == ["user"]
 
 

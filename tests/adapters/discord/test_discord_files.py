@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bridge.messages import ConversationKey
 from simulators.discord import DiscordSimulator, SimFile
 from simulators.documents import tiny_pdf
@@ -49,7 +51,7 @@ async def test_an_image_reaches_a_vision_model(
     thread = sim.thread_of(question)
     assert thread is not None
     assert sim.bot_texts(thread) == ["echo: what is this [saw 1 image(s)]"]
-    assert discord_bridge.upstream.last_request.model == "vision-1"
+    assert discord_bridge.upstream.asked("what is this")[-1].model == "vision-1"
 
 
 async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(
@@ -96,3 +98,27 @@ async def test_attachments_are_fetched_only_from_discords_cdn(
     assert answer == "echo: look [markers: MARKER-md]"
     for name in ("meta.txt", "plain.txt"):
         assert f"{name}: is not on Discord's file servers, so it was not downloaded." in notice
+
+
+@pytest.mark.contract
+async def test_a_file_goes_to_a_real_openwebui_and_the_answer_names_its_source(
+    discord_bridge_on_real_owui: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """Upload, processing and retrieval by OpenWebUI 0.12.4 itself, through discord.py and the adapter."""
+    bridge, sim = discord_bridge_on_real_owui, discord_sim
+    await bridge.start()
+    handbook = SimFile("handbook.txt", b"The vault code word is MARKER-realdc1.", "text/plain")
+    question = await sim.user_says(
+        world.general, world.alice, "what is the vault code word?", mentions_bot=True, attachments=[handbook]
+    )
+    await bridge.wait_answered(question, timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    assert bridge.upstream.asked("what is the vault code word?")[-1].markers == ["MARKER-realdc1"]
+    assert sim.bot_texts(thread) == ["echo: what is the vault code word? [markers: MARKER-realdc1]"]
+    [sources] = sim.bot_messages(thread)[0].embeds
+    assert sources["title"] == "Sources" and sources["description"].split("\n") == ["• handbook.txt"]
+
+    later = await sim.user_says(thread, world.alice, "say the code word again")
+    await bridge.wait_answered(later, timeout=90)
+    assert sim.bot_texts(thread)[-1] == "echo: say the code word again [markers: MARKER-realdc1]"

@@ -1,13 +1,17 @@
-"""Many answers streaming at once stay within Discord's limits: zero 429s, about one update a second each."""
+"""Many answers streaming at once stay within Discord's limits: zero 429s, each answer seen growing.
+
+What is asserted are counts (429s, versions, requests), not seconds: the edit interval itself is pinned on
+virtual time in tests/bridge/test_live_reply.py, and speed under load is the benchmark's (`python -m bench`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
 import pytest
 
+from bridge.splitting import reassemble
 from simulators.discord import DiscordSimulator, RateLimitConfig, RouteLimit, SimChannel, SimMessage, SimulatorConfig
 from simulators.model_upstream import long_reply
 from tests.adapters.discord.conftest import DiscordBridge, World
@@ -24,12 +28,6 @@ async def _ten_conversations(bridge: DiscordBridge, world: World, prompt: str) -
     return list(zip(channels, questions, strict=True))
 
 
-def _gaps(message: SimMessage) -> list[float]:
-    """Seconds between routine updates (the final text is sent at once, so its gap is left out)."""
-    times = [v.at_monotonic for v in message.versions[:-1]]
-    return [b - a for a, b in itertools.pairwise(times)]
-
-
 async def test_ten_conversations_stream_at_once_without_a_429(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
@@ -39,17 +37,13 @@ async def test_ten_conversations_stream_at_once_without_a_429(
     conversations = await _ten_conversations(discord_bridge, world, "go [[reply:1500]] [[rate:100]]")
 
     expected = long_reply(1500, False)
-    gaps: list[float] = []
     for _, question in conversations:
         thread = sim.thread_of(question)
         assert thread is not None
         [answer] = sim.bot_messages(thread)
         assert answer.content == expected
         assert len(answer.versions) >= 3, "each answer is seen growing"
-        gaps += _gaps(answer)
     assert sim.count_429() == 0
-    assert min(gaps) >= 0.9, "one reply is not edited faster than about once a second"
-    assert max(gaps) < 2.5, "nor left without an update for long"
     assert len(sim.calls()) - started < 200
 
 
@@ -60,14 +54,15 @@ FAST_EDITS = SimulatorConfig(ratelimits=RateLimitConfig().with_routes(message_ed
 async def test_the_global_budget_holds_when_channels_allow_fast_edits(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
-    """Ten channels at five edits a second each would be the whole global 50/s: the bridge keeps under it."""
+    """Ten channels at five edits a second each would be the whole global 50/s: the bridge keeps under it (how
+    much of the budget it uses while it binds is a figure of the benchmark)."""
     sim = discord_sim
     await discord_bridge.start(edit_interval=0.2)
-    started = asyncio.get_running_loop().time()
-    await _ten_conversations(discord_bridge, world, "go [[reply:3000]] [[rate:150]]")
-    edits = [c.at_monotonic for c in sim.calls(EDIT) if c.at_monotonic >= started]
-    busiest = max(sum(1 for t in edits if start <= t < start + 1.0) for start in edits)
-    assert busiest > 30, "the test does push the global limit"
+    conversations = await _ten_conversations(discord_bridge, world, "go [[reply:3000]] [[rate:150]]")
+    expected = long_reply(3000, False)
+    for _, question in conversations:
+        thread = sim.thread_of(question)
+        assert thread is not None and reassemble(sim.bot_texts(thread)) == expected
     assert sim.count_429() == 0
 
 

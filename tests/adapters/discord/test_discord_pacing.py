@@ -1,9 +1,11 @@
-"""The pacing rules on their own: fixed windows from headers, urgent first, 429s, shared buckets, exemptions."""
+"""The pacing rules on their own: fixed windows from headers, urgent first, 429s, shared buckets, exemptions.
+
+The gates and budgets run on virtual time (`in_virtual_time`, their clock is the loop's): each test says
+exactly when a call may go."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +20,7 @@ from adapters.discord.pacing import (
     DiscordRateLimits,
 )
 from adapters.discord.surface import ChannelReplySurface
+from tests.clock import in_virtual_time, loop_clock
 
 BASE = "https://discord.test/api/v10"
 
@@ -41,48 +44,54 @@ def _request(method: str, url: str) -> SimpleNamespace:
     return SimpleNamespace(method=method, url=url)
 
 
+@in_virtual_time
 async def test_a_gate_grants_its_window_then_waits_for_the_reset() -> None:
-    gate = BucketGate(limit=3, window=1.5)
-    started = time.monotonic()
+    clock = loop_clock()
+    gate = BucketGate(limit=3, window=1.5, clock=clock)
+    started = clock()
     for _ in range(2):
         await gate.acquire()
-    assert time.monotonic() - started < 0.05
+    assert clock() == started
     routine = asyncio.create_task(gate.acquire())
     await asyncio.sleep(0.05)
     assert not routine.done(), "routine calls leave the window's last call to a final text"
     await gate.acquire(urgent=True)
-    assert time.monotonic() - started < 0.1, "which takes it at once"
+    assert clock() - started == pytest.approx(0.05), "which takes it at once"
     await routine
-    assert time.monotonic() - started >= 1.5, "the next call waits for the window to end"
+    assert clock() - started >= 1.5, "the next call waits for the window to end"
 
 
+@in_virtual_time
 async def test_routine_calls_get_the_last_call_in_the_window_last_second() -> None:
     """A reply editing once a second uses all of a 5-per-5-s window; a final text waits a second at most."""
-    gate = BucketGate(limit=3, window=1.5)
-    started = time.monotonic()
+    clock = loop_clock()
+    gate = BucketGate(limit=3, window=1.5, clock=clock)
+    started = clock()
     for _ in range(2):
         await gate.acquire()
     await gate.acquire()
-    elapsed = time.monotonic() - started
-    assert 1.5 - LAST_CALL_HORIZON - 0.05 <= elapsed < 1.5 - LAST_CALL_HORIZON + 0.3
+    assert clock() - started == pytest.approx(1.5 - LAST_CALL_HORIZON)
 
 
+@in_virtual_time
 async def test_headers_lower_what_is_left_and_move_the_reset() -> None:
-    gate = BucketGate(limit=5, window=5.0)
+    clock = loop_clock()
+    gate = BucketGate(limit=5, window=5.0, clock=clock)
     await gate.acquire()
     gate.observe(limit=5, remaining=0, reset_after=0.2)  # someone else used the bucket
-    started = time.monotonic()
+    started = clock()
     await gate.acquire()
-    assert 0.2 <= time.monotonic() - started < 1.0
+    assert 0.2 <= clock() - started <= 0.2 + 0.1, "the new reset, not the old window's 5 s"
     assert gate.window == 5.0, "only the call that opens a window tells its length"
     gate.observe(limit=2, remaining=1, reset_after=0.25)
     assert (gate.limit, gate.window) == (2, 0.25)
 
 
+@in_virtual_time
 async def test_an_answer_from_a_window_that_began_after_ours_is_believed() -> None:
     """The window's last call, sent just before our reset, reached Discord just after its own: Discord counts
     it in a new window and says 4 are left there. Believing our old window's 0 would stall five seconds."""
-    gate = BucketGate(limit=5, window=5.0)
+    gate = BucketGate(limit=5, window=5.0, clock=loop_clock())
     gate.observe(limit=5, remaining=1, reset_after=0.1)
     await gate.acquire(urgent=True)
     await asyncio.sleep(0.05)
@@ -91,8 +100,9 @@ async def test_an_answer_from_a_window_that_began_after_ours_is_believed() -> No
     await asyncio.wait_for(gate.acquire(urgent=True), 0.5)
 
 
+@in_virtual_time
 async def test_urgent_requests_go_first() -> None:
-    gate = BucketGate(limit=1, window=0.2)
+    gate = BucketGate(limit=1, window=0.2, clock=loop_clock())
     await gate.acquire()
     order: list[str] = []
 
@@ -107,21 +117,24 @@ async def test_urgent_requests_go_first() -> None:
     assert order == ["final", "routine"]
 
 
+@in_virtual_time
 async def test_a_429_closes_the_bucket_and_a_global_429_blocks_everything() -> None:
-    limits = DiscordRateLimits()
+    clock = loop_clock()
+    limits = DiscordRateLimits(clock=clock)
     url = f"{BASE}/channels/42/messages/7"
     limits.observe("PATCH", url, 429, {"Retry-After": "1", "X-RateLimit-Reset-After": "0.3", "Via": "1.1 google"})
     gate = limits.gate(MESSAGE_EDIT, "42")
-    started = time.monotonic()
+    started = clock()
     await gate.acquire()
-    assert time.monotonic() - started >= 0.3
+    assert clock() - started >= 0.3, "the bucket is closed for the time Discord asks"
     limits.observe("POST", f"{BASE}/channels/43/messages", 429, {"Retry-After": "1", "X-RateLimit-Global": "true"})
     assert limits.rate_limited == 2
-    started = time.monotonic()
+    started = clock()
     await limits.global_budget.acquire()
-    assert time.monotonic() - started >= 0.9
+    assert clock() - started == pytest.approx(1.0), "a global 429 stops every request for Retry-After"
 
 
+@in_virtual_time
 async def test_routes_discord_names_as_one_bucket_share_one_gate() -> None:
     limits = DiscordRateLimits()
     limits.observe("POST", f"{BASE}/channels/42/messages", 200, _headers(5, 4, 5.0, bucket="shared"))
@@ -131,8 +144,10 @@ async def test_routes_discord_names_as_one_bucket_share_one_gate() -> None:
     assert limits.gate(MESSAGE_CREATE, "43") is not limits.gate(MESSAGE_CREATE, "42"), "channels never share"
 
 
+@in_virtual_time
 async def test_interaction_responses_are_paced_per_token_and_outside_the_global_budget() -> None:
-    limits = DiscordRateLimits(per_second=1)
+    clock = loop_clock()
+    limits = DiscordRateLimits(per_second=1, clock=clock)
     trace = limits.trace_config()
     start = trace.on_request_start[0]
     token_url = f"{BASE}/webhooks/1/tok-en/messages/@original"
@@ -141,18 +156,19 @@ async def test_interaction_responses_are_paced_per_token_and_outside_the_global_
 
     while limits.global_budget.try_acquire():  # use up what the budget has now
         pass
-    started = time.monotonic()
+    started = clock()
     await asyncio.wait_for(start(None, None, _request("PATCH", token_url)), 1)  # type: ignore[arg-type]
     await asyncio.wait_for(start(None, None, _request("GET", "https://cdn.discord.test/attachments/1/2/a.txt")), 1)  # type: ignore[arg-type]
-    assert time.monotonic() - started < 0.1, "interaction responses and downloads do not wait for the budget"
+    assert clock() == started, "interaction responses and downloads do not wait for the budget"
     await asyncio.wait_for(start(None, None, _request("POST", f"{BASE}/channels/1/typing")), 3)  # type: ignore[arg-type]
-    assert time.monotonic() - started >= 0.5, "a bot request does"
+    assert clock() - started >= 0.5, "a bot request does"
 
 
+@in_virtual_time
 async def test_a_routine_update_that_gives_way_returns_its_bucket_call() -> None:
     """A routine update holding its channel's call while it waits for the global budget gives the call back
     when the final text arrives (its wait is cancelled): the final text may need exactly that call."""
-    limits = DiscordRateLimits(per_second=1)
+    limits = DiscordRateLimits(per_second=1, clock=loop_clock())
     surface = ChannelReplySurface(SimpleNamespace(id=42), limits)  # type: ignore[arg-type]
     while limits.global_budget.try_acquire():  # the global budget is spent: the update waits there
         pass

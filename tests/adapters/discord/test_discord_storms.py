@@ -21,7 +21,7 @@ async def test_a_429_storm_on_edits_delays_but_loses_nothing(
     await discord_bridge.start()
     discord_sim.faults.add(EDIT, 429, count=3, retry_after=0.4)
     question = await discord_bridge.ask(world.general, world.alice, "storm [[reply:600]] [[rate:60]]", timeout=30)
-    assert await final_text(discord_sim, question) == discord_bridge.upstream.last_request.reply
+    assert await final_text(discord_sim, question) == discord_bridge.upstream.asked("storm [[reply:600]]")[-1].reply
     assert len(discord_sim.faults.served) == 3
     refused = [c for c in discord_sim.calls(route=EDIT) if c.status == 429]
     for call in refused:  # after each 429 the bucket stays closed for the time Discord asked
@@ -36,5 +36,5 @@ async def test_server_errors_are_retried(
     discord_sim.faults.add(POST, 500, count=1)
     discord_sim.faults.add(EDIT, 502, count=1)
     question = await discord_bridge.ask(world.general, world.alice, "shaky [[reply:400]] [[rate:60]]", timeout=30)
-    assert await final_text(discord_sim, question) == discord_bridge.upstream.last_request.reply
+    assert await final_text(discord_sim, question) == discord_bridge.upstream.asked("shaky [[reply:400]]")[-1].reply
     assert len(discord_sim.faults.served) == 2

@@ -20,11 +20,12 @@ from adapters.slack import SlackAdapter, SlackSettings
 from bridge.app import App, open_app
 from bridge.runner import launch
 from bridge.settings import Settings
-from simulators.model_upstream import ModelUpstream, UpstreamRequest, message_text
+from simulators.model_upstream import ModelUpstream, UpstreamRequest
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.openwebui_server import RealOpenWebUI
 from simulators.slack import SlackSimulator
 from simulators.slack.fixtures import fast_config
-from tests.conftest import core_settings
+from tests.conftest import OwuiTarget, core_settings
 
 
 class SlackBridge:
@@ -101,18 +102,13 @@ class SlackBridge:
 
     def asked(self, text: str) -> list[UpstreamRequest]:
         """The model requests whose question (last user message) contains `text`."""
-        return [r for r in self.upstream.requests_containing(text) if text in _question(r)]
+        return self.upstream.asked(text)
 
     def reply_to(self, text: str) -> str:
         """What the model answered to the last question containing `text`."""
         requests = self.asked(text)
         assert requests, f"the model was never asked {text!r}"
         return requests[-1].reply
-
-
-def _question(request: UpstreamRequest) -> str:
-    users = [m for m in request.messages if m.get("role") == "user"]
-    return message_text(users[-1]) if users else ""
 
 
 @pytest.fixture
@@ -123,6 +119,22 @@ async def slack_bridge(
     fake_owui.down = False
     async with SlackSimulator(config=fast_config()) as sim:
         bridge = SlackBridge(sim, fake_owui, model_upstream, tmp_path / "bridge.db")
+        await bridge.start()
+        try:
+            yield bridge
+        finally:
+            await bridge.stop()
+
+
+@pytest.fixture
+async def slack_bridge_on_real_owui(
+    real_owui: RealOpenWebUI, model_upstream: ModelUpstream, tmp_path: Path
+) -> AsyncIterator[SlackBridge]:
+    """`slack_bridge` against the session's real OpenWebUI 0.12.4 (contract tests): the bridge is given only
+    its URL and API key, so the fake's test doors (`down`, `chats`, `files`) are not there."""
+    target = OwuiTarget("real", real_owui.base_url, real_owui.api_key, model_upstream, real=real_owui)
+    async with SlackSimulator(config=fast_config()) as sim:
+        bridge = SlackBridge(sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
         await bridge.start()
         try:
             yield bridge

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
+
+import pytest
 
 from adapters.slack.access import NOT_ADMIN
 from adapters.slack.app import EMPTY_MENTION
+from simulators.slack.config import DEFAULT_BOT_SCOPES
 from tests.adapters.slack.conftest import SlackBridge
 
 CHANNEL = "C0GENERAL"
@@ -124,3 +128,20 @@ async def test_a_replayed_slash_command_is_answered_once(slack_bridge: SlackBrid
     await sim.replay_http(status.delivery)
     await slack_bridge.settle()
     assert len(status.responses) == 1
+
+
+async def test_scopes_the_token_lacks_are_named_in_one_warning(
+    slack_bridge: SlackBridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = slack_bridge.sim
+    with caplog.at_level(logging.WARNING, logger="adapters.slack"):
+        await slack_bridge.restart()
+        assert [r for r in caplog.records if "scope" in r.getMessage()] == [], "a full token gets no warning"
+        sim.set_bot_scopes(set(DEFAULT_BOT_SCOPES) - {"files:read", "assistant:write"})
+        await slack_bridge.restart()
+    [warning] = [r for r in caplog.records if "scope" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage() == (
+        "Slack: the bot token lacks scopes, so these do not work: "
+        "files:read (files shared with the bot); assistant:write (the “is thinking…” status)"
+    )

@@ -7,11 +7,13 @@ import itertools
 
 from adapters.slack import SlackAdapter
 from adapters.slack.events import PLATFORM
+from adapters.slack.pacing import Budgets
 from bridge.app import open_app
 from bridge.messages import ConversationKey
 from bridge.runner import serve
 from bridge.splitting import reassemble
 from tests.adapters.slack.conftest import SlackBridge
+from tests.clock import FakeClock
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
@@ -187,6 +189,31 @@ async def test_refused_stream_falls_back_to_post_and_update(slack_bridge: SlackB
     await slack_bridge.settle()
     assert sim.bot_messages(CHANNEL, second.ts) == [slack_bridge.reply_to("still no streams")]
     assert len(sim.calls("chat.startStream")) == 1
+
+
+async def test_a_refused_stream_is_tried_again_ten_minutes_later(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    assert slack_bridge.adapter is not None
+    clock = FakeClock()
+    slack_bridge.adapter.budgets = Budgets(clock=clock)  # before the first reply: every workspace reads `clock`
+    sim.config.streaming_error = "feature_not_enabled"
+    first = await sim.user_mentions_app(CHANNEL, ALICE, "refused [[reply:300]] [[rate:100]]")
+    await slack_bridge.settle()
+    assert sim.bot_messages(CHANNEL, first.ts) == [slack_bridge.reply_to("refused")]
+    sim.config.streaming_error = None  # the workspace turns the feature on; the bridge does not know yet
+
+    clock.advance(599)
+    second = await sim.user_mentions_app(CHANNEL, ALICE, "nine minutes later [[reply:300]] [[rate:100]]")
+    await slack_bridge.settle()
+    assert sim.bot_messages(CHANNEL, second.ts) == [slack_bridge.reply_to("nine minutes later")]
+    assert len(sim.calls("chat.startStream")) == 1, "no new try before ten minutes"
+
+    clock.advance(2)
+    third = await sim.user_mentions_app(CHANNEL, ALICE, "ten minutes later [[reply:300]] [[rate:100]]")
+    await slack_bridge.settle()
+    assert sim.bot_messages(CHANNEL, third.ts) == [slack_bridge.reply_to("ten minutes later")]
+    [_, retried] = sim.calls("chat.startStream")
+    assert retried.error is None and retried.params["thread_ts"] == third.ts
 
 
 async def test_stream_closed_by_slack_continues_with_update_on_the_same_message(slack_bridge: SlackBridge) -> None:

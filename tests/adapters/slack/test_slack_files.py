@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.slack.events import PLATFORM
 from bridge.messages import ConversationKey
 from simulators.documents import tiny_pdf
@@ -91,3 +93,43 @@ async def test_files_are_fetched_only_from_slack_and_the_token_goes_nowhere_else
     notes = replies[-1].split("\n")
     for name in ("meta.txt", "plain.txt", "moved.txt"):
         assert f"⚠️ {name}: is not on Slack's file servers, so it was not downloaded." in notes
+
+
+async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    files = [
+        ("huge.txt", bytes(26 * 1024 * 1024 + 1), "text/plain"),
+        ("tool.exe", b"MZ\x90\x00", "application/octet-stream"),
+        ("ok.md", b"# fine MARKER-md1\n", "text/markdown"),
+    ]
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "look at these", files=files)
+    await slack_bridge.settle()
+    assert slack_bridge.asked("look at these")[-1].markers == ["MARKER-md1"]
+    replies = sim.bot_messages(CHANNEL, posted.ts)
+    assert len(replies) == 3, replies
+    answer, sources, notes = replies
+    assert answer == slack_bridge.reply_to("look at these") and sources == "Sources: ok.md"
+    huge, exe = notes.split("\n")
+    assert huge.startswith("⚠️ huge.txt: too large (26.0 MB; the limit is 25.0 MB)")
+    assert exe.startswith("⚠️ tool.exe: this type of file can't be read (application/octet-stream)")
+    downloaded = {sim.ws.files[d.file_id].name for d in sim.downloads}
+    assert downloaded == {"ok.md"}, "refused files are never downloaded"
+
+
+@pytest.mark.contract
+async def test_a_file_goes_to_a_real_openwebui_and_the_answer_names_its_source(
+    slack_bridge_on_real_owui: SlackBridge,
+) -> None:
+    """Upload, processing and retrieval by OpenWebUI 0.12.4 itself, through slack-bolt and the adapter."""
+    bridge = slack_bridge_on_real_owui
+    sim = bridge.sim
+    handbook = ("handbook.txt", b"The vault code word is MARKER-realsl1.\n", "text/plain")
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "what is the vault code word?", files=[handbook])
+    await bridge.settle(timeout=90)
+    assert bridge.asked("what is the vault code word?")[-1].markers == ["MARKER-realsl1"]
+    answer = "echo: what is the vault code word? [markers: MARKER-realsl1]"
+    assert sim.bot_messages(CHANNEL, posted.ts) == [answer, "Sources: handbook.txt"]
+
+    await sim.user_posts(CHANNEL, ALICE, "say the code word again", thread_ts=posted.ts)
+    await bridge.settle(timeout=90)
+    assert sim.bot_messages(CHANNEL, posted.ts)[-2] == "echo: say the code word again [markers: MARKER-realsl1]"

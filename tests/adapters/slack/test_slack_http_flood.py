@@ -24,7 +24,6 @@ import pytest
 
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.slack import SlackSimulator
-from simulators.slack.fixtures import slack_sim  # noqa: F401 - fixture
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
@@ -41,7 +40,7 @@ class BridgeRun(NamedTuple):
 @pytest.fixture(params=[48, 1000], ids=["limit-48", "limit-1000-over-the-file-limit"])
 def bridge_run(
     request: pytest.FixtureRequest,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
     fake_owui: FakeOpenWebUI,
     tmp_path: Path,
 ) -> Iterator[BridgeRun]:
@@ -149,7 +148,7 @@ async def open_idle_connections(port: int, count: int) -> list[Client]:
 
 async def test_idle_and_slow_connections_do_not_starve_slack(
     bridge_run: BridgeRun,
-    slack_sim: SlackSimulator,  # noqa: F811
+    slack_sim: SlackSimulator,
 ) -> None:
     bridge_log = bridge_run.log
     url = await events_url(bridge_log)

@@ -15,9 +15,6 @@ from adapters.slack.surface import SlackReplySurface
 from adapters.slack.updates import PostAndUpdate, Shown
 from bridge.surface import EditDeferred, Grant
 from simulators.slack import SlackSimulator
-from simulators.slack.fixtures import slack_sim, slack_sim_client
-
-__all__ = ["slack_sim", "slack_sim_client"]  # fixtures used by name
 
 ALICE = "U0ALICE"
 
