@@ -7,7 +7,9 @@ like any thread. A reply "edit" appends what is new to the screen, so the answer
 from __future__ import annotations
 
 import asyncio
+import codecs
 import getpass
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -73,7 +75,7 @@ class ConsoleChat:
         self.engine = engine
         self.out = out
         self.model = model
-        self.read_line = read_line or _stdin_line
+        self.read_line = read_line or StdinLines(out)
         user = user or getpass.getuser()
         self.key = ConversationKey("console", "local", user)
 
@@ -137,9 +139,46 @@ class ConsoleChat:
         self.out.flush()
 
 
-async def _stdin_line() -> str | None:
-    """One line from the terminal without blocking the event loop (so replies keep streaming)."""
-    try:
-        return await asyncio.to_thread(input, "> ")
-    except EOFError:
-        return None
+class StdinLines:
+    """Lines from the terminal (or a pipe), read by the event loop itself, after a `> ` prompt.
+
+    Not `input()` in a worker thread: a thread blocked in `input()` cannot be cancelled, and `asyncio.run`
+    waits for it, so Ctrl-C at the prompt did nothing until Enter (and `bridge demo` could not stop its
+    OpenWebUI). The loop waits until stdin is readable and then reads what is there, which does not block:
+    a whole line from a terminal, what was written so far from a pipe. A file (`bridge chat < file`) cannot
+    be waited on (epoll refuses files) and never blocks, so it is read directly.
+    """
+
+    def __init__(self, out: TextIO, stdin: TextIO = sys.stdin, prompt: str = "> ") -> None:
+        self._out = out
+        self._fd = stdin.fileno()
+        self._prompt = prompt
+        self._decoder = codecs.getincrementaldecoder(stdin.encoding or "utf-8")(errors="replace")
+        self._pending = ""
+        self._ended = False
+
+    async def __call__(self) -> str | None:
+        """The next line without its newline; None once the input has ended."""
+        self._out.write(self._prompt)
+        self._out.flush()
+        while "\n" not in self._pending and not self._ended:
+            data = await self._read()
+            self._ended = not data
+            self._pending += self._decoder.decode(data, final=self._ended)
+        if not self._pending:
+            return None
+        line, _, self._pending = self._pending.partition("\n")
+        return line
+
+    async def _read(self) -> bytes:
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        try:
+            loop.add_reader(self._fd, lambda: readable.done() or readable.set_result(None))
+        except PermissionError:  # a regular file
+            return os.read(self._fd, 65536)
+        try:
+            await readable
+        finally:
+            loop.remove_reader(self._fd)
+        return os.read(self._fd, 65536)
