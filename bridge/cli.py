@@ -1,4 +1,4 @@
-"""The `bridge` command: run, chat, migrate, check.
+"""The `bridge` command: run, chat, demo, migrate, check.
 
 Every expected failure (a wrong setting, OpenWebUI unreachable, a wrong key, an unknown model, a
 database newer than the code) ends with one line naming the problem and a non-zero exit, never a
@@ -11,8 +11,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 
 from bridge.app import Core, make_client, open_core
+from bridge.demo import DemoError, demo_settings
 from bridge.engine import UserFacingError
 from bridge.logs import setup_logging
 from bridge.openwebui import errors
@@ -34,12 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="start every configured platform adapter")
     chat = commands.add_parser("chat", help="chat with OpenWebUI from this terminal")
     chat.add_argument("--model", help="model to use (kept for this terminal's conversation)")
+    demo = commands.add_parser(
+        "demo", help="bridge chat against a local OpenWebUI with a stand-in model (or yours, when OPENWEBUI_URL is set)"
+    )
+    demo.set_defaults(model=None)
     commands.add_parser("migrate", help="create or upgrade the database, then exit")
     commands.add_parser("check", help="check the OpenWebUI connection, key, models and platform settings")
     args = parser.parse_args(argv)
 
     try:
-        settings = load_settings(args.env_file, require_api_key=args.command != "migrate")
+        settings = load_settings(args.env_file, require_api_key=args.command not in ("migrate", "demo"))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -57,13 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     command: Callable[[Settings, argparse.Namespace], Awaitable[int]] = {
         "run": _run,
         "chat": _chat,
+        "demo": _chat,
         "migrate": _migrate,
         "check": _check,
     }[args.command]
     try:
-        return asyncio.run(command(settings, args))
+        with ExitStack() as demo_openwebui:
+            if args.command == "demo":  # started and stopped outside the event loop, so Ctrl-C stops it at any time
+                settings = demo_openwebui.enter_context(demo_settings(settings))
+            return asyncio.run(command(settings, args))
     except KeyboardInterrupt:
         return 130
+    except DemoError as exc:
+        print(f"bridge demo: {exc}", file=sys.stderr)
+        return 1
     except (SchemaError, StoreError) as exc:
         print(f"database error ({settings.bridge.database}): {exc}", file=sys.stderr)
         return 1

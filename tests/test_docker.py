@@ -1,6 +1,6 @@
 """The Docker files, checked without Docker (no engine runs here): the compose services and settings
 against what the code reads, the image's command against the CLI the tests use, and the wheel the image
-installs (it must carry the migrations)."""
+installs (it must carry the migrations; `bridge demo`, which needs a clone, says so there)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,16 @@ def test_the_wheel_carries_migrations_and_its_bridge_command_works(tmp_path: Pat
         check=False,
     )
     assert migrated.returncode == 0 and db.exists(), migrated.stderr
+    # `bridge demo` needs the clone's simulators/, which the wheel does not carry: it says so in one line
+    no_owui = {k: v for k, v in env.items() if not k.startswith("OPENWEBUI_")} | {"OWUI_VENV": str(tmp_path / "owui")}
+    demo = subprocess.run(
+        [sys.executable, "-m", "bridge", "demo"],
+        env=no_owui,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr, demo.stderr
+    assert "from a clone of the repository" in demo.stderr and len(demo.stderr.splitlines()) == 1, demo.stderr
