@@ -133,7 +133,7 @@ def running_demo(say: Say = _say) -> Iterator[DemoOpenWebUI]:
     started = ExitStack()
     try:
         started.enter_context(upstream.running_in_thread())
-        say(f"starting OpenWebUI {OWUI_VERSION} on a free port with a fresh data folder (20-40 s)...")
+        say(f"starting OpenWebUI {OWUI_VERSION} on a free port with a fresh data folder (15-30 s)...")
         try:
             server = started.enter_context(RealOpenWebUI(upstream.base_url))
         except OpenWebUIUnavailable as failed:
