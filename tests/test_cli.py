@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,18 +14,21 @@ import httpx
 from tests.conftest import OwuiTarget
 
 
-def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
+def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str | Path = "") -> subprocess.CompletedProcess:
+    """`bridge ARGS` with only `env` configured; `stdin` is text piped in, or a file to read from."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**clean, **env},
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+    with contextlib.ExitStack() as files:
+        piped = {"stdin": files.enter_context(stdin.open())} if isinstance(stdin, Path) else {"input": stdin}
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", *args],
+            **piped,
+            capture_output=True,
+            text=True,
+            env={**clean, **env},
+            cwd=cwd,
+            timeout=120,
+            check=False,
+        )
 
 
 def settings(owui: OwuiTarget, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -73,6 +77,16 @@ def test_chat_holds_a_streamed_multi_turn_conversation(owui: OwuiTarget, tmp_pat
     assert again.returncode == 0, again.stderr
     links = [line for line in again.stdout.splitlines() if "/c/" in line]
     assert chat_id in links[0] and chat_id not in links[1]
+
+
+def test_chat_reads_its_questions_from_a_file(fake_owui, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`bridge chat < file`: a file is read directly (the event loop can wait on a terminal or a pipe, not a file)."""
+    owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
+    questions = tmp_path / "questions.txt"
+    questions.write_text("from a file\nlast line without a newline")
+    result = run_bridge(["chat"], settings(owui, tmp_path), tmp_path, stdin=questions)
+    assert result.returncode == 0, result.stderr
+    assert "echo: from a file" in result.stdout and "echo: last line without a newline" in result.stdout
 
 
 def _chain(chat: dict) -> list[str]:
