@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -130,8 +129,7 @@ def running_demo(say: Say = _say) -> Iterator[DemoOpenWebUI]:
     upstream = ModelUpstream(
         [UpstreamModel(STAND_IN_MODEL, name=STAND_IN_NAME)], tokens_per_second=STAND_IN_TOKENS_PER_SECOND
     )
-    started = ExitStack()
-    try:
+    with ExitStack() as started:
         started.enter_context(upstream.running_in_thread())
         say(f"starting OpenWebUI {OWUI_VERSION} on a free port with a fresh data folder (15-30 s)...")
         try:
@@ -143,9 +141,6 @@ def running_demo(say: Say = _say) -> Iterator[DemoOpenWebUI]:
         yield DemoOpenWebUI(
             server.base_url, server.api_key, server.admin_email, server.admin_password, STAND_IN_MODEL, folder
         )
-    finally:
-        with _ctrl_c_ignored():  # a second Ctrl-C must not leave OpenWebUI running or its data behind
-            started.close()
 
 
 def install(say: Say, venv: Path, version: str) -> None:
@@ -194,16 +189,3 @@ def _install_failure(version: str, log_path: Path) -> str:
     errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
     reason = errors[-1].removeprefix("ERROR:").strip() if errors else "the install script failed"
     return f"cannot install OpenWebUI {version}: {reason}. Log: {log_path}"
-
-
-@contextmanager
-def _ctrl_c_ignored() -> Iterator[None]:
-    """SIGINT ignored for the block, where the signal can be set (the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

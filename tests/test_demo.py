@@ -124,16 +124,16 @@ class DemoProcess:
                 self.process.wait()
 
 
-def _openwebui_processes(port: int) -> list[str]:
-    """Command lines of running processes serving `port`, as `ps` would list them."""
+def _openwebui_processes(port: int) -> list[Path]:
+    """The /proc folders of running processes serving `port`, as `ps` would list them."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            argv = cmdline.read_bytes().split(b"\0")
+            argv = (process / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if b"serve" in argv and str(port).encode() in argv:
-            found.append(b" ".join(argv).decode(errors="replace"))
+            found.append(process)
     return found
 
 
@@ -170,13 +170,19 @@ def test_demo_starts_openwebui_chats_there_and_ctrl_c_stops_it(owui_installed: P
             current = messages[current]["parentId"]
         assert [m["content"] for m in chain] == ["first turn", "echo: first turn", "second turn", "echo: second turn"]
         assert models == {STAND_IN_MODEL: STAND_IN_NAME}
-        assert _openwebui_processes(port)
+        servers = _openwebui_processes(port)
+        assert servers
+        data_folders = [(server / "cwd").readlink() for server in servers]  # it runs in its data folder
+        assert all(folder.is_dir() for folder in data_folders)
 
         os.killpg(demo.process.pid, signal.SIGINT)  # Ctrl-C at the prompt
+        demo.wait_for("stopping OpenWebUI", timeout=30)
+        os.killpg(demo.process.pid, signal.SIGINT)  # and an impatient second one while it stops
         assert demo.process.wait(timeout=60) == 130
     finally:
         demo.stop()
     assert demo.process.stderr is not None and "Traceback" not in demo.process.stderr.read()
     assert _openwebui_processes(port) == []
+    assert not any(folder.exists() for folder in data_folders)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
