@@ -1,4 +1,4 @@
-"""The `bridge` command: run, chat, migrate, check.
+"""The `bridge` command: run, chat, demo, migrate, check.
 
 Every expected failure (a wrong setting, OpenWebUI unreachable, a wrong key, an unknown model, a
 database newer than the code) ends with one line naming the problem and a non-zero exit, never a
@@ -11,11 +11,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 
 from pydantic import SecretStr
 
 from bridge.adapter import Adapter, Platform, platforms
 from bridge.app import App, make_client, open_app
+from bridge.demo import DemoError, demo_settings
 from bridge.errors import UserFacingError
 from bridge.logs import setup_logging
 from bridge.openwebui import errors
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="start every configured platform adapter")
     chat = commands.add_parser("chat", help="chat with OpenWebUI from this terminal")
     chat.add_argument("--model", help="model to use (kept for this terminal's conversation)")
+    demo = commands.add_parser(
+        "demo", help="bridge chat against a local OpenWebUI with a stand-in model (or yours, when OPENWEBUI_URL is set)"
+    )
+    demo.set_defaults(model=None)
     commands.add_parser("migrate", help="create or upgrade the database, then exit")
     commands.add_parser("check", help="check the OpenWebUI connection, key, models and platform settings")
     args = parser.parse_args(argv)
@@ -48,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(
             args.env_file,
-            require_api_key=args.command != "migrate",
+            require_api_key=args.command not in ("migrate", "demo"),
             platforms={name: platform.settings for name, platform in known.items()},
         )
     except ConfigError as exc:
@@ -56,11 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     level = settings.bridge.log_level if args.command == "run" else "WARNING"
     setup_logging(level, settings.bridge.log_json, settings.secrets())
-    command: Command = {"run": _run, "chat": _chat, "migrate": _migrate, "check": _check}[args.command]
+    command: Command = {"run": _run, "chat": _chat, "demo": _chat, "migrate": _migrate, "check": _check}[args.command]
     try:
-        return asyncio.run(command(settings, args, known))
+        with ExitStack() as demo_openwebui:
+            if args.command == "demo":  # started and stopped outside the event loop, so Ctrl-C stops it at any time
+                settings = demo_openwebui.enter_context(demo_settings(settings))
+            return asyncio.run(command(settings, args, known))
     except KeyboardInterrupt:
         return 130
+    except DemoError as exc:
+        print(f"bridge demo: {exc}", file=sys.stderr)
+        return 1
     except (SchemaError, StoreError) as exc:
         print(f"database error ({settings.bridge.database}): {exc}", file=sys.stderr)
         return 1

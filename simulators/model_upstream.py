@@ -61,10 +61,15 @@ _FILLER_WORDS = tuple(_FILLER_TEXT.split(" "))
 
 @dataclass(frozen=True)
 class UpstreamModel:
-    """One model the upstream lists; ``vision`` models accept image parts."""
+    """One model the upstream lists; ``vision`` models accept image parts.
+
+    ``name``, when set, is listed too: OpenWebUI shows it instead of the id (``bridge demo`` labels its
+    stand-in model that way).
+    """
 
     id: str
     vision: bool = False
+    name: str | None = None
 
 
 DEFAULT_MODELS = (UpstreamModel("echo-1"), UpstreamModel("vision-1", vision=True))
@@ -326,7 +331,9 @@ class ModelUpstream:
         if denied := self._unauthorized(request):
             return denied
         data = [
-            {"id": m.id, "object": "model", "created": 1_700_000_000, "owned_by": "model-upstream"} for m in self.models
+            {"id": m.id, "object": "model", "created": 1_700_000_000, "owned_by": "model-upstream"}
+            | ({"name": m.name} if m.name else {})
+            for m in self.models
         ]
         return web.json_response({"object": "list", "data": data})
 

@@ -64,14 +64,20 @@ def fake_owui(model_upstream: ModelUpstream) -> Iterator[FakeOpenWebUI]:
 
 
 @pytest.fixture(scope="session")
-def real_owui(model_upstream: ModelUpstream) -> Iterator[RealOpenWebUI]:
-    """A started OpenWebUI 0.12.4 with an admin and API key, wired to `model_upstream`."""
+def owui_installed() -> Path:
+    """The installed OpenWebUI 0.12.4's executable; without it the test fails saying how to install it
+    (or is skipped with BRIDGE_SKIP_CONTRACT=1)."""
     try:
-        executable()
+        return executable()
     except OpenWebUIUnavailable as missing:
         if os.environ.get("BRIDGE_SKIP_CONTRACT") == "1":
             pytest.skip(f"BRIDGE_SKIP_CONTRACT=1: {missing}")
         pytest.fail(str(missing), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def real_owui(owui_installed: Path, model_upstream: ModelUpstream) -> Iterator[RealOpenWebUI]:
+    """A started OpenWebUI 0.12.4 with an admin and API key, wired to `model_upstream`."""
     with RealOpenWebUI(model_upstream.base_url) as server:
         yield server
 

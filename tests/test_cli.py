@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +16,20 @@ from simulators.processes import environ_without_settings, free_port
 from tests.conftest import OwuiTarget
 
 
-def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**environ_without_settings(), **env},
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+def run_bridge(args: list[str], env: dict[str, str], cwd: Path, stdin: str | Path = "") -> subprocess.CompletedProcess:
+    """`bridge ARGS` with only `env` configured; `stdin` is text piped in, or a file to read from."""
+    with contextlib.ExitStack() as files:
+        piped = {"stdin": files.enter_context(stdin.open())} if isinstance(stdin, Path) else {"input": stdin}
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", *args],
+            **piped,
+            capture_output=True,
+            text=True,
+            env={**environ_without_settings(), **env},
+            cwd=cwd,
+            timeout=120,
+            check=False,
+        )
 
 
 def settings(owui: OwuiTarget, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -87,6 +91,16 @@ def test_chat_model_command_sets_the_model_for_this_and_later_runs(
     assert asked.model == "vision-1"
     again = run_bridge(["chat"], settings(owui, tmp_path, OPENWEBUI_DEFAULT_MODEL="echo-1"), tmp_path, stdin="/quit\n")
     assert again.stdout.startswith("Chatting with vision-1."), again.stdout
+
+
+def test_chat_reads_its_questions_from_a_file(fake_owui, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`bridge chat < file`: a file is read directly (the event loop can wait on a terminal or a pipe, not a file)."""
+    owui = OwuiTarget("fake", fake_owui.url, fake_owui.api_key, model_upstream)
+    questions = tmp_path / "questions.txt"
+    questions.write_text("from a file\nlast line without a newline")
+    result = run_bridge(["chat"], settings(owui, tmp_path), tmp_path, stdin=questions)
+    assert result.returncode == 0, result.stderr
+    assert "echo: from a file" in result.stdout and "echo: last line without a newline" in result.stdout
 
 
 def test_check_reports_models_and_platforms(fake_owui, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

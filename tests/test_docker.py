@@ -1,6 +1,6 @@
 """The Docker files, checked without Docker (no engine runs here): the compose services and settings
 against what the code reads, the image's command against the CLI the tests use, and the wheel the image
-installs (it must carry the migrations)."""
+installs (it must carry the migrations; `bridge demo`, which needs a clone, says so there)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ def test_the_wheel_carries_migrations_and_its_bridge_command_works(tmp_path: Pat
         )
         archive.extractall(tmp_path / "site")
     db = tmp_path / "data" / "bridge.db"
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "BRIDGE_DB_PATH": str(db)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENWEBUI_")}
+    env |= {"PYTHONPATH": str(tmp_path / "site"), "BRIDGE_DB_PATH": str(db), "OWUI_VENV": str(tmp_path / "owui")}
     where = subprocess.run(
         [sys.executable, "-c", "import bridge; print(bridge.__file__)"],
         env=env,
@@ -89,13 +90,21 @@ def test_the_wheel_carries_migrations_and_its_bridge_command_works(tmp_path: Pat
         check=True,
     )
     assert where.stdout.startswith(str(tmp_path / "site"))
-    migrated = subprocess.run(
-        [sys.executable, "-m", "bridge", "migrate"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def bridge(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", command],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    migrated = bridge("migrate")
     assert migrated.returncode == 0 and db.exists(), migrated.stderr
+    # `bridge demo` needs the clone's simulators/, which the wheel does not carry: it says so in one line
+    demo = bridge("demo")
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr, demo.stderr
+    assert "from a clone of the repository" in demo.stderr and len(demo.stderr.splitlines()) == 1, demo.stderr

@@ -7,10 +7,11 @@ like any thread. A reply "edit" appends what is new to the screen, so the answer
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import getpass
+import os
 import sys
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -93,7 +94,7 @@ class ConsoleAdapter:
         self.core = core
         self.settings = settings
         self.out = out
-        self.read_line = read_line or stdin_lines()
+        self.read_line = read_line or StdinLines(out)
         self.key = ConversationKey(PLATFORM, "local", settings.user or getpass.getuser())
         self._loop: asyncio.Task[None] | None = None
 
@@ -183,36 +184,49 @@ class ConsoleAdapter:
         self.out.flush()
 
 
-def stdin_lines() -> LineReader:
-    """Lines from the terminal, read on a daemon thread: the event loop keeps streaming replies meanwhile,
-    and Ctrl-C ends the program at once (a pool thread blocked in `input()` would hold the exit until
-    Enter is pressed)."""
-    queue: asyncio.Queue[str | None] | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-    wanted = threading.Event()
+class StdinLines:
+    """Lines from the terminal (or a pipe), read by the event loop itself, after a `> ` prompt.
 
-    def reader() -> None:
-        while True:
-            wanted.wait()
-            wanted.clear()
-            try:
-                line: str | None = input("> ")
-            except EOFError:
-                line = None
-            assert loop is not None and queue is not None
-            loop.call_soon_threadsafe(queue.put_nowait, line)
-            if line is None:
-                return
+    Not `input()` in a worker thread: a thread blocked in `input()` cannot be cancelled, and `asyncio.run`
+    waits for it, so Ctrl-C at the prompt did nothing until Enter (and `bridge demo` could not stop its
+    OpenWebUI). The loop waits until stdin is readable and then reads what is there, which does not block:
+    a whole line from a terminal, what was written so far from a pipe. A file (`bridge chat < file`) cannot
+    be waited on (epoll refuses files) and never blocks, so it is read directly.
+    """
 
-    async def read_line() -> str | None:
-        nonlocal queue, loop
-        if queue is None:
-            queue, loop = asyncio.Queue(), asyncio.get_running_loop()
-            threading.Thread(target=reader, name="console-input", daemon=True).start()
-        wanted.set()
-        return await queue.get()
+    def __init__(self, out: TextIO, stdin: TextIO = sys.stdin, prompt: str = "> ") -> None:
+        self._out = out
+        self._fd = stdin.fileno()
+        self._prompt = prompt
+        self._decoder = codecs.getincrementaldecoder(stdin.encoding or "utf-8")(errors="replace")
+        self._pending = ""
+        self._ended = False
 
-    return read_line
+    async def __call__(self) -> str | None:
+        """The next line without its newline; None once the input has ended."""
+        self._out.write(self._prompt)
+        self._out.flush()
+        while "\n" not in self._pending and not self._ended:
+            data = await self._read()
+            self._ended = not data
+            self._pending += self._decoder.decode(data, final=self._ended)
+        if not self._pending:
+            return None
+        line, _, self._pending = self._pending.partition("\n")
+        return line
+
+    async def _read(self) -> bytes:
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        try:
+            loop.add_reader(self._fd, lambda: readable.done() or readable.set_result(None))
+        except PermissionError:  # a regular file
+            return os.read(self._fd, 65536)
+        try:
+            await readable
+        finally:
+            loop.remove_reader(self._fd)
+        return os.read(self._fd, 65536)
 
 
 CONSOLE = Platform(PLATFORM, ConsoleSettings, ConsoleAdapter)
