@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import discord
 
+from adapters.discord.settings import PLATFORM
 from bridge.messages import ConversationKey
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
 THREAD_NAME_CHARS = 100  # Discord's limit for a thread name
 MAX_CHAIN_HOPS = 50
 _ANSWERABLE = (discord.MessageType.default, discord.MessageType.reply)

@@ -9,6 +9,9 @@ from pydantic_settings import SettingsConfigDict
 
 from bridge.settings import IdList, PlatformSettings, split_ids
 
+PLATFORM = "discord"
+"""The platform's name: its entry point, its conversation keys and its log lines."""
+
 
 class DiscordSettings(PlatformSettings):
     """The Discord bot; it runs when `DISCORD_BOT_TOKEN` is set."""

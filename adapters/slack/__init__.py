@@ -1,13 +1,28 @@
 """Slack: mention the app and the answer streams into a thread; each thread is one OpenWebUI chat.
 
-`SLACK` is the platform the core finds through the `openwebui_bridge.adapters` entry point.
+`SLACK` is the platform the core finds through the `openwebui_bridge.adapters` entry point. Loading it
+imports only the settings: slack-bolt is imported when the adapter is created, so a bridge that runs only
+Discord (or the terminal chat) does not carry it.
 """
 
-from adapters.slack.app import SlackAdapter
-from adapters.slack.events import PLATFORM
-from adapters.slack.settings import SlackSettings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.slack.settings import PLATFORM, SlackSettings
 from bridge.adapter import Platform
 
-SLACK = Platform(PLATFORM, SlackSettings, SlackAdapter)
+if TYPE_CHECKING:
+    from adapters.slack.app import SlackAdapter
+    from bridge.core import Core
 
-__all__ = ["SLACK", "SlackAdapter", "SlackSettings"]
+
+def create(core: Core, settings: SlackSettings) -> SlackAdapter:
+    from adapters.slack.app import SlackAdapter
+
+    return SlackAdapter(core, settings)
+
+
+SLACK = Platform(PLATFORM, SlackSettings, create)
+
+__all__ = ["SLACK", "SlackSettings"]

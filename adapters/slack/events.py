@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.place import ReplyPlace
+from adapters.slack.settings import PLATFORM
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
 
-PLATFORM = "slack"
 NEW_USER_TEXT = {None, "file_share", "thread_broadcast"}  # subtypes that are a person's new message
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")

@@ -9,6 +9,9 @@ from pydantic_settings import SettingsConfigDict
 
 from bridge.settings import ConfigError, IdList, PlatformSettings, split_ids
 
+PLATFORM = "slack"
+"""The platform's name: its entry point, its conversation keys and its log lines."""
+
 
 class SlackSettings(PlatformSettings):
     """The Slack app; it runs when `SLACK_BOT_TOKEN` is set (Socket Mode also needs `SLACK_APP_TOKEN`)."""

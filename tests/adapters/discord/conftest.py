@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.discord import DiscordAdapter, DiscordSettings
+from adapters.discord.bot import DiscordAdapter
+from adapters.discord.settings import DiscordSettings
 from bridge.app import App, open_app
 from bridge.runner import launch
 from bridge.settings import Settings

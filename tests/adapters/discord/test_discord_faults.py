@@ -8,7 +8,7 @@ import uuid
 import pytest
 from pydantic import SecretStr
 
-from adapters.discord import DiscordAdapter
+from adapters.discord.bot import DiscordAdapter
 from bridge.app import open_app
 from bridge.errors import UserFacingError
 from bridge.messages import ConversationKey

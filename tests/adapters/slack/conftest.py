@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.slack import SlackAdapter, SlackSettings
+from adapters.slack.app import SlackAdapter
+from adapters.slack.settings import SlackSettings
 from bridge.app import App, open_app
 from bridge.runner import launch
 from bridge.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from adapters.slack import SlackAdapter
+from adapters.slack.app import SlackAdapter
 from adapters.slack.events import PLATFORM
 from adapters.slack.pacing import Budgets
 from bridge.app import open_app

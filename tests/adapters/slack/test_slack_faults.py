@@ -7,7 +7,7 @@ import uuid
 import pytest
 from pydantic import SecretStr
 
-from adapters.slack import SlackAdapter
+from adapters.slack.app import SlackAdapter
 from adapters.slack.events import PLATFORM
 from bridge.app import open_app
 from bridge.messages import ConversationKey
