@@ -54,7 +54,7 @@ class SlackReplySurface:
         native_streaming: bool = True,
         placeholder_delay: float = PLACEHOLDER_DELAY,
     ) -> None:
-        self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0)
+        self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0, render=defuse)
         self.place = place
         self._client = client
         self._budgets = budgets

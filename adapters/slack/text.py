@@ -28,11 +28,16 @@ def escape(text: str) -> str:
 
 
 def fallback_text(text: str) -> str:
-    """The plain `text` shown in notifications: the start of the reply, cut at a word, escaped so that
-    nothing in it becomes a mention or a link. Short, because `chat.update` refuses a `text` near 4,000
-    characters even beside a block."""
-    flat = " ".join(text.split())
+    """The plain `text` shown in notifications: the start of the reply, escaped so that nothing in it
+    becomes a mention or a link, then cut at a word. Short, because `chat.update` refuses a `text` near
+    4,000 characters even beside a block; measured after the escapes, which make one character up to five."""
+    flat = escape(" ".join(text.split()))
     if len(flat) > FALLBACK_CHARS:
         cut = flat.rfind(" ", 0, FALLBACK_CHARS)
-        flat = flat[: cut if cut > 0 else FALLBACK_CHARS] + "…"
-    return escape(flat) or "…"
+        if cut <= 0:
+            cut = FALLBACK_CHARS
+            entity = flat.rfind("&", cut - len("&amp;") + 1, cut)
+            if entity != -1:
+                cut = entity  # never half an escape
+        flat = flat[:cut] + "…"
+    return flat or "…"

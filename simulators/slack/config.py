@@ -85,6 +85,8 @@ class SimConfig:
         (Slack: 12,000) → `invalid_blocks`.
       section_text_limit: a section block's text (3,000) → `invalid_blocks`. max_blocks: 50 per message.
       stream_text_limit: `markdown_text` (or one markdown_text chunk) per streaming call (12,000) → `msg_too_long`.
+        A streamed message is one markdown block: appending past `markdown_block_limit` in all → `msg_too_long`
+        (Slack does not document the total; the fake takes the strict side).
     Streaming
       streaming_error: when set (e.g. "not_allowed", "feature_not_enabled"), chat.startStream answers it.
       stream_lifetime: seconds after chat.startStream when Slack closes the stream (observed ~5 minutes);

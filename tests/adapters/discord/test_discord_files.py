@@ -71,3 +71,22 @@ async def test_too_large_and_unreadable_files_are_named_and_the_rest_answered(
     assert "tool.exe" in notice and "can't be read" in notice
     downloaded = {c.params["filename"] for c in sim.calls(DOWNLOADS)}
     assert downloaded == {"ok.md"}, "refused files are never downloaded"
+
+
+async def test_notices_about_many_refused_files_fit_discord_messages(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """Ten refused files with long names make more than 2,000 characters of notices: they are split into
+    messages Discord accepts, none is lost."""
+    sim = discord_sim
+    await discord_bridge.start()
+    names = [f"{index}-" + "n" * 200 + ".exe" for index in range(10)]
+    files = [SimFile(name, b"MZ\x90\x00", "application/octet-stream") for name in names]
+    question = await sim.user_says(world.general, world.alice, "look", mentions_bot=True, attachments=files)
+    await discord_bridge.wait_answered(question, timeout=15)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    answer, *notices = sim.bot_texts(thread)
+    assert answer == "echo: look" and len(notices) > 1
+    assert all(len(notice) <= 2000 for notice in notices)
+    assert all(any(name in notice for notice in notices) for name in names)
