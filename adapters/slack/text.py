@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import re
 
+from bridge import texts
+from bridge.links import safe_url
+from bridge.surface import Source
+
 FALLBACK_CHARS = 300
+CONTEXT_CHARS = 3000  # a text element of a context block, like every Block Kit text object
+SOURCE_NAME_CHARS = 200
 
 _BROADCAST = re.compile(r"<!(here|channel|everyone)")
 
@@ -41,3 +47,17 @@ def fallback_text(text: str) -> str:
                 cut = entity  # never half an escape
         flat = flat[:cut] + "…"
     return flat or "…"
+
+
+def sources_line(sources: list[Source]) -> str:
+    """The line "Sources: a, b, …" for a context block: names escaped, each linked only to an http(s) URL
+    that cannot close Slack's `<url|name>` early (`bridge.links`), fitted to the block's 3,000 characters."""
+    prefix = "Sources: "
+    names = [_source_link(source) for source in sources]
+    return prefix + texts.listing(names, CONTEXT_CHARS - len(prefix), separator=", ")
+
+
+def _source_link(source: Source) -> str:
+    name = escape(texts.clipped(" ".join(source.name.split()), SOURCE_NAME_CHARS)) or "source"
+    url = safe_url(source.url)
+    return f"<{escape(url)}|{name}>" if url else name

@@ -247,6 +247,12 @@ class WebApi:
                 text_obj = block.get("text") or {}
                 if len(str(text_obj.get("text", ""))) > self.config.section_text_limit:
                     raise ApiError("invalid_blocks")
+            elif kind == "context":
+                elements = block.get("elements") or []
+                if len(elements) > self.config.context_elements:
+                    raise ApiError("invalid_blocks")
+                if any(len(str(e.get("text", ""))) > self.config.section_text_limit for e in elements):
+                    raise ApiError("invalid_blocks")
             elif not isinstance(kind, str):
                 raise ApiError("invalid_blocks")
         if markdown_total > self.config.markdown_block_limit:
