@@ -3,7 +3,9 @@ response. Both post and edit plain messages of at most 2,000 characters; the cor
 the text and the timing, these only wait for Discord's budgets (`pacing`) and make the calls.
 
 Bot messages never ping anyone (a model's "@everyone" stays text), except that a reply in a reply chain
-notifies the person it answers once, as a human reply would.
+notifies the person it answers once, as a human reply would. Every call says so itself (`NO_PINGS`): the
+client's default covers a call that forgets, but Discord parses a body without `allowed_mentions` with
+its own defaults, `@everyone` included.
 """
 
 from __future__ import annotations
@@ -212,9 +214,9 @@ class InteractionReplySurface:
 
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         if message_id == self._original:
-            await self.interaction.edit_original_response(content=text)
+            await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
         else:
-            await self.interaction.followup.edit_message(int(message_id), content=text)
+            await self.interaction.followup.edit_message(int(message_id), content=text, allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
         return None
@@ -225,6 +227,8 @@ class InteractionReplySurface:
         await self.pace("edit", True)
         last = self.message_ids[-1]
         if last == self._original:
-            await self.interaction.edit_original_response(embed=sources_embed(sources))
+            await self.interaction.edit_original_response(embed=sources_embed(sources), allowed_mentions=NO_PINGS)
         else:
-            await self.interaction.followup.edit_message(int(last), embed=sources_embed(sources))
+            await self.interaction.followup.edit_message(
+                int(last), embed=sources_embed(sources), allowed_mentions=NO_PINGS
+            )

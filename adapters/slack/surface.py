@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced
 from adapters.slack.place import ReplyPlace
 from adapters.slack.stream import NativeStream
-from adapters.slack.text import defuse, sources_line
+from adapters.slack.text import defuse, defuse_mrkdwn, sources_line
 from adapters.slack.updates import PostAndUpdate, Shown
 from bridge.surface import Grant, Operation, Source, SurfaceLimits
 
@@ -159,7 +159,7 @@ async def tell_user(client: AsyncWebClient, budgets: WorkspaceBudgets, place: Re
         await paced(
             budgets.ephemeral,
             lambda: client.chat_postEphemeral(
-                channel=place.channel, user=place.user_id, text=text, thread_ts=place.thread_ts
+                channel=place.channel, user=place.user_id, text=defuse_mrkdwn(text), thread_ts=place.thread_ts
             ),
             urgent=True,
         )

@@ -13,13 +13,25 @@ FALLBACK_CHARS = 300
 CONTEXT_CHARS = 3000  # a text element of a context block, like every Block Kit text object
 SOURCE_NAME_CHARS = 200
 
-_BROADCAST = re.compile(r"<!(here|channel|everyone)")
+_MENTION = re.compile(r"<(?=[!@])")
+"""Where Slack's special markup starts: `<@U…>` (a user), `<!here>`, `<!channel>`, `<!everyone>`,
+`<!subteam^S…>` (a user group) notify people; `<!date^…>` only formats. A channel link (`<#C…>`) and a
+web link notify nobody and stay."""
 
 
 def defuse(text: str) -> str:
-    """A model's `<!channel>`, `<!here>` or `<!everyone>` must not notify a whole channel: a zero-width
-    space after `<` keeps it readable and makes it plain text."""
-    return _BROADCAST.sub("<\u200b!\\1", text)
+    """Markdown for a reply: nobody is pinged by what a model writes. A zero-width space after the `<` of
+    every mention keeps it readable and makes it plain text. It adds characters, so limits are measured
+    after it (`SurfaceLimits.render`); it is idempotent, and a growing text's rendering only grows."""
+    return _MENTION.sub("<\u200b", text)
+
+
+def defuse_mrkdwn(text: str, *, asker: str = "") -> str:
+    """mrkdwn for a `text` field (ephemeral notes, slash command answers): every mention's `<` escaped,
+    except a mention of `asker`, the person the bridge answers, whom it may name (see README, Security)."""
+    if not asker:
+        return _MENTION.sub("&lt;", text)
+    return re.sub(rf"<(?=[!@])(?!@{re.escape(asker)}[|>])", "&lt;", text)
 
 
 def markdown_blocks(text: str) -> list[dict[str, str]]:

@@ -6,7 +6,9 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
-from simulators.discord import DiscordSimulator
+import pytest
+
+from simulators.discord import DiscordSimulator, Ping, SimRole, SimUser, mention
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 
@@ -72,3 +74,60 @@ async def test_source_urls_and_names_cannot_plant_links(
     assert {urlsplit(url).netloc for _, url in links} == {"docs.test"}, links
     assert "Script" in embed["description"] and "javascript:" not in embed["description"]
     assert embed["description"].rstrip().endswith("more")
+
+
+async def _hostile_answer(bridge: DiscordBridge, role: SimRole, user: SimUser) -> tuple[str, str]:
+    """A question that makes the model write every kind of mention over three messages, answered with
+    sources (one more edit); and the key of its planted sources."""
+    mentions = f"@everyone @here {mention(user)} <@!{user.id}> <@&{role.id}> "
+    answer = " ".join(mentions + "a-rather-long-word-of-thirty-chars " * 10 for _ in range(12)).strip()
+    key = f"SOURCES-{uuid.uuid4().hex}"
+    bridge.owui.planted_sources[key] = [{"name": "@everyone <@&1>", "url": "https://docs.test/a"}]
+    return f"{key} {bridge.upstream.script(answer)} [[rate:120]]", key  # 1.5 s: streamed, with edits
+
+
+@pytest.mark.parametrize("reply_mode", ["thread", "channel"])
+async def test_no_call_path_pings_anyone_but_the_asker_once_in_a_reply_chain(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World, reply_mode: str
+) -> None:
+    """Messages, their edits, further parts and the sources embed: nobody is notified by what the model
+    wrote; in a reply chain the answer's first message notifies the asker, as a person's reply would."""
+    sim = discord_sim
+    role = await sim.create_role(world.guild, "team")
+    await discord_bridge.start(reply_mode=reply_mode)
+    question, key = await _hostile_answer(discord_bridge, role, world.alice)
+    try:
+        asked = await discord_bridge.ask(world.general, world.alice, question, timeout=20)
+    finally:
+        del discord_bridge.owui.planted_sources[key]
+    where = sim.thread_of(asked) if reply_mode == "thread" else world.general
+    assert where is not None
+    answers = sim.bot_messages(where)
+    assert len(answers) >= 3 and answers[-1].embeds
+    expected = [Ping(answers[0].id, (world.alice.id,), (), False)] if reply_mode == "channel" else []
+    assert sim.pings() == expected
+
+
+async def test_no_slash_command_path_pings_anyone(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """The deferred response, its edits, follow-ups and their edits, the sources embed, and a command's
+    one-line answer quoting what an admin typed."""
+    sim = discord_sim
+    role = await sim.create_role(world.guild, "team")
+    await sim.add_member(world.guild, world.alice, roles=[role])
+    await discord_bridge.start(admin_roles=[str(role.id)])
+    question, key = await _hostile_answer(discord_bridge, role, world.alice)
+    try:
+        interaction = await sim.run_slash_command(world.general, world.alice, "ask", {"question": question})
+        await sim.wait_for_response(interaction, final=True, timeout=20)
+        await discord_bridge.wait_idle(timeout=20)
+    finally:
+        del discord_bridge.owui.planted_sources[key]
+    assert interaction.followups and interaction.followups[-1].embeds
+    prompt = await sim.run_slash_command(
+        world.general, world.alice, "system", {"prompt": f"greet @everyone <@&{role.id}>"}
+    )
+    await sim.wait_for_response(prompt, final=True)
+    assert prompt.original_message is not None and "@everyone" in prompt.original_message.content
+    assert sim.pings() == []
