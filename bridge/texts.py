@@ -16,6 +16,7 @@ RESTARTING = "The bridge is restarting; send your message again in a minute."
 FAILED = "Something went wrong while answering; try again in a moment."
 USER_REFUSED = "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
 CHANNEL_REFUSED = "I am not allowed to answer in this channel; the bridge's admin decides where I work."
+ANSWER_NOT_SHOWN = "I could not post my answer here; check that I am still in this conversation, then ask again."
 QUOTE_LIMIT = 1500
 
 
