@@ -150,10 +150,10 @@ class SlashCommands:
         refusal = self.access.refusal(
             invocation.team_id, invocation.channel_id, invocation.user_id, is_dm=invocation.is_dm
         )
+        respond = naming_only(invocation.user_id, respond)
         if refusal:
             await respond(text=refusal, response_type="ephemeral")
             return
-        respond = naming_only(invocation.user_id, respond)
         name, rest = split_name(invocation.text)
         handler = {
             "ask": self._ask,
