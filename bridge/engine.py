@@ -33,7 +33,7 @@ from bridge.metrics import METRICS
 from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
-from bridge.splitting import reassemble
+from bridge.splitting import reassemble, split_message
 from bridge.store import Conversation, Store
 from bridge.surface import ReplySurface, Source
 from bridge.tasks import finish_or_cancel
@@ -357,10 +357,13 @@ def _current(chat: dict[str, Any]) -> str | None:
 
 
 async def _say(surface: ReplySurface, text: str) -> None:
-    """A short message outside the streamed reply (notices, errors)."""
+    """A message outside the streamed reply (notices, errors): short, but names files people chose, so it
+    is split like a reply where it would not fit (measured as the platform is sent it)."""
+    limits = surface.limits
     try:
-        grant = await surface.pace("post", True)
-        await surface.post(text, grant)
+        for part in split_message(limits.render(text), limits.max_chars):
+            grant = await surface.pace("post", True)
+            await surface.post(part, grant)
     except Exception as exc:
         log.error("could not post a notice: %s", exc)
 

@@ -10,7 +10,9 @@ so no half word flickers, and a message the reply has to leave mid-stream ends b
 text longer than the platform's limit is split into several messages by `bridge.splitting`; parts
 already shown stay as they are (the split is stable as text is appended) and the reply continues in a
 new message. So does a reply whose message is too old to be edited any more (Discord: one hour), and one
-whose platform would show an addition sooner as a new message than as an edit (`EditDeferred`).
+whose platform would show an addition sooner as a new message than as an edit (`EditDeferred`). The limit
+holds for the text as the platform is sent it (`SurfaceLimits.render`: Slack's escapes add characters),
+so the rendered text is what is split.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class LiveReply:
         self._finishing = asyncio.Event()
         self._messages: list[_Message] = []
         self._frozen = 0  # messages that are never edited again (too old, or their edit failed)
-        self._base = 0  # offset in the text where the messages after the frozen ones start
+        self._base = 0  # offset in the rendered text where the messages after the frozen ones start
         self._last_send = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._progress: asyncio.Task[None] | None = None
@@ -170,7 +172,7 @@ class LiveReply:
         """The first post or edit that brings the messages up to the newest text:
         (op, message index, its text, whether that message is the reply's last so far)."""
         self._roll_over_old_message()
-        parts = self._parts(self._text if self._final else whole_words(self._text))
+        parts = self._parts(self._limits.render(self._text if self._final else whole_words(self._text)))
         for index, part in enumerate(parts):
             position = self._frozen + index
             last = index == len(parts) - 1
@@ -202,8 +204,9 @@ class LiveReply:
                 return
 
     def _parts(self, text: str) -> list[str]:
+        """The messages of the rendered `text` after the frozen ones."""
         segment = text[self._base :]
-        reopen = self._reopen()
+        reopen = self._reopen(text)
         if reopen:
             segment = f"{reopen}\n{segment}"
         return split_message(segment, self._limits.max_chars)
@@ -221,15 +224,16 @@ class LiveReply:
         texts = [m.text for m in self._messages[self._frozen : self._frozen + consumed]]
         if texts:
             joined = reassemble(texts)
-            reopen = self._reopen()
+            reopen = self._reopen(self._limits.render(self._text))
             if reopen:
                 joined = joined.removeprefix(reopen + "\n")
             self._base += len(joined)
         self._frozen = len(self._messages)
 
-    def _reopen(self) -> str | None:
-        """The code fence open where the current segment starts, which its first message must reopen."""
-        return fence_state(self._text[: self._base]) if self._base else None
+    def _reopen(self, rendered: str) -> str | None:
+        """The code fence open where the current segment of the `rendered` text starts, which its first
+        message must reopen."""
+        return fence_state(rendered[: self._base]) if self._base else None
 
     async def _post(self, text: str, grant: Grant) -> None:
         message_id = await self._surface.post(text, grant)

@@ -13,6 +13,7 @@ call can be read on its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -49,11 +50,17 @@ class SurfaceLimits:
     min_edit_interval: seconds between two edits of the same reply (about one visible update a second).
     max_message_age: seconds after posting a message that it may still be edited; past it the reply
         continues in a new message (Discord refuses edits of messages older than an hour).
+    render: the text as the platform is sent it (Slack: a model's mentions defused, which adds characters).
+        `LiveReply` splits the rendered text, so `max_chars` holds for what is sent, not for what the model
+        wrote. It must be idempotent (a surface may apply it again to anything it sends) and keep prefixes
+        (the rendering of a text starts with the rendering of every prefix of it), because a growing text
+        is re-rendered and re-split on every update.
     """
 
     max_chars: int
     min_edit_interval: float = 1.0
     max_message_age: float = 55 * 60
+    render: Callable[[str], str] = str
 
 
 @dataclass(frozen=True, slots=True)

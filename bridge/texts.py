@@ -20,6 +20,7 @@ FORGOTTEN = (
 )
 USER_REFUSED = "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
 CHANNEL_REFUSED = "I am not allowed to answer in this channel; the bridge's admin decides where I work."
+ANSWER_NOT_SHOWN = "I could not post my answer here; check that I am still in this conversation, then ask again."
 QUOTE_LIMIT = 1500
 
 
@@ -60,9 +61,32 @@ class Markup:
 PLAIN = Markup()
 
 
+def clipped(text: str, limit: int) -> str:
+    """`text`, or its first `limit - 1` characters and "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def quoted(text: str, markup: Markup) -> str:
-    shown = text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
-    return markup.quote(shown)
+    return markup.quote(clipped(text, QUOTE_LIMIT))
+
+
+def listing(entries: Sequence[str], limit: int, separator: str = "\n", *, total: int | None = None) -> str:
+    """`entries` joined by `separator` within `limit` characters: as many as fit, then a line saying how
+    many more there are (of `total`, when `entries` are only the first ones). Measured on the entries as
+    given, so escape them first."""
+    total = len(entries) if total is None else total
+    whole = separator.join(entries)
+    if total == len(entries) and len(whole) <= limit:
+        return whole
+    shown: list[str] = []
+    size = 0  # the shown entries, each with its separator
+    for entry in entries:
+        more = f"… and {total - len(shown) - 1} more"
+        if size + len(entry) + len(separator) + len(more) > limit:
+            break
+        shown.append(entry)
+        size += len(entry) + len(separator)
+    return separator.join([*shown, f"… and {total - len(shown)} more"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ The reply is a pure function of the request:
   ``[[stall:S]]``   pauses S seconds halfway through the stream
   ``[[rate:R]]``    R tokens per second for this request (0 = as fast as possible)
   ``[[delay:S]]``   S seconds before the first token
+  ``[[say:K]]``     exactly the text the test registered under K (``ModelUpstream.script``), nothing else
 
 A model that is not marked ``vision`` answers 400 to a request whose last user message carries an
 image, as real text-only providers do.
@@ -46,7 +47,7 @@ from simulators.threaded import serve_in_thread
 
 EMBEDDING_DIM = 64
 MARKER_RE = re.compile(r"MARKER-[A-Za-z0-9]+")
-_DIRECTIVE_RE = re.compile(r"\[\[(reply|code|fail-mid|fail|stall|rate|delay)(?::([A-Za-z0-9.]+))?\]\]")
+_DIRECTIVE_RE = re.compile(r"\[\[(reply|code|fail-mid|fail|stall|rate|delay|say)(?::([A-Za-z0-9.]+))?\]\]")
 _TOKEN_RE = re.compile(r"\s*\S+\s*|\s+")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _FAIL_MID_AFTER_CHUNKS = 3
@@ -128,6 +129,7 @@ class _Directives:
     stall: float = 0.0
     rate: float | None = None
     delay: float | None = None
+    say: str | None = None
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -164,6 +166,8 @@ def _parse_directives(text: str) -> _Directives:
             values["rate"] = float(arg)
         elif name == "delay":
             values["delay"] = float(arg)
+        elif name == "say":
+            values["say"] = arg
     return _Directives(**values)
 
 
@@ -252,6 +256,7 @@ class ModelUpstream:
         self.api_key = api_key
         self.requests: list[UpstreamRequest] = []
         self.embedding_inputs: list[str] = []
+        self.scripts: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -302,6 +307,13 @@ class ModelUpstream:
         """
         with serve_in_thread(self.start, self.stop, timeout):
             yield self
+
+    def script(self, reply: str) -> str:
+        """The directive that makes the model answer exactly `reply`: hostile text a test needs verbatim as
+        model output, which a user's message could not carry (platforms rewrite and limit what people type)."""
+        key = uuid.uuid4().hex
+        self.scripts[key] = reply
+        return f"[[say:{key}]]"
 
     # ---- inspection helpers for tests ---------------------------------------------------------------
 
@@ -376,7 +388,10 @@ class ModelUpstream:
         if directives.fail:
             record.status = 500
             return _error(500, "the model upstream failed ([[fail]])", "server_error")
-        reply = _reply(message_text(last_user), directives, record)
+        if directives.say is not None:
+            reply = self.scripts[directives.say]
+        else:
+            reply = _reply(message_text(last_user), directives, record)
         if not record.stream:
             record.first_token_at = record.last_token_at = time.monotonic()
             record.reply = reply

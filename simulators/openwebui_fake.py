@@ -67,6 +67,9 @@ class FakeOpenWebUI:
         self.knowledge: dict[str, FakeKnowledge] = {}
         self.requests: list[tuple[float, str, str]] = []
         self.down = False
+        self.planted_sources: dict[str, list[dict[str, str]]] = {}
+        """Sources a test plants, as `{"name": ..., "url": ...}`, for every question that contains the key:
+        names and URLs as hostile as documents or a web search can make them (OpenWebUI relays them)."""
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
@@ -258,7 +261,8 @@ class FakeOpenWebUI:
         if model not in {m["id"] for m in await self._upstream_models()}:
             return web.json_response({"detail": "Model not found"}, status=400)
         messages = list(body.get("messages") or [])
-        sources = self._retrieve(body.get("files") or [], _last_user_text(messages))
+        question = _last_user_text(messages)
+        sources = self._retrieve(body.get("files") or [], question) + self._planted(question)
         if sources:
             context = "\n".join(f'<source id="{i + 1}">{s["document"][0]}</source>' for i, s in enumerate(sources))
             messages.insert(
@@ -313,6 +317,20 @@ class FakeOpenWebUI:
                     }
                 )
         return sources
+
+    def _planted(self, question: str) -> list[dict[str, Any]]:
+        """The planted sources whose key is in the question, shaped like a web search result's."""
+        return [
+            {
+                "source": {"id": planted["url"], "name": planted["name"], "url": planted["url"], "type": "web"},
+                "document": [f"a document from {key}"],
+                "metadata": [{"name": planted["name"], "source": planted["url"]}],
+                "distances": [0.9],
+            }
+            for key, items in self.planted_sources.items()
+            if key in question
+            for planted in items
+        ]
 
     # --- files and knowledge --------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ class RecordingSurface:
         del self._unused[index]
 
     async def post(self, text: str, grant: Grant) -> str:
+        text = self.limits.render(text)  # as a platform's surface does before sending
         assert text and len(text) <= self.limits.max_chars, f"bad post of {len(text)} chars"
         self._spend(grant)
         if self.fail_posts:
@@ -66,6 +67,7 @@ class RecordingSurface:
         return message_id
 
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
+        text = self.limits.render(text)
         assert text and len(text) <= self.limits.max_chars, f"bad edit of {len(text)} chars"
         self._spend(grant)
         if message_id in self.fail_edits_of:

@@ -140,7 +140,7 @@ class SlashCommands:
         """Refuse at once, or defer, do `work`, and show its sentence (or the error's) in the response."""
         refusal = self._refusal(interaction, **needs)
         if refusal is not None:
-            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True)
+            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         try:
@@ -164,7 +164,7 @@ class SlashCommands:
         """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response."""
         refusal = self._refusal(interaction)
         if refusal is not None:
-            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True)
+            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         surface = InteractionReplySurface(
@@ -175,7 +175,7 @@ class SlashCommands:
             try:
                 bases = (await self.core.find_knowledge(knowledge),)
             except (UserFacingError, OpenWebUIError) as exc:
-                await interaction.edit_original_response(content=f"⚠️ {explain(exc)}")
+                await interaction.edit_original_response(content=f"⚠️ {explain(exc)}", allowed_mentions=NO_PINGS)
                 return
         place = place_key(interaction.channel, interaction.guild)
         message = IncomingMessage(

@@ -11,6 +11,7 @@ import logging
 
 import discord
 
+from adapters.discord.surface import NO_PINGS
 from bridge.messages import InterruptedTurn
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,12 @@ async def mark_interrupted(client: discord.Client, turn: InterruptedTurn, note: 
     if messages:
         last = messages[-1]
         if len(last.content) + len(note) + 2 <= MAX_CHARS:
-            await last.edit(content=f"{last.content}\n\n{note}", allowed_mentions=discord.AllowedMentions.none())
+            await last.edit(content=f"{last.content}\n\n{note}", allowed_mentions=NO_PINGS)
         else:
-            await channel.send(note, reference=last.to_reference(fail_if_not_exists=False))
+            await channel.send(note, reference=last.to_reference(fail_if_not_exists=False), allowed_mentions=NO_PINGS)
         return [m.content for m in messages]
     reference = discord.MessageReference(message_id=root, channel_id=channel.id, fail_if_not_exists=False)
-    await channel.send(note, reference=reference if root else None)  # type: ignore[arg-type]
+    await channel.send(note, reference=reference if root else None, allowed_mentions=NO_PINGS)  # type: ignore[arg-type]
     return []
 
 

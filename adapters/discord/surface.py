@@ -3,7 +3,9 @@ response. Both post and edit plain messages of at most 2,000 characters; the cor
 the text and the timing, these only wait for Discord's budgets (`pacing`) and make the calls.
 
 Bot messages never ping anyone (a model's "@everyone" stays text), except that a reply in a reply chain
-notifies the person it answers once, as a human reply would.
+notifies the person it answers once, as a human reply would. Every call says so itself (`NO_PINGS`): the
+client's default covers a call that forgets, but Discord parses a body without `allowed_mentions` with
+its own defaults, `@everyone` included.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 from typing import Protocol
 
@@ -24,6 +27,8 @@ from adapters.discord.pacing import (
     BucketGate,
     DiscordRateLimits,
 )
+from bridge import texts
+from bridge.links import safe_url
 from bridge.surface import Grant, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,9 @@ TYPING_EVERY = 8.0  # Discord shows "typing" for 10 s after each call
 NO_PINGS = discord.AllowedMentions.none()
 PING_REPLIED = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
 MAX_SOURCES = 20
+SOURCE_NAME_CHARS = 200
+DESCRIPTION_CHARS = 4096
+_MARKDOWN = re.compile(r"[\\\[\]()*_~`|<>#-]")
 
 
 class _Channel(Protocol):
@@ -50,11 +58,17 @@ class _Channel(Protocol):
 
 
 def sources_embed(sources: list[Source]) -> discord.Embed:
-    """The documents an answer came from, one line each, linked when OpenWebUI gave a URL."""
-    lines = [f"• [{s.name}]({s.url})" if s.url else f"• {s.name}" for s in sources[:MAX_SOURCES]]
-    if len(sources) > MAX_SOURCES:
-        lines.append(f"… and {len(sources) - MAX_SOURCES} more")
-    return discord.Embed(title="Sources", description="\n".join(lines)[:4096])
+    """The documents an answer came from, one line each, fitted to the embed's 4,096 characters. A name
+    is escaped and linked only to an http(s) URL that cannot end the `[name](url)` early (`bridge.links`):
+    both come from documents and web pages, and must not add links of their own."""
+    lines = [_source_line(source) for source in sources[:MAX_SOURCES]]
+    return discord.Embed(title="Sources", description=texts.listing(lines, DESCRIPTION_CHARS, total=len(sources)))
+
+
+def _source_line(source: Source) -> str:
+    name = _MARKDOWN.sub(r"\\\g<0>", texts.clipped(" ".join(source.name.split()), SOURCE_NAME_CHARS)) or "source"
+    url = safe_url(source.url)
+    return f"• [{name}]({url})" if url else f"• {name}"
 
 
 class ChannelReplySurface:
@@ -200,9 +214,9 @@ class InteractionReplySurface:
 
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         if message_id == self._original:
-            await self.interaction.edit_original_response(content=text)
+            await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
         else:
-            await self.interaction.followup.edit_message(int(message_id), content=text)
+            await self.interaction.followup.edit_message(int(message_id), content=text, allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
         return None
@@ -213,6 +227,8 @@ class InteractionReplySurface:
         await self.pace("edit", True)
         last = self.message_ids[-1]
         if last == self._original:
-            await self.interaction.edit_original_response(embed=sources_embed(sources))
+            await self.interaction.edit_original_response(embed=sources_embed(sources), allowed_mentions=NO_PINGS)
         else:
-            await self.interaction.followup.edit_message(int(last), embed=sources_embed(sources))
+            await self.interaction.followup.edit_message(
+                int(last), embed=sources_embed(sources), allowed_mentions=NO_PINGS
+            )

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_MENTION = texts.empty_message("share")
 FAILED = f"⚠️ {texts.FAILED}"
-NOT_SHOWN = "⚠️ I could not post my answer here ({}); check that I am still in this conversation."
+NOT_SHOWN = f"⚠️ {texts.ANSWER_NOT_SHOWN}"
 SCOPES = {
     "app_mentions:read": "mentions",
     "chat:write": "answers",
@@ -267,7 +267,9 @@ class SlackAdapter:
             await tell_user(self.client, budgets, place, FAILED)
             return
         if outcome.status == TurnStatus.FAILED and not outcome.message_ids:
-            await tell_user(self.client, budgets, place, NOT_SHOWN.format(outcome.error[:200] or "unknown error"))
+            # Slack's error names its API URL and internals: the log has it (masked), the asker a sentence.
+            log.warning("no answer shown in %s (%s); telling the asker", turn.message.key.describe(), outcome.error)
+            await tell_user(self.client, budgets, place, NOT_SHOWN)
 
     async def _command(self, invocation: Invocation, respond: Respond, key: str) -> None:
         """Run a command once: one sent again with the same `trigger_id` (a replay) is acknowledged, not run."""

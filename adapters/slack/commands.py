@@ -23,9 +23,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import NOT_ADMIN, Access
-from adapters.slack.events import PLATFORM, SlackTurn, dedupe_key
+from adapters.slack.events import PLATFORM, SlackTurn, dedupe_key, plain_text
 from adapters.slack.pacing import Budgets, paced
 from adapters.slack.place import ReplyPlace
+from adapters.slack.text import defuse_mrkdwn, escape
 from bridge import texts
 from bridge.core import Core
 from bridge.errors import OpenWebUIError, UserFacingError, explain
@@ -81,12 +82,23 @@ class Invocation:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Invocation:
+        """The text with Slack's markup and escapes undone, as a message's (`&lt;` is "<", a mention a name)."""
         return cls(
             team_id=str(payload.get("team_id") or ""),
             channel_id=str(payload.get("channel_id") or ""),
             user_id=str(payload.get("user_id") or ""),
-            text=str(payload.get("text") or "").strip(),
+            text=plain_text(str(payload.get("text") or ""), bot_user_id=""),
         )
+
+
+def naming_only(asker: str, respond: Respond) -> Respond:
+    """`respond` whose texts ping nobody but `asker`: they quote what people and OpenWebUI named (prompts,
+    model and knowledge-base names, files)."""
+
+    async def defused(*, text: str, **options: Any) -> Any:
+        return await respond(text=defuse_mrkdwn(text, asker=asker), **options)
+
+    return defused
 
 
 def parse_link(text: str) -> tuple[str, str, str | None] | None:
@@ -138,6 +150,7 @@ class SlashCommands:
         refusal = self.access.refusal(
             invocation.team_id, invocation.channel_id, invocation.user_id, is_dm=invocation.is_dm
         )
+        respond = naming_only(invocation.user_id, respond)
         if refusal:
             await respond(text=refusal, response_type="ephemeral")
             return
@@ -165,13 +178,13 @@ class SlashCommands:
     ) -> None:
         if not question:
             raise UserFacingError(f"Ask something: `{self.command} ask <question>`.")
-        label = f" *{knowledge[0]}*" if knowledge else ""
+        label = f" *{escape(knowledge[0])}*" if knowledge else ""
         budgets = self.budgets.of(inv.team_id)
         try:
             root = await paced(
                 budgets.channel_post(inv.channel_id),
                 lambda: self.client.chat_postMessage(
-                    channel=inv.channel_id, text=f"<@{inv.user_id}> asked{label}: {question}"
+                    channel=inv.channel_id, text=f"<@{inv.user_id}> asked{label}: {escape(question)}"
                 ),
                 urgent=True,
                 also=(budgets.post,),

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.pacing import Budgets, paced
-from adapters.slack.text import fallback_text, markdown_blocks
+from adapters.slack.text import defuse, fallback_text, markdown_blocks
 from bridge.messages import InterruptedTurn
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ async def mark_interrupted(client: AsyncWebClient, budgets: Budgets, turn: Inter
     if shown:
         last_ts, last_text = shown[-1]
         await _stop_stream(client, budgets, key.workspace, key.channel, last_ts)
-        marked = f"{last_text}\n\n{note}"
+        marked = defuse(f"{last_text}\n\n{note}")
         if len(marked) <= MAX_CHARS:
             await paced(
                 workspace.update,

@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced
 from adapters.slack.place import ReplyPlace
 from adapters.slack.stream import NativeStream
-from adapters.slack.text import defuse, escape
+from adapters.slack.text import defuse, defuse_mrkdwn, sources_line
 from adapters.slack.updates import PostAndUpdate, Shown
 from bridge.surface import Grant, Operation, Source, SurfaceLimits
 
@@ -54,7 +54,7 @@ class SlackReplySurface:
         native_streaming: bool = True,
         placeholder_delay: float = PLACEHOLDER_DELAY,
     ) -> None:
-        self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0)
+        self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0, render=defuse)
         self.place = place
         self._client = client
         self._budgets = budgets
@@ -125,8 +125,7 @@ class SlackReplySurface:
 
     async def show_sources(self, sources: list[Source]) -> None:
         """A small grey context line under the answer naming its documents (linked when they have a URL)."""
-        names = [f"<{s.url}|{escape(s.name)}>" if s.url else escape(s.name) for s in sources]
-        text = "Sources: " + ", ".join(names)
+        text = sources_line(sources)
         await paced(
             self._budgets.channel_post(self.place.channel),
             lambda: self._client.chat_postMessage(
@@ -160,7 +159,7 @@ async def tell_user(client: AsyncWebClient, budgets: WorkspaceBudgets, place: Re
         await paced(
             budgets.ephemeral,
             lambda: client.chat_postEphemeral(
-                channel=place.channel, user=place.user_id, text=text, thread_ts=place.thread_ts
+                channel=place.channel, user=place.user_id, text=defuse_mrkdwn(text), thread_ts=place.thread_ts
             ),
             urgent=True,
         )

@@ -170,6 +170,16 @@ class MessageVersion:
     at_wall: float
 
 
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Whom one version of a bot's message notified (after its `allowed_mentions`)."""
+
+    message_id: int
+    user_ids: tuple[int, ...]
+    role_ids: tuple[int, ...]
+    everyone: bool
+
+
 @dataclass
 class SimMessage:
     """A message with its full edit history; ``versions[-1]`` is what Discord shows now."""

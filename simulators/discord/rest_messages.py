@@ -9,12 +9,13 @@ from aiohttp import web
 
 from simulators.discord import payloads
 from simulators.discord.errors import DiscordError, check_message, check_thread_name, form_error, not_found
-from simulators.discord.models import ChannelType, SimChannel, SimMessage
+from simulators.discord.models import ChannelType, Ping, SimChannel, SimMessage
 from simulators.discord.ratelimit import SubLimitExceeded
 from simulators.discord.rest_common import RequestBody, RestContext, RouteTable, body_of, json_response, no_content
 
 USER_MENTION = re.compile(r"<@!?(\d+)>")
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
+EVERYONE_MENTION = re.compile(r"@(?:everyone|here)")
 MESSAGE_TYPE_DEFAULT = 0
 MESSAGE_TYPE_REPLY = 19
 FLAG_SUPPRESS_EMBEDS = 1 << 2
@@ -42,20 +43,46 @@ def compose(
     hosted = [ctx.state.host_attachment(channel.id, f) for f in body.files]
     for described, attachment in zip(data.get("attachments") or [], hosted, strict=False):
         attachment.description = described.get("description")
-    mentions = [int(uid) for uid in USER_MENTION.findall(content) if int(uid) in ctx.state.users]
     extra.setdefault("type", MESSAGE_TYPE_DEFAULT)
-    return ctx.state.add_message(
+    message = ctx.state.add_message(
         channel,
         author_id,
         content,
         embeds=embeds,
         attachment_ids=[a.id for a in hosted],
-        mention_ids=list(dict.fromkeys(mentions)),
-        mention_role_ids=[int(rid) for rid in ROLE_MENTION.findall(content)],
         flags=int(data.get("flags") or 0) & flag_mask,
         nonce=data.get("nonce"),
         **extra,
     )
+    _mention(ctx, message, data.get("allowed_mentions"))
+    return message
+
+
+def _mention(ctx: RestContext, message: SimMessage, allowed: dict[str, Any] | None) -> None:
+    """Who the message's content notifies, as Discord decides it: without `allowed_mentions`, every user,
+    role and `@everyone`/`@here` in it, and the author of the message it replies to; with it, only the kinds
+    its `parse` names, the ids its `users` and `roles` list, and the replied-to author if `replied_user` is
+    true (`{"parse": []}` notifies nobody). Recorded in `state.pings`, edits included (the strict side)."""
+    content = message.content
+    users = [int(uid) for uid in USER_MENTION.findall(content) if int(uid) in ctx.state.users]
+    roles = [int(rid) for rid in ROLE_MENTION.findall(content)]
+    everyone = bool(EVERYONE_MENTION.search(content))
+    replied = True
+    if allowed is not None:
+        parse = allowed.get("parse") or []
+        listed_users = {int(uid) for uid in allowed.get("users") or []}
+        listed_roles = {int(rid) for rid in allowed.get("roles") or []}
+        users = [uid for uid in users if "users" in parse or uid in listed_users]
+        roles = [rid for rid in roles if "roles" in parse or rid in listed_roles]
+        everyone = everyone and "everyone" in parse
+        replied = allowed.get("replied_user") is True
+    if message.reference_id is not None and replied:
+        users.append(ctx.state.messages[message.reference_id].author_id)
+    message.mention_ids = list(dict.fromkeys(users))
+    message.mention_role_ids = list(dict.fromkeys(roles))
+    message.mention_everyone = everyone
+    if users or roles or everyone:
+        ctx.state.pings.append(Ping(message.id, tuple(message.mention_ids), tuple(message.mention_role_ids), everyone))
 
 
 def apply_edit(ctx: RestContext, message: SimMessage, body: RequestBody) -> None:
@@ -75,6 +102,8 @@ def apply_edit(ctx: RestContext, message: SimMessage, body: RequestBody) -> None
     if "flags" in data and data["flags"] is not None:
         flags = (flags & ~FLAG_SUPPRESS_EMBEDS) | (int(data["flags"]) & FLAG_SUPPRESS_EMBEDS)
     ctx.state.edit_message(message, content=content, embeds=embeds, attachment_ids=kept + added, flags=flags)
+    if "content" in data:
+        _mention(ctx, message, data.get("allowed_mentions"))
 
 
 class MessageRoutes:
@@ -173,11 +202,6 @@ class MessageRoutes:
                     }
                 )
         message = compose(ctx, channel, ctx.state.bot.id, body, flag_mask=SENDABLE_FLAGS, **extra)
-        replied_user = ((data.get("allowed_mentions") or {}).get("replied_user")) is not False
-        if message.reference_id is not None and replied_user:
-            author = ctx.state.messages[message.reference_id].author_id
-            if author not in message.mention_ids:
-                message.mention_ids.append(author)
         await ctx.gateway.dispatch_message("MESSAGE_CREATE", message)
         return json_response(payloads.message(ctx.state, message))
 

@@ -24,6 +24,7 @@ from simulators.discord.gateway import Gateway, GatewayEvent
 from simulators.discord.models import (
     ChannelType,
     MessageVersion,
+    Ping,
     SimChannel,
     SimFile,
     SimGuild,
@@ -442,6 +443,11 @@ class DiscordSimulator:
         """The thread started from a message, if any."""
         thread_id = self.message(message).thread_id
         return None if thread_id is None else self.state.channels[thread_id]
+
+    def pings(self) -> list[Ping]:
+        """Every notification the bot's messages sent (new ones and edits), as Discord resolves their
+        mentions against `allowed_mentions`, oldest first."""
+        return list(self.state.pings)
 
     def interactions(self) -> list[SimInteraction]:
         return list(self.state.interactions.values())

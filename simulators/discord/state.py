@@ -18,6 +18,7 @@ from simulators.discord.models import (
     ChannelType,
     MessageVersion,
     Permission,
+    Ping,
     SimAttachment,
     SimChannel,
     SimFile,
@@ -46,6 +47,8 @@ class SimState:
         self.interactions: dict[int, SimInteraction] = {}
         self.interactions_by_token: dict[str, SimInteraction] = {}
         self.commands: dict[int | None, dict[str, dict[str, Any]]] = {}
+        self.pings: list[Ping] = []
+        """Every notification a bot message (a new one or an edit) sent, oldest first."""
         self.bot = self.add_user(bot_name, bot=True)
         self.application_id = self.bot.id
         self.owner = self.add_user("app-owner")

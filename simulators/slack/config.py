@@ -83,8 +83,11 @@ class SimConfig:
         Slack documents 40,000 but has been seen refusing edits near 4,000, so the fake takes the strict side.
       markdown_block_limit: one `markdown` block's text, and all markdown blocks of one payload together
         (Slack: 12,000) → `invalid_blocks`.
-      section_text_limit: a section block's text (3,000) → `invalid_blocks`. max_blocks: 50 per message.
+      section_text_limit: a section block's text, and each text of a context block (3,000, Block Kit's limit
+        of a text object) → `invalid_blocks`. context_elements: 10 per context block. max_blocks: 50 per message.
       stream_text_limit: `markdown_text` (or one markdown_text chunk) per streaming call (12,000) → `msg_too_long`.
+        A streamed message is one markdown block: appending past `markdown_block_limit` in all → `msg_too_long`
+        (Slack does not document the total; the fake takes the strict side).
     Streaming
       streaming_error: when set (e.g. "not_allowed", "feature_not_enabled"), chat.startStream answers it.
       stream_lifetime: seconds after chat.startStream when Slack closes the stream (observed ~5 minutes);
@@ -108,6 +111,7 @@ class SimConfig:
     update_text_limit: int = 4_000
     markdown_block_limit: int = 12_000
     section_text_limit: int = 3_000
+    context_elements: int = 10
     max_blocks: int = 50
     stream_text_limit: int = 12_000
     streaming_error: str | None = None

@@ -33,7 +33,7 @@ from .files import Download, FileHost
 from .http_delivery import HttpAnswer, HttpDeliverer, encode
 from .slash import ResponsePost, ResponseUrl, ResponseUrls, SlashInvocation
 from .socket_mode import SocketModeServer
-from .state import Channel, HostedFile, Message, MessageVersion, User, default_workspace, visible_text
+from .state import Channel, HostedFile, Message, MessageVersion, User, default_workspace, pings, visible_text
 from .web_api import CallRecord, WebApi, _guess_mimetype
 
 # A file a simulated user attaches: (name, content) or (name, content, mimetype).
@@ -67,6 +67,17 @@ class UserMessage:
         except TimeoutError:
             return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """A mention in something the app sent: `mention` is `@U…`, `!here`, `!channel`, `!everyone` or
+    `!subteam^S…`, in message `ts` of `channel` (an ephemeral one only its user saw)."""
+
+    channel: str
+    ts: str
+    mention: str
+    ephemeral: bool = False
 
 
 class SlackSimulator:
@@ -413,6 +424,22 @@ class SlackSimulator:
             for e in self.ws.ephemerals
             if (channel is None or e["channel"] == channel) and (user is None or e["user"] == user)
         ]
+
+    def pings(self) -> list[Ping]:
+        """Every mention that notified someone in what the app sent: any version of its messages (their
+        `text` and their blocks) and its ephemeral messages, oldest first."""
+        found: list[Ping] = []
+        for channel, messages in self.ws.messages.items():
+            for message in messages:
+                if message.user != self.ws.bot_user_id:
+                    continue
+                for version in message.versions:
+                    for mention in dict.fromkeys(pings(version.text or "") + pings(version.visible_text)):
+                        found.append(Ping(channel, message.ts, mention))
+        for note in self.ws.ephemerals:
+            for mention in dict.fromkeys(pings(note["text"]) + pings(note["visible_text"])):
+                found.append(Ping(note["channel"], note["ts"], mention, ephemeral=True))
+        return found
 
     def thread_statuses(self, channel: str, thread_ts: str) -> list[str]:
         """Statuses set with assistant.threads.setStatus on a thread, in order ("" clears)."""

@@ -8,6 +8,7 @@ the last state.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -156,6 +157,16 @@ class Message:
             out["latest_reply"] = replies[-1].ts
             out["reply_users"] = sorted({r.user for r in replies})
         return out
+
+
+_PING = re.compile(r"<(@[UW][A-Z0-9]+|!(?:here|channel|everyone)|!subteam\^[A-Z0-9]+)(?=[|>])")
+
+
+def pings(text: str) -> list[str]:
+    """The mentions in Slack's markup that notify someone: a user (`<@U…>`), a user group
+    (`<!subteam^S…>`), a whole channel (`<!here>`, `<!channel>`, `<!everyone>`). A channel link (`<#C…>`)
+    notifies nobody."""
+    return [match.group(1) for match in _PING.finditer(text)]
 
 
 def visible_text(text: str, blocks: list[dict[str, Any]] | None) -> str:

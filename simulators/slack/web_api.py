@@ -247,6 +247,12 @@ class WebApi:
                 text_obj = block.get("text") or {}
                 if len(str(text_obj.get("text", ""))) > self.config.section_text_limit:
                     raise ApiError("invalid_blocks")
+            elif kind == "context":
+                elements = block.get("elements") or []
+                if len(elements) > self.config.context_elements:
+                    raise ApiError("invalid_blocks")
+                if any(len(str(e.get("text", ""))) > self.config.section_text_limit for e in elements):
+                    raise ApiError("invalid_blocks")
             elif not isinstance(kind, str):
                 raise ApiError("invalid_blocks")
         if markdown_total > self.config.markdown_block_limit:
@@ -275,8 +281,9 @@ class WebApi:
         self._on_bot_message(message)
         return message
 
-    def _stream_chunks(self, params: Params) -> str:
-        """The markdown text a streaming call adds, checking Slack's per-call limit."""
+    def _stream_chunks(self, params: Params, message: Message | None = None) -> str:
+        """The markdown text a streaming call adds to `message` (None: a new stream), checking Slack's limit
+        per call and, since a streamed message is one markdown block, the block's limit on the whole."""
         added = ""
         markdown_text = params.get("markdown_text")
         if markdown_text is not None:
@@ -295,6 +302,8 @@ class WebApi:
                     if len(text) > self.config.stream_text_limit:
                         raise ApiError("msg_too_long")
                     added += text
+        if len(message.text if message is not None else "") + len(added) > self.config.markdown_block_limit:
+            raise ApiError("msg_too_long")
         return added
 
     def _streaming(self, message: Message) -> bool:
@@ -412,7 +421,7 @@ class WebApi:
         message = self._bot_message(channel, _str(params.get("ts")), "cant_update_message")
         if not self._streaming(message):
             raise ApiError("message_not_in_streaming_state")
-        added = self._stream_chunks(params)
+        added = self._stream_chunks(params, message)
         if params.get("markdown_text") is None and _json_arg(params.get("chunks")) is None:
             raise ApiError("invalid_arguments", response_metadata={"messages": ["missing markdown_text or chunks"]})
         self._append_stream_text(message, added, "chat.appendStream")
@@ -423,7 +432,7 @@ class WebApi:
         message = self._bot_message(channel, _str(params.get("ts")), "cant_update_message")
         if not self._streaming(message):
             raise ApiError("message_not_in_streaming_state")
-        added = self._stream_chunks(params)
+        added = self._stream_chunks(params, message)
         self._append_stream_text(message, added, "chat.stopStream")
         extra_blocks = _blocks(params)
         if extra_blocks:

@@ -7,6 +7,7 @@ the platform's waits and the model's pace are exact, so the tests state which ca
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -93,6 +94,30 @@ async def test_long_reply_splits_into_messages_within_the_limit() -> None:
     assert reassemble(parts) == final
     for part in parts:
         assert part.count("```") % 2 == 0, part
+
+
+def mark_ats(text: str) -> str:
+    """A rendering that adds characters, as Slack's mention escapes do: idempotent and prefix-keeping."""
+    return re.sub("@(?!\u200b)", "@\u200b", text)
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["edited", "deferred"])
+async def test_the_limit_holds_for_the_rendered_text(deferred: bool) -> None:
+    """Parts are cut from the rendered text, also after a message was left (`deferred`: the rest of the
+    text goes on from the end of what the message showed, in rendered characters)."""
+    surface = RecordingSurface(
+        limits=SurfaceLimits(max_chars=200, min_edit_interval=0.01, render=mark_ats), defer_final_edits=deferred
+    )
+    reply = LiveReply(surface)
+    reply.start()
+    # (a message left inside a code block gets no fence closing, so `reassemble` could not undo the reopening)
+    code = "" if deferred else "```\n" + "".join(f"@user{i} @team\n" for i in range(30)) + "```\n"
+    final = "@here " * 30 + "\n\n" + code + "\nand @all " * 20
+    await stream(reply, [final[i : i + 9] for i in range(0, len(final), 9)], 0.0005)
+    ids = await reply.finish(final)
+    parts = [surface.messages[i] for i in ids]
+    assert len(parts) >= 3 and all(len(p) <= 200 for p in parts)  # RecordingSurface refuses longer ones
+    assert reassemble(parts) == mark_ats(final)
 
 
 @in_virtual_time

@@ -122,3 +122,22 @@ async def test_a_file_goes_to_a_real_openwebui_and_the_answer_names_its_source(
     later = await sim.user_says(thread, world.alice, "say the code word again")
     await bridge.wait_answered(later, timeout=90)
     assert sim.bot_texts(thread)[-1] == "echo: say the code word again [markers: MARKER-realdc1]"
+
+
+async def test_notices_about_many_refused_files_fit_discord_messages(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """Ten refused files with long names make more than 2,000 characters of notices: they are split into
+    messages Discord accepts, none is lost."""
+    sim = discord_sim
+    await discord_bridge.start()
+    names = [f"{index}-" + "n" * 200 + ".exe" for index in range(10)]
+    files = [SimFile(name, b"MZ\x90\x00", "application/octet-stream") for name in names]
+    question = await sim.user_says(world.general, world.alice, "look", mentions_bot=True, attachments=files)
+    await discord_bridge.wait_answered(question, timeout=15)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    answer, *notices = sim.bot_texts(thread)
+    assert answer == "echo: look" and len(notices) > 1
+    assert all(len(notice) <= 2000 for notice in notices)
+    assert all(any(name in notice for notice in notices) for name in names)

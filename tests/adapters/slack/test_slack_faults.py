@@ -12,7 +12,7 @@ from adapters.slack.events import PLATFORM
 from bridge.app import open_app
 from bridge.messages import ConversationKey
 from bridge.settings import ConfigError
-from bridge.texts import INTERRUPTED, RESTARTING
+from bridge.texts import ANSWER_NOT_SHOWN, INTERRUPTED, RESTARTING
 from tests.adapters.slack.conftest import SlackBridge
 
 CHANNEL = "C0GENERAL"
@@ -94,3 +94,17 @@ async def test_answers_cut_off_by_a_crash_are_marked_after_the_restart(slack_bri
     assert streamed is not None and not streamed.streaming and streamed.visible_text == f"a stream cut\n\n{note}"
     assert sim.bot_messages(CHANNEL, posted.ts)[-1] == note
     assert slack_bridge.app is not None and await slack_bridge.app.store.open_turns("slack") == []
+
+
+async def test_an_answer_slack_refuses_is_reported_in_a_sentence_and_logged(
+    slack_bridge: SlackBridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When Slack refuses every post of an answer, the asker gets a short sentence only they see; Slack's
+    error, with its API URL, goes to the log."""
+    await slack_bridge.restart(native_streaming=False)
+    slack_bridge.sim.web_api.faults.add("chat.postMessage", 500, 10)
+    await slack_bridge.sim.user_mentions_app(CHANNEL, ALICE, "is anyone there?")
+    await slack_bridge.settle()
+    [note] = slack_bridge.sim.ephemerals(user=ALICE)
+    assert note["text"] == f"⚠️ {ANSWER_NOT_SHOWN}"
+    assert "internal_error" in caplog.text and "/api/chat.postMessage" in caplog.text

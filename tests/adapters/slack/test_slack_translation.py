@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.slack.commands import parse_link, split_name
 from adapters.slack.events import is_new_user_text, plain_text, turn_for
-from adapters.slack.text import fallback_text
+from adapters.slack.text import FALLBACK_CHARS, fallback_text
 
 BOT = "U0BOT"
 
@@ -63,3 +63,13 @@ def test_fallback_text_is_short_and_never_empty() -> None:
     assert fallback_text("a\n\nb") == "a b"
     long = fallback_text("word " * 500)
     assert len(long) <= 301 and long.endswith("word…")
+
+
+def test_fallback_text_is_short_as_sent() -> None:
+    """Slack's escapes make one character five (`&amp;`): the length is measured after them, and a cut never
+    leaves half an escape."""
+    for text in ["<" * 1000, "a&b " * 400, "&" * 299 + "<" * 10, "x" * 298 + "&&&&"]:
+        shown = fallback_text(text)
+        assert len(shown) <= FALLBACK_CHARS + 1, len(shown)
+        assert "<" not in shown and ">" not in shown
+        assert not any(shown[:-1].endswith(piece) for piece in ("&", "&a", "&am", "&amp", "&l", "&lt", "&g", "&gt"))
