@@ -21,6 +21,7 @@ import aiohttp
 import httpx
 
 from bridge.openwebui import errors
+from bridge.openwebui.surrogates import PairJoiner, valid_json, valid_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +113,16 @@ class OpenWebUIClient:
         **kwargs: Any,
     ) -> Any:
         """One request whose answer must be JSON; maps every failure onto a typed error. The methods below
-        are the calls the bridge makes; tests and tools reach other endpoints through this one."""
+        are the calls the bridge makes; tests and tools reach other endpoints through this one. Text is
+        made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
+        if "json" in kwargs:
+            kwargs["json"] = valid_json(kwargs["json"])
         try:
             response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from None
         _raise_for_status(response, path, not_found)
-        return _json(response, path)
+        return valid_json(_json(response, path))
 
     # --- health and models ----------------------------------------------------------------------
 
@@ -157,9 +161,10 @@ class OpenWebUIClient:
         raises `Timeout`; a stream that ends without `[DONE]` raises `UpstreamError`.
         """
         path = "/api/chat/completions"
+        text = PairJoiner()
         try:
             async with self._stream_session().post(
-                self.base_url + path, json={**body, "stream": True}, headers={"Accept": "text/event-stream"}
+                self.base_url + path, json=valid_json({**body, "stream": True}), headers={"Accept": "text/event-stream"}
             ) as response:
                 if response.status >= 400 or "text/event-stream" not in response.headers.get("Content-Type", ""):
                     refusal = httpx.Response(
@@ -173,9 +178,14 @@ class OpenWebUIClient:
                     raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status)
                 async for data in sse_data(response.content):
                     if data == "[DONE]":
+                        if rest := text.flush():
+                            yield TextDelta(rest)
                         return
                     event = _stream_event(data)
-                    if event is not None:
+                    if isinstance(event, TextDelta):
+                        if piece := text.feed(event.text):
+                            yield TextDelta(piece)
+                    elif event is not None:
                         yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _transport_error(exc, self.base_url) from None
@@ -196,8 +206,9 @@ class OpenWebUIClient:
         self, filename: str, data: bytes, content_type: str, metadata: dict[str, Any] | None = None
     ) -> UploadedFile:
         """`POST /api/v1/files/` (multipart `file`); processing continues in the background."""
-        form = {"metadata": json.dumps(metadata)} if metadata else None
-        item = await self.call("POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form)
+        form = {"metadata": json.dumps(valid_json(metadata))} if metadata else None
+        file = (valid_text(filename), data, content_type)
+        item = await self.call("POST", "/api/v1/files/", files={"file": file}, data=form)
         return _file(item)
 
     async def file_status(self, file_id: str) -> tuple[str, str]:
@@ -344,7 +355,7 @@ def _stream_event(data: str) -> CompletionEvent | None:
         message = error.get("message", error) if isinstance(error, dict) else error
         raise errors.UpstreamError(f"the model failed: {str(message)[:300]}", detail=str(message)[:300])
     if "sources" in payload and not payload.get("choices"):
-        return Sources(list(payload["sources"] or []))
+        return Sources(valid_json(list(payload["sources"] or [])))
     choices = payload.get("choices") or []
     if choices:
         content = (choices[0].get("delta") or {}).get("content")

@@ -35,3 +35,17 @@ async def test_huge_and_control_character_message_is_answered(
     answers = discord_sim.bot_messages(thread)
     assert answers and all(len(discord_sim.message_history(a)[-1].content) <= 2000 for a in answers)
     assert discord_sim.count_429() == 0
+
+
+async def test_text_that_is_not_valid_unicode_is_answered_and_stored_valid(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """A lone surrogate in the question (Discord's JSON can carry one) and an emoji the model's stream split
+    between two events: the answer shows the emoji whole and a U+FFFD for the lone half, and is stored."""
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "hi \udc00 [[split-surrogate]]")
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    assert discord_sim.bot_texts(thread) == ["echo: hi \ufffd 😀 ok"]
+    [chat] = [c["chat"] for c in discord_bridge.owui.chats.values() if "hi \ufffd [[split" in str(c["chat"])]
+    assert [m["content"] for m in chat["messages"]] == ["hi \ufffd [[split-surrogate]]", "echo: hi \ufffd 😀 ok"]

@@ -1,0 +1,91 @@
+"""Hostile model output and odd chats, through OpenWebUI (the fake and, as contract tests, a real 0.12.4).
+
+Every shape here once broke a turn (issue 14): the answer must come out whole or end with a note, be stored
+in OpenWebUI as shown, and the conversation must go on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bridge.engine import Engine
+from bridge.messages import ConversationKey, IncomingMessage
+from bridge.openwebui import OpenWebUIClient
+from bridge.openwebui import chat as chats
+from bridge.store import Store
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_fake import FakeOpenWebUI
+from tests.conftest import OwuiTarget, make_app
+from tests.surfaces import RecordingSurface
+
+
+def key() -> ConversationKey:
+    return ConversationKey("test", "guild", "channel", uuid.uuid4().hex)
+
+
+def message(k: ConversationKey, text: str) -> IncomingMessage:
+    return IncomingMessage(key=k, event_id=uuid.uuid4().hex, author_id="u1", author_name="Ada", text=text)
+
+
+async def stored_chain(client: OpenWebUIClient, chat_id: str) -> list[dict]:
+    return chats.chain((await client.get_chat(chat_id))["chat"])
+
+
+@pytest.fixture
+async def fake_engine(fake_owui: FakeOpenWebUI, tmp_path: Path) -> AsyncIterator[Engine]:
+    """An engine on the fake OpenWebUI only, for chats the real server would not store."""
+    store = await Store.open(tmp_path / "bridge.db")
+    async with OpenWebUIClient(fake_owui.url, fake_owui.api_key) as client:
+        yield make_app(client, store).engine
+    await store.close()
+
+
+# --- item 3: text that is not valid Unicode ---------------------------------------------------------------
+
+
+async def test_an_emoji_split_between_two_stream_events_arrives_whole(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
+) -> None:
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(key(), "hi [[split-surrogate]]"), surface)
+    assert outcome.status == "answered", outcome.error
+    assert surface.visible(outcome.message_ids) == "echo: hi 😀 ok"
+    assert (await stored_chain(client, outcome.chat_id))[-1]["content"] == "echo: hi 😀 ok"
+
+
+async def test_lone_surrogates_become_replacement_characters_and_the_chat_goes_on(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
+) -> None:
+    """In the model's answer and in the user's own text (a platform's JSON can carry one too)."""
+    k = key()
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(k, "hi \udc00 there [[lone-surrogate]]"), surface)
+    assert outcome.status == "answered", outcome.error
+    expected = "echo: hi \ufffd there \ufffd alone \ufffd"
+    assert surface.visible(outcome.message_ids) == expected
+    path = await stored_chain(client, outcome.chat_id)
+    assert [m["content"] for m in path] == ["hi \ufffd there [[lone-surrogate]]", expected]
+    after = RecordingSurface()
+    again = await engine.handle(message(k, "and now?"), after)
+    assert again.status == "answered" and after.visible(again.message_ids) == "echo: and now?"
+
+
+async def test_a_chat_holding_a_lone_surrogate_is_read_back_valid(
+    fake_engine: Engine, fake_owui: FakeOpenWebUI, model_upstream: ModelUpstream
+) -> None:
+    """Another client (or an older server) stored one: the real 0.12.4 drops them, so only the fake can."""
+    k = key()
+    first = await fake_engine.handle(message(k, "first"), RecordingSurface())
+    messages = fake_owui.chats[first.chat_id]["chat"]["history"]["messages"]
+    [question] = [m for m in messages.values() if m["role"] == "user"]
+    question["content"] = "written elsewhere \ud83d MARKER-lone"
+    surface = RecordingSurface()
+    outcome = await fake_engine.handle(message(k, "next"), surface)
+    assert outcome.status == "answered", outcome.error
+    assert surface.visible(outcome.message_ids) == "echo: next [markers: MARKER-lone]"
+    sent = model_upstream.requests_containing("MARKER-lone")[-1]
+    assert "written elsewhere \ufffd MARKER-lone" in [m["content"] for m in sent.messages]
