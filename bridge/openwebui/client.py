@@ -23,6 +23,11 @@ import httpx
 from bridge.openwebui import errors
 from bridge.openwebui.surrogates import PairJoiner, valid_json, valid_text
 
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+"""The longest line, or data of one event, an answer stream may send: room for a retrieval `sources`
+event with many long passages, while a runaway line ends the answer instead of filling the bridge's
+memory (a 100 MB line once cost 18.7 s of CPU and 200 MB before anything failed)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Model:
@@ -74,6 +79,7 @@ class OpenWebUIClient:
         connect_timeout: float = 10.0,
         idle_timeout: float = 120.0,
         request_timeout: float = 300.0,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
@@ -89,6 +95,7 @@ class OpenWebUIClient:
             total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=idle_timeout
         )
         self._streams: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
+        self._max_event_bytes = max_event_bytes
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -158,7 +165,8 @@ class OpenWebUIClient:
         """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s.
 
         An in-stream `{"error": ...}` event raises `UpstreamError`; silence longer than the idle timeout
-        raises `Timeout`; a stream that ends without `[DONE]` raises `UpstreamError`.
+        raises `Timeout`; a stream that ends without `[DONE]`, or sends an event over `max_event_bytes`,
+        raises `UpstreamError`.
         """
         path = "/api/chat/completions"
         text = PairJoiner()
@@ -176,7 +184,7 @@ class OpenWebUIClient:
                     _raise_for_status(refusal, path, errors.ModelNotFound)
                     _json(refusal, path)  # raises NotAnAPI for HTML
                     raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status)
-                async for data in sse_data(response.content):
+                async for data in sse_data(response.content, self._max_event_bytes):
                     if data == "[DONE]":
                         if rest := text.flush():
                             yield TextDelta(rest)
@@ -264,28 +272,51 @@ def _transport_error(
     return errors.Unreachable(f"cannot reach OpenWebUI at {base_url} ({type(exc).__name__})")
 
 
-async def sse_data(content: aiohttp.StreamReader) -> AsyncIterator[str]:
+async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) -> AsyncIterator[str]:
     """The `data` of each server-sent event in a `text/event-stream` body, in order.
 
     The format's other fields (`event`, `id`, `retry`) and comments are skipped, as the completions
     stream does not use them; the lines of a multi-line `data` are joined with newlines, and an event
     the stream ends in the middle of is dropped. Lines are split here rather than with aiohttp's
-    `readline`, which refuses lines over 128 KiB: a retrieval `sources` event can be that long.
+    `readline`, which refuses lines over 128 KiB: a retrieval `sources` event can be that long. A line, or
+    the data of one event, over `limit` bytes raises `UpstreamError` as soon as it gets there. Each byte is
+    looked at once: an unfinished line is kept as a list of its pieces, joined when its newline comes.
     """
-    buffer = b""
+    pending: list[bytes] = []  # the pieces of a line whose newline has not come yet
+    pending_size = 0
     data: list[str] = []
+    data_size = 0
     async for chunk in content.iter_any():
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for raw in lines:
+        start = 0
+        while (newline := chunk.find(b"\n", start)) != -1:
+            raw = chunk[start:newline]
+            start = newline + 1
+            if pending:
+                raw = b"".join((*pending, raw))
+                pending, pending_size = [], 0
+            if len(raw) > limit:
+                raise _too_long(limit)
             line = raw.removesuffix(b"\r").decode()
             if not line:
                 if data:
                     yield "\n".join(data)
-                    data = []
+                    data, data_size = [], 0
             elif line.startswith("data:"):
                 value = line[5:]
-                data.append(value[1:] if value.startswith(" ") else value)
+                value = value[1:] if value.startswith(" ") else value
+                data_size += len(value) + 1
+                if data_size > limit + 1:
+                    raise _too_long(limit)
+                data.append(value)
+        if start < len(chunk):
+            pending.append(chunk[start:])
+            pending_size += len(chunk) - start
+            if pending_size > limit:
+                raise _too_long(limit)
+
+
+def _too_long(limit: int) -> errors.UpstreamError:
+    return errors.UpstreamError(f"the answer stream sent an event over {limit:,} bytes; the answer ends here")
 
 
 def _detail(response: httpx.Response) -> str:

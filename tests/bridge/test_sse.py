@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterable
 
+import pytest
+
+from bridge.openwebui import errors
 from bridge.openwebui.client import sse_data
 
 
 class Chunks:
-    """A response body arriving in the given pieces (what aiohttp's `StreamReader.iter_any` yields)."""
+    """A response body arriving in the given pieces (what aiohttp's `StreamReader.iter_any` yields);
+    `read` counts the pieces taken so far."""
 
     def __init__(self, *pieces: bytes) -> None:
-        self.pieces = pieces
+        self.pieces: Iterable[bytes] = pieces
+        self.read = 0
 
     async def iter_any(self) -> AsyncIterator[bytes]:
         for piece in self.pieces:
+            self.read += 1
             yield piece
 
 
-async def events(*pieces: bytes) -> list[str]:
-    return [data async for data in sse_data(Chunks(*pieces))]  # type: ignore[arg-type]
+async def events(*pieces: bytes, limit: int | None = None) -> list[str]:
+    body = Chunks(*pieces)
+    reader = sse_data(body) if limit is None else sse_data(body, limit=limit)  # type: ignore[arg-type]
+    return [data async for data in reader]
 
 
 async def test_events_split_anywhere_come_out_whole() -> None:
@@ -40,3 +50,39 @@ async def test_a_very_long_event_is_read() -> None:
     sources = json.dumps({"sources": [{"document": ["x" * 400_000]}]})
     body = f"data: {sources}\n\n".encode()
     assert await events(*(body[i : i + 65_536] for i in range(0, len(body), 65_536))) == [sources]
+
+
+async def test_a_line_or_an_event_over_the_cap_fails_clearly_without_reading_on() -> None:
+    endless_line = Chunks()
+    endless_line.pieces = (b"data: " + b"x" * 100 for _ in range(1_000_000))
+    with pytest.raises(errors.UpstreamError, match="1,000 bytes"):
+        [_ async for _ in sse_data(endless_line, limit=1_000)]  # type: ignore[arg-type]
+    assert endless_line.read <= 11
+    # many short data lines of one event that never ends add up the same way
+    with pytest.raises(errors.UpstreamError, match="1,000 bytes"):
+        await events(b"data: 0123456789\n" * 200, limit=1_000)
+    with pytest.raises(errors.UpstreamError):
+        await events(b": " + b"c" * 2_000 + b"\n\n", limit=1_000)  # a comment too: it is a line
+    at_the_cap = "x" * (1_000 - len("data: "))  # the cap counts the whole line
+    assert await events(f"data: {at_the_cap}\n\n".encode(), limit=1_000) == [at_the_cap]
+
+
+def _cpu_seconds_to_read(size: int, piece: int = 2_048) -> float:
+    """CPU time to read one `size`-byte event that arrives in `piece`-byte pieces (best of five)."""
+    body = b"data: " + b"x" * (size - 8) + b"\n\n"
+    pieces = [body[i : i + piece] for i in range(0, len(body), piece)]
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        with asyncio.Runner() as runner:
+            [event] = runner.run(events(*pieces, limit=64 * 1024 * 1024))
+        best = min(best, time.process_time() - started)
+        assert len(event) == size - 8
+    return best
+
+
+def test_reading_a_long_line_in_small_pieces_is_linear() -> None:
+    """Eight times the bytes must cost about eight times the CPU, not sixty-four (the reader once joined
+    and re-split its whole buffer for every piece: 4 MB in 2 KB pieces took 1.2 s)."""
+    small, large = _cpu_seconds_to_read(1_000_000), _cpu_seconds_to_read(8_000_000)
+    assert large / max(small, 1e-4) < 24, (small, large)
