@@ -30,7 +30,7 @@ from bridge.errors import StoreError, UserFacingError, explain
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
-from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble
@@ -99,7 +99,8 @@ class Engine:
     async def handle(
         self, message: IncomingMessage, surface: ReplySurface, *, knowledge: tuple[str, ...] = ()
     ) -> TurnOutcome:
-        """Answer `message` in its conversation through `surface`; never raises for a user's mistake.
+        """Answer `message` in its conversation through `surface`; never raises (but for cancellation):
+        whatever fails, the adapter gets an outcome and the person a note.
 
         Redelivered events (same platform event id) are answered once. `knowledge` adds knowledge-base
         ids to search for this turn (`/kb ask`).
@@ -114,6 +115,10 @@ class Engine:
             async with self._locks.hold(message.key):
                 METRICS.active.set(len(self._locks))
                 return await self._claimed_turn(message, surface, knowledge)
+        except Exception as exc:  # a fault no step expected (a bug): the turn still ends, visibly
+            log.exception("turn in %s failed outside its own error handling", message.key.describe())
+            await _say(surface, f"⚠️ {explain(exc)}")
+            return TurnOutcome(TurnStatus.FAILED, error=str(exc)[:500])
         finally:
             self._running.discard(task)  # type: ignore[arg-type]
             METRICS.active.set(len(self._locks))
@@ -163,7 +168,7 @@ class Engine:
             conversation, chat = await self._open_chat(message, turn.model)
             turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
-            parent_id = chat.get("history", {}).get("currentId")
+            parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
             user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
             patch = chats.attach(chat, user)
@@ -177,12 +182,18 @@ class Engine:
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
             sources: list[dict[str, Any]] = []
+            malformed: list[str] = []
             async for event in self.client.stream(body):
                 if isinstance(event, TextDelta):
                     turn.text += event.text
                     reply.update(turn.text)
                 elif isinstance(event, Sources):
                     sources = event.items
+                elif isinstance(event, MalformedEvent):
+                    METRICS.stream_events_skipped.inc()
+                    malformed.append(event.reason)
+            if malformed:
+                log.warning("skipped %d malformed event(s) of the answer stream: %s", len(malformed), malformed[:5])
             outcome.message_ids = await reply.finish(turn.text)
             answer = chats.assistant_message(turn.assistant_id, turn.user_id, turn.text, turn.model, sources=sources)
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
@@ -256,13 +267,22 @@ class Engine:
         conversation = None if message.new_conversation else await self.store.conversation(message.key)
         if conversation is not None:
             try:
-                return conversation, (await self.client.get_chat(conversation.chat_id))["chat"]
+                chat = await self._read_chat(conversation.chat_id)
             except errors.NotFound:
                 log.info("chat %s is gone from OpenWebUI; starting a new one", conversation.chat_id)
+            else:
+                if chat is not None:
+                    return conversation, chat
+                log.warning("chat %s has a shape OpenWebUI cannot update; starting a new one", conversation.chat_id)
         title = (message.title_hint or message.text or "New chat").strip().splitlines()[0][:80]
         created = await self.client.new_chat(chats.new_chat(title, model))
         conversation = await self.store.start_conversation(message.key, str(created["id"]))
-        return conversation, created.get("chat") or chats.new_chat(title, model)
+        return conversation, chats.readable(created.get("chat")) or chats.new_chat(title, model)
+
+    async def _read_chat(self, chat_id: str) -> dict[str, Any] | None:
+        """The chat as stored, or None when its shape is unusable (`chats.readable`)."""
+        response = await self.client.get_chat(chat_id)
+        return chats.readable(response.get("chat") if isinstance(response, dict) else None)
 
     async def _attachments(
         self, message: IncomingMessage, conversation: Conversation, model: str
@@ -321,11 +341,14 @@ class Engine:
                     log.warning("could not mark turn %s interrupted on %s: %s", turn.id, platform, exc)
                     shown = ""
                 try:
-                    chat = (await self.client.get_chat(turn.conversation.chat_id))["chat"]
-                    messages = (chat.get("history") or {}).get("messages") or {}
+                    chat = await self._read_chat(turn.conversation.chat_id)
                     # Only while the question is still the chat's newest message: an answer written under it
                     # later would move `currentId` away from whatever was said since (e.g. in the web UI).
-                    if _current(chat) == turn.user_message_id and turn.assistant_message_id not in messages:
+                    if (
+                        chat is not None
+                        and _current(chat) == turn.user_message_id
+                        and turn.assistant_message_id not in chat["history"]["messages"]
+                    ):
                         answer = chats.assistant_message(
                             turn.assistant_message_id, turn.user_message_id, shown, turn.model, error=texts.INTERRUPTED
                         )
@@ -353,7 +376,8 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
 
 
 def _current(chat: dict[str, Any]) -> str | None:
-    return (chat.get("history") or {}).get("currentId")
+    """The newest message's id of a chat read back (`chats.readable`) or made here."""
+    return chat["history"]["currentId"]
 
 
 async def _say(surface: ReplySurface, text: str) -> None:

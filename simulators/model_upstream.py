@@ -85,6 +85,7 @@ BAD_EVENTS = (
     b'data: {"choices":[{"delta":{"content":5}}]}\n\n',
     b'data: {"choices":[{"delta":{"content":["a"]}}]}\n\n',
     b'data: {"sources":"not a list"}\n\n',
+    b'data: {"sources":[{"source":"a name","metadata":{"name":"x"},"document":"text"}]}\n\n',
     b"data: [1, 2]\n\n",
     b"data: not json at all\n\n",
     b'data: {"choices":[{"delta":{"content":"\xff\xfe"}}]}\n\n',

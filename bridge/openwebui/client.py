@@ -50,7 +50,15 @@ class Sources:
     items: list[dict[str, Any]]
 
 
-CompletionEvent = TextDelta | Sources
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """An event the stream sent that is not one the bridge can use (not JSON, not UTF-8, or JSON of another
+    shape). It is skipped, and the answer goes on; the engine counts it."""
+
+    reason: str
+
+
+CompletionEvent = TextDelta | Sources | MalformedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +170,8 @@ class OpenWebUIClient:
     # --- completions ----------------------------------------------------------------------------
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[CompletionEvent]:
-        """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s.
+        """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s, and a
+        `MalformedEvent` for each event that could not be used.
 
         An in-stream `{"error": ...}` event raises `UpstreamError`; silence longer than the idle timeout
         raises `Timeout`; a stream that ends without `[DONE]`, or sends an event over `max_event_bytes`,
@@ -185,7 +194,7 @@ class OpenWebUIClient:
                     _json(refusal, path)  # raises NotAnAPI for HTML
                     raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status)
                 async for data in sse_data(response.content, self._max_event_bytes):
-                    if data == "[DONE]":
+                    if data == b"[DONE]":
                         if rest := text.flush():
                             yield TextDelta(rest)
                         return
@@ -272,8 +281,9 @@ def _transport_error(
     return errors.Unreachable(f"cannot reach OpenWebUI at {base_url} ({type(exc).__name__})")
 
 
-async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) -> AsyncIterator[str]:
-    """The `data` of each server-sent event in a `text/event-stream` body, in order.
+async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) -> AsyncIterator[bytes]:
+    """The `data` of each server-sent event in a `text/event-stream` body, in order, as bytes: an event
+    that is not UTF-8 is the caller's to skip, and must not end the stream.
 
     The format's other fields (`event`, `id`, `retry`) and comments are skipped, as the completions
     stream does not use them; the lines of a multi-line `data` are joined with newlines, and an event
@@ -284,7 +294,7 @@ async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) 
     """
     pending: list[bytes] = []  # the pieces of a line whose newline has not come yet
     pending_size = 0
-    data: list[str] = []
+    data: list[bytes] = []
     data_size = 0
     async for chunk in content.iter_any():
         start = 0
@@ -296,14 +306,14 @@ async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) 
                 pending, pending_size = [], 0
             if len(raw) > limit:
                 raise _too_long(limit)
-            line = raw.removesuffix(b"\r").decode()
+            line = raw.removesuffix(b"\r")
             if not line:
                 if data:
-                    yield "\n".join(data)
+                    yield b"\n".join(data)
                     data, data_size = [], 0
-            elif line.startswith("data:"):
+            elif line.startswith(b"data:"):
                 value = line[5:]
-                value = value[1:] if value.startswith(" ") else value
+                value = value[1:] if value.startswith(b" ") else value
                 data_size += len(value) + 1
                 if data_size > limit + 1:
                     raise _too_long(limit)
@@ -374,25 +384,49 @@ def _json(response: httpx.Response, path: str) -> Any:
         raise errors.UpstreamError(f"{path} answered something that is not JSON", status=response.status_code) from None
 
 
-def _stream_event(data: str) -> CompletionEvent | None:
+def _stream_event(data: bytes) -> CompletionEvent | None:
+    """One event of the completions stream; None for events that carry nothing for the bridge (the role
+    chunk, `finish_reason`, usage), `MalformedEvent` for what no OpenAI-style stream sends. Only an
+    explicit `{"error": ...}` ends the answer."""
     try:
         payload = json.loads(data)
-    except ValueError:
-        return None
+    except ValueError:  # UnicodeDecodeError is one
+        return MalformedEvent("not JSON in UTF-8")
     if not isinstance(payload, dict):
-        return None
+        return MalformedEvent("not a JSON object")
     if payload.get("error"):
         error = payload["error"]
         message = error.get("message", error) if isinstance(error, dict) else error
         raise errors.UpstreamError(f"the model failed: {str(message)[:300]}", detail=str(message)[:300])
-    if "sources" in payload and not payload.get("choices"):
-        return Sources(valid_json(list(payload["sources"] or [])))
-    choices = payload.get("choices") or []
-    if choices:
-        content = (choices[0].get("delta") or {}).get("content")
-        if content:
-            return TextDelta(content)
-    return None
+    choices = payload.get("choices")
+    if "sources" in payload and not choices:
+        items = payload["sources"] or []
+        if not isinstance(items, list) or not all(_is_source(item) for item in items):
+            return MalformedEvent("sources of another shape")
+        return Sources(valid_json(items))
+    if not choices:
+        return None
+    if not isinstance(choices, list) or not isinstance(choices[0], dict):
+        return MalformedEvent("choices of another shape")
+    delta = choices[0].get("delta") or {}
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if not isinstance(delta, dict) or not isinstance(content, str | None):
+        return MalformedEvent("a delta of another shape")
+    return TextDelta(content) if content else None
+
+
+def _is_source(item: Any) -> bool:
+    """The shape `source_names` and the web UI read: an object, its `source` an object, its `metadata`
+    a list of objects and its `document` a list."""
+    if not isinstance(item, dict):
+        return False
+    metadata, document = item.get("metadata", []), item.get("document", [])
+    return (
+        isinstance(item.get("source", {}), dict)
+        and isinstance(metadata, list)
+        and all(isinstance(meta, dict) for meta in metadata)
+        and isinstance(document, list)
+    )
 
 
 def _model(item: dict[str, Any]) -> Model:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.errors import SOMETHING_WENT_WRONG
 from bridge.messages import ConversationKey, IncomingMessage
 from bridge.openwebui import OpenWebUIClient
 from bridge.store import Store
@@ -127,3 +128,20 @@ async def test_a_platform_that_refuses_the_answer_still_leaves_the_turn_closed(f
     assert await store.open_turns() == []
     ok = RecordingSurface()
     assert (await engine.handle(message(key, "again"), ok)).status == "answered"
+
+
+async def test_an_unexpected_error_still_ends_the_turn_with_an_outcome_and_a_note(  # type: ignore[no-untyped-def]
+    fault_engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or a fault nothing else catches (here: the store raising something it never raises) must not
+    escape `Engine.handle`: adapters rely on getting an outcome, and the person on getting an answer."""
+    engine, store, _ = fault_engine
+
+    async def broken(platform: str, event_id: str) -> bool:
+        raise RuntimeError("an error nobody expected")
+
+    monkeypatch.setattr(store, "claim_event", broken)
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(ConversationKey("test", "w", "c", uuid.uuid4().hex), "hi"), surface)
+    assert outcome.status == "failed" and "nobody expected" in outcome.error
+    assert surface.texts == [f"⚠️ {SOMETHING_WENT_WRONG}"]

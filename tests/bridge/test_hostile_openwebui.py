@@ -14,10 +14,11 @@ import pytest
 
 from bridge.engine import Engine
 from bridge.messages import ConversationKey, IncomingMessage
+from bridge.metrics import METRICS
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
 from bridge.store import Store
-from simulators.model_upstream import ModelUpstream
+from simulators.model_upstream import BAD_EVENTS, ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from tests.conftest import OwuiTarget, make_app
 from tests.surfaces import RecordingSurface
@@ -89,3 +90,68 @@ async def test_a_chat_holding_a_lone_surrogate_is_read_back_valid(
     assert surface.visible(outcome.message_ids) == "echo: next [markers: MARKER-lone]"
     sent = model_upstream.requests_containing("MARKER-lone")[-1]
     assert "written elsewhere \ufffd MARKER-lone" in [m["content"] for m in sent.messages]
+
+
+# --- item 11: valid JSON of an unexpected shape ------------------------------------------------------------
+
+
+def skipped_events() -> float:
+    return METRICS.registry.get_sample_value("bridge_stream_events_skipped_total") or 0.0
+
+
+async def test_malformed_stream_events_are_skipped_counted_and_the_answer_goes_on(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget
+) -> None:
+    """Wrong shapes, non-JSON and bytes that are not UTF-8 between the tokens (`BAD_EVENTS`)."""
+    before = skipped_events()
+    surface = RecordingSurface()
+    question = "one two three four five six seven eight nine ten [[bad-events]]"
+    outcome = await engine.handle(message(key(), question), surface)
+    assert outcome.status == "answered", outcome.error
+    expected = "echo: one two three four five six seven eight nine ten"
+    assert surface.visible(outcome.message_ids) == expected
+    assert (await stored_chain(client, outcome.chat_id))[-1]["content"] == expected
+    assert outcome.sources == [] and surface.sources == []
+    assert skipped_events() - before == len(BAD_EVENTS)
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        "a text",
+        {"currentId": ["not", "an", "id"], "messages": ["a", "list"]},
+        {"currentId": "m1", "messages": {"m1": "a text", "m2": {"id": "m2", "parentId": {"x": 1}, "content": 5}}},
+    ],
+)
+async def test_a_chat_of_an_unusable_shape_is_left_and_the_conversation_goes_on_in_a_new_one(
+    fake_engine: Engine, fake_owui: FakeOpenWebUI, history: object
+) -> None:
+    """What another client (or a broken server) may have stored; the real 0.12.4 refuses to store these and
+    answers 500 to every update of such a chat, so only the fake can hold them. `Engine.handle` once raised
+    out of its clean-up for a list."""
+    k = key()
+    first = await fake_engine.handle(message(k, "first"), RecordingSurface())
+    fake_owui.chats[first.chat_id]["chat"]["history"] = history
+    surface = RecordingSurface()
+    outcome = await fake_engine.handle(message(k, "still there?"), surface)
+    assert outcome.status == "answered", outcome.error
+    assert surface.visible(outcome.message_ids) == "echo: still there?"
+    assert outcome.chat_id != first.chat_id and fake_owui.chats[first.chat_id]["chat"]["history"] == history
+    after = RecordingSurface()
+    again = await fake_engine.handle(message(k, "and again?"), after)
+    assert again.status == "answered" and after.visible(again.message_ids) == "echo: and again?"
+    assert again.chat_id == outcome.chat_id
+
+
+async def test_a_chat_created_elsewhere_without_a_history_is_continued(
+    engine: Engine, client: OpenWebUIClient, store: Store, owui: OwuiTarget
+) -> None:
+    """A chat with no `history` at all is a valid empty chat (the real server stores one as it came)."""
+    created = await client.new_chat({"title": "made elsewhere", "messages": []})
+    k = key()
+    await store.start_conversation(k, str(created["id"]))
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(k, "hello"), surface)
+    assert outcome.status == "answered" and outcome.chat_id == created["id"], outcome.error
+    assert [m["content"] for m in await stored_chain(client, outcome.chat_id)] == ["hello", "echo: hello"]

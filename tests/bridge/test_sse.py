@@ -27,7 +27,7 @@ class Chunks:
             yield piece
 
 
-async def events(*pieces: bytes, limit: int | None = None) -> list[str]:
+async def events(*pieces: bytes, limit: int | None = None) -> list[bytes]:
     body = Chunks(*pieces)
     reader = sse_data(body) if limit is None else sse_data(body, limit=limit)  # type: ignore[arg-type]
     return [data async for data in reader]
@@ -36,19 +36,24 @@ async def events(*pieces: bytes, limit: int | None = None) -> list[str]:
 async def test_events_split_anywhere_come_out_whole() -> None:
     body = 'data: {"a": "héllo"}\n\ndata: [DONE]\n\n'.encode()
     for cut in range(1, len(body)):  # every cut, including inside the two bytes of "é"
-        assert await events(body[:cut], body[cut:]) == ['{"a": "héllo"}', "[DONE]"], cut
+        assert await events(body[:cut], body[cut:]) == ['{"a": "héllo"}'.encode(), b"[DONE]"], cut
 
 
 async def test_the_format_s_other_parts() -> None:
     body = b": keep-alive\r\nevent: x\r\nid: 7\r\ndata:first\r\ndata:  second\r\n\r\n\r\ndata: tail-without-end"
     # comments and other fields are skipped, CRLF works, one leading space is removed, lines are joined,
     # blank lines without data dispatch nothing, and an unfinished event is dropped
-    assert await events(body) == ["first\n second"]
+    assert await events(body) == [b"first\n second"]
+
+
+async def test_an_event_that_is_not_utf8_is_passed_on_as_it_came() -> None:
+    """Deciding what a bad event means is the caller's: it must not end the stream here."""
+    assert await events(b"data: \xff\xfe\n\ndata: [DONE]\n\n") == [b"\xff\xfe", b"[DONE]"]
 
 
 async def test_a_very_long_event_is_read() -> None:
-    sources = json.dumps({"sources": [{"document": ["x" * 400_000]}]})
-    body = f"data: {sources}\n\n".encode()
+    sources = json.dumps({"sources": [{"document": ["x" * 400_000]}]}).encode()
+    body = b"data: " + sources + b"\n\n"
     assert await events(*(body[i : i + 65_536] for i in range(0, len(body), 65_536))) == [sources]
 
 
@@ -63,8 +68,8 @@ async def test_a_line_or_an_event_over_the_cap_fails_clearly_without_reading_on(
         await events(b"data: 0123456789\n" * 200, limit=1_000)
     with pytest.raises(errors.UpstreamError):
         await events(b": " + b"c" * 2_000 + b"\n\n", limit=1_000)  # a comment too: it is a line
-    at_the_cap = "x" * (1_000 - len("data: "))  # the cap counts the whole line
-    assert await events(f"data: {at_the_cap}\n\n".encode(), limit=1_000) == [at_the_cap]
+    at_the_cap = b"x" * (1_000 - len("data: "))  # the cap counts the whole line
+    assert await events(b"data: " + at_the_cap + b"\n\n", limit=1_000) == [at_the_cap]
 
 
 def _cpu_seconds_to_read(size: int, piece: int = 2_048) -> float:
