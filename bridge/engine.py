@@ -306,7 +306,8 @@ class Engine:
             except UserFacingError as exc:
                 notices.append(texts.file_problem(attachment.filename, str(exc)))
             except errors.FileProcessingError as exc:
-                notices.append(texts.file_problem(attachment.filename, f"OpenWebUI could not read it ({exc})."))
+                log.warning("OpenWebUI could not process %s: %s", attachment.filename, exc)
+                notices.append(texts.file_problem(attachment.filename, exc.user_message))
         return files, images, notices
 
     # --- restarts -------------------------------------------------------------------------------

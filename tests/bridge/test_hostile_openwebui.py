@@ -6,6 +6,7 @@ in OpenWebUI as shown, and the conversation must go on.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from bridge.engine import Engine
-from bridge.messages import ConversationKey, IncomingMessage
+from bridge.messages import Attachment, ConversationKey, IncomingMessage
 from bridge.metrics import METRICS
-from bridge.openwebui import OpenWebUIClient
+from bridge.openwebui import OpenWebUIClient, errors
 from bridge.openwebui import chat as chats
 from bridge.store import Store
-from simulators.model_upstream import BAD_EVENTS, ModelUpstream
+from simulators.model_upstream import BAD_EVENTS, LEAKED_DETAIL, ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from tests.conftest import OwuiTarget, make_app
 from tests.surfaces import RecordingSurface
@@ -28,8 +29,10 @@ def key() -> ConversationKey:
     return ConversationKey("test", "guild", "channel", uuid.uuid4().hex)
 
 
-def message(k: ConversationKey, text: str) -> IncomingMessage:
-    return IncomingMessage(key=k, event_id=uuid.uuid4().hex, author_id="u1", author_name="Ada", text=text)
+def message(k: ConversationKey, text: str, *attachments: Attachment) -> IncomingMessage:
+    return IncomingMessage(
+        key=k, event_id=uuid.uuid4().hex, author_id="u1", author_name="Ada", text=text, attachments=attachments
+    )
 
 
 async def stored_chain(client: OpenWebUIClient, chat_id: str) -> list[dict]:
@@ -155,3 +158,37 @@ async def test_a_chat_created_elsewhere_without_a_history_is_continued(
     outcome = await engine.handle(message(k, "hello"), surface)
     assert outcome.status == "answered" and outcome.chat_id == created["id"], outcome.error
     assert [m["content"] for m in await stored_chain(client, outcome.chat_id)] == ["hello", "echo: hello"]
+
+
+# --- item 13: OpenWebUI's internals stay in the log ------------------------------------------------------
+
+
+async def test_openwebui_s_error_detail_goes_to_the_log_and_the_person_gets_a_sentence(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OpenWebUI relays a model provider's 500 body as it came; here it names a server path and a password."""
+    surface = RecordingSurface()
+    with caplog.at_level(logging.WARNING, logger="bridge.engine"):
+        outcome = await engine.handle(message(key(), "x [[fail-leak]]"), surface)
+    assert outcome.status == "failed"
+    assert surface.texts == [f"⚠️ {errors.UpstreamError.hint}"]
+    stored = (await stored_chain(client, outcome.chat_id))[-1]
+    assert stored["role"] == "assistant" and stored["error"]["content"] == errors.UpstreamError.hint
+    assert LEAKED_DETAIL in caplog.text  # for the admin, through the log's secret mask
+
+
+async def test_a_file_openwebui_cannot_read_is_named_with_a_sentence_not_its_error(
+    engine: Engine, owui: OwuiTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A PDF without text: OpenWebUI's processing error (its own words) goes to the log."""
+
+    async def fetch() -> bytes:
+        return b"%PDF-1.4\n%%EOF\n"
+
+    pdf = Attachment(filename="empty.pdf", content_type="application/pdf", size=15, fetch=fetch)
+    surface = RecordingSurface()
+    with caplog.at_level(logging.WARNING, logger="bridge.engine"):
+        outcome = await engine.handle(message(key(), "hi", pdf), surface)
+    assert outcome.status == "answered"
+    assert surface.texts[-1] == f"⚠️ empty.pdf: {errors.FileProcessingError.hint}"
+    assert "empty.pdf" in caplog.text
