@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -85,10 +85,20 @@ class _KeyedLocks:
 class Engine:
     """Platform-agnostic turns; adapters reach it through the core with normalized messages."""
 
-    def __init__(self, client: OpenWebUIClient, store: Store, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        client: OpenWebUIClient,
+        store: Store,
+        catalog: Catalog,
+        *,
+        max_answer_chars: int,
+        max_turn_seconds: float,
+    ) -> None:
         self.client = client
         self.store = store
         self.catalog = catalog
+        self.max_answer_chars = max_answer_chars
+        self.max_turn_seconds = max_turn_seconds
         self._locks = _KeyedLocks()
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
@@ -158,6 +168,7 @@ class Engine:
         return outcome
 
     async def _turn(self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]) -> TurnOutcome:
+        deadline = asyncio.get_running_loop().time() + self.max_turn_seconds
         reply = LiveReply(surface)
         reply.start()
         outcome = TurnOutcome(TurnStatus.FAILED, reply=reply)
@@ -181,24 +192,13 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            sources: list[dict[str, Any]] = []
-            malformed: list[str] = []
-            async for event in self.client.stream(body):
-                if isinstance(event, TextDelta):
-                    turn.text += event.text
-                    reply.update(turn.text)
-                elif isinstance(event, Sources):
-                    sources = event.items
-                elif isinstance(event, MalformedEvent):
-                    METRICS.stream_events_skipped.inc()
-                    malformed.append(event.reason)
-            if malformed:
-                log.warning("skipped %d malformed event(s) of the answer stream: %s", len(malformed), malformed[:5])
-            outcome.message_ids = await reply.finish(turn.text)
-            answer = chats.assistant_message(turn.assistant_id, turn.user_id, turn.text, turn.model, sources=sources)
+            sources, cut = await self._read_answer(turn, reply, body, deadline)
+            shown = _with_note(turn.text, cut) if cut else turn.text
+            outcome.message_ids = await reply.finish(shown)
+            answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)
-            outcome.status, outcome.text = TurnStatus.ANSWERED, turn.text
+            outcome.status, outcome.text = TurnStatus.ANSWERED, shown
             outcome.sources = source_names(sources)
             if outcome.sources:
                 await surface.show_sources(outcome.sources)
@@ -223,6 +223,45 @@ class Engine:
             return outcome
         finally:
             self._open_turns.discard(turn.id)  # type: ignore[arg-type]
+
+    async def _read_answer(
+        self, turn: _TurnState, reply: LiveReply, body: dict[str, Any], deadline: float
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Stream the completion into `turn.text` and the live reply; returns the answer's sources and, when
+        it was cut, the note saying so.
+
+        An answer is bounded (issue 14: one 10 MB event made 741 messages, endless output posted without end):
+        past `max_answer_chars` the rest is not read and the stream is closed; at the turn's deadline
+        (`max_turn_seconds` after it began) it ends where it is. Silence is the client's idle timeout.
+        """
+        sources: list[dict[str, Any]] = []
+        malformed: list[str] = []
+        cut = ""
+        bound = asyncio.timeout_at(deadline)
+        try:
+            async with bound, aclosing(self.client.stream(body)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        turn.text += event.text
+                        if len(turn.text) > self.max_answer_chars:
+                            turn.text = turn.text[: self.max_answer_chars]
+                            cut = texts.answer_cut_long(self.max_answer_chars)
+                            break
+                        reply.update(turn.text)
+                    elif isinstance(event, Sources):
+                        sources = event.items
+                    elif isinstance(event, MalformedEvent):
+                        METRICS.stream_events_skipped.inc()
+                        malformed.append(event.reason)
+        except TimeoutError:
+            if not bound.expired():
+                raise
+            cut = texts.answer_cut_slow(self.max_turn_seconds)
+        if malformed:
+            log.warning("skipped %d malformed event(s) of the answer stream: %s", len(malformed), malformed[:5])
+        if cut:
+            log.info("answer cut at %d characters: %s", len(turn.text), cut)
+        return sources, cut
 
     async def _completion(
         self,
@@ -250,9 +289,8 @@ class Engine:
     ) -> None:
         """Show what arrived and why it stopped; close the turn in OpenWebUI (a finished answer carrying the
         error, so the chat stays whole) and in the store."""
-        note = f"⚠️ {hint}"
         try:
-            outcome.message_ids = await reply.finish(f"{turn.text}\n\n{note}" if turn.text.strip() else note)
+            outcome.message_ids = await reply.finish(_with_note(turn.text, f"⚠️ {hint}"))
         except Exception as exc:  # the platform is failing too; nothing more to show
             log.error("could not show the error to the user: %s", exc)
         chat, conversation = turn.chat, turn.conversation
@@ -374,6 +412,11 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
                 excerpt = str(documents[index] if index < len(documents) else "")[:200]
                 seen[name] = Source(name=name, url=str(source.get("url") or ""), excerpt=excerpt)
     return list(seen.values())
+
+
+def _with_note(text: str, note: str) -> str:
+    """An answer ended by a note (an error, a cut), or the note alone when nothing was said."""
+    return f"{text}\n\n{note}" if text.strip() else note
 
 
 def _current(chat: dict[str, Any]) -> str | None:

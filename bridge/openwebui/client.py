@@ -5,7 +5,8 @@ are read with an `aiohttp.ClientSession` instead: with hundreds of answers strea
 their server-sent events is most of the bridge's work, and aiohttp does it for less than half of httpx's
 CPU per event (measured: 80 µs against 180 µs with 200 streams of 30 events a second; httpx reached a
 whole core there). Streams are bounded by the connect timeout and by the silence allowed between two
-chunks, never by a total time, so a long but healthy answer is never cut off.
+events, never by a total time, so a long but healthy answer is never cut off here (the engine bounds a
+turn's length and duration).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +106,7 @@ class OpenWebUIClient:
         )
         self._streams: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
         self._max_event_bytes = max_event_bytes
+        self._idle_timeout = idle_timeout
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -193,7 +196,7 @@ class OpenWebUIClient:
                     _raise_for_status(refusal, path, errors.ModelNotFound)
                     _json(refusal, path)  # raises NotAnAPI for HTML
                     raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status)
-                async for data in sse_data(response.content, self._max_event_bytes):
+                async for data in self._data(response.content):
                     if data == b"[DONE]":
                         if rest := text.flush():
                             yield TextDelta(rest)
@@ -207,6 +210,17 @@ class OpenWebUIClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _transport_error(exc, self.base_url) from None
         raise errors.UpstreamError("the answer stream ended before it was complete")
+
+    async def _data(self, content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+        """The data of the stream's events. Silence is measured between two events, not two chunks of
+        bytes: a stream of comments only (the keep-alives a proxy sends) once held a conversation forever."""
+        async with aclosing(sse_data(content, self._max_event_bytes)) as events:
+            while True:
+                async with asyncio.timeout(self._idle_timeout):
+                    data = await anext(events, None)
+                if data is None:
+                    return
+                yield data
 
     def _stream_session(self) -> aiohttp.ClientSession:
         if self._streams is None:

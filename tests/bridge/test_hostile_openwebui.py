@@ -6,20 +6,23 @@ in OpenWebUI as shown, and the conversation must go on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bridge import texts
 from bridge.engine import Engine
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
 from bridge.metrics import METRICS
 from bridge.openwebui import OpenWebUIClient, errors
 from bridge.openwebui import chat as chats
 from bridge.store import Store
-from simulators.model_upstream import BAD_EVENTS, LEAKED_DETAIL, ModelUpstream
+from simulators.model_upstream import BAD_EVENTS, LEAKED_DETAIL, ModelUpstream, long_reply
 from simulators.openwebui_fake import FakeOpenWebUI
 from tests.conftest import OwuiTarget, make_app
 from tests.surfaces import RecordingSurface
@@ -192,3 +195,66 @@ async def test_a_file_openwebui_cannot_read_is_named_with_a_sentence_not_its_err
     assert outcome.status == "answered"
     assert surface.texts[-1] == f"⚠️ empty.pdf: {errors.FileProcessingError.hint}"
     assert "empty.pdf" in caplog.text
+
+
+# --- item 4: bounds on an answer -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def bounded(owui: OwuiTarget, store: Store) -> AsyncIterator[Engine]:
+    """An engine whose answers may be 5,000 characters and 1.5 seconds long, and silent for 1 second."""
+    async with OpenWebUIClient(owui.url, owui.api_key, idle_timeout=1.0) as client:
+        yield make_app(client, store, max_answer_chars=5_000, max_turn_seconds=1.5).engine
+
+
+async def test_a_huge_single_event_is_cut_at_the_answer_limit_and_saved_cut(
+    bounded: Engine, owui: OwuiTarget
+) -> None:
+    """One 2 MB event (a 10 MB one once made 741 messages in two minutes, and counting)."""
+    surface = RecordingSurface()
+    outcome = await bounded.handle(message(key(), "[[huge:2000000]]"), surface)
+    assert outcome.status == "answered", outcome.error
+    shown = f"{long_reply(2_000_000, False)[:5_000]}\n\n{texts.answer_cut_long(5_000)}"
+    assert surface.visible(outcome.message_ids) == shown
+    assert len(surface.ops) <= 10 and all(len(op.text) <= 2_000 for op in surface.ops)
+    assert (await stored_chain(bounded.client, outcome.chat_id))[-1]["content"] == shown
+
+
+async def test_endless_output_is_cut_at_the_answer_limit_and_the_stream_closed(
+    fake_owui: FakeOpenWebUI, model_upstream: ModelUpstream, store: Store
+) -> None:
+    """The fake only: whether a real OpenWebUI stops reading its provider when the bridge leaves is its own
+    business, and an endless provider would run on."""
+    async with OpenWebUIClient(fake_owui.url, fake_owui.api_key) as client:
+        engine = make_app(client, store, max_answer_chars=20_000).engine
+        surface = RecordingSurface()
+        outcome = await engine.handle(message(key(), "MARKER-endless [[endless]]"), surface)
+    assert outcome.status == "answered", outcome.error
+    text = surface.visible(outcome.message_ids)
+    assert len(text) == 20_000 + len(f"\n\n{texts.answer_cut_long(20_000)}")
+    assert text.endswith(texts.answer_cut_long(20_000))
+    [request] = model_upstream.requests_containing("MARKER-endless")
+    sent = request.chunks_sent
+    await asyncio.sleep(0.3)
+    assert request.chunks_sent - sent <= 1, "the upstream kept streaming after the answer was cut"
+
+
+async def test_an_answer_that_takes_too_long_is_cut_at_the_turn_limit(bounded: Engine, owui: OwuiTarget) -> None:
+    """Words arrive often enough never to be silent, forever."""
+    surface = RecordingSurface()
+    started = time.monotonic()
+    outcome = await bounded.handle(message(key(), "[[endless]] [[rate:20]]"), surface)
+    assert outcome.status == "answered", outcome.error
+    assert time.monotonic() - started < 5
+    shown = surface.visible(outcome.message_ids)
+    assert shown.endswith(f"\n\n{texts.answer_cut_slow(1.5)}") and len(shown) > 100
+    assert (await stored_chain(bounded.client, outcome.chat_id))[-1]["content"] == shown
+
+
+async def test_keep_alive_comments_are_silence(bounded: Engine, owui: OwuiTarget) -> None:
+    """A stream of SSE comments only (a proxy's keep-alives) once held the conversation forever."""
+    surface = RecordingSurface()
+    async with asyncio.timeout(10):
+        outcome = await bounded.handle(message(key(), "[[keepalive:0.1]]"), surface)
+    assert outcome.status == "failed"
+    assert surface.texts == [f"⚠️ {errors.Timeout.hint}"]
