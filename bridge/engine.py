@@ -15,6 +15,7 @@ What a place uses (model, system prompt) and what OpenWebUI offers comes from th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -39,6 +40,9 @@ from bridge.surface import ReplySurface, Source
 from bridge.tasks import finish_or_cancel
 
 log = logging.getLogger(__name__)
+
+CLOSE_INTERRUPTED_SECONDS = 10.0
+"""How long a cancelled turn may try to show its note and close itself (within `tasks.CLEAN_UP_SECONDS`)."""
 
 MarkInterrupted = Callable[[InterruptedTurn, str], Awaitable[list[str]]]
 """An adapter's way to show that a crash cut an answer off: it adds the note where the answer was and
@@ -207,8 +211,10 @@ class Engine:
             return outcome
         except asyncio.CancelledError:
             outcome.status, outcome.error = TurnStatus.INTERRUPTED, "cancelled"
-            async with asyncio.timeout(10):
-                await self._close_failed(turn, reply, texts.INTERRUPTED, TurnState.INTERRUPTED, "shutdown", outcome)
+            # Out of time, it gives up (the next start recovers the turn): the turn still ends as cancelled.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_INTERRUPTED_SECONDS):
+                    await self._close_failed(turn, reply, texts.INTERRUPTED, TurnState.INTERRUPTED, "shutdown", outcome)
             raise
         except Exception as exc:
             outcome.error = str(exc)
