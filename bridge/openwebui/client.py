@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,7 +196,7 @@ class OpenWebUIClient:
                     _raise_for_status(refusal, path, errors.ModelNotFound)
                     _json(refusal, path)  # raises NotAnAPI for HTML
                     raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status)
-                async for data in self._data(response.content):
+                async for data in sse_data(response.content, self._max_event_bytes, self._idle_timeout):
                     if data == b"[DONE]":
                         if rest := text.flush():
                             yield TextDelta(rest)
@@ -210,17 +210,6 @@ class OpenWebUIClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _transport_error(exc, self.base_url) from None
         raise errors.UpstreamError("the answer stream ended before it was complete")
-
-    async def _data(self, content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-        """The data of the stream's events. Silence is measured between two events, not two chunks of
-        bytes: a stream of comments only (the keep-alives a proxy sends) once held a conversation forever."""
-        async with aclosing(sse_data(content, self._max_event_bytes)) as events:
-            while True:
-                async with asyncio.timeout(self._idle_timeout):
-                    data = await anext(events, None)
-                if data is None:
-                    return
-                yield data
 
     def _stream_session(self) -> aiohttp.ClientSession:
         if self._streams is None:
@@ -295,7 +284,9 @@ def _transport_error(
     return errors.Unreachable(f"cannot reach OpenWebUI at {base_url} ({type(exc).__name__})")
 
 
-async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) -> AsyncIterator[bytes]:
+async def sse_data(
+    content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES, idle: float = math.inf
+) -> AsyncIterator[bytes]:
     """The `data` of each server-sent event in a `text/event-stream` body, in order, as bytes: an event
     that is not UTF-8 is the caller's to skip, and must not end the stream.
 
@@ -305,7 +296,14 @@ async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) 
     `readline`, which refuses lines over 128 KiB: a retrieval `sources` event can be that long. A line, or
     the data of one event, over `limit` bytes raises `UpstreamError` as soon as it gets there. Each byte is
     looked at once: an unfinished line is kept as a list of its pieces, joined when its newline comes.
+
+    Only events end a silence: bytes that complete none for `idle` seconds (comments only, the keep-alives a
+    proxy sends, which once held a conversation forever) raise `Timeout` when the next of them comes; a
+    silence without any bytes is the read timeout of the caller's connection. One clock reading per chunk,
+    not a timer per event: this loop is most of the bridge's work when many answers stream at once.
     """
+    clock = asyncio.get_running_loop().time
+    quiet_since = clock()
     pending: list[bytes] = []  # the pieces of a line whose newline has not come yet
     pending_size = 0
     data: list[bytes] = []
@@ -323,6 +321,7 @@ async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) 
             line = raw.removesuffix(b"\r")
             if not line:
                 if data:
+                    quiet_since = clock()
                     yield b"\n".join(data)
                     data, data_size = [], 0
             elif line.startswith(b"data:"):
@@ -337,6 +336,8 @@ async def sse_data(content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES) 
             pending_size += len(chunk) - start
             if pending_size > limit:
                 raise _too_long(limit)
+        if clock() - quiet_since > idle:
+            raise errors.Timeout(f"the answer stream sent no event for {idle:g} s (only keep-alives)")
 
 
 def _too_long(limit: int) -> errors.UpstreamError:

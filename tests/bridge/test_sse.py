@@ -72,6 +72,28 @@ async def test_a_line_or_an_event_over_the_cap_fails_clearly_without_reading_on(
     assert await events(b"data: " + at_the_cap + b"\n\n", limit=1_000) == [at_the_cap]
 
 
+class Paced(Chunks):
+    """Pieces that arrive `interval` seconds apart."""
+
+    def __init__(self, interval: float, *pieces: bytes) -> None:
+        super().__init__(*pieces)
+        self.interval = interval
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        async for piece in super().iter_any():
+            await asyncio.sleep(self.interval)
+            yield piece
+
+
+async def test_keep_alives_without_events_are_silence() -> None:
+    """Comments keep the connection busy but say nothing: they end in `Timeout` once `idle` has passed (a
+    healthy stream longer than `idle` is `test_silence_times_out_but_a_slow_healthy_stream_does_not`)."""
+    keep_alives = Paced(0.05, b'data: {"a": 1}\n\n', *(b": keep-alive\n\n" for _ in range(1000)))
+    with pytest.raises(errors.Timeout, match=r"no event for 0\.3 s"):
+        [_ async for _ in sse_data(keep_alives, idle=0.3)]  # type: ignore[arg-type]
+    assert keep_alives.read <= 10  # the first comment after 0.3 s, not the thousandth
+
+
 def _cpu_seconds_to_read(size: int, piece: int = 2_048) -> float:
     """CPU time to read one `size`-byte event that arrives in `piece`-byte pieces (best of five)."""
     body = b"data: " + b"x" * (size - 8) + b"\n\n"
