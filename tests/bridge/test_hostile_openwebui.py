@@ -207,9 +207,7 @@ async def bounded(owui: OwuiTarget, store: Store) -> AsyncIterator[Engine]:
         yield make_app(client, store, max_answer_chars=5_000, max_turn_seconds=1.5).engine
 
 
-async def test_a_huge_single_event_is_cut_at_the_answer_limit_and_saved_cut(
-    bounded: Engine, owui: OwuiTarget
-) -> None:
+async def test_a_huge_single_event_is_cut_at_the_answer_limit_and_saved_cut(bounded: Engine, owui: OwuiTarget) -> None:
     """One 2 MB event (a 10 MB one once made 741 messages in two minutes, and counting)."""
     surface = RecordingSurface()
     outcome = await bounded.handle(message(key(), "[[huge:2000000]]"), surface)

@@ -134,6 +134,7 @@ async def test_silence_times_out_but_a_slow_healthy_stream_does_not(owui: OwuiTa
 
 async def test_an_event_over_the_cap_ends_the_stream_with_a_clear_error(owui: OwuiTarget) -> None:
     """A huge single event is read whole up to the cap (a big `sources` event must fit) and refused past it."""
+
     def asking(text: str) -> dict:
         return {"model": "echo-1", "messages": [{"role": "user", "content": text}]}
 
