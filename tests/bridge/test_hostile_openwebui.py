@@ -150,6 +150,29 @@ async def test_a_chat_of_an_unusable_shape_is_left_and_the_conversation_goes_on_
     assert again.chat_id == outcome.chat_id
 
 
+async def test_messages_with_odd_fields_are_read_as_far_as_they_make_sense(
+    fake_engine: Engine, fake_owui: FakeOpenWebUI, model_upstream: ModelUpstream
+) -> None:
+    """A usable chat whose messages carry fields of other types: the conversation goes on in it."""
+    k = key()
+    first = await fake_engine.handle(message(k, "first MARKER-odd"), RecordingSurface())
+    messages = fake_owui.chats[first.chat_id]["chat"]["history"]["messages"]
+    [question] = [m for m in messages.values() if m["role"] == "user"]
+    [answer] = [m for m in messages.values() if m["role"] == "assistant"]
+    question["parentId"] = {"not": "an id"}
+    answer.update(content=5, childrenIds="not a list")
+    surface = RecordingSurface()
+    outcome = await fake_engine.handle(message(k, "next"), surface)
+    assert outcome.status == "answered" and outcome.chat_id == first.chat_id, outcome.error
+    assert surface.visible(outcome.message_ids) == "echo: next [markers: MARKER-odd]"
+    sent = model_upstream.requests_containing("MARKER-odd")[-1].messages
+    assert [(m["role"], m["content"]) for m in sent] == [
+        ("user", "first MARKER-odd"),
+        ("assistant", ""),
+        ("user", "next"),
+    ]
+
+
 async def test_a_chat_created_elsewhere_without_a_history_is_continued(
     engine: Engine, client: OpenWebUIClient, store: Store, owui: OwuiTarget
 ) -> None:
