@@ -23,7 +23,7 @@ import aiohttp
 import httpx
 
 from bridge.openwebui import errors
-from bridge.openwebui.surrogates import PairJoiner, valid_json, valid_text
+from bridge.openwebui.surrogates import PairJoiner, json_body, parsed, valid_json, valid_text
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 """The longest line, or data of one event, an answer stream may send: room for a retrieval `sources`
@@ -134,13 +134,14 @@ class OpenWebUIClient:
         are the calls the bridge makes; tests and tools reach other endpoints through this one. Text is
         made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
         if "json" in kwargs:
-            kwargs["json"] = valid_json(kwargs["json"])
+            kwargs["content"] = json_body(kwargs.pop("json"))
+            kwargs["headers"] = {"Content-Type": "application/json"}
         try:
             response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from None
         _raise_for_status(response, path, not_found)
-        return valid_json(_json(response, path))
+        return _json(response, path)
 
     # --- health and models ----------------------------------------------------------------------
 
@@ -184,7 +185,9 @@ class OpenWebUIClient:
         text = PairJoiner()
         try:
             async with self._stream_session().post(
-                self.base_url + path, json=valid_json({**body, "stream": True}), headers={"Accept": "text/event-stream"}
+                self.base_url + path,
+                data=json_body({**body, "stream": True}),
+                headers={"Accept": "text/event-stream", "Content-Type": "application/json"},
             ) as response:
                 if response.status >= 400 or "text/event-stream" not in response.headers.get("Content-Type", ""):
                     refusal = httpx.Response(
@@ -394,7 +397,7 @@ def _json(response: httpx.Response, path: str) -> Any:
             status=response.status_code,
         )
     try:
-        return response.json()
+        return parsed(response.content)
     except ValueError:
         raise errors.UpstreamError(f"{path} answered something that is not JSON", status=response.status_code) from None
 

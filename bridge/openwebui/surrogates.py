@@ -4,8 +4,8 @@ JSON may carry a character outside the BMP as two escaped halves (`"\\ud83d\\ude
 that escapes each stream chunk on its own sends the halves in two events; Python then holds two lone
 surrogates, which no UTF-8 encoder accepts: httpx refused the write-back of such an answer (the turn ended
 in "Something went wrong", and every later turn of that chat failed the same way, since each write carries
-the chat's messages). So every string the client sends or receives goes through `valid_text`: a split pair
-becomes its character again, a lone half becomes U+FFFD.
+the chat's messages). So the client makes valid every string it sends or receives: a split pair becomes
+its character again, a lone half becomes U+FFFD.
 """
 
 from __future__ import annotations
@@ -26,23 +26,33 @@ def valid_text(text: str) -> str:
 
 
 def valid_json(value: Any) -> Any:
-    """A JSON value (dicts, lists, strings, numbers) with every string and key made valid; the value itself
-    when nothing needed it (checked in one C-speed pass, as a chat read back can be large)."""
-    try:
-        if not _SURROGATE.search(json.dumps(value, ensure_ascii=False)):
-            return value
-    except (TypeError, ValueError):
-        pass
-    return _repaired(value)
-
-
-def _repaired(value: Any) -> Any:
+    """A JSON value (dicts, lists, strings, numbers) with every string and key made valid."""
     if isinstance(value, str):
         return valid_text(value)
     if isinstance(value, dict):
-        return {_repaired(key): _repaired(item) for key, item in value.items()}
+        return {valid_text(key) if isinstance(key, str) else key: valid_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_repaired(item) for item in value]
+        return [valid_json(item) for item in value]
+    return value
+
+
+def json_body(value: Any) -> bytes:
+    """`value` as a JSON request body, as httpx would encode it; only when that fails on a lone surrogate is
+    its text made valid first, so a body costs no more than before in the usual case (a write-back carries
+    the whole chat's text)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(valid_json(value), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def parsed(raw: bytes) -> Any:
+    """JSON text parsed, with its text made valid. A surrogate can only come from a `\\uD8xx`-`\\uDFxx`
+    escape (or bytes that are not UTF-8, which `json.loads` lets through as surrogates), so a body without
+    either is not walked: the check is a byte search, cheaper than the parse."""
+    value = json.loads(raw)
+    if b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw:
+        return valid_json(value)
     return value
 
 
