@@ -427,10 +427,12 @@ def _stream_event(data: bytes) -> CompletionEvent | None:
     if not isinstance(choices, list) or not isinstance(choices[0], dict):
         return MalformedEvent("choices of another shape")
     delta = choices[0].get("delta") or {}
-    content = delta.get("content") if isinstance(delta, dict) else None
-    if not isinstance(delta, dict) or not isinstance(content, str | None):
+    if not isinstance(delta, dict):
         return MalformedEvent("a delta of another shape")
-    return TextDelta(content) if content else None
+    content = delta.get("content")
+    if isinstance(content, str):
+        return TextDelta(content) if content else None
+    return None if content is None else MalformedEvent("a delta of another shape")
 
 
 def _is_source(item: Any) -> bool:
