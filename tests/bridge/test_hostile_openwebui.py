@@ -42,6 +42,18 @@ async def stored_chain(client: OpenWebUIClient, chat_id: str) -> list[dict]:
     return chats.chain((await client.get_chat(chat_id))["chat"])
 
 
+async def first_turn_in_the_fake(
+    engine: Engine, fake: FakeOpenWebUI, k: ConversationKey, text: str
+) -> tuple[str, dict, dict]:
+    """Answer `text` at `k`; returns the chat's id, and the question and the answer as the fake stores them
+    (to be tampered with)."""
+    outcome = await engine.handle(message(k, text), RecordingSurface())
+    messages = fake.chats[outcome.chat_id]["chat"]["history"]["messages"].values()
+    [question] = [m for m in messages if m["role"] == "user"]
+    [answer] = [m for m in messages if m["role"] == "assistant"]
+    return outcome.chat_id, question, answer
+
+
 @pytest.fixture
 async def fake_engine(fake_owui: FakeOpenWebUI, tmp_path: Path) -> AsyncIterator[Engine]:
     """An engine on the fake OpenWebUI only, for chats the real server would not store."""
@@ -86,9 +98,7 @@ async def test_a_chat_holding_a_lone_surrogate_is_read_back_valid(
 ) -> None:
     """Another client (or an older server) stored one: the real 0.12.4 drops them, so only the fake can."""
     k = key()
-    first = await fake_engine.handle(message(k, "first"), RecordingSurface())
-    messages = fake_owui.chats[first.chat_id]["chat"]["history"]["messages"]
-    [question] = [m for m in messages.values() if m["role"] == "user"]
+    _, question, _ = await first_turn_in_the_fake(fake_engine, fake_owui, k, "first")
     question["content"] = "written elsewhere \ud83d MARKER-lone"
     surface = RecordingSurface()
     outcome = await fake_engine.handle(message(k, "next"), surface)
@@ -155,15 +165,12 @@ async def test_messages_with_odd_fields_are_read_as_far_as_they_make_sense(
 ) -> None:
     """A usable chat whose messages carry fields of other types: the conversation goes on in it."""
     k = key()
-    first = await fake_engine.handle(message(k, "first MARKER-odd"), RecordingSurface())
-    messages = fake_owui.chats[first.chat_id]["chat"]["history"]["messages"]
-    [question] = [m for m in messages.values() if m["role"] == "user"]
-    [answer] = [m for m in messages.values() if m["role"] == "assistant"]
+    chat_id, question, answer = await first_turn_in_the_fake(fake_engine, fake_owui, k, "first MARKER-odd")
     question["parentId"] = {"not": "an id"}
     answer.update(content=5, childrenIds="not a list")
     surface = RecordingSurface()
     outcome = await fake_engine.handle(message(k, "next"), surface)
-    assert outcome.status == "answered" and outcome.chat_id == first.chat_id, outcome.error
+    assert outcome.status == "answered" and outcome.chat_id == chat_id, outcome.error
     assert surface.visible(outcome.message_ids) == "echo: next [markers: MARKER-odd]"
     sent = model_upstream.requests_containing("MARKER-odd")[-1].messages
     assert [(m["role"], m["content"]) for m in sent] == [
