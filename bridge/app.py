@@ -48,7 +48,13 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         default_model=settings.openwebui.default_model,
         system_prompt=settings.bridge.system_prompt,
     )
-    engine = Engine(client, store, catalog)
+    engine = Engine(
+        client,
+        store,
+        catalog,
+        max_answer_chars=settings.bridge.max_answer_chars,
+        max_turn_seconds=settings.bridge.max_turn_seconds,
+    )
     return App(settings, client, store, catalog, engine, Core(engine, catalog))
 
 

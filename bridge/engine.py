@@ -15,11 +15,12 @@ What a place uses (model, system prompt) and what OpenWebUI offers comes from th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -30,7 +31,7 @@ from bridge.errors import StoreError, UserFacingError, explain
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
-from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
@@ -39,6 +40,9 @@ from bridge.surface import ReplySurface, Source
 from bridge.tasks import finish_or_cancel
 
 log = logging.getLogger(__name__)
+
+CLOSE_INTERRUPTED_SECONDS = 10.0
+"""How long a cancelled turn may try to show its note and close itself (within `tasks.CLEAN_UP_SECONDS`)."""
 
 MarkInterrupted = Callable[[InterruptedTurn, str], Awaitable[list[str]]]
 """An adapter's way to show that a crash cut an answer off: it adds the note where the answer was and
@@ -85,10 +89,20 @@ class _KeyedLocks:
 class Engine:
     """Platform-agnostic turns; adapters reach it through the core with normalized messages."""
 
-    def __init__(self, client: OpenWebUIClient, store: Store, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        client: OpenWebUIClient,
+        store: Store,
+        catalog: Catalog,
+        *,
+        max_answer_chars: int,
+        max_turn_seconds: float,
+    ) -> None:
         self.client = client
         self.store = store
         self.catalog = catalog
+        self.max_answer_chars = max_answer_chars
+        self.max_turn_seconds = max_turn_seconds
         self._locks = _KeyedLocks()
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
@@ -99,7 +113,8 @@ class Engine:
     async def handle(
         self, message: IncomingMessage, surface: ReplySurface, *, knowledge: tuple[str, ...] = ()
     ) -> TurnOutcome:
-        """Answer `message` in its conversation through `surface`; never raises for a user's mistake.
+        """Answer `message` in its conversation through `surface`; never raises (but for cancellation):
+        whatever fails, the adapter gets an outcome and the person a note.
 
         Redelivered events (same platform event id) are answered once. `knowledge` adds knowledge-base
         ids to search for this turn (`/kb ask`).
@@ -114,6 +129,10 @@ class Engine:
             async with self._locks.hold(message.key):
                 METRICS.active.set(len(self._locks))
                 return await self._claimed_turn(message, surface, knowledge)
+        except Exception as exc:  # a fault no step expected (a bug): the turn still ends, visibly
+            log.exception("turn in %s failed outside its own error handling", message.key.describe())
+            await _say(surface, f"⚠️ {explain(exc)}")
+            return TurnOutcome(TurnStatus.FAILED, error=str(exc)[:500])
         finally:
             self._running.discard(task)  # type: ignore[arg-type]
             METRICS.active.set(len(self._locks))
@@ -153,6 +172,7 @@ class Engine:
         return outcome
 
     async def _turn(self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]) -> TurnOutcome:
+        deadline = asyncio.get_running_loop().time() + self.max_turn_seconds
         reply = LiveReply(surface)
         reply.start()
         outcome = TurnOutcome(TurnStatus.FAILED, reply=reply)
@@ -163,7 +183,7 @@ class Engine:
             conversation, chat = await self._open_chat(message, turn.model)
             turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
-            parent_id = chat.get("history", {}).get("currentId")
+            parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
             user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
             patch = chats.attach(chat, user)
@@ -176,18 +196,13 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            sources: list[dict[str, Any]] = []
-            async for event in self.client.stream(body):
-                if isinstance(event, TextDelta):
-                    turn.text += event.text
-                    reply.update(turn.text)
-                elif isinstance(event, Sources):
-                    sources = event.items
-            outcome.message_ids = await reply.finish(turn.text)
-            answer = chats.assistant_message(turn.assistant_id, turn.user_id, turn.text, turn.model, sources=sources)
+            sources, cut = await self._read_answer(turn, reply, body, deadline)
+            shown = _with_note(turn.text, cut) if cut else turn.text
+            outcome.message_ids = await reply.finish(shown)
+            answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)
-            outcome.status, outcome.text = TurnStatus.ANSWERED, turn.text
+            outcome.status, outcome.text = TurnStatus.ANSWERED, shown
             outcome.sources = source_names(sources)
             if outcome.sources:
                 await surface.show_sources(outcome.sources)
@@ -196,8 +211,10 @@ class Engine:
             return outcome
         except asyncio.CancelledError:
             outcome.status, outcome.error = TurnStatus.INTERRUPTED, "cancelled"
-            async with asyncio.timeout(10):
-                await self._close_failed(turn, reply, texts.INTERRUPTED, TurnState.INTERRUPTED, "shutdown", outcome)
+            # Out of time, it gives up (the next start recovers the turn): the turn still ends as cancelled.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_INTERRUPTED_SECONDS):
+                    await self._close_failed(turn, reply, texts.INTERRUPTED, TurnState.INTERRUPTED, "shutdown", outcome)
             raise
         except Exception as exc:
             outcome.error = str(exc)
@@ -212,6 +229,45 @@ class Engine:
             return outcome
         finally:
             self._open_turns.discard(turn.id)  # type: ignore[arg-type]
+
+    async def _read_answer(
+        self, turn: _TurnState, reply: LiveReply, body: dict[str, Any], deadline: float
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Stream the completion into `turn.text` and the live reply; returns the answer's sources and, when
+        it was cut, the note saying so.
+
+        An answer is bounded (issue 14: one 10 MB event made 741 messages, endless output posted without end):
+        past `max_answer_chars` the rest is not read and the stream is closed; at the turn's deadline
+        (`max_turn_seconds` after it began) it ends where it is. Silence is the client's idle timeout.
+        """
+        sources: list[dict[str, Any]] = []
+        malformed: list[str] = []
+        cut = ""
+        bound = asyncio.timeout_at(deadline)
+        try:
+            async with bound, aclosing(self.client.stream(body)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        turn.text += event.text
+                        if len(turn.text) > self.max_answer_chars:
+                            turn.text = turn.text[: self.max_answer_chars]
+                            cut = texts.answer_cut_long(self.max_answer_chars)
+                            break
+                        reply.update(turn.text)
+                    elif isinstance(event, Sources):
+                        sources = event.items
+                    elif isinstance(event, MalformedEvent):
+                        METRICS.stream_events_skipped.inc()
+                        malformed.append(event.reason)
+        except TimeoutError:
+            if not bound.expired():
+                raise
+            cut = texts.answer_cut_slow(self.max_turn_seconds)
+        if malformed:
+            log.warning("skipped %d malformed event(s) of the answer stream: %s", len(malformed), malformed[:5])
+        if cut:
+            log.info("answer cut at %d characters: %s", len(turn.text), cut)
+        return sources, cut
 
     async def _completion(
         self,
@@ -239,9 +295,8 @@ class Engine:
     ) -> None:
         """Show what arrived and why it stopped; close the turn in OpenWebUI (a finished answer carrying the
         error, so the chat stays whole) and in the store."""
-        note = f"⚠️ {hint}"
         try:
-            outcome.message_ids = await reply.finish(f"{turn.text}\n\n{note}" if turn.text.strip() else note)
+            outcome.message_ids = await reply.finish(_with_note(turn.text, f"⚠️ {hint}"))
         except Exception as exc:  # the platform is failing too; nothing more to show
             log.error("could not show the error to the user: %s", exc)
         chat, conversation = turn.chat, turn.conversation
@@ -256,13 +311,22 @@ class Engine:
         conversation = None if message.new_conversation else await self.store.conversation(message.key)
         if conversation is not None:
             try:
-                return conversation, (await self.client.get_chat(conversation.chat_id))["chat"]
+                chat = await self._read_chat(conversation.chat_id)
             except errors.NotFound:
                 log.info("chat %s is gone from OpenWebUI; starting a new one", conversation.chat_id)
+            else:
+                if chat is not None:
+                    return conversation, chat
+                log.warning("chat %s has a shape OpenWebUI cannot update; starting a new one", conversation.chat_id)
         title = (message.title_hint or message.text or "New chat").strip().splitlines()[0][:80]
         created = await self.client.new_chat(chats.new_chat(title, model))
         conversation = await self.store.start_conversation(message.key, str(created["id"]))
-        return conversation, created.get("chat") or chats.new_chat(title, model)
+        return conversation, chats.readable(created.get("chat")) or chats.new_chat(title, model)
+
+    async def _read_chat(self, chat_id: str) -> dict[str, Any] | None:
+        """The chat as stored, or None when its shape is unusable (`chats.readable`)."""
+        response = await self.client.get_chat(chat_id)
+        return chats.readable(response.get("chat") if isinstance(response, dict) else None)
 
     async def _attachments(
         self, message: IncomingMessage, conversation: Conversation, model: str
@@ -286,7 +350,8 @@ class Engine:
             except UserFacingError as exc:
                 notices.append(texts.file_problem(attachment.filename, str(exc)))
             except errors.FileProcessingError as exc:
-                notices.append(texts.file_problem(attachment.filename, f"OpenWebUI could not read it ({exc})."))
+                log.warning("OpenWebUI could not process %s: %s", attachment.filename, exc)
+                notices.append(texts.file_problem(attachment.filename, exc.user_message))
         return files, images, notices
 
     # --- restarts -------------------------------------------------------------------------------
@@ -321,11 +386,14 @@ class Engine:
                     log.warning("could not mark turn %s interrupted on %s: %s", turn.id, platform, exc)
                     shown = ""
                 try:
-                    chat = (await self.client.get_chat(turn.conversation.chat_id))["chat"]
-                    messages = (chat.get("history") or {}).get("messages") or {}
+                    chat = await self._read_chat(turn.conversation.chat_id)
                     # Only while the question is still the chat's newest message: an answer written under it
                     # later would move `currentId` away from whatever was said since (e.g. in the web UI).
-                    if _current(chat) == turn.user_message_id and turn.assistant_message_id not in messages:
+                    if (
+                        chat is not None
+                        and _current(chat) == turn.user_message_id
+                        and turn.assistant_message_id not in chat["history"]["messages"]
+                    ):
                         answer = chats.assistant_message(
                             turn.assistant_message_id, turn.user_message_id, shown, turn.model, error=texts.INTERRUPTED
                         )
@@ -352,8 +420,14 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
     return list(seen.values())
 
 
+def _with_note(text: str, note: str) -> str:
+    """An answer ended by a note (an error, a cut), or the note alone when nothing was said."""
+    return f"{text}\n\n{note}" if text.strip() else note
+
+
 def _current(chat: dict[str, Any]) -> str | None:
-    return (chat.get("history") or {}).get("currentId")
+    """The newest message's id of a chat read back (`chats.readable`) or made here."""
+    return chat["history"]["currentId"]
 
 
 async def _say(surface: ReplySurface, text: str) -> None:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bridge.splitting import fence_state, reassemble, split_message
+from bridge.splitting import GrowingSplit, fence_state, reassemble
 from bridge.surface import EditDeferred, Grant, Operation, ReplySurface
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class LiveReply:
         self._messages: list[_Message] = []
         self._frozen = 0  # messages that are never edited again (too old, or their edit failed)
         self._base = 0  # offset in the rendered text where the messages after the frozen ones start
+        self._split = GrowingSplit(self._limits.max_chars)  # keeps the parts a longer text cannot change
+        self._reopened: tuple[int, str | None] = (0, None)  # `_reopen()` for that base
         self._last_send = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._progress: asyncio.Task[None] | None = None
@@ -209,7 +211,7 @@ class LiveReply:
         reopen = self._reopen(text)
         if reopen:
             segment = f"{reopen}\n{segment}"
-        return split_message(segment, self._limits.max_chars)
+        return self._split.parts(segment)
 
     def _roll_over_old_message(self) -> None:
         """Freeze the newest message when it is about to become too old to edit."""
@@ -232,8 +234,10 @@ class LiveReply:
 
     def _reopen(self, rendered: str) -> str | None:
         """The code fence open where the current segment of the `rendered` text starts, which its first
-        message must reopen."""
-        return fence_state(rendered[: self._base]) if self._base else None
+        message must reopen (read once per segment: the text before it never changes)."""
+        if self._reopened[0] != self._base:
+            self._reopened = (self._base, fence_state(rendered[: self._base]))
+        return self._reopened[1]
 
     async def _post(self, text: str, grant: Grant) -> None:
         message_id = await self._surface.post(text, grant)

@@ -39,6 +39,9 @@ class Metrics:
         )
         self.rate_limited = Counter("bridge_rate_limited", "429 answers met", ["platform"], registry=r)
         self.openwebui_errors = Counter("bridge_openwebui_errors", "OpenWebUI failures by type", ["type"], registry=r)
+        self.stream_events_skipped = Counter(
+            "bridge_stream_events_skipped", "Answer stream events skipped as malformed (the answer went on)", registry=r
+        )
         self.active = Gauge("bridge_active_conversations", "Conversations with a turn running or queued", registry=r)
 
     def render(self) -> bytes:

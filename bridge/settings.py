@@ -76,6 +76,8 @@ class BridgeSettings(Section):
     health_port: int = Field(0, ge=0, le=65535, description="0 disables the health/metrics endpoint")
     health_host: str = "0.0.0.0"
     shutdown_grace: float = Field(30.0, ge=0)
+    max_answer_chars: int = Field(50_000, ge=1_000, description="longer answers are cut, with a note")
+    max_turn_seconds: float = Field(900.0, gt=0, description="from a message; an answer streaming then is cut")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ several messages. Three things make this more than slicing:
 * **Characters must survive.** No cut lands inside ``"\\r\\n"``, before a combining mark, variation selector,
   skin-tone modifier, keycap or tag character, next to a zero-width joiner, or inside a regional-indicator
   flag pair.
-* **Streaming needs prefix stability.** The live reply re-splits a growing text on every edit and must never
+* **Streaming needs prefix stability.** The live reply splits a growing text on every edit and must never
   rewrite a message it has already finished. Every cut is therefore decided from the characters that fit in
   the part's window plus one character of look-ahead (and the complete lines before it), never from what
   follows. Precisely: for a text ``t`` and any extension ``t + s``, with ``p = split_message(t, n)`` and
@@ -18,6 +18,8 @@ several messages. Three things make this more than slicing:
   start, so one is a prefix of the other. The shorter text's last part can be the *longer* one: a text that
   just fits is one message; one character more and the cut moves back to the best boundary, so the live
   message shrinks and the rest moves to the next message.
+  ``GrowingSplit`` uses the same property to split only what a longer text can still change, so streaming
+  a text costs splitting in proportion to its length, whatever the number of updates.
 
 Fences follow CommonMark (a line of at most 3 spaces and then 3+ backticks or tildes; a closing line uses
 the same character, at least as many, and nothing else). Discord's own parser also accepts fences in the
@@ -106,11 +108,43 @@ def split_message(text: str, limit: int) -> list[str]:
 
     Raises ValueError if ``limit < MIN_LIMIT``.
     """
-    if limit < MIN_LIMIT:
-        raise ValueError(f"limit must be at least {MIN_LIMIT} characters to reopen a code block, got {limit}")
+    _check(limit)
     if not text.strip():
         return []
-    return _Splitter(text, limit).split()
+    return _Splitter(text, limit).split(0)[0]
+
+
+class GrowingSplit:
+    """``split_message`` of a text that grows, as a streamed reply's does: ``parts(t)`` equals
+    ``split_message(t, limit)``, but the parts no longer text can change (all but the last, by prefix
+    stability) are kept, and only the text from the last part's start is split again. So a reply streamed in
+    many updates costs splitting in proportion to its length, where splitting it whole on every update cost
+    its length times the number of updates (a 10 MB answer saturated the event loop). A text that does not
+    extend the previous one starts over.
+    """
+
+    def __init__(self, limit: int) -> None:
+        _check(limit)
+        self.limit = limit
+        self._splitter: _Splitter | None = None
+        self._settled: list[str] = []  # the parts every extension of the text keeps
+        self._last = 0  # where the part after them starts
+
+    def parts(self, text: str) -> list[str]:
+        if self._splitter is not None and text.startswith(self._splitter.text):
+            self._splitter.extend(text)
+        else:
+            self._splitter, self._settled, self._last = _Splitter(text, self.limit), [], 0
+        if not text.strip():
+            return []
+        parts, self._last = self._splitter.split(self._last)
+        self._settled += parts[:-1]
+        return [*self._settled, parts[-1]]
+
+
+def _check(limit: int) -> None:
+    if limit < MIN_LIMIT:
+        raise ValueError(f"limit must be at least {MIN_LIMIT} characters to reopen a code block, got {limit}")
 
 
 def reassemble(parts: list[str]) -> str:
@@ -153,31 +187,38 @@ def _is_regional_indicator(char: str) -> bool:
 
 
 class _Splitter:
-    """One split of one text; holds the per-line fence states so each cut can look them up."""
+    """The splits of one text, which may grow (`extend`); holds the per-line fence states so each cut can
+    look them up."""
 
     def __init__(self, text: str, limit: int) -> None:
-        self.text = text
+        self.text = ""
         self.limit = limit
         # starts[i]: index where line i begins; states[i]: fence open at that point (complete lines only).
         self.starts = [0]
         self.states: list[_Fence | None] = [None]
-        fence = None
-        start = 0
-        while (newline := text.find("\n", start)) != -1:
-            fence = _advance(fence, text[start:newline])
-            start = newline + 1
-            self.starts.append(start)
-            self.states.append(fence)
         self._wraps: dict[_Fence, tuple[str, str]] = {}
+        self.extend(text)
 
-    def split(self) -> list[str]:
+    def extend(self, text: str) -> None:
+        """Take `text`, which extends the text so far: only its new lines are read."""
+        fence = self.states[-1]
+        search = len(self.text)  # every newline before it is in `starts` already
+        self.text = text
+        while (newline := text.find("\n", search)) != -1:
+            fence = _advance(fence, text[self.starts[-1] : newline])
+            search = newline + 1
+            self.starts.append(search)
+            self.states.append(fence)
+
+    def split(self, pos: int) -> tuple[list[str], int]:
+        """The parts from `pos` (0, or where a part of an earlier split of a prefix began) to the end, and
+        where the last of them begins."""
         parts = []
-        pos = 0
         while True:
             reopen = self._wrap_at(pos)[0]
             if len(reopen) + len(self.text) - pos <= self.limit:
                 parts.append(reopen + self.text[pos:])
-                return parts
+                return parts, pos
             cut = self._choose_cut(pos, reopen)
             parts.append(reopen + self.text[pos:cut] + self._wrap_at(cut)[1])
             pos = cut

@@ -46,6 +46,16 @@ def interrupted_note() -> str:
     return f"⚠️ {INTERRUPTED}"
 
 
+def answer_cut_long(limit: int) -> str:
+    """Ends an answer cut at `BRIDGE_MAX_ANSWER_CHARS`."""
+    return f"✂️ The answer was cut here: it reached the bridge's limit of {limit:,} characters."
+
+
+def answer_cut_slow(seconds: float) -> str:
+    """Ends an answer cut at `BRIDGE_MAX_TURN_SECONDS`."""
+    return f"✂️ The answer was cut here: it took longer than the bridge's limit of {seconds:g} seconds."
+
+
 def _plain_quote(text: str) -> str:
     return "\n> " + text.replace("\n", "\n> ")
 

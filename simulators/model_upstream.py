@@ -22,6 +22,17 @@ The reply is a pure function of the request:
   ``[[delay:S]]``   S seconds before the first token
   ``[[say:K]]``     exactly the text the test registered under K (``ModelUpstream.script``), nothing else
 
+  Hostile shapes, for the bridge's defences (each changes only the streamed answer):
+
+  ``[[split-surrogate]]`` appends `` 😀 ok``; the emoji goes out as two events, one UTF-16 half each, as an
+                    upstream that escapes JSON per chunk sends it (``"\\ud83d"``, then ``"\\ude00"``)
+  ``[[lone-surrogate]]`` appends `` \\ud83d alone \\ude00``: two unpaired halves, escaped in JSON
+  ``[[huge:N]]``    the N-character ``[[reply:N]]`` text in one single event
+  ``[[endless]]``   words without end, until the client goes away (``[[rate:R]]`` paces them)
+  ``[[keepalive:S]]`` after the first chunk, only SSE comments (``: keep-alive``) every S seconds, forever
+  ``[[bad-events]]`` events of valid JSON of the wrong shape, non-JSON and invalid UTF-8 between the tokens
+  ``[[fail-leak]]`` HTTP 500 whose error message plants a server path and a ``pass=…`` (``LEAKED_DETAIL``)
+
 A model that is not marked ``vision`` answers 400 to a request whose last user message carries an
 image, as real text-only providers do.
 """
@@ -31,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -47,10 +59,15 @@ from simulators.threaded import serve_in_thread
 
 EMBEDDING_DIM = 64
 MARKER_RE = re.compile(r"MARKER-[A-Za-z0-9]+")
-_DIRECTIVE_RE = re.compile(r"\[\[(reply|code|fail-mid|fail|stall|rate|delay|say)(?::([A-Za-z0-9.]+))?\]\]")
+_DIRECTIVE_RE = re.compile(
+    r"\[\[(reply|code|fail-mid|fail-leak|fail|stall|rate|delay|say|split-surrogate|lone-surrogate|huge|endless"
+    r"|keepalive|bad-events)(?::([A-Za-z0-9.]+))?\]\]"
+)
 _TOKEN_RE = re.compile(r"\s*\S+\s*|\s+")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _FAIL_MID_AFTER_CHUNKS = 3
+ENDLESS_FOR = 300.0
+"""Seconds after which an endless or keep-alive-only answer stops anyway, should its client never leave."""
 # OpenWebUI's RAG template puts retrieved passages in <context>...</context> and the question after it.
 _RAG_CONTEXT_END = "</context>"
 _FILLER_TEXT = (
@@ -58,6 +75,23 @@ _FILLER_TEXT = (
     "from one platform to another and back again without losing a single word of the reply"
 )
 _FILLER_WORDS = tuple(_FILLER_TEXT.split(" "))
+LEAKED_DETAIL = "KeyError in /srv/model/app/handlers.py line 42 (db pass=hunter2-planted)"
+"""The error message of ``[[fail-leak]]``: what must never reach a user."""
+SPLIT_SURROGATE_TAIL = " 😀 ok"
+LONE_SURROGATE_TAIL = " \ud83d alone \ude00"
+BAD_EVENTS = (
+    b'data: {"choices":"abc"}\n\n',
+    b'data: {"choices":[null]}\n\n',
+    b'data: {"choices":[{"delta":"x"}]}\n\n',
+    b'data: {"choices":[{"delta":{"content":5}}]}\n\n',
+    b'data: {"choices":[{"delta":{"content":["a"]}}]}\n\n',
+    b'data: {"sources":"not a list"}\n\n',
+    b'data: {"sources":[{"source":"a name","metadata":{"name":"x"},"document":"text"}]}\n\n',
+    b"data: [1, 2]\n\n",
+    b"data: not json at all\n\n",
+    b'data: {"choices":[{"delta":{"content":"\xff\xfe"}}]}\n\n',
+)
+"""What ``[[bad-events]]`` sends between the answer's tokens (the last is invalid UTF-8)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +164,12 @@ class _Directives:
     rate: float | None = None
     delay: float | None = None
     say: str | None = None
+    fail_leak: bool = False
+    surrogates: str | None = None  # "split" or "lone"
+    huge: int | None = None
+    endless: bool = False
+    keepalive: float | None = None
+    bad_events: bool = False
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -168,6 +208,18 @@ def _parse_directives(text: str) -> _Directives:
             values["delay"] = float(arg)
         elif name == "say":
             values["say"] = arg
+        elif name == "fail-leak":
+            values["fail_leak"] = True
+        elif name in ("split-surrogate", "lone-surrogate"):
+            values["surrogates"] = name.split("-")[0]
+        elif name == "huge":
+            values["huge"] = int(arg)
+        elif name == "endless":
+            values["endless"] = True
+        elif name == "keepalive":
+            values["keepalive"] = float(arg or 0.1)
+        elif name == "bad-events":
+            values["bad_events"] = True
     return _Directives(**values)
 
 
@@ -388,6 +440,9 @@ class ModelUpstream:
         if directives.fail:
             record.status = 500
             return _error(500, "the model upstream failed ([[fail]])", "server_error")
+        if directives.fail_leak:
+            record.status = 500
+            return _error(500, LEAKED_DETAIL, "server_error")
         if directives.say is not None:
             reply = self.scripts[directives.say]
         else:
@@ -410,14 +465,22 @@ class ModelUpstream:
         await _send(response, _chunk(completion_id, record.model, {"role": "assistant", "content": ""}))
         if delay:
             await asyncio.sleep(delay)
-        tokens = tokenize(reply)
+        if directives.keepalive is not None:
+            return await _keep_alive_only(request, response, directives.keepalive)
+        bad_events = iter(BAD_EVENTS if directives.bad_events else ())
+        tokens = _tokens(reply, directives)
+        halfway = len(tokens) // 2 if isinstance(tokens, list) else -1
         for index, token in enumerate(tokens):
             if index and interval:
                 await asyncio.sleep(interval)
-            if directives.stall and index == len(tokens) // 2:
+            if directives.stall and index == halfway:
                 await asyncio.sleep(directives.stall)
             if directives.fail_mid and index == _FAIL_MID_AFTER_CHUNKS:
                 return await _break_stream(request, response, record, directives.fail_mid)
+            if directives.endless and _gone(request, record):
+                return response
+            if (bad := next(bad_events, None)) is not None:
+                await response.write(bad)
             await _send(response, _chunk(completion_id, record.model, {"content": token}))
             now = time.monotonic()
             record.first_token_at = record.first_token_at or now
@@ -425,10 +488,56 @@ class ModelUpstream:
             record.reply += token
             record.chunks_sent += 1
             record.progress.append((now, len(record.reply)))
+            if directives.endless and not interval:
+                await asyncio.sleep(0)  # let the server notice a client that went away
         await _send(response, _chunk(completion_id, record.model, {}, finish_reason="stop"))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def _tokens(reply: str, directives: _Directives) -> list[str] | Iterator[str]:
+    """The stream's pieces: one word each; endless words; one piece (``[[huge]]``); astral characters
+    cut between their UTF-16 halves (``[[split-surrogate]]``)."""
+    if directives.endless:
+        return (word + " " for word in itertools.cycle(_FILLER_WORDS))
+    if directives.huge is not None:
+        return [reply]
+    if directives.surrogates == "split":
+        return [piece for token in tokenize(reply) for piece in _utf16_halves(token)]
+    return tokenize(reply)
+
+
+def _utf16_halves(token: str) -> list[str]:
+    """``token`` in pieces so that each character outside the BMP ends one piece with its high surrogate
+    and starts the next with its low one."""
+    pieces = [""]
+    for char in token:
+        code = ord(char) - 0x10000
+        if code < 0:
+            pieces[-1] += char
+        else:
+            pieces[-1] += chr(0xD800 + (code >> 10))
+            pieces.append(chr(0xDC00 + (code & 0x3FF)))
+    return [piece for piece in pieces if piece]
+
+
+def _gone(request: web.Request, record: UpstreamRequest) -> bool:
+    """Whether an endless answer should stop: its client went away, or it ran for `ENDLESS_FOR` seconds."""
+    transport = request.transport
+    return transport is None or transport.is_closing() or time.monotonic() - record.received_at > ENDLESS_FOR
+
+
+async def _keep_alive_only(request: web.Request, response: web.StreamResponse, interval: float) -> web.StreamResponse:
+    """Only SSE comments, as a proxy keeping an idle connection open sends, until the client goes away."""
+    started = time.monotonic()
+    with contextlib.suppress(ConnectionError):
+        while request.transport is not None and not request.transport.is_closing():
+            await response.write(b": keep-alive\n\n")
+            await asyncio.sleep(interval)
+            if time.monotonic() - started > ENDLESS_FOR:
+                break
+    return response
 
 
 def _markers(messages: list[dict[str, Any]]) -> list[str]:
@@ -442,14 +551,18 @@ def _markers(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def _reply(user_text: str, directives: _Directives, record: UpstreamRequest) -> str:
-    if directives.reply_chars is not None:
-        return long_reply(directives.reply_chars, directives.code)
+    if directives.reply_chars is not None or directives.huge is not None:
+        return long_reply(directives.huge or directives.reply_chars or 0, directives.code)
     question = user_text.rsplit(_RAG_CONTEXT_END, 1)[-1]
     text = "echo: " + _DIRECTIVE_RE.sub("", question).strip()
     if record.markers:
         text += " [markers: " + " ".join(record.markers) + "]"
     if record.image_count:
         text += f" [saw {record.image_count} image(s)]"
+    if directives.surrogates == "split":
+        text += SPLIT_SURROGATE_TAIL
+    elif directives.surrogates == "lone":
+        text += LONE_SURROGATE_TAIL
     return text
 
 

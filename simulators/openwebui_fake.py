@@ -189,7 +189,7 @@ class FakeOpenWebUI:
         }
 
     async def _chat_new(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = _stored(await request.json())
         chat_id = str(uuid.uuid4())
         now = int(time.time())
         chat = dict(body.get("chat") or {})
@@ -230,7 +230,7 @@ class FakeOpenWebUI:
         chat_id = request.match_info["id"]
         if chat_id not in self.chats:
             return self._unknown_chat()
-        incoming = (await request.json()).get("chat") or {}
+        incoming = _stored(await request.json()).get("chat") or {}
         stored = self.chats[chat_id]["chat"]
         old_messages = (stored.get("history") or {}).get("messages") or {}
         merged = {**stored, **incoming}
@@ -284,10 +284,10 @@ class FakeOpenWebUI:
             if sources:
                 await out.write(f"data: {json.dumps({'sources': sources})}\n\n".encode())
             try:
-                async for raw in upstream.content:
-                    line = raw.decode().rstrip("\r\n")
-                    if line:
-                        await out.write(f"{line}\n\n".encode())
+                # byte for byte, as the real server passes a stream through: huge lines, comments and bytes
+                # that are not UTF-8 included
+                async for chunk in upstream.content.iter_any():
+                    await out.write(chunk)
             except aiohttp.ClientError:
                 error = {"error": {"message": "Chat completion stream failed"}}
                 await out.write(f"data: {json.dumps(error)}\n\ndata: [DONE]\n\n".encode())
@@ -451,6 +451,21 @@ class FakeOpenWebUI:
                 "distances": [[s["distances"][0] for s in sources]],
             }
         )
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _stored(value: Any) -> Any:
+    """What the real server keeps of a chat: it drops NUL characters and unpaired UTF-16 surrogates from
+    every string before storing (0.12.4 `sanitize_data_for_db`), so a lone half of an emoji vanishes."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, dict):
+        return {_stored(key): _stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_stored(item) for item in value]
+    return value
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:

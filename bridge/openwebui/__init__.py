@@ -3,6 +3,7 @@
 from bridge.openwebui.client import (
     CompletionEvent,
     KnowledgeBase,
+    MalformedEvent,
     Model,
     OpenWebUIClient,
     Sources,
@@ -13,6 +14,7 @@ from bridge.openwebui.client import (
 __all__ = [
     "CompletionEvent",
     "KnowledgeBase",
+    "MalformedEvent",
     "Model",
     "OpenWebUIClient",
     "Sources",

@@ -26,6 +26,27 @@ def new_chat(title: str, model: str) -> dict[str, Any]:
     }
 
 
+def readable(chat: Any) -> dict[str, Any] | None:
+    """A chat as read back, with the `history`, `messages` and `currentId` a chat created elsewhere may
+    lack filled in; None when it is stored in a shape neither the web UI nor OpenWebUI's own updates can
+    handle (`history` or `messages` not an object, a message that is not one, `currentId` not an id): the
+    real server answers 500 to every update of such a chat, so the bridge starts a new one instead."""
+    if not isinstance(chat, dict):
+        return None
+    history = {} if chat.get("history") is None else chat["history"]
+    if not isinstance(history, dict):
+        return None
+    messages = {} if history.get("messages") is None else history["messages"]
+    current = history.get("currentId")
+    if (
+        not isinstance(messages, dict)
+        or not all(isinstance(message, dict) for message in messages.values())
+        or not isinstance(current, str | None)
+    ):
+        return None
+    return {**chat, "history": {**history, "messages": dict(messages), "currentId": current}}
+
+
 def chain(chat: dict[str, Any]) -> list[dict[str, Any]]:
     """The messages from the root down to `currentId`: what the web UI shows and the model is given."""
     history = chat.get("history") or {}
@@ -33,7 +54,7 @@ def chain(chat: dict[str, Any]) -> list[dict[str, Any]]:
     current = history.get("currentId")
     path: list[dict[str, Any]] = []
     seen: set[str] = set()
-    while current and current in messages and current not in seen:
+    while isinstance(current, str) and current in messages and current not in seen:
         seen.add(current)
         message = messages[current]
         path.append(message)
@@ -104,11 +125,12 @@ def attach(chat: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     parent_id = message.get("parentId")
     if parent_id and parent_id in messages:
         parent = dict(messages[parent_id])
-        parent["childrenIds"] = [*parent.get("childrenIds", []), message["id"]]
+        children = parent.get("childrenIds")
+        parent["childrenIds"] = [*(children if isinstance(children, list) else []), message["id"]]
         changed[parent_id] = parent
     messages.update(changed)
     history["currentId"] = message["id"]
-    flat = [{"id": m["id"], "role": m["role"], "content": m.get("content", "")} for m in chain(chat)]
+    flat = [{"id": m.get("id"), "role": m.get("role"), "content": _text(m.get("content"))} for m in chain(chat)]
     chat["messages"] = flat
     return {"history": {"currentId": message["id"], "messages": changed}, "messages": flat}
 
@@ -122,7 +144,7 @@ def completion_messages(path: list[dict[str, Any]], system_prompt: str = "") -> 
         role = message.get("role")
         if role not in ("user", "assistant", "system"):
             continue
-        content = message.get("content", "") or ""
+        content = _text(message.get("content"))
         images = [
             f["url"]
             for f in message.get("files") or []
@@ -135,3 +157,8 @@ def completion_messages(path: list[dict[str, Any]], system_prompt: str = "") -> 
         else:
             out.append({"role": role, "content": content})
     return out
+
+
+def _text(content: Any) -> str:
+    """A message's text; what another client stored in another shape counts as none."""
+    return content if isinstance(content, str) else ""

@@ -5,13 +5,15 @@ are read with an `aiohttp.ClientSession` instead: with hundreds of answers strea
 their server-sent events is most of the bridge's work, and aiohttp does it for less than half of httpx's
 CPU per event (measured: 80 µs against 180 µs with 200 streams of 30 events a second; httpx reached a
 whole core there). Streams are bounded by the connect timeout and by the silence allowed between two
-chunks, never by a total time, so a long but healthy answer is never cut off.
+events, never by a total time, so a long but healthy answer is never cut off here (the engine bounds a
+turn's length and duration).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,6 +23,12 @@ import aiohttp
 import httpx
 
 from bridge.openwebui import errors
+from bridge.openwebui.surrogates import PairJoiner, json_body, parsed, valid_json, valid_text
+
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+"""The longest line, or data of one event, an answer stream may send: room for a retrieval `sources`
+event with many long passages, while a runaway line ends the answer instead of filling the bridge's
+memory (a 100 MB line once cost 18.7 s of CPU and 200 MB before anything failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,15 @@ class Sources:
     items: list[dict[str, Any]]
 
 
-CompletionEvent = TextDelta | Sources
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """An event the stream sent that is not one the bridge can use (not JSON, not UTF-8, or JSON of another
+    shape). It is skipped, and the answer goes on; the engine counts it."""
+
+    reason: str
+
+
+CompletionEvent = TextDelta | Sources | MalformedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +89,7 @@ class OpenWebUIClient:
         connect_timeout: float = 10.0,
         idle_timeout: float = 120.0,
         request_timeout: float = 300.0,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
@@ -88,6 +105,8 @@ class OpenWebUIClient:
             total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=idle_timeout
         )
         self._streams: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
+        self._max_event_bytes = max_event_bytes
+        self._idle_timeout = idle_timeout
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -112,7 +131,11 @@ class OpenWebUIClient:
         **kwargs: Any,
     ) -> Any:
         """One request whose answer must be JSON; maps every failure onto a typed error. The methods below
-        are the calls the bridge makes; tests and tools reach other endpoints through this one."""
+        are the calls the bridge makes; tests and tools reach other endpoints through this one. Text is
+        made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
+        if "json" in kwargs:
+            kwargs["content"] = json_body(kwargs.pop("json"))
+            kwargs["headers"] = {"Content-Type": "application/json"}
         try:
             response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
         except httpx.TransportError as exc:
@@ -151,15 +174,20 @@ class OpenWebUIClient:
     # --- completions ----------------------------------------------------------------------------
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[CompletionEvent]:
-        """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s.
+        """`POST /api/chat/completions` as SSE: `Sources` first when RAG ran, then `TextDelta`s, and a
+        `MalformedEvent` for each event that could not be used.
 
         An in-stream `{"error": ...}` event raises `UpstreamError`; silence longer than the idle timeout
-        raises `Timeout`; a stream that ends without `[DONE]` raises `UpstreamError`.
+        raises `Timeout`; a stream that ends without `[DONE]`, or sends an event over `max_event_bytes`,
+        raises `UpstreamError`.
         """
         path = "/api/chat/completions"
+        text = PairJoiner()
         try:
             async with self._stream_session().post(
-                self.base_url + path, json={**body, "stream": True}, headers={"Accept": "text/event-stream"}
+                self.base_url + path,
+                data=json_body({**body, "stream": True}),
+                headers={"Accept": "text/event-stream", "Content-Type": "application/json"},
             ) as response:
                 if response.status >= 400 or "text/event-stream" not in response.headers.get("Content-Type", ""):
                     refusal = httpx.Response(
@@ -171,11 +199,16 @@ class OpenWebUIClient:
                     _raise_for_status(refusal, path, errors.ModelNotFound)
                     _json(refusal, path)  # raises NotAnAPI for HTML
                     raise errors.UpstreamError("OpenWebUI answered without a stream", status=response.status)
-                async for data in sse_data(response.content):
-                    if data == "[DONE]":
+                async for data in sse_data(response.content, self._max_event_bytes, self._idle_timeout):
+                    if data == b"[DONE]":
+                        if rest := text.flush():
+                            yield TextDelta(rest)
                         return
                     event = _stream_event(data)
-                    if event is not None:
+                    if isinstance(event, TextDelta):
+                        if piece := text.feed(event.text):
+                            yield TextDelta(piece)
+                    elif event is not None:
                         yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _transport_error(exc, self.base_url) from None
@@ -196,8 +229,9 @@ class OpenWebUIClient:
         self, filename: str, data: bytes, content_type: str, metadata: dict[str, Any] | None = None
     ) -> UploadedFile:
         """`POST /api/v1/files/` (multipart `file`); processing continues in the background."""
-        form = {"metadata": json.dumps(metadata)} if metadata else None
-        item = await self.call("POST", "/api/v1/files/", files={"file": (filename, data, content_type)}, data=form)
+        form = {"metadata": json.dumps(valid_json(metadata))} if metadata else None
+        file = (valid_text(filename), data, content_type)
+        item = await self.call("POST", "/api/v1/files/", files={"file": file}, data=form)
         return _file(item)
 
     async def file_status(self, file_id: str) -> tuple[str, str]:
@@ -253,28 +287,64 @@ def _transport_error(
     return errors.Unreachable(f"cannot reach OpenWebUI at {base_url} ({type(exc).__name__})")
 
 
-async def sse_data(content: aiohttp.StreamReader) -> AsyncIterator[str]:
-    """The `data` of each server-sent event in a `text/event-stream` body, in order.
+async def sse_data(
+    content: aiohttp.StreamReader, limit: int = MAX_EVENT_BYTES, idle: float = math.inf
+) -> AsyncIterator[bytes]:
+    """The `data` of each server-sent event in a `text/event-stream` body, in order, as bytes: an event
+    that is not UTF-8 is the caller's to skip, and must not end the stream.
 
     The format's other fields (`event`, `id`, `retry`) and comments are skipped, as the completions
     stream does not use them; the lines of a multi-line `data` are joined with newlines, and an event
     the stream ends in the middle of is dropped. Lines are split here rather than with aiohttp's
-    `readline`, which refuses lines over 128 KiB: a retrieval `sources` event can be that long.
+    `readline`, which refuses lines over 128 KiB: a retrieval `sources` event can be that long. A line, or
+    the data of one event, over `limit` bytes raises `UpstreamError` as soon as it gets there. Each byte is
+    looked at once: an unfinished line is kept as a list of its pieces, joined when its newline comes.
+
+    Only events end a silence: bytes that complete none for `idle` seconds (comments only, the keep-alives a
+    proxy sends, which once held a conversation forever) raise `Timeout` when the next of them comes; a
+    silence without any bytes is the read timeout of the caller's connection. One clock reading per chunk,
+    not a timer per event: this loop is most of the bridge's work when many answers stream at once.
     """
-    buffer = b""
-    data: list[str] = []
+    clock = asyncio.get_running_loop().time
+    quiet_since = clock()
+    pending: list[bytes] = []  # the pieces of a line whose newline has not come yet
+    pending_size = 0
+    data: list[bytes] = []
+    data_size = 0
     async for chunk in content.iter_any():
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for raw in lines:
-            line = raw.removesuffix(b"\r").decode()
+        start = 0
+        while (newline := chunk.find(b"\n", start)) != -1:
+            raw = chunk[start:newline]
+            start = newline + 1
+            if pending:
+                raw = b"".join((*pending, raw))
+                pending, pending_size = [], 0
+            if len(raw) > limit:
+                raise _too_long(limit)
+            line = raw.removesuffix(b"\r")
             if not line:
                 if data:
-                    yield "\n".join(data)
-                    data = []
-            elif line.startswith("data:"):
+                    quiet_since = clock()
+                    yield b"\n".join(data)
+                    data, data_size = [], 0
+            elif line.startswith(b"data:"):
                 value = line[5:]
-                data.append(value[1:] if value.startswith(" ") else value)
+                value = value[1:] if value.startswith(b" ") else value
+                data_size += len(value) + 1
+                if data_size > limit + 1:
+                    raise _too_long(limit)
+                data.append(value)
+        if start < len(chunk):
+            pending.append(chunk[start:])
+            pending_size += len(chunk) - start
+            if pending_size > limit:
+                raise _too_long(limit)
+        if clock() - quiet_since > idle:
+            raise errors.Timeout(f"the answer stream sent no event for {idle:g} s (only keep-alives)")
+
+
+def _too_long(limit: int) -> errors.UpstreamError:
+    return errors.UpstreamError(f"the answer stream sent an event over {limit:,} bytes; the answer ends here")
 
 
 def _detail(response: httpx.Response) -> str:
@@ -327,30 +397,56 @@ def _json(response: httpx.Response, path: str) -> Any:
             status=response.status_code,
         )
     try:
-        return response.json()
+        return parsed(response.content)
     except ValueError:
         raise errors.UpstreamError(f"{path} answered something that is not JSON", status=response.status_code) from None
 
 
-def _stream_event(data: str) -> CompletionEvent | None:
+def _stream_event(data: bytes) -> CompletionEvent | None:
+    """One event of the completions stream; None for events that carry nothing for the bridge (the role
+    chunk, `finish_reason`, usage), `MalformedEvent` for what no OpenAI-style stream sends. Only an
+    explicit `{"error": ...}` ends the answer."""
     try:
         payload = json.loads(data)
-    except ValueError:
-        return None
+    except ValueError:  # UnicodeDecodeError is one
+        return MalformedEvent("not JSON in UTF-8")
     if not isinstance(payload, dict):
-        return None
+        return MalformedEvent("not a JSON object")
     if payload.get("error"):
         error = payload["error"]
         message = error.get("message", error) if isinstance(error, dict) else error
         raise errors.UpstreamError(f"the model failed: {str(message)[:300]}", detail=str(message)[:300])
-    if "sources" in payload and not payload.get("choices"):
-        return Sources(list(payload["sources"] or []))
-    choices = payload.get("choices") or []
-    if choices:
-        content = (choices[0].get("delta") or {}).get("content")
-        if content:
-            return TextDelta(content)
-    return None
+    choices = payload.get("choices")
+    if "sources" in payload and not choices:
+        items = payload["sources"] or []
+        if not isinstance(items, list) or not all(_is_source(item) for item in items):
+            return MalformedEvent("sources of another shape")
+        return Sources(valid_json(items))
+    if not choices:
+        return None
+    if not isinstance(choices, list) or not isinstance(choices[0], dict):
+        return MalformedEvent("choices of another shape")
+    delta = choices[0].get("delta") or {}
+    if not isinstance(delta, dict):
+        return MalformedEvent("a delta of another shape")
+    content = delta.get("content")
+    if isinstance(content, str):
+        return TextDelta(content) if content else None
+    return None if content is None else MalformedEvent("a delta of another shape")
+
+
+def _is_source(item: Any) -> bool:
+    """The shape `source_names` and the web UI read: an object, its `source` an object, its `metadata`
+    a list of objects and its `document` a list."""
+    if not isinstance(item, dict):
+        return False
+    metadata, document = item.get("metadata", []), item.get("document", [])
+    return (
+        isinstance(item.get("source", {}), dict)
+        and isinstance(metadata, list)
+        and all(isinstance(meta, dict) for meta in metadata)
+        and isinstance(document, list)
+    )
 
 
 def _model(item: dict[str, Any]) -> Model:

@@ -1,7 +1,9 @@
 """What can go wrong talking to OpenWebUI, as types a caller can catch and turn into a sentence.
 
 Like httpx's exception hierarchy: every error says what went wrong and what to do (`hint`), and none
-carries a header or a token, so its text is safe to show a user or write to a log.
+carries a header or a token. Its text (with the server's own `detail`) is for the log only: OpenWebUI
+relays a model provider's error body as it came, with whatever paths or credentials that names, so a
+person is shown the `hint` alone.
 """
 
 from __future__ import annotations
@@ -9,10 +11,9 @@ from __future__ import annotations
 
 class OpenWebUIError(Exception):
     """Base class. `hint` is a short sentence for the person waiting for an answer; `detail` is the
-    server's or model's own explanation, shown with the hint where it helps (`user_message`)."""
+    server's or model's own explanation, for the log (it is part of the error's text)."""
 
     hint = "OpenWebUI could not answer; try again in a moment."
-    show_detail = False
 
     def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
@@ -21,8 +22,7 @@ class OpenWebUIError(Exception):
 
     @property
     def user_message(self) -> str:
-        if self.show_detail and self.detail:
-            return f"{self.hint.rstrip('.')}: {self.detail}"
+        """What a person is told: the hint, never the server's words."""
         return self.hint
 
 
@@ -59,12 +59,10 @@ class NotAnAPI(OpenWebUIError):
 
 class BadRequest(OpenWebUIError):
     hint = "OpenWebUI refused the request."
-    show_detail = True
 
 
 class UpstreamError(OpenWebUIError):
     hint = "The model failed while answering; try again in a moment."
-    show_detail = True
 
 
 class FileProcessingError(OpenWebUIError):

@@ -5,11 +5,14 @@ Each ends with a clear message for the user, a consistent store, and a conversat
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+import bridge.engine
+from bridge.errors import SOMETHING_WENT_WRONG
 from bridge.openwebui import OpenWebUIClient
 from bridge.store import Store
 from bridge.surface import Grant
@@ -123,3 +126,48 @@ async def test_a_platform_that_refuses_the_answer_still_leaves_the_turn_closed(f
     assert await store.open_turns() == []
     ok = RecordingSurface()
     assert (await engine.handle(message(conversation, "again"), ok)).status == "answered"
+
+
+async def test_an_unexpected_error_still_ends_the_turn_with_an_outcome_and_a_note(  # type: ignore[no-untyped-def]
+    fault_engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or a fault nothing else catches (here: the store raising something it never raises) must not
+    escape `Engine.handle`: adapters rely on getting an outcome, and the person on getting an answer."""
+    engine, store, _ = fault_engine
+
+    async def broken(platform: str, event_id: str) -> bool:
+        raise RuntimeError("an error nobody expected")
+
+    monkeypatch.setattr(store, "claim_event", broken)
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(key(), "hi"), surface)
+    assert outcome.status == "failed" and "nobody expected" in outcome.error
+    assert surface.texts == [f"⚠️ {SOMETHING_WENT_WRONG}"]
+
+
+class Hanging(RecordingSurface):
+    """A platform that takes the first post, then never answers again."""
+
+    async def post(self, text: str, grant: Grant) -> str:
+        if self.messages:
+            await asyncio.Event().wait()
+        return await super().post(text, grant)
+
+    async def edit(self, message_id: str, text: str, grant: Grant) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_shutdown_whose_clean_up_runs_out_of_time_still_ends_the_turn_cancelled(  # type: ignore[no-untyped-def]
+    fault_engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note cannot be shown (the platform hangs): the clean-up gives up (the next start recovers the
+    turn), and the turn ends as the cancellation it is, not as an error of its own that posted more."""
+    engine, _, _ = fault_engine
+    monkeypatch.setattr(bridge.engine, "CLOSE_INTERRUPTED_SECONDS", 0.2)
+    surface = Hanging()
+    turn = asyncio.create_task(engine.handle(message(key(), "[[reply:3000]] [[rate:50]]"), surface))
+    while not surface.ops:
+        await asyncio.sleep(0.01)
+    await engine.drain(grace=0.1)
+    assert turn.done() and turn.cancelled()
+    assert len(surface.messages) == 1

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from simulators.model_upstream import long_reply
 from simulators.processes import free_port
 from tests import openwebui_extras as extras
 from tests.conftest import OwuiTarget
@@ -123,6 +124,18 @@ async def test_silence_times_out_but_a_slow_healthy_stream_does_not(owui: OwuiTa
             client, {"model": "echo-1", "messages": [{"role": "user", "content": "[[reply:200]] [[rate:20]]"}]}
         )
         assert len(text) == 200
+
+
+async def test_an_event_over_the_cap_ends_the_stream_with_a_clear_error(owui: OwuiTarget) -> None:
+    """A huge single event is read whole up to the cap (a big `sources` event must fit) and refused past it."""
+
+    def asking(text: str) -> dict:
+        return {"model": "echo-1", "messages": [{"role": "user", "content": text}]}
+
+    async with OpenWebUIClient(owui.url, owui.api_key, max_event_bytes=100_000) as client:
+        assert (await collect(client, asking("[[huge:90000]]")))[0] == long_reply(90_000, False)
+        with pytest.raises(errors.UpstreamError, match="over 100,000 bytes"):
+            await collect(client, asking("[[huge:300000]]"))
 
 
 async def test_unreachable_server() -> None:

@@ -55,6 +55,8 @@ def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         ("OPENWEBUI_IDLE_TIMEOUT", "0", "greater than 0"),
         ("BRIDGE_MAX_FILE_BYTES", "lots", "integer"),
         ("BRIDGE_LOG_LEVEL", "LOUD", "DEBUG"),
+        ("BRIDGE_MAX_ANSWER_CHARS", "10", "greater than or equal to 1000"),
+        ("BRIDGE_MAX_TURN_SECONDS", "0", "greater than 0"),
         ("DISCORD_REPLY_MODE", "forum", "thread"),
         ("SLACK_HTTP_MAX_CONNECTIONS", "0", "greater than or equal to 1"),
         ("SLACK_HTTP_IDLE_TIMEOUT", "0", "greater than 0"),

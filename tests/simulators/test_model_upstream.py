@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import math
 import time
@@ -10,7 +12,15 @@ import time
 import httpx
 import pytest
 
-from simulators.model_upstream import ModelUpstream, UpstreamModel, embed, long_reply
+from simulators.model_upstream import (
+    BAD_EVENTS,
+    LEAKED_DETAIL,
+    LONE_SURROGATE_TAIL,
+    ModelUpstream,
+    UpstreamModel,
+    embed,
+    long_reply,
+)
 
 AUTH = {"Authorization": "Bearer sk-fake"}
 PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
@@ -148,3 +158,49 @@ def test_running_in_thread_serves_any_loop() -> None:
         assert [m["id"] for m in response.json()["data"]] == ["m"]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{upstream.base_url}/models", headers=AUTH, timeout=5)
+
+
+async def _raw(client: httpx.AsyncClient, text: str, *, limit: int = 1 << 30, seconds: float = 5.0) -> bytes:
+    """The raw body of a streamed completion, up to `limit` bytes or `seconds`."""
+    body = {"model": "echo-1", "stream": True, "messages": [{"role": "user", "content": text}]}
+    out = b""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds), client.stream("POST", "/chat/completions", json=body) as response:
+            async for chunk in response.aiter_raw():
+                out += chunk
+                if len(out) >= limit:
+                    break
+    return out
+
+
+def _data(raw: bytes, *, only_chunks: bool = False) -> list[str]:
+    """The `data:` payloads of a raw body; `only_chunks`: the upstream's own chunks and `[DONE]`."""
+    lines = [line[6:] for line in raw.split(b"\n") if line.startswith(b"data: ")]
+    if only_chunks:
+        lines = [line for line in lines if line.startswith(b'{"id"') or line == b"[DONE]"]
+    return [line.decode() for line in lines]
+
+
+async def test_hostile_text_directives(client: httpx.AsyncClient) -> None:
+    """Surrogates go out as JSON escapes (valid JSON, invalid text); a split pair in two events."""
+    split = await _raw(client, "hi [[split-surrogate]]")
+    assert b'"content": "\\ud83d"}' in split and b'"content": "\\ude00 "}' in split
+    assert _text(_data(split)) == "echo: hi \ud83d\ude00 ok"  # the halves joined as text, never as one emoji
+    assert _text(_data(await _raw(client, "hi [[lone-surrogate]]"))) == "echo: hi" + LONE_SURROGATE_TAIL
+
+
+async def test_hostile_stream_shapes(client: httpx.AsyncClient) -> None:
+    huge = await _raw(client, "[[huge:300000]]")
+    assert len(_data(huge)) == 4  # role, the whole text, stop, [DONE]
+    assert _text(_data(huge)) == long_reply(300_000, False)
+    keepalive = await _raw(client, "[[keepalive:0.05]]", seconds=0.5)
+    assert keepalive.count(b": keep-alive\n\n") >= 3 and len(_data(keepalive)) == 1  # only the role chunk
+    endless = await _raw(client, "[[endless]]", limit=200_000)
+    assert len(endless) >= 200_000 and b"[DONE]" not in endless
+    bad = await _raw(client, "one two three four five six seven eight nine ten [[bad-events]]")
+    assert all(event in bad for event in BAD_EVENTS)
+    assert _text(_data(bad, only_chunks=True)) == "echo: one two three four five six seven eight nine ten"
+    leaked = await client.post(
+        "/chat/completions", json={"model": "echo-1", "messages": [{"role": "user", "content": "[[fail-leak]]"}]}
+    )
+    assert leaked.status_code == 500 and leaked.json()["error"]["message"] == LEAKED_DETAIL

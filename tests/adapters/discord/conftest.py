@@ -43,7 +43,7 @@ class DiscordBridge:
         self.owui = owui
         self.upstream = upstream
         self.db = db
-        self.options: dict[str, Any] = {}
+        self.options: dict[str, Any] = {}  # BRIDGE_* settings (`BridgeSettings` fields) for the next start
         self.app: App | None = None
         self.adapter: DiscordAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -57,7 +57,12 @@ class DiscordBridge:
         }
         discord_settings = DiscordSettings(_env_file=None, **values)  # type: ignore[call-arg]
         return core_settings(
-            self.owui.url, self.owui.api_key, db_path=self.db, shutdown_grace=5, platforms={"discord": discord_settings}
+            self.owui.url,
+            self.owui.api_key,
+            db_path=self.db,
+            shutdown_grace=5,
+            platforms={"discord": discord_settings},
+            **self.options,
         )
 
     async def start(self, **discord: Any) -> DiscordAdapter:

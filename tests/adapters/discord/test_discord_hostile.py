@@ -8,7 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bridge.splitting import reassemble
+from bridge.texts import answer_cut_long
 from simulators.discord import DiscordSimulator, Ping, SimRole, SimUser, mention
+from simulators.model_upstream import long_reply
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 
@@ -131,3 +134,33 @@ async def test_no_slash_command_path_pings_anyone(
     await sim.wait_for_response(prompt, final=True)
     assert prompt.original_message is not None and "@everyone" in prompt.original_message.content
     assert sim.pings() == []
+
+
+async def test_text_that_is_not_valid_unicode_is_answered_and_stored_valid(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """A lone surrogate in the question (Discord's JSON can carry one) and an emoji the model's stream split
+    between two events: the answer shows the emoji whole and a U+FFFD for the lone half, and is stored."""
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "hi \udc00 [[split-surrogate]]")
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    assert discord_sim.bot_texts(thread) == ["echo: hi \ufffd 😀 ok"]
+    [chat] = [c["chat"] for c in discord_bridge.owui.chats.values() if "hi \ufffd [[split" in str(c["chat"])]
+    assert [m["content"] for m in chat["messages"]] == ["hi \ufffd [[split-surrogate]]", "echo: hi \ufffd 😀 ok"]
+
+
+async def test_one_huge_stream_event_becomes_a_few_messages_ending_with_a_note(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """A 10 MB event once made 741 messages in two minutes and went on; now the answer is cut at
+    BRIDGE_MAX_ANSWER_CHARS (here 6,000) and says so."""
+    discord_bridge.options = {"max_answer_chars": 6_000}
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "[[huge:10000000]]", timeout=30)
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    shown = discord_sim.bot_texts(thread)
+    assert 3 <= len(shown) <= 5 and all(len(text) <= 2000 for text in shown)
+    assert shown[-1].endswith(f"\n\n{answer_cut_long(6_000)}")
+    assert reassemble(shown) == f"{long_reply(10_000_000, False)[:6_000]}\n\n{answer_cut_long(6_000)}"
