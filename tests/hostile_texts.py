@@ -5,8 +5,10 @@ Each text mixes what breaks a chat bridge: mention markup of both platforms, the
 gives a meaning to (`<`, `>`, `&`, `|`, brackets), code fences, very long words, emoji that must not be
 cut, and lengths near and over each platform's limits (Discord 2,000 characters a message; Slack 12,000 a
 markdown block, and its escapes make a text longer than the model wrote). Some cases stream slowly enough
-to be edited several times, some name sources with hostile names and URLs. Lone surrogates are left out
-(another test owns them).
+to be edited several times, some name sources with hostile names and URLs. Some streams come in hostile
+shapes from the model (`STREAM_SHAPES`): emoji cut between their UTF-16 halves across events, malformed
+events between the good ones, the whole answer in one event; the answer must read the same. Lone surrogates
+in the text itself are left out (tests/bridge/test_hostile_openwebui.py owns them).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ SOURCE_URLS = (
     "file:///etc/passwd",
     "https://docs.test/" + "p" * 3000,
 )
+STREAM_SHAPES = ("", "", "", "[[split-surrogate]]", "[[bad-events]]", "[[huge:1]]")
+"""How the model upstream streams a case (see simulators/model_upstream.py); "" is word by word."""
 SOURCE_HOST = "docs.test"
 SEED = 14
 COUNT = 200
@@ -96,10 +100,11 @@ class Case:
     text: str
     streamed: bool
     sources: tuple[dict[str, str], ...] = field(default=())
+    shape: str = ""
 
     def question(self, upstream: ModelUpstream, owui: FakeOpenWebUI) -> str:
         """The user's message that makes the model answer `text` (and OpenWebUI name the sources)."""
-        question = upstream.script(self.text)
+        question = upstream.script(self.text) + self.shape
         if self.streamed:
             question += f" [[rate:{max(50, len(tokenize(self.text)))}]]"  # about a second: several edits
         if self.sources:
@@ -111,7 +116,8 @@ class Case:
 
 def cases(seed: int = SEED, count: int = COUNT) -> list[Case]:
     rng = random.Random(seed)
-    return [_case(rng, index) for index in range(count)]
+    shapes = random.Random(seed + 1)  # its own sequence, so the texts stay those of the seed
+    return [_case(rng, index, shapes.choice(STREAM_SHAPES)) for index in range(count)]
 
 
 def batches(generated: list[Case], size: int = AT_ONCE) -> Iterator[list[Case]]:
@@ -125,7 +131,7 @@ def errors(records: Sequence[logging.LogRecord]) -> list[str]:
     return [record.getMessage()[:300] for record in records if record.levelno >= logging.ERROR]
 
 
-def _case(rng: random.Random, index: int) -> Case:
+def _case(rng: random.Random, index: int, shape: str) -> Case:
     weights, ranges = zip(*LENGTHS, strict=True)
     low, high = rng.choices(ranges, weights)[0]
     target = rng.randint(low, high)
@@ -137,7 +143,7 @@ def _case(rng: random.Random, index: int) -> Case:
         size += len(piece)
     text = "".join(pieces)[:target].strip() or "x"
     sources = tuple(_source(rng) for _ in range(rng.randint(1, 30))) if rng.random() < 0.15 else ()
-    return Case(index, text, streamed=rng.random() < 0.3, sources=sources)
+    return Case(index, text, streamed=rng.random() < 0.3, sources=sources, shape=shape)
 
 
 def _piece(rng: random.Random) -> str:
