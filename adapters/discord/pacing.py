@@ -20,13 +20,11 @@ The headers are read from discord.py's own HTTP session through `aiohttp.TraceCo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -34,6 +32,7 @@ from types import SimpleNamespace
 import aiohttp
 from discord.http import Route
 
+from adapters.discord.gates import BucketGate
 from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
 
@@ -56,9 +55,6 @@ _TRACKED = (
 """The routes replies are paced on, with the group that is their major parameter (Discord's bucket key)."""
 
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
-_WAKE_MARGIN = 0.05  # seconds after a window's reset before the next call, for clock rounding and latency
-_NEW_WINDOW = 0.25  # seconds an answer's reset may lie past ours before it is taken for a new window
-LAST_CALL_HORIZON = 1.0  # seconds before a window resets from which a routine call may take its last call
 _MAX_GATES = 4096
 
 
@@ -69,103 +65,6 @@ class _Prepaid:
 
     open: int = 0
     credits: int = 0
-
-
-class BucketGate:
-    """One Discord rate-limit bucket: `limit` calls per window, `remaining` in the window ending at `reset_at`.
-
-    Before the first answer it assumes Discord's observed 5 calls per 5 s; every answer corrects it.
-    Grants are first come, first served, with urgent requests (final edits) ahead.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 5.0, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.remaining = limit
-        self.reset_at: float | None = None
-        self.granted = 0
-        self._clock = clock
-        self._urgent: deque[object] = deque()
-        self._routine: deque[object] = deque()
-        self._changed = asyncio.Event()
-
-    async def acquire(self, urgent: bool = False) -> None:
-        """Wait until this bucket has a call left for us, then take it."""
-        ticket = object()
-        queue = self._urgent if urgent else self._routine
-        queue.append(ticket)
-        try:
-            while True:
-                first = self._urgent[0] if self._urgent else self._routine[0]
-                wait = self._wait_time(urgent) if first is ticket else None
-                if wait == 0:
-                    self._take()
-                    return
-                changed = self._changed
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), wait)
-        finally:
-            queue.remove(ticket)
-            self._notify()
-
-    @property
-    def idle(self) -> bool:
-        """Nobody waits and the window is over: the gate can be forgotten."""
-        return not self._urgent and not self._routine and self._wait_time() == 0 and self.reset_at is None
-
-    def observe(self, limit: int, remaining: int, reset_after: float) -> None:
-        """Correct the gate from one answer's headers."""
-        now = self._clock()
-        if remaining == limit - 1:
-            self.window = reset_after  # the call that opened a window tells how long windows last
-        self.limit = limit
-        reset_at = now + reset_after
-        if self.reset_at is not None and reset_at > self.reset_at + _NEW_WINDOW:
-            # A call sent just before our reset reached Discord just after its own: the answer speaks of a
-            # window that began after ours, and what is left in it is what it says, not the old window's 0.
-            self.remaining = remaining
-        else:
-            self.remaining = min(self.remaining, remaining)
-        self.reset_at = reset_at
-        self._notify()
-
-    def give_back(self) -> None:
-        """Return a call taken but not made (the request was abandoned before it went out)."""
-        if self.remaining < self.limit:
-            self.remaining += 1
-            self.granted -= 1
-            self._notify()
-
-    def exhausted(self, retry_after: float) -> None:
-        """A 429: nothing more until `retry_after` seconds have passed."""
-        self.remaining = 0
-        self.reset_at = self._clock() + retry_after
-        self._notify()
-
-    def _wait_time(self, urgent: bool = True) -> float:
-        """Seconds until a call may go. A routine call leaves the window's last call to a final text, which
-        would otherwise wait for the next window (up to five seconds) behind routine updates, until the
-        window's last `LAST_CALL_HORIZON` seconds: a final text then waits that long at most, and one reply
-        editing once a second still gets every call of the window."""
-        now = self._clock()
-        if self.reset_at is not None and now >= self.reset_at:
-            self.remaining, self.reset_at = self.limit, None
-        reset = self.reset_at if self.reset_at is not None else now
-        if self.remaining > 1 or (self.remaining == 1 and (urgent or self.limit < 2)):
-            return 0.0
-        if self.remaining == 1:
-            return max(0.0, reset - LAST_CALL_HORIZON - now)
-        return reset - now + _WAKE_MARGIN
-
-    def _take(self) -> None:
-        self.remaining -= 1
-        self.granted += 1
-        if self.reset_at is None:
-            self.reset_at = self._clock() + self.window
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
 
 
 class DiscordRateLimits:

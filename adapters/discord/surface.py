@@ -16,12 +16,12 @@ from typing import Protocol
 
 import discord
 
+from adapters.discord.gates import BucketGate
 from adapters.discord.pacing import (
     FOLLOWUP_CREATE,
     FOLLOWUP_EDIT,
     MESSAGE_CREATE,
     MESSAGE_EDIT,
-    BucketGate,
     DiscordRateLimits,
 )
 from bridge.surface import Grant, Operation, Source, SurfaceLimits

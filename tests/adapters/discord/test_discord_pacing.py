@@ -11,12 +11,11 @@ from types import SimpleNamespace
 import pytest
 from discord.http import Route
 
+from adapters.discord.gates import LAST_CALL_HORIZON, BucketGate
 from adapters.discord.pacing import (
     FOLLOWUP_EDIT,
-    LAST_CALL_HORIZON,
     MESSAGE_CREATE,
     MESSAGE_EDIT,
-    BucketGate,
     DiscordRateLimits,
 )
 from adapters.discord.surface import ChannelReplySurface
