@@ -1,13 +1,16 @@
-"""Discord's rate limits as Discord itself states them, so that streaming edits never meet a 429.
+"""Discord's rate limits, as Discord states them and as its 429s reveal them, so that streaming edits do not
+meet a 429 (or meet one once).
 
 discord.py reads the `X-RateLimit-*` headers too, but only to sleep *inside* a request once a bucket is
 empty, and it never waits in advance for the global limit (50 requests/s per bot). A bridge that streams
 must decide before it sends: a reply waits for its turn here, then sends the newest text.
 
-Two limits are kept:
+Three limits are kept:
 * per bucket (a route and its channel or interaction token): a `BucketGate` that grants only what the
   last headers left in the current window. Discord's windows are fixed, so a token bucket refilling
   continuously could grant a call the server's window no longer has; this gate cannot.
+* hidden budgets no header announces, learned from 429s (`hidden_limits`): once learned in one channel,
+  a `SharedGate` per channel for every channel.
 * global: one `RateBudget` for every request to the API, shared fairly in arrival order, with the final
   edit of a reply ahead of routine updates. A reply takes its grant in `ChannelReplySurface.pace`, before
   its request exists, so a routine update still waiting can give way when the final text arrives, and
@@ -26,13 +29,14 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import aiohttp
 from discord.http import Route
 
-from adapters.discord.gates import BucketGate
+from adapters.discord.gates import BucketGate, SharedGate
+from adapters.discord.hidden_limits import HiddenLimits
 from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
 
@@ -53,6 +57,7 @@ _TRACKED = (
     ("PATCH", re.compile(r"/webhooks/(\d+/[^/]+)/messages/[^/]+"), FOLLOWUP_EDIT),
 )
 """The routes replies are paced on, with the group that is their major parameter (Discord's bucket key)."""
+_ROUTES = tuple(route for _, _, route in _TRACKED)
 
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 _MAX_GATES = 4096
@@ -65,6 +70,21 @@ class _Prepaid:
 
     open: int = 0
     credits: int = 0
+
+
+@dataclass(slots=True)
+class Taken:
+    """The calls one request to `route` for `major` took from its gates, to give back if it is abandoned
+    before it goes out."""
+
+    route: str
+    major: str
+    gates: list[BucketGate | SharedGate] = field(default_factory=list)
+
+    def give_back(self) -> None:
+        for gate in self.gates:
+            gate.give_back()
+        self.gates.clear()
 
 
 class DiscordRateLimits:
@@ -82,6 +102,7 @@ class DiscordRateLimits:
         self._hashes: dict[str, str] = {}
         self._gates: dict[tuple[str, str], BucketGate] = {}
         self._prepaid: dict[tuple[str, str], _Prepaid] = {}
+        self.hidden = HiddenLimits(self._existing_gate, clock=clock)
 
     def gate(self, route: str, major: str) -> BucketGate:
         """The gate of `route` (one of this module's route names) for `major` (channel id, or id/token)."""
@@ -92,6 +113,31 @@ class DiscordRateLimits:
                 self._forget_idle()
             gate = self._gates[key] = BucketGate(clock=self._clock)
         return gate
+
+    def _existing_gate(self, route: str, major: str) -> BucketGate | None:
+        return self._gates.get((self._hashes.get(route, route), major))
+
+    async def acquire(self, route: str, major: str, urgent: bool = False) -> Taken:
+        """Wait for a call to `route` for `major` from every gate it draws on: the hidden budgets learned so far,
+        then its bucket (whose window opens at its grant, so it is taken last). Abandoned, it keeps nothing."""
+        taken = Taken(route, major)
+        try:
+            for gate in [*self.hidden.gates(route, major), self.gate(route, major)]:
+                await gate.acquire(urgent)
+                taken.gates.append(gate)
+            await self.take_learned(taken, urgent)
+        except BaseException:
+            taken.give_back()
+            raise
+        return taken
+
+    async def take_learned(self, taken: Taken, urgent: bool = False) -> None:
+        """Also take from the hidden budgets learned since `taken` began (a 429 in another channel while this
+        request waited): without this, every request already waiting when the first 429 came would meet it."""
+        while missing := [g for g in self.hidden.gates(taken.route, taken.major) if g not in taken.gates]:
+            for gate in missing:
+                await gate.acquire(urgent)
+                taken.gates.append(gate)
 
     @contextlib.contextmanager
     def paid_for(self, method: str, path: str) -> Iterator[None]:
@@ -143,17 +189,17 @@ class DiscordRateLimits:
             log.exception("could not read Discord's rate-limit headers")
 
     def observe(self, method: str, url: str, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from one answer: bucket hashes, what is left in a bucket, 429s (bucket or global)."""
+        """Learn from one answer: bucket hashes, what is left in a bucket, 429s (bucket, hidden or global)."""
         path = _api_path(url)
         if path is None:
             return
-        if status == 429:
+        limited = _Refusal.of(status, headers)
+        if limited is not None:
             self.rate_limited += 1
             METRICS.rate_limited.labels("discord").inc()
-            retry_after = _seconds(headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After"))
-            log.warning("Discord answered 429 to %s %s; waiting %.2f s", method, path, retry_after)
-            if headers.get("X-RateLimit-Global", "").lower() == "true":
-                self.global_budget.block(retry_after)
+            log.warning("Discord answered 429 (%s) to %s %s; waiting %.2f s", limited.scope, method, path, limited.wait)
+            if limited.scope == "global":
+                self.global_budget.block(limited.wait)
         tracked = _route_of(method, path)
         if tracked is None:
             return
@@ -162,10 +208,15 @@ class DiscordRateLimits:
         if bucket and self._hashes.get(route) != bucket:
             self._learn_hash(route, major, bucket)
         gate = self.gate(route, major)
-        if status == 429:
-            if headers.get("X-RateLimit-Global", "").lower() != "true":
-                gate.exhausted(retry_after)
-        elif "X-RateLimit-Remaining" in headers:
+        if limited is not None:
+            if limited.scope == "hidden":
+                self.hidden.refused(route, major, limited.wait, _ROUTES)
+            elif limited.scope == "bucket":
+                gate.exhausted(limited.wait)
+            return
+        gate.answered()
+        self.hidden.answered(route, major)
+        if "X-RateLimit-Remaining" in headers:
             gate.observe(
                 int(headers.get("X-RateLimit-Limit", gate.limit)),
                 int(headers["X-RateLimit-Remaining"]),
@@ -185,6 +236,27 @@ class DiscordRateLimits:
             del self._gates[key]
 
 
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A 429: whose limit it was (`global`, the route's `bucket`, or `hidden`: one its headers did not show),
+    and how long to wait."""
+
+    scope: str
+    wait: float
+
+    @staticmethod
+    def of(status: int, headers: Mapping[str, str]) -> _Refusal | None:
+        if status != 429:
+            return None
+        scope = headers.get("X-RateLimit-Scope", "").lower()
+        if headers.get("X-RateLimit-Global", "").lower() == "true" or scope == "global":
+            return _Refusal("global", _seconds(headers.get("Retry-After")))
+        if scope == "shared" or _int(headers.get("X-RateLimit-Remaining")) > 0:
+            # Reset-After speaks of the route's own bucket, which had room: Retry-After is the hidden budget's.
+            return _Refusal("hidden", _seconds(headers.get("Retry-After") or headers.get("X-RateLimit-Reset-After")))
+        return _Refusal("bucket", _seconds(headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After")))
+
+
 def _api_path(url: str) -> str | None:
     """The part of `url` after discord.py's REST base (without the query), or None for other URLs."""
     base = Route.BASE
@@ -200,6 +272,13 @@ def _route_of(method: str, path: str) -> tuple[str, str] | None:
             if match:
                 return route, match.group(1).replace("/", "+")
     return None
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value) if value else 0
+    except ValueError:
+        return 0
 
 
 def _seconds(value: str | None) -> float:
