@@ -15,7 +15,8 @@ Three limits are kept:
   edit of a reply ahead of routine updates. A reply takes its grant in `ChannelReplySurface.pace`, before
   its request exists, so a routine update still waiting can give way when the final text arrives, and
   names the request it pays for (`paid_for`); every other request takes one in the trace hook.
-  Interaction responses are exempt, as on Discord.
+  Interaction responses are exempt, as on Discord. A global 429 (another process on the same token, or a
+  limit lower than documented) lowers its rate for `GLOBAL_CAUTION_FOR` seconds.
 
 The headers are read from discord.py's own HTTP session through `aiohttp.TraceConfig`, the hook
 `discord.Client(http_trace=...)` offers for observing its requests; nothing inside discord.py is patched.
@@ -61,6 +62,14 @@ _ROUTES = tuple(route for _, _, route in _TRACKED)
 
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 _MAX_GATES = 4096
+GLOBAL_SHARE = 0.92
+"""Share of the global limit granted: four calls a second to spare for jitter between our grants and the server's
+count."""
+GLOBAL_CAUTION = 0.8
+"""The global rate is multiplied by this after each global 429 (down to `GLOBAL_CAUTION_FLOOR` of it)..."""
+GLOBAL_CAUTION_FLOOR = 0.5
+GLOBAL_CAUTION_FOR = 60.0
+"""...and is whole again this many seconds after the last one."""
 
 
 @dataclass(slots=True)
@@ -91,12 +100,14 @@ class DiscordRateLimits:
     """Every bucket the bridge paces on, plus the global budget, fed by discord.py's HTTP answers."""
 
     def __init__(self, *, per_second: float = GLOBAL_PER_SECOND, clock: Callable[[], float] = time.monotonic) -> None:
-        # 46 grants a second, and never more than 46 in any second (Discord allows 50): four to spare for jitter
-        # between our grants and the server's count, and 92% of the budget used. The bucket's capacity of 2
-        # only smooths bursts and absorbs a dispatcher woken a few milliseconds late.
-        self.global_budget = RateBudget(
-            rate=per_second * 0.92, capacity=2, peak=max(2, math.floor(per_second * 0.92)), clock=clock
-        )
+        # 46 grants a second, and never more than 46 in any second (Discord allows 50), and 92% of the budget
+        # used. The bucket's capacity of 2 only smooths bursts and absorbs a dispatcher woken a few
+        # milliseconds late.
+        self._global_rate = per_second * GLOBAL_SHARE
+        self.global_budget = RateBudget(rate=self._global_rate, capacity=2, peak=self._global_peak(1.0), clock=clock)
+        self.global_caution = 1.0
+        """The share of the usual global rate granted now: below 1 for a while after a global 429."""
+        self._careful_until = 0.0
         self.rate_limited = 0
         self._clock = clock
         self._hashes: dict[str, str] = {}
@@ -139,6 +150,28 @@ class DiscordRateLimits:
                 await gate.acquire(urgent)
                 taken.gates.append(gate)
 
+    async def acquire_global(self, urgent: bool = False) -> None:
+        """One grant of the global budget (its rate whole again once a global 429 is long enough ago)."""
+        if self.global_caution < 1.0 and self._clock() >= self._careful_until:
+            self.global_caution = 1.0
+            self._retune_global()
+            log.info("Discord's global budget is back to %.0f requests/s", self.global_budget.rate)
+        await self.global_budget.acquire(urgent)
+
+    def _global_refused(self, retry_after: float) -> None:
+        """A global 429: nothing for `retry_after`, then a lower rate for `GLOBAL_CAUTION_FOR` seconds."""
+        self.global_budget.block(retry_after)
+        self.global_caution = max(GLOBAL_CAUTION_FLOOR, self.global_caution * GLOBAL_CAUTION)
+        self._careful_until = self._clock() + retry_after + GLOBAL_CAUTION_FOR
+        self._retune_global()
+        log.warning("Discord's global limit answered 429: %.0f requests/s for a while", self.global_budget.rate)
+
+    def _retune_global(self) -> None:
+        self.global_budget.retune(self._global_rate * self.global_caution, self._global_peak(self.global_caution))
+
+    def _global_peak(self, caution: float) -> int:
+        return max(2, math.floor(self._global_rate * caution))
+
     @contextlib.contextmanager
     def paid_for(self, method: str, path: str) -> Iterator[None]:
         """The request `method path` (an API path such as `/channels/42/messages`) made inside the block
@@ -178,7 +211,7 @@ class DiscordRateLimits:
         path = _api_path(str(params.url))
         if path is None or path.startswith(_EXEMPT_PREFIXES) or self._use_prepaid(params.method, path):
             return
-        await self.global_budget.acquire()
+        await self.acquire_global()
 
     async def _on_request_end(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
@@ -199,7 +232,7 @@ class DiscordRateLimits:
             METRICS.rate_limited.labels("discord").inc()
             log.warning("Discord answered 429 (%s) to %s %s; waiting %.2f s", limited.scope, method, path, limited.wait)
             if limited.scope == "global":
-                self.global_budget.block(limited.wait)
+                self._global_refused(limited.wait)
         tracked = _route_of(method, path)
         if tracked is None:
             return

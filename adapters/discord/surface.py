@@ -112,7 +112,7 @@ class ChannelReplySurface:
         route = MESSAGE_CREATE if op == "post" else MESSAGE_EDIT
         taken = await self._rates.acquire(route, str(self.channel.id), urgent)
         try:
-            await self._rates.global_budget.acquire(urgent)
+            await self._rates.acquire_global(urgent)
             await self._rates.take_learned(taken, urgent)
         except asyncio.CancelledError:
             taken.give_back()  # a routine update gave way to the final text, which needs these very calls

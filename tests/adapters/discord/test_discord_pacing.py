@@ -1,5 +1,5 @@
 """The pacing rules on their own: fixed windows from headers, urgent first, 429s, shared buckets, exemptions,
-hidden budgets learned from 429s.
+hidden budgets learned from 429s, a more careful global budget after a global 429.
 
 The gates and budgets run on virtual time (`in_virtual_time`, their clock is the loop's): each test says
 exactly when a call may go."""
@@ -16,6 +16,8 @@ from adapters.discord.gates import LAST_CALL_HORIZON, BucketGate, SharedGate
 from adapters.discord.hidden_limits import SHAPE_LIFETIME
 from adapters.discord.pacing import (
     FOLLOWUP_EDIT,
+    GLOBAL_CAUTION,
+    GLOBAL_CAUTION_FOR,
     MESSAGE_CREATE,
     MESSAGE_EDIT,
     DiscordRateLimits,
@@ -306,3 +308,22 @@ async def test_a_shared_gate_counts_a_call_from_its_answer_and_keeps_its_last_ca
     gate.answered()
     await routine
     assert clock() - started >= 1.5, "...and the next counts from the first answer (0.5 s), not its grant"
+
+
+@in_virtual_time
+async def test_a_global_429_lowers_the_global_rate_for_a_while_then_it_recovers() -> None:
+    clock = loop_clock()
+    limits = DiscordRateLimits(per_second=10, clock=clock)
+    usual = limits.global_budget.rate
+    limits.observe("GET", f"{BASE}/users/@me", 429, {"Retry-After": "1", "X-RateLimit-Global": "true"})
+    assert limits.global_budget.rate == pytest.approx(usual * GLOBAL_CAUTION)
+    limits.observe("GET", f"{BASE}/users/@me", 429, {"Retry-After": "1", "X-RateLimit-Scope": "global"})
+    assert limits.global_budget.rate == pytest.approx(usual * GLOBAL_CAUTION**2), "more careful with each one"
+
+    started = clock()
+    for _ in range(20):
+        await limits.acquire_global()
+    assert clock() - started >= 1 + 18 / (usual * GLOBAL_CAUTION**2), "fewer grants a second"
+    await asyncio.sleep(GLOBAL_CAUTION_FOR)
+    await limits.acquire_global()
+    assert limits.global_budget.rate == usual and limits.global_caution == 1.0
