@@ -92,9 +92,11 @@ ROWS: list[Row] = [
     ),
     Row(
         "shared budget used while it binds",
-        "≥ 90 %",
+        "≥ 90 % (not with hidden limits)",
         lambda f: "does not bind" if not _binds(f) else f"{f.budget_used:.0%} of {f.budget_binds_for:.0f} s",
-        lambda f: f.budget_used >= 0.9 if _binds(f) else None,
+        # With hidden limits a reply's posts and edits share its channel's hidden budget, so it wants less of
+        # the global one than the one update a second `budget_use` counts on.
+        lambda f: f.budget_used >= 0.9 if _binds(f) and not f.hidden_limits else None,
     ),
     Row(
         "429s answered (whole run)",
