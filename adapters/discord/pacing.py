@@ -66,7 +66,8 @@ GLOBAL_SHARE = 0.92
 """Share of the global limit granted: four calls a second to spare for jitter between our grants and the server's
 count."""
 GLOBAL_CAUTION = 0.8
-"""The global rate is multiplied by this after each global 429 (down to `GLOBAL_CAUTION_FLOOR` of it)..."""
+"""The global rate is multiplied by this after a global 429 (down to `GLOBAL_CAUTION_FLOOR` of it; 429s answered
+while an earlier one's Retry-After runs are one event: their requests left before it was known)..."""
 GLOBAL_CAUTION_FLOOR = 0.5
 GLOBAL_CAUTION_FOR = 60.0
 """...and is whole again this many seconds after the last one."""
@@ -108,6 +109,7 @@ class DiscordRateLimits:
         self.global_caution = 1.0
         """The share of the usual global rate granted now: below 1 for a while after a global 429."""
         self._careful_until = 0.0
+        self._refused_until = 0.0
         self.rate_limited = 0
         self._clock = clock
         self._hashes: dict[str, str] = {}
@@ -160,9 +162,12 @@ class DiscordRateLimits:
 
     def _global_refused(self, retry_after: float) -> None:
         """A global 429: nothing for `retry_after`, then a lower rate for `GLOBAL_CAUTION_FOR` seconds."""
+        now = self._clock()
         self.global_budget.block(retry_after)
-        self.global_caution = max(GLOBAL_CAUTION_FLOOR, self.global_caution * GLOBAL_CAUTION)
-        self._careful_until = self._clock() + retry_after + GLOBAL_CAUTION_FOR
+        if now >= self._refused_until:
+            self.global_caution = max(GLOBAL_CAUTION_FLOOR, self.global_caution * GLOBAL_CAUTION)
+        self._refused_until = max(self._refused_until, now + retry_after)
+        self._careful_until = now + retry_after + GLOBAL_CAUTION_FOR
         self._retune_global()
         log.warning("Discord's global limit answered 429: %.0f requests/s for a while", self.global_budget.rate)
 

@@ -315,10 +315,13 @@ async def test_a_global_429_lowers_the_global_rate_for_a_while_then_it_recovers(
     clock = loop_clock()
     limits = DiscordRateLimits(per_second=10, clock=clock)
     usual = limits.global_budget.rate
-    limits.observe("GET", f"{BASE}/users/@me", 429, {"Retry-After": "1", "X-RateLimit-Global": "true"})
-    assert limits.global_budget.rate == pytest.approx(usual * GLOBAL_CAUTION)
+    refused = {"Retry-After": "1", "X-RateLimit-Global": "true"}
+    for _ in range(3):
+        limits.observe("GET", f"{BASE}/users/@me", 429, refused)
+    assert limits.global_budget.rate == pytest.approx(usual * GLOBAL_CAUTION), "requests sent together: one event"
+    await asyncio.sleep(1)
     limits.observe("GET", f"{BASE}/users/@me", 429, {"Retry-After": "1", "X-RateLimit-Scope": "global"})
-    assert limits.global_budget.rate == pytest.approx(usual * GLOBAL_CAUTION**2), "more careful with each one"
+    assert limits.global_budget.rate == pytest.approx(usual * GLOBAL_CAUTION**2), "a later one: more careful"
 
     started = clock()
     for _ in range(20):
