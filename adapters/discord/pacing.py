@@ -65,11 +65,11 @@ _MAX_GATES = 4096
 GLOBAL_SHARE = 0.92
 """Share of the global limit granted: four calls a second to spare for jitter between our grants and the server's
 count."""
-GLOBAL_CAUTION = 0.8
+GLOBAL_CAUTION = 0.9
 """The global rate is multiplied by this after a global 429 (down to `GLOBAL_CAUTION_FLOOR` of it; 429s answered
 while an earlier one's Retry-After runs are one event: their requests left before it was known)..."""
 GLOBAL_CAUTION_FLOOR = 0.5
-GLOBAL_CAUTION_FOR = 60.0
+GLOBAL_CAUTION_FOR = 30.0
 """...and is whole again this many seconds after the last one."""
 
 
