@@ -46,7 +46,7 @@ class HiddenLimits:
     """The shapes learned so far, and the gate each one imposes on every channel.
 
     `bucket(route, major)` is the route's announced bucket in that channel, if it has one: its limit and
-    window size a new shape, and the calls it granted count against a channel's hidden budget from the start.
+    window size a new shape, and the calls it had answered count on the channel's hidden budget from the start.
     """
 
     def __init__(
@@ -100,7 +100,7 @@ class HiddenLimits:
             routes |= old.routes
             self._shapes.remove(old)
             self._forget_gates(old)
-        buckets = [b for b in (self._bucket(r, major) for r in routes) if b is not None] or [BucketGate()]
+        buckets = self._buckets(routes, major) or [BucketGate()]
         limit, window = min(b.limit for b in buckets), max(b.window for b in buckets)
         shape = HiddenShape(frozenset(routes), limit, window, now, now + SHAPE_LIFETIME)
         self._shapes.append(shape)
@@ -111,6 +111,11 @@ class HiddenLimits:
             *_size(shape),
         )
         return shape
+
+    def _buckets(self, routes: Iterable[str], major: str) -> list[BucketGate]:
+        """The buckets `routes` have in `major`, each once (routes Discord names as one bucket share it)."""
+        found = (self._bucket(route, major) for route in routes)
+        return list(dict.fromkeys(bucket for bucket in found if bucket is not None))
 
     def _used(self, route: str, major: str, now: float) -> bool:
         bucket = self._bucket(route, major)
@@ -124,8 +129,7 @@ class HiddenLimits:
             if len(self._gates) >= _MAX_GATES:
                 self._forget_idle()
             since = self._clock() - shape.window
-            buckets = [b for b in (self._bucket(r, major) for r in shape.routes) if b is not None]
-            made = [at for bucket in buckets for at in bucket.answered_since(since)]
+            made = [at for bucket in self._buckets(shape.routes, major) for at in bucket.answered_since(since)]
             gate = self._gates[(shape.key, major)] = SharedGate(shape.limit, shape.window, made=made, clock=self._clock)
         return gate
 

@@ -330,3 +330,25 @@ async def test_a_global_429_lowers_the_global_rate_for_a_while_then_it_recovers(
     await asyncio.sleep(GLOBAL_CAUTION_FOR)
     await limits.acquire_global()
     assert limits.global_budget.rate == usual and limits.global_caution == 1.0
+
+
+@in_virtual_time
+async def test_a_channel_already_streaming_counts_its_calls_once_on_a_budget_learned_elsewhere() -> None:
+    """Posts and edits Discord names as one bucket share it: their answers count once, not once per route."""
+    clock = loop_clock()
+    limits = DiscordRateLimits(clock=clock)
+    for channel in (43, 42):
+        for route in (MESSAGE_CREATE, MESSAGE_EDIT):
+            await limits.acquire(route, str(channel), urgent=True)
+            path = f"/channels/{channel}/messages" + ("/9" if route == MESSAGE_EDIT else "")
+            limits.observe("POST" if route == MESSAGE_CREATE else "PATCH", BASE + path, 200, _headers(5, 4, 5.0))
+    limits.observe("PATCH", f"{BASE}/channels/42/messages/9", 429, {**_shared_429(), "X-RateLimit-Bucket": "abc"})
+    assert limits.gate(MESSAGE_CREATE, "43") is limits.gate(MESSAGE_EDIT, "43")
+
+    [gate] = limits.hidden.gates(MESSAGE_EDIT, "43")
+    started = clock()
+    for _ in range(3):
+        await gate.acquire(urgent=True)
+    assert clock() == started, "two of the five were used in channel 43 before the budget was learned"
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(gate.acquire(urgent=True), 1)
