@@ -3,6 +3,7 @@
 python -m bench                 # Discord and Slack, N = 1, 10, 50, 200
 python -m bench --quick         # N = 1 and 10 with short replies, under a minute
 python -m bench --platform discord --n 1 10 --json results.json
+python -m bench --platform discord --n 20 50 --hidden-limits   # Discord with limits its headers do not announce
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--first-token-delay", type=float, default=0.3, help="upstream seconds before a token")
     parser.add_argument("--cap", type=float, default=360.0, help="seconds a run may wait for its replies at most")
     parser.add_argument("--real-openwebui", action="store_true", help="a real OpenWebUI instead of the stand-in")
+    parser.add_argument(
+        "--hidden-limits",
+        action="store_true",
+        help="Discord: posts and edits in one channel share a hidden 5 per 5 s that no header announces",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--profile", type=Path, help="record the bridge with py-spy into this folder, summarise")
     return parser
@@ -66,7 +72,17 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profile = args.profile.resolve() / f"{name}-{n}.txt"
-            plan = Plan(name, n, chars, args.rate, args.first_token_delay, args.cap, args.real_openwebui, profile)
+            plan = Plan(
+                name,
+                n,
+                chars,
+                args.rate,
+                args.first_token_delay,
+                args.cap,
+                args.real_openwebui,
+                profile,
+                hidden_limits=args.hidden_limits and name == "discord",
+            )
             began = time.monotonic()
             result = figures(await run(plan))
             print(f"# {name} N={n}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
@@ -80,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     chars = args.reply_chars or (600 if args.quick else 3000)
     stand_in = "a real OpenWebUI" if args.real_openwebui else "the OpenWebUI stand-in"
     print(f"Machine: {machine()}")
+    hidden = " (Discord: also a hidden shared budget for posts and edits per channel)" if args.hidden_limits else ""
     print(
         f"Each reply: {chars} characters at {args.rate:g} tokens/s after {args.first_token_delay:g} s, "
-        f"through {stand_in}; simulators at the platforms' documented limits.\n"
+        f"through {stand_in}; simulators at the platforms' documented limits{hidden}.\n"
     )
     for name in args.platform:
         print(table(name, [f for f in results if f.platform == name]) + "\n")

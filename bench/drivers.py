@@ -2,7 +2,8 @@
 
 A driver acts as the platform's users would (a mention per conversation, each in a thread of its own) and
 reads what those users saw, version by version, from the simulator's records. The simulators run with
-their default, realistic rate limits (`../shared/docs/platforms.md`); nothing here loosens them.
+their default, realistic rate limits (`../shared/docs/platforms.md`); nothing here loosens them, and
+`--hidden-limits` tightens Discord's with a budget its headers do not announce.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import Any, Protocol
 
 from bench.records import SharedBudget, Visible
 from bridge.splitting import reassemble
-from simulators.discord import DiscordSimulator, SimChannel, SimMessage, SimUser
+from simulators.discord import (
+    MESSAGES_SHARE_ONE_BUDGET,
+    DiscordSimulator,
+    RateLimitConfig,
+    SimChannel,
+    SimMessage,
+    SimulatorConfig,
+    SimUser,
+)
 from simulators.slack import SlackSimulator
 
 MAX_CHANNELS = 20
@@ -72,8 +81,11 @@ class DiscordDriver:
     warm_up_pause = 1.5
     """Seconds after the warm-up: the global window (1 s) is over; its thread's buckets are its own."""
 
-    def __init__(self) -> None:
-        self.sim = DiscordSimulator()
+    def __init__(self, *, hidden_limits: bool = False) -> None:
+        """`hidden_limits`: posts and edits in one channel (each thread) also draw on one hidden 5 per 5 s,
+        refused with `X-RateLimit-Scope: shared` while each route's headers show room."""
+        hidden = MESSAGES_SHARE_ONE_BUDGET if hidden_limits else None
+        self.sim = DiscordSimulator(SimulatorConfig(ratelimits=RateLimitConfig(hidden_shared=hidden)))
         self._channels: list[SimChannel] = []
         self._users: list[SimUser] = []
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bridge_process import BridgeProcess, profiled
-from bench.drivers import DRIVERS, Driver
+from bench.drivers import DRIVERS, DiscordDriver, Driver
 from bench.records import Conversation, Cost, Run
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
 from simulators.openwebui_fake import FakeOpenWebUI
@@ -43,6 +43,8 @@ class Plan:
     real_openwebui: bool = False
     profile: Path | None = None
     """Record the bridge with py-spy into this file (collapsed stacks; `bench.profile` summarises them)."""
+    hidden_limits: bool = False
+    """Discord: posts and edits in one channel also share a budget no header announces (`DiscordDriver`)."""
 
 
 @dataclass(slots=True)
@@ -72,7 +74,7 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
 async def run(plan: Plan) -> Run:
     """Do one run and return what it recorded (raises with the bridge's log tail if the bridge fails)."""
     upstream = ModelUpstream(tokens_per_second=plan.tokens_per_second, first_token_delay=plan.first_token_delay)
-    driver: Driver = DRIVERS[plan.platform]()
+    driver = _driver(plan)
     async with upstream, openwebui(upstream, plan.real_openwebui) as owui:
         await driver.start()
         try:
@@ -87,6 +89,13 @@ async def run(plan: Plan) -> Run:
                     await bridge.stop()
         finally:
             await driver.stop()
+
+
+def _driver(plan: Plan) -> Driver:
+    """The platform's driver; hidden limits are Discord's only."""
+    if plan.platform == "discord":
+        return DiscordDriver(hidden_limits=plan.hidden_limits)
+    return DRIVERS[plan.platform]()
 
 
 def _bridge_env(owui: _OpenWebUI, driver: Driver) -> dict[str, str]:
@@ -135,6 +144,7 @@ async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Br
         budget=driver.budget(),
         cost=cost,
         timed_out=timed_out,
+        hidden_limits=plan.hidden_limits,
     )
 
 

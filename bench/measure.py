@@ -48,6 +48,7 @@ class Figures:
     bench_cpu_share: float  # the benchmark process's CPU / wall time: near 1.0 means its clocks lag
     timed_out: bool
     unfinished: int
+    hidden_limits: bool = False  # Discord's posts and edits also shared a budget no header announces
 
 
 def figures(run: Run) -> Figures:
@@ -85,6 +86,7 @@ def figures(run: Run) -> Figures:
         bench_cpu_share=cost.bench_cpu_seconds / cost.wall_seconds if cost.wall_seconds else math.nan,
         timed_out=run.timed_out,
         unfinished=sum(not c.correct for c in convs),
+        hidden_limits=run.hidden_limits,
     )
 
 

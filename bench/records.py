@@ -84,4 +84,5 @@ class Run:
     budget: SharedBudget
     cost: Cost
     timed_out: bool
+    hidden_limits: bool = False
     notes: list[str] = field(default_factory=list)

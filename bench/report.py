@@ -1,8 +1,10 @@
-"""Tables of figures with issue 5's targets beside them: one Markdown table per platform, a column per N.
+"""Tables of figures with issue 5's targets beside them (and issue 15's for Discord): one Markdown table per
+platform, a column per N.
 
 A cell gets ✓ or ✗ only where a target applies to that N (the first-text p50 target is for one
 conversation, the fairness and budget targets only where the shared budget binds, ...); elsewhere the
-number stands alone.
+number stands alone. With Discord's hidden limits on (`--hidden-limits`) a whole run may meet 3 429s, the
+ones the bridge learns the hidden budget from.
 """
 
 from __future__ import annotations
@@ -41,6 +43,22 @@ def _ratio(f: Figures) -> float:
     return high / low if low else math.inf
 
 
+HIDDEN_429S = 3
+"""429s a whole run may meet with Discord's hidden limits on: the bridge learns from them, then meets no more."""
+
+
+def _fair(f: Figures) -> bool | None:
+    """Updates per reply even where the budget binds: within 1.5, and 1.2 for Discord at N = 100 (issue 15)."""
+    if not _binds(f):
+        return None
+    return _ratio(f) <= (1.2 if f.platform == "discord" and f.n == 100 else 1.5)
+
+
+def _completion(f: Figures) -> bool:
+    """p99 within 1.5 s; within 0.5 s at N = 20 with Discord's hidden limits on (issue 15)."""
+    return f.completion[1] <= (0.5 if f.hidden_limits and f.n == 20 else 1.5)
+
+
 ROWS: list[Row] = [
     Row(
         "first text p50 / p95 / p99 (ms)",
@@ -62,23 +80,30 @@ ROWS: list[Row] = [
     Row("visible text behind upstream p50 / p95 (s)", "", lambda f: f"{_s(f.lag[0])} / {_s(f.lag[1])}"),
     Row(
         "completion lag p50 / p99 (s)",
-        "p99 ≤ 1.5",
+        "p99 ≤ 1.5 (hidden limits: ≤ 0.5 at N=20)",
         lambda f: f"{f.completion[0]:.3f} / {f.completion[1]:.3f}",
-        lambda f: f.completion[1] <= 1.5,
+        _completion,
     ),
     Row(
         "updates per reply max / min (replies on the shared budget)",
-        "max/min ≤ 1.5 where the budget binds",
+        "max/min ≤ 1.5 where the budget binds (Discord N=100: ≤ 1.2)",
         lambda f: f"{f.updates[0]} / {f.updates[1]}",
-        lambda f: _ratio(f) <= 1.5 if _binds(f) else None,
+        _fair,
     ),
     Row(
         "shared budget used while it binds",
-        "≥ 90 %",
+        "≥ 90 % (not with hidden limits)",
         lambda f: "does not bind" if not _binds(f) else f"{f.budget_used:.0%} of {f.budget_binds_for:.0f} s",
-        lambda f: f.budget_used >= 0.9 if _binds(f) else None,
+        # With hidden limits a reply's posts and edits share its channel's hidden budget, so it wants less of
+        # the global one than the one update a second `budget_use` counts on.
+        lambda f: f.budget_used >= 0.9 if _binds(f) and not f.hidden_limits else None,
     ),
-    Row("429s answered", "0", lambda f: str(f.count_429), lambda f: f.count_429 == 0),
+    Row(
+        "429s answered (whole run)",
+        f"0 (hidden limits: ≤ {HIDDEN_429S})",
+        lambda f: str(f.count_429),
+        lambda f: f.count_429 <= (HIDDEN_429S if f.hidden_limits else 0),
+    ),
     Row("edits refused for length", "0", lambda f: str(f.refused_for_length), lambda f: f.refused_for_length == 0),
     Row("final texts exact", "100 %", lambda f: f"{f.correct:.0%}", lambda f: f.correct == 1.0),
     Row("bridge CPU s (share of one core)", "", lambda f: f"{f.cpu_seconds:.1f} ({f.bridge_cpu_share:.0%})"),
@@ -102,9 +127,10 @@ def table(platform: str, runs: list[Figures]) -> str:
     """A Markdown table of one platform's runs, N ascending."""
     runs = sorted(runs, key=lambda f: f.n)
     budget = runs[0].budget_name if runs else ""
+    hidden = "; hidden shared limits on" if any(f.hidden_limits for f in runs) else ""
     header = ["figure", "target", *(f"N={f.n}" for f in runs)]
     lines = [
-        f"**{platform}** (shared budget: {budget})",
+        f"**{platform}** (shared budget: {budget}{hidden})",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

@@ -162,6 +162,15 @@ class RateBudget:
         if remaining <= 0:
             self.block(reset_after)
 
+    def retune(self, rate: float, peak: int | None) -> None:
+        """Grant at `rate` per second (and at most `peak` in any second) from now on, for a server that turned out
+        to allow less than it said, or allows its usual again; tokens already earned are kept."""
+        if rate <= 0 or (peak is not None and peak < self.capacity):
+            raise ValueError("a budget needs a positive rate and a peak of at least its capacity")
+        self._refill()
+        self.rate = rate
+        self.peak = peak
+
     def block(self, seconds: float) -> None:
         """Grant nothing for `seconds` (after a 429 with Retry-After)."""
         self._blocked_until = max(self._blocked_until, self._clock() + seconds)

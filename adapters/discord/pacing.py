@@ -1,18 +1,22 @@
-"""Discord's rate limits as Discord itself states them, so that streaming edits never meet a 429.
+"""Discord's rate limits, as Discord states them and as its 429s reveal them, so that streaming edits do not
+meet a 429 (or meet one once).
 
 discord.py reads the `X-RateLimit-*` headers too, but only to sleep *inside* a request once a bucket is
 empty, and it never waits in advance for the global limit (50 requests/s per bot). A bridge that streams
 must decide before it sends: a reply waits for its turn here, then sends the newest text.
 
-Two limits are kept:
+Three limits are kept:
 * per bucket (a route and its channel or interaction token): a `BucketGate` that grants only what the
   last headers left in the current window. Discord's windows are fixed, so a token bucket refilling
   continuously could grant a call the server's window no longer has; this gate cannot.
+* hidden budgets no header announces, learned from 429s (`hidden_limits`): once learned in one channel,
+  a `SharedGate` per channel for every channel.
 * global: one `RateBudget` for every request to the API, shared fairly in arrival order, with the final
   edit of a reply ahead of routine updates. A reply takes its grant in `ChannelReplySurface.pace`, before
   its request exists, so a routine update still waiting can give way when the final text arrives, and
   names the request it pays for (`paid_for`); every other request takes one in the trace hook.
-  Interaction responses are exempt, as on Discord.
+  Interaction responses are exempt, as on Discord. A global 429 (another process on the same token, or a
+  limit lower than documented) lowers its rate for `GLOBAL_CAUTION_FOR` seconds.
 
 The headers are read from discord.py's own HTTP session through `aiohttp.TraceConfig`, the hook
 `discord.Client(http_trace=...)` offers for observing its requests; nothing inside discord.py is patched.
@@ -20,20 +24,20 @@ The headers are read from discord.py's own HTTP session through `aiohttp.TraceCo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import aiohttp
 from discord.http import Route
 
+from adapters.discord.gates import BucketGate, SharedGate
+from adapters.discord.hidden_limits import HiddenLimits
 from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
 
@@ -54,12 +58,19 @@ _TRACKED = (
     ("PATCH", re.compile(r"/webhooks/(\d+/[^/]+)/messages/[^/]+"), FOLLOWUP_EDIT),
 )
 """The routes replies are paced on, with the group that is their major parameter (Discord's bucket key)."""
+_ROUTES = tuple(route for _, _, route in _TRACKED)
 
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
-_WAKE_MARGIN = 0.05  # seconds after a window's reset before the next call, for clock rounding and latency
-_NEW_WINDOW = 0.25  # seconds an answer's reset may lie past ours before it is taken for a new window
-LAST_CALL_HORIZON = 1.0  # seconds before a window resets from which a routine call may take its last call
 _MAX_GATES = 4096
+GLOBAL_SHARE = 0.92
+"""Share of the global limit granted: four calls a second to spare for jitter between our grants and the server's
+count."""
+GLOBAL_CAUTION = 0.9
+"""The global rate is multiplied by this after a global 429 (down to `GLOBAL_CAUTION_FLOOR` of it; 429s answered
+while an earlier one's Retry-After runs are one event: their requests left before it was known)..."""
+GLOBAL_CAUTION_FLOOR = 0.5
+GLOBAL_CAUTION_FOR = 30.0
+"""...and is whole again this many seconds after the last one."""
 
 
 @dataclass(slots=True)
@@ -71,118 +82,40 @@ class _Prepaid:
     credits: int = 0
 
 
-class BucketGate:
-    """One Discord rate-limit bucket: `limit` calls per window, `remaining` in the window ending at `reset_at`.
+@dataclass(slots=True)
+class Taken:
+    """The calls one request to `route` for `major` took from its gates, to give back if it is abandoned
+    before it goes out."""
 
-    Before the first answer it assumes Discord's observed 5 calls per 5 s; every answer corrects it.
-    Grants are first come, first served, with urgent requests (final edits) ahead.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 5.0, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.remaining = limit
-        self.reset_at: float | None = None
-        self.granted = 0
-        self._clock = clock
-        self._urgent: deque[object] = deque()
-        self._routine: deque[object] = deque()
-        self._changed = asyncio.Event()
-
-    async def acquire(self, urgent: bool = False) -> None:
-        """Wait until this bucket has a call left for us, then take it."""
-        ticket = object()
-        queue = self._urgent if urgent else self._routine
-        queue.append(ticket)
-        try:
-            while True:
-                first = self._urgent[0] if self._urgent else self._routine[0]
-                wait = self._wait_time(urgent) if first is ticket else None
-                if wait == 0:
-                    self._take()
-                    return
-                changed = self._changed
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), wait)
-        finally:
-            queue.remove(ticket)
-            self._notify()
-
-    @property
-    def idle(self) -> bool:
-        """Nobody waits and the window is over: the gate can be forgotten."""
-        return not self._urgent and not self._routine and self._wait_time() == 0 and self.reset_at is None
-
-    def observe(self, limit: int, remaining: int, reset_after: float) -> None:
-        """Correct the gate from one answer's headers."""
-        now = self._clock()
-        if remaining == limit - 1:
-            self.window = reset_after  # the call that opened a window tells how long windows last
-        self.limit = limit
-        reset_at = now + reset_after
-        if self.reset_at is not None and reset_at > self.reset_at + _NEW_WINDOW:
-            # A call sent just before our reset reached Discord just after its own: the answer speaks of a
-            # window that began after ours, and what is left in it is what it says, not the old window's 0.
-            self.remaining = remaining
-        else:
-            self.remaining = min(self.remaining, remaining)
-        self.reset_at = reset_at
-        self._notify()
+    route: str
+    major: str
+    gates: list[BucketGate | SharedGate] = field(default_factory=list)
 
     def give_back(self) -> None:
-        """Return a call taken but not made (the request was abandoned before it went out)."""
-        if self.remaining < self.limit:
-            self.remaining += 1
-            self.granted -= 1
-            self._notify()
-
-    def exhausted(self, retry_after: float) -> None:
-        """A 429: nothing more until `retry_after` seconds have passed."""
-        self.remaining = 0
-        self.reset_at = self._clock() + retry_after
-        self._notify()
-
-    def _wait_time(self, urgent: bool = True) -> float:
-        """Seconds until a call may go. A routine call leaves the window's last call to a final text, which
-        would otherwise wait for the next window (up to five seconds) behind routine updates, until the
-        window's last `LAST_CALL_HORIZON` seconds: a final text then waits that long at most, and one reply
-        editing once a second still gets every call of the window."""
-        now = self._clock()
-        if self.reset_at is not None and now >= self.reset_at:
-            self.remaining, self.reset_at = self.limit, None
-        reset = self.reset_at if self.reset_at is not None else now
-        if self.remaining > 1 or (self.remaining == 1 and (urgent or self.limit < 2)):
-            return 0.0
-        if self.remaining == 1:
-            return max(0.0, reset - LAST_CALL_HORIZON - now)
-        return reset - now + _WAKE_MARGIN
-
-    def _take(self) -> None:
-        self.remaining -= 1
-        self.granted += 1
-        if self.reset_at is None:
-            self.reset_at = self._clock() + self.window
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        for gate in self.gates:
+            gate.give_back()
+        self.gates.clear()
 
 
 class DiscordRateLimits:
     """Every bucket the bridge paces on, plus the global budget, fed by discord.py's HTTP answers."""
 
     def __init__(self, *, per_second: float = GLOBAL_PER_SECOND, clock: Callable[[], float] = time.monotonic) -> None:
-        # 46 grants a second, and never more than 46 in any second (Discord allows 50): four to spare for jitter
-        # between our grants and the server's count, and 92% of the budget used. The bucket's capacity of 2
-        # only smooths bursts and absorbs a dispatcher woken a few milliseconds late.
-        self.global_budget = RateBudget(
-            rate=per_second * 0.92, capacity=2, peak=max(2, math.floor(per_second * 0.92)), clock=clock
-        )
+        # 46 grants a second, and never more than 46 in any second (Discord allows 50), and 92% of the budget
+        # used. The bucket's capacity of 2 only smooths bursts and absorbs a dispatcher woken a few
+        # milliseconds late.
+        self._global_rate = per_second * GLOBAL_SHARE
+        self.global_budget = RateBudget(rate=self._global_rate, capacity=2, peak=self._global_peak(1.0), clock=clock)
+        self.global_caution = 1.0
+        """The share of the usual global rate granted now: below 1 for a while after a global 429."""
+        self._careful_until = 0.0
+        self._refused_until = 0.0
         self.rate_limited = 0
         self._clock = clock
         self._hashes: dict[str, str] = {}
         self._gates: dict[tuple[str, str], BucketGate] = {}
         self._prepaid: dict[tuple[str, str], _Prepaid] = {}
+        self.hidden = HiddenLimits(self._existing_gate, clock=clock)
 
     def gate(self, route: str, major: str) -> BucketGate:
         """The gate of `route` (one of this module's route names) for `major` (channel id, or id/token)."""
@@ -193,6 +126,56 @@ class DiscordRateLimits:
                 self._forget_idle()
             gate = self._gates[key] = BucketGate(clock=self._clock)
         return gate
+
+    def _existing_gate(self, route: str, major: str) -> BucketGate | None:
+        return self._gates.get((self._hashes.get(route, route), major))
+
+    async def acquire(self, route: str, major: str, urgent: bool = False) -> Taken:
+        """Wait for a call to `route` for `major` from every gate it draws on: the hidden budgets learned so far,
+        then its bucket (whose window opens at its grant, so it is taken last). Abandoned, it keeps nothing."""
+        taken = Taken(route, major)
+        try:
+            for gate in [*self.hidden.gates(route, major), self.gate(route, major)]:
+                await gate.acquire(urgent)
+                taken.gates.append(gate)
+            await self.take_learned(taken, urgent)
+        except BaseException:
+            taken.give_back()
+            raise
+        return taken
+
+    async def take_learned(self, taken: Taken, urgent: bool = False) -> None:
+        """Also take from the hidden budgets learned since `taken` began (a 429 in another channel while this
+        request waited): without this, every request already waiting when the first 429 came would meet it."""
+        while missing := [g for g in self.hidden.gates(taken.route, taken.major) if g not in taken.gates]:
+            for gate in missing:
+                await gate.acquire(urgent)
+                taken.gates.append(gate)
+
+    async def acquire_global(self, urgent: bool = False) -> None:
+        """One grant of the global budget (its rate whole again once a global 429 is long enough ago)."""
+        if self.global_caution < 1.0 and self._clock() >= self._careful_until:
+            self.global_caution = 1.0
+            self._retune_global()
+            log.info("Discord's global budget is back to %.0f requests/s", self.global_budget.rate)
+        await self.global_budget.acquire(urgent)
+
+    def _global_refused(self, retry_after: float) -> None:
+        """A global 429: nothing for `retry_after`, then a lower rate for `GLOBAL_CAUTION_FOR` seconds."""
+        now = self._clock()
+        self.global_budget.block(retry_after)
+        if now >= self._refused_until:
+            self.global_caution = max(GLOBAL_CAUTION_FLOOR, self.global_caution * GLOBAL_CAUTION)
+        self._refused_until = max(self._refused_until, now + retry_after)
+        self._careful_until = now + retry_after + GLOBAL_CAUTION_FOR
+        self._retune_global()
+        log.warning("Discord's global limit answered 429: %.0f requests/s for a while", self.global_budget.rate)
+
+    def _retune_global(self) -> None:
+        self.global_budget.retune(self._global_rate * self.global_caution, self._global_peak(self.global_caution))
+
+    def _global_peak(self, caution: float) -> int:
+        return max(2, math.floor(self._global_rate * caution))
 
     @contextlib.contextmanager
     def paid_for(self, method: str, path: str) -> Iterator[None]:
@@ -233,7 +216,7 @@ class DiscordRateLimits:
         path = _api_path(str(params.url))
         if path is None or path.startswith(_EXEMPT_PREFIXES) or self._use_prepaid(params.method, path):
             return
-        await self.global_budget.acquire()
+        await self.acquire_global()
 
     async def _on_request_end(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
@@ -244,17 +227,17 @@ class DiscordRateLimits:
             log.exception("could not read Discord's rate-limit headers")
 
     def observe(self, method: str, url: str, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from one answer: bucket hashes, what is left in a bucket, 429s (bucket or global)."""
+        """Learn from one answer: bucket hashes, what is left in a bucket, 429s (bucket, hidden or global)."""
         path = _api_path(url)
         if path is None:
             return
-        if status == 429:
+        limited = _Refusal.of(status, headers)
+        if limited is not None:
             self.rate_limited += 1
             METRICS.rate_limited.labels("discord").inc()
-            retry_after = _seconds(headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After"))
-            log.warning("Discord answered 429 to %s %s; waiting %.2f s", method, path, retry_after)
-            if headers.get("X-RateLimit-Global", "").lower() == "true":
-                self.global_budget.block(retry_after)
+            log.warning("Discord answered 429 (%s) to %s %s; waiting %.2f s", limited.scope, method, path, limited.wait)
+            if limited.scope == "global":
+                self._global_refused(limited.wait)
         tracked = _route_of(method, path)
         if tracked is None:
             return
@@ -263,10 +246,15 @@ class DiscordRateLimits:
         if bucket and self._hashes.get(route) != bucket:
             self._learn_hash(route, major, bucket)
         gate = self.gate(route, major)
-        if status == 429:
-            if headers.get("X-RateLimit-Global", "").lower() != "true":
-                gate.exhausted(retry_after)
-        elif "X-RateLimit-Remaining" in headers:
+        if limited is not None:
+            if limited.scope == "hidden":
+                self.hidden.refused(route, major, limited.wait, _ROUTES)
+            elif limited.scope == "bucket":
+                gate.exhausted(limited.wait)
+            return
+        gate.answered()
+        self.hidden.answered(route, major)
+        if "X-RateLimit-Remaining" in headers:
             gate.observe(
                 int(headers.get("X-RateLimit-Limit", gate.limit)),
                 int(headers["X-RateLimit-Remaining"]),
@@ -286,6 +274,27 @@ class DiscordRateLimits:
             del self._gates[key]
 
 
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A 429: whose limit it was (`global`, the route's `bucket`, or `hidden`: one its headers did not show),
+    and how long to wait."""
+
+    scope: str
+    wait: float
+
+    @staticmethod
+    def of(status: int, headers: Mapping[str, str]) -> _Refusal | None:
+        if status != 429:
+            return None
+        scope = headers.get("X-RateLimit-Scope", "").lower()
+        if headers.get("X-RateLimit-Global", "").lower() == "true" or scope == "global":
+            return _Refusal("global", _seconds(headers.get("Retry-After")))
+        if scope == "shared" or _int(headers.get("X-RateLimit-Remaining")) > 0:
+            # Reset-After speaks of the route's own bucket, which had room: Retry-After is the hidden budget's.
+            return _Refusal("hidden", _seconds(headers.get("Retry-After") or headers.get("X-RateLimit-Reset-After")))
+        return _Refusal("bucket", _seconds(headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After")))
+
+
 def _api_path(url: str) -> str | None:
     """The part of `url` after discord.py's REST base (without the query), or None for other URLs."""
     base = Route.BASE
@@ -301,6 +310,13 @@ def _route_of(method: str, path: str) -> tuple[str, str] | None:
             if match:
                 return route, match.group(1).replace("/", "+")
     return None
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value) if value else 0
+    except ValueError:
+        return 0
 
 
 def _seconds(value: str | None) -> float:

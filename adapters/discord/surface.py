@@ -24,7 +24,6 @@ from adapters.discord.pacing import (
     FOLLOWUP_EDIT,
     MESSAGE_CREATE,
     MESSAGE_EDIT,
-    BucketGate,
     DiscordRateLimits,
 )
 from bridge import texts
@@ -95,9 +94,6 @@ class ChannelReplySurface:
         self._on_post = on_post
         self._messages_path = f"/channels/{channel.id}/messages"
 
-    def _gate(self, op: Operation) -> BucketGate:
-        return self._rates.gate(MESSAGE_CREATE if op == "post" else MESSAGE_EDIT, str(self.channel.id))
-
     def _paid(self, grant: Grant, method: str, path: str) -> contextlib.AbstractContextManager[None]:
         """The request `method path` goes on the global grant `grant` holds (one this surface's `pace` took)."""
         if grant.token is self._rates.global_budget:
@@ -123,16 +119,17 @@ class ChannelReplySurface:
             await asyncio.sleep(TYPING_EVERY)
 
     async def pace(self, op: Operation, final: bool) -> Grant:
-        """The channel's bucket, then the bot's global budget; the call that follows uses both grants (the
-        returned grant holds the global one). A post (a reply's first text, or its next part) goes before
-        routine edits: new text first."""
+        """The channel's gates (its bucket, and the budgets Discord was seen to hide), then the bot's global
+        budget; the call that follows uses every grant (the returned grant holds the global one). A post (a
+        reply's first text, or its next part) goes before routine edits: new text first."""
         urgent = final or op == "post"
-        gate = self._gate(op)
-        await gate.acquire(urgent)
+        route = MESSAGE_CREATE if op == "post" else MESSAGE_EDIT
+        taken = await self._rates.acquire(route, str(self.channel.id), urgent)
         try:
-            await self._rates.global_budget.acquire(urgent)
+            await self._rates.acquire_global(urgent)
+            await self._rates.take_learned(taken, urgent)
         except asyncio.CancelledError:
-            gate.give_back()  # a routine update gave way to the final text, which needs this very call
+            taken.give_back()  # a routine update gave way to the final text, which needs these very calls
             raise
         return Grant(op, final, self._rates.global_budget)
 
@@ -195,9 +192,9 @@ class InteractionReplySurface:
         return None
 
     async def pace(self, op: Operation, final: bool) -> Grant:
-        """The interaction's bucket only: interaction responses are outside the global budget."""
+        """The interaction's gates only: interaction responses are outside the global budget."""
         route = FOLLOWUP_CREATE if op == "post" and self._original is not None else FOLLOWUP_EDIT
-        await self._rates.gate(route, self._major).acquire(final)
+        await self._rates.acquire(route, self._major, final)
         return Grant(op, final)
 
     async def post(self, text: str, grant: Grant) -> str:

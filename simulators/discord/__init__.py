@@ -16,12 +16,13 @@ from simulators.discord.models import (
     SimRole,
     SimUser,
 )
-from simulators.discord.ratelimit import RateLimitConfig, RouteLimit
+from simulators.discord.ratelimit import MESSAGES_SHARE_ONE_BUDGET, RateLimitConfig, RouteLimit, SharedLimit
 from simulators.discord.records import CallRecord
 from simulators.discord.seams import point_discord_py_at
 from simulators.discord.server import BasicWorld, DiscordSimulator, mention
 
 __all__ = [
+    "MESSAGES_SHARE_ONE_BUDGET",
     "BasicWorld",
     "CallRecord",
     "ChannelType",
@@ -31,6 +32,7 @@ __all__ = [
     "Ping",
     "RateLimitConfig",
     "RouteLimit",
+    "SharedLimit",
     "SimAttachment",
     "SimChannel",
     "SimFile",

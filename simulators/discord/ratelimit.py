@@ -5,10 +5,15 @@ and its major parameter (the channel id, guild id, or webhook id + token), so ed
 share a bucket. Windows are fixed: the first request opens a window of ``per`` seconds. Every answer carries
 honest ``X-RateLimit-*`` headers, which is what lets discord.py wait *before* a bucket runs dry; a client
 that ignores them gets Discord's 429 body and headers.
+
+Optionally (``RateLimitConfig.hidden_shared``) some routes also draw on one budget per resource that no
+header announces, as real Discord does in places: a request that finds it spent is answered 429 with
+``X-RateLimit-Scope: shared`` while its own route's headers still show room.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import time
@@ -40,12 +45,26 @@ def _default_routes() -> dict[str, RouteLimit]:
     }
 
 
+@dataclass(frozen=True)
+class SharedLimit:
+    """``limit`` requests per resource that ``routes`` draw on together, announced by none of their headers."""
+
+    routes: frozenset[str]
+    limit: RouteLimit
+
+
+MESSAGES_SHARE_ONE_BUDGET = SharedLimit(frozenset({MESSAGE_CREATE, MESSAGE_EDIT}), RouteLimit(5, 5.0))
+"""Posting and editing messages in one channel on one hidden 5 per 5 s, each route's headers showing its own 5:
+seen in another implementation of Discord's API, and on Discord itself (discord-api-docs #1442)."""
+
+
 @dataclass
 class RateLimitConfig:
     """Limits the simulator enforces; every number is observed Discord behaviour, not a published one.
 
     ``channel_rename`` is Discord's hidden sub-limit on renaming a channel or thread (2 per 10 minutes
-    per channel): it has no bucket headers, so a client only learns of it from a 429.
+    per channel): it has no bucket headers, so a client only learns of it from a 429. ``hidden_shared``
+    (off by default) makes routes share a budget per channel that their headers do not show.
     """
 
     routes: dict[str, RouteLimit] = field(default_factory=_default_routes)
@@ -53,6 +72,7 @@ class RateLimitConfig:
     global_limit: int = 50
     global_per: float = 1.0
     channel_rename: RouteLimit | None = RouteLimit(2, 600.0)
+    hidden_shared: SharedLimit | None = None
 
     def with_routes(self, **changes: RouteLimit) -> RateLimitConfig:
         """A copy with some routes changed; keys are ``message_create``, ``message_edit``, ``channel_edit``."""
@@ -60,7 +80,7 @@ class RateLimitConfig:
         routes = dict(self.routes)
         for name, limit in changes.items():
             routes[names[name]] = limit
-        return RateLimitConfig(routes, self.default, self.global_limit, self.global_per, self.channel_rename)
+        return dataclasses.replace(self, routes=routes)
 
 
 @dataclass
@@ -149,10 +169,23 @@ class RateLimiter:
         if window.full(now):
             self.served_429["user"] += 1
             return _limited(self._headers(route_key, window, now), window.reset_after(now), "user", False)
+        hidden = self._hidden_window(route_key, major)
+        if hidden is not None and hidden.full(now):
+            # The route's own headers show room: nothing but this 429 tells of the budget behind them.
+            self.served_429["shared"] += 1
+            return _limited(self._headers(route_key, window, now), hidden.reset_after(now), "shared", False)
         window.consume(now)
+        if hidden is not None:
+            hidden.consume(now)
         if not global_exempt:
             self._global.consume(now)
         return Verdict(True, self._headers(route_key, window, now))
+
+    def _hidden_window(self, route_key: str, major: str) -> _Window | None:
+        hidden = self.config.hidden_shared
+        if hidden is None or route_key not in hidden.routes:
+            return None
+        return self._subs.setdefault(("hidden_shared", major), _Window(hidden.limit.limit, hidden.limit.per))
 
     def check_sub_limit(self, name: str, major: str, limit: RouteLimit) -> Verdict:
         """A hidden sub-limit (no headers of its own), such as renaming a channel."""

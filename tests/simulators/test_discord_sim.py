@@ -12,6 +12,7 @@ import pytest
 from discord import app_commands
 
 from simulators.discord import (
+    MESSAGES_SHARE_ONE_BUDGET,
     DiscordSimulator,
     RateLimitConfig,
     RouteLimit,
@@ -185,6 +186,50 @@ async def test_raw_burst_ignoring_headers_gets_discords_429(
     assert headers["X-RateLimit-Bucket"] == answers[0][1]["X-RateLimit-Bucket"]
     assert float(headers["X-RateLimit-Reset"]) > time.time() - 0.01
     assert sim.count_429() == 2
+
+
+@pytest.mark.parametrize(
+    "discord_sim_config", [SimulatorConfig(ratelimits=RateLimitConfig(hidden_shared=MESSAGES_SHARE_ONE_BUDGET))]
+)
+async def test_hidden_shared_budget_answers_429_while_the_route_headers_show_room(
+    discord_sim: DiscordSimulator, discord_sim_world: BasicWorld
+) -> None:
+    """Posts and edits in one channel draw on one hidden 5 per 5 s: the sixth call of either is refused with
+    `X-RateLimit-Scope: shared`, its own route still saying calls are left; other channels are untouched."""
+    sim, world = discord_sim, discord_sim_world
+    other = await sim.create_text_channel(world.guild, "other")
+    url = f"{sim.rest_base}/channels/{world.channel.id}/messages"
+    async with aiohttp.ClientSession(headers=_auth(sim)) as http:
+        statuses = []
+        for i in range(3):
+            async with http.post(url, json={"content": str(i)}) as created:
+                statuses.append(created.status)
+                message_id = (await created.json())["id"]
+        for i in range(3):
+            async with http.patch(f"{url}/{message_id}", json={"content": f"edit {i}"}) as edited:
+                statuses.append(edited.status)
+                headers, body = dict(edited.headers), await edited.json()
+        async with http.post(f"{sim.rest_base}/channels/{other.id}/messages", json={"content": "x"}) as elsewhere:
+            assert elsewhere.status == 200
+
+    assert statuses == [200] * 5 + [429]
+    assert headers["X-RateLimit-Scope"] == "shared"
+    assert headers["X-RateLimit-Remaining"] == "3", "the edit route's own window has room: 2 of 5 used"
+    assert body["global"] is False and 0 < body["retry_after"] <= 5.0
+    assert int(headers["Retry-After"]) >= 1 and headers["Via"] == "1.1 google"
+    assert sim.count_429() == 1
+
+
+async def test_no_hidden_budget_by_default(discord_sim: DiscordSimulator, discord_sim_world: BasicWorld) -> None:
+    sim, world = discord_sim, discord_sim_world
+    url = f"{sim.rest_base}/channels/{world.channel.id}/messages"
+    async with aiohttp.ClientSession(headers=_auth(sim)) as http:
+        async with http.post(url, json={"content": "start"}) as created:
+            message_id = (await created.json())["id"]
+        for i in range(5):
+            async with http.patch(f"{url}/{message_id}", json={"content": str(i)}) as edited:
+                assert edited.status == 200
+    assert sim.count_429() == 0
 
 
 @pytest.mark.parametrize(
