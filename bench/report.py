@@ -41,6 +41,18 @@ def _ratio(f: Figures) -> float:
     return high / low if low else math.inf
 
 
+def _fair_updates(f: Figures) -> bool | None:
+    """Issue 15's fairness: where the budget binds, max/min ≤ 1.5; on Slack at N = 50 (about one update
+    per reply fits in its answer) every reply shows one between its first and final text (3 visible
+    texts) and no reply more than one more than another."""
+    if not _binds(f):
+        return None
+    high, low = f.updates
+    if f.platform == "slack" and f.n == 50:
+        return high - low <= 1 and low >= 3
+    return _ratio(f) <= 1.5
+
+
 ROWS: list[Row] = [
     Row(
         "first text p50 / p95 / p99 (ms)",
@@ -67,10 +79,17 @@ ROWS: list[Row] = [
         lambda f: f.completion[1] <= 1.5,
     ),
     Row(
-        "updates per reply max / min (replies on the shared budget)",
-        "max/min ≤ 1.5 where the budget binds",
+        "updates per reply max / min (every reply)",
+        "max/min ≤ 1.5 where the budget binds; Slack N=50: max − min ≤ 1, min ≥ 3",
         lambda f: f"{f.updates[0]} / {f.updates[1]}",
-        lambda f: _ratio(f) <= 1.5 if _binds(f) else None,
+        _fair_updates,
+    ),
+    Row("fair interval: N / the shared budget's calls per s (s)", "", lambda f: _s(f.fair_interval)),
+    Row(
+        "longest stall: first text to final text (s)",
+        "≤ 2 × fair interval (Slack, where the budget binds)",
+        lambda f: _s(f.longest_stall),
+        lambda f: f.longest_stall <= 2 * f.fair_interval if _binds(f) and f.platform == "slack" else None,
     ),
     Row(
         "shared budget used while it binds",
@@ -78,6 +97,8 @@ ROWS: list[Row] = [
         lambda f: "does not bind" if not _binds(f) else f"{f.budget_used:.0%} of {f.budget_binds_for:.0f} s",
         lambda f: f.budget_used >= 0.9 if _binds(f) else None,
     ),
+    Row("messages per reply max / mean", "", lambda f: f"{f.messages[0]} / {f.messages[1]:.1f}"),
+    Row("replies streamed natively (Slack)", "", lambda f: str(f.streamed) if f.platform == "slack" else "–"),
     Row("429s answered", "0", lambda f: str(f.count_429), lambda f: f.count_429 == 0),
     Row("edits refused for length", "0", lambda f: str(f.refused_for_length), lambda f: f.refused_for_length == 0),
     Row("final texts exact", "100 %", lambda f: f"{f.correct:.0%}", lambda f: f.correct == 1.0),
