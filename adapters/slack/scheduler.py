@@ -20,8 +20,8 @@ shown longest ago, each as a *way* to show the text:
 * `START`, when no update is free: a posted reply goes on in a new message that streams (the start budget
   refills slowly, so a reply that could not stream at its first text becomes a stream when a start frees
   up), and grows on the append budget from then on;
-* `POST`: a posted reply more than `DUE` behind its fair share, with no update or start free, goes on
-  in a new message on the posting budget, the largest one, when nobody else needs it.
+* `POST`: a posted reply behind its fair share and still for a while (`DUE`, `STILL`), with no update or
+  start free, goes on in a new message on the posting budget, the largest one, when nobody else needs it.
 
 A grant that would take a reply too far ahead of the lowest waiting tag (`LEAD`, `AHEAD`) is not given,
 so the streams do not run ahead of the posted replies on the append budget they alone can use: with
@@ -53,7 +53,11 @@ AHEAD = 0.5
 plus `AHEAD` of those that one has had since this reply joined. Counted with their first and final texts,
 the replies' updates then stay within 1.5 : 1 however long they run: (1.5 k + 1 + 2) / (k + 2) ≤ 1.5."""
 DUE = 0.25
-"""How far (in updates) a posted reply may fall behind its fair share before it goes on in a new message."""
+STILL = 0.5
+STILL_AT_LEAST = 5.0
+"""A posted reply goes on in a new message when it is `DUE` (in updates) behind its fair share and has
+shown nothing for `STILL` of the fair interval, and at least `STILL_AT_LEAST` seconds: a new message for a
+wait of a second or two would cut the reply for little."""
 LONGEST_NAP = 0.5
 SHORTEST_NAP = 0.05
 """Seconds the dispatcher sleeps between two looks at the budgets, at most (they refill continuously) and
@@ -206,9 +210,16 @@ class Scheduler:
             return Way.UPDATE
         if share.can_stream and budgets.streaming_available and budgets.start.try_acquire():
             return Way.START
-        if self._fair - share.tag >= DUE and budgets.take_spare_post(share.channel):
+        if self._due_in(share) == 0 and budgets.take_spare_post(share.channel):
             return Way.POST
         return None
+
+    def _due_in(self, share: Share) -> float:
+        """Seconds until posted `share` may go on in a new message (0: it may now; see `STILL`)."""
+        rate = self._rate() / max(len(self._shares), 1)
+        behind = (DUE - (self._fair - share.tag)) / rate if rate else float("inf")
+        still = max(STILL * self.fair_interval, STILL_AT_LEAST) - (self._clock() - share.shown_at)
+        return max(behind, still, 0.0)
 
     def _nap(self) -> float:
         """Seconds until a budget a waiting reply can use may have room, or a posted reply falls due."""
@@ -220,7 +231,5 @@ class Scheduler:
         posted = [share for share in waiting if not share.native]
         if posted:
             naps += [budgets.update.delay(), budgets.start.delay()]
-            behind = self._fair - min(share.tag for share in posted)
-            rate = self._rate() / max(len(self._shares), 1)
-            naps.append((DUE - behind) / rate if behind < DUE and rate else budgets.post.delay())
+            naps.append(min(self._due_in(share) for share in posted) or budgets.post.delay())
         return max(min(naps), SHORTEST_NAP)

@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from adapters.slack.pacing import WorkspaceBudgets
-from adapters.slack.scheduler import DUE, Share, Way
+from adapters.slack.scheduler import DUE, STILL, Share, Way
 from bridge.pacing import RateBudget
 from tests.clock import in_virtual_time, loop_clock
 
@@ -89,12 +89,13 @@ async def test_a_start_that_frees_up_goes_to_the_posted_reply_shown_longest_ago(
 @in_virtual_time
 async def test_a_posted_reply_behind_its_fair_share_goes_on_in_a_new_message() -> None:
     """Its next update is 100 s away (the fair interval: one reply on 0.01 updates a second); posting is
-    free. The reply waits until it is `DUE` behind its fair share, then goes on in a new message, and not
-    before."""
+    free. The reply goes on in a new message once it has shown nothing for `STILL` of the fair interval
+    (it is then behind its share by more than `DUE`), and not before."""
     budgets = _budgets(update=0.01, post=100.0)
     scheduler = budgets.scheduler
     share = scheduler.join("C1", can_stream=False)
     asked = asyncio.get_running_loop().time()
-    assert await asyncio.wait_for(scheduler.turn(share), 60) is Way.POST
+    assert await asyncio.wait_for(scheduler.turn(share), 90) is Way.POST
     waited = asyncio.get_running_loop().time() - asked
-    assert waited == pytest.approx(DUE * scheduler.fair_interval, abs=0.1)
+    assert STILL * scheduler.fair_interval > DUE * scheduler.fair_interval
+    assert waited == pytest.approx(STILL * scheduler.fair_interval, abs=0.1)
