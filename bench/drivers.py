@@ -69,6 +69,8 @@ class Driver(Protocol):
     def warm_up_pause(self) -> float: ...
     def timeline(self, handle: Any) -> list[Visible]: ...
     def demand_per_s(self, handle: Any) -> float: ...
+    def messages(self, handle: Any) -> int: ...
+    def streamed(self, handle: Any) -> bool: ...
     def count_429(self) -> int: ...
     def refused_for_length(self) -> int: ...
     def budget(self) -> SharedBudget: ...
@@ -132,6 +134,13 @@ class DiscordDriver:
 
     def demand_per_s(self, handle: SimMessage) -> float:
         return 1.0 / EDIT_INTERVAL
+
+    def messages(self, handle: SimMessage) -> int:
+        thread = self.sim.thread_of(handle)
+        return 0 if thread is None else len(self.sim.bot_messages(thread, include_ephemeral=False))
+
+    def streamed(self, handle: SimMessage) -> bool:
+        return False
 
     def count_429(self) -> int:
         return self.sim.count_429()
@@ -215,10 +224,16 @@ class SlackDriver:
         return timeline((v.at, i, v.visible_text) for i, m in enumerate(records) for v in m.versions)
 
     def demand_per_s(self, handle: SlackPlace) -> float:
-        """A reply posted and edited wants a `chat.update` per second; one streamed natively wants none."""
+        """Every reply wants an update a second: a `chat.update` of a posted message, or a
+        `chat.appendStream` to a native stream."""
+        return 1.0 / EDIT_INTERVAL
+
+    def messages(self, handle: SlackPlace) -> int:
+        return len(self.sim.bot_message_records(handle.channel, handle.thread_ts))
+
+    def streamed(self, handle: SlackPlace) -> bool:
         records = self.sim.bot_message_records(handle.channel, handle.thread_ts)
-        streamed = bool(records) and records[0].stream_started_at is not None
-        return 0.0 if streamed else 1.0 / EDIT_INTERVAL
+        return any(record.stream_started_at is not None for record in records)
 
     def count_429(self) -> int:
         return self.sim.count_429()
@@ -227,10 +242,12 @@ class SlackDriver:
         return sum(1 for c in self.sim.calls() if c.method.startswith("chat.") and c.error in self._LENGTH_ERRORS)
 
     def budget(self) -> SharedBudget:
-        """chat.update, Tier 3: 50 a minute for the whole workspace, shared by every reply that is edited."""
-        calls = [c.at for c in self.sim.calls("chat.update") if c.status != 429]
-        spec = self.sim.config.rate_limits["chat.update"][0]
-        return SharedBudget("Slack chat.update", spec.refill_per_s * 60, 60.0, calls)
+        """The budgets that grow a reply's text, for the whole workspace: `chat.update` (Tier 3, 50 a minute)
+        for posted messages and `chat.appendStream` (Tier 4, 100 a minute) for native streams."""
+        methods = ("chat.update", "chat.appendStream")
+        calls = sorted(c.at for method in methods for c in self.sim.calls(method) if c.status != 429)
+        per_minute = sum(self.sim.config.rate_limits[method][0].refill_per_s * 60 for method in methods)
+        return SharedBudget("Slack chat.update + chat.appendStream", per_minute, 60.0, calls)
 
 
 DRIVERS: dict[str, type[DiscordDriver] | type[SlackDriver]] = {"discord": DiscordDriver, "slack": SlackDriver}

@@ -235,6 +235,8 @@ def _conversation(tag: str, asked_at: float, handle: Any, driver: Driver, upstre
     request = _request(upstream, tag)
     conversation = Conversation(tag=tag, asked_at=asked_at, timeline=driver.timeline(handle))
     conversation.demand_per_s = driver.demand_per_s(handle)
+    conversation.messages = driver.messages(handle)
+    conversation.streamed = driver.streamed(handle)
     if request is not None:
         conversation.upstream_reply = request.reply
         conversation.first_token_at = request.first_token_at

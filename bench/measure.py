@@ -33,7 +33,11 @@ class Figures:
     gap: tuple[float, float]  # median, p95 of the gaps between visible updates of one reply
     lag: tuple[float, float]  # p50, p95 of how far the visible text trails the upstream's at each update
     completion: tuple[float, float]  # p50, p99: upstream's last token -> final text visible
-    updates: tuple[int, int]  # max, min visible updates per reply, among the replies sharing the budget
+    updates: tuple[int, int]  # max, min visible updates per reply, every reply (first and final text included)
+    longest_stall: float  # the longest a reply showed nothing new, from its first text to its final text
+    fair_interval: float  # seconds between two updates of each reply if the budget were shared evenly
+    messages: tuple[int, float]  # max, mean messages a reply took
+    streamed: int  # replies with a native stream (Slack)
     budget_name: str
     budget_binds_for: float  # seconds the conversations together asked more than the shared budget allows
     budget_used: float  # share of the budget used while it binds (NaN: it never binds)
@@ -58,8 +62,8 @@ def figures(run: Run) -> Figures:
     gaps = [g for c in convs for g in _gaps(c)]
     lags = [lag for c in convs for lag in _lags(c)]
     completion = [c.timeline[-1].at - c.last_token_at for c in convs if c.timeline and c.last_token_at is not None]
-    sharing = [c for c in convs if c.demand_per_s > 0] or convs
-    counts = [len(c.timeline) for c in sharing]
+    counts = [len(c.timeline) for c in convs]
+    messages = [c.messages for c in convs]
     binds_for, used = budget_use(run.budget, convs)
     tokens = sum(c.tokens for c in convs)
     cost = run.cost
@@ -72,6 +76,10 @@ def figures(run: Run) -> Figures:
         lag=(percentile(lags, 50), percentile(lags, 95)),
         completion=(percentile(completion, 50), percentile(completion, 99)),
         updates=(max(counts, default=0), min(counts, default=0)),
+        longest_stall=max((stall for c in convs for stall in _stalls(c)), default=math.nan),
+        fair_interval=fair_interval(run.budget, convs),
+        messages=(max(messages, default=0), sum(messages) / len(messages) if messages else math.nan),
+        streamed=sum(c.streamed for c in convs),
         budget_name=run.budget.name,
         budget_binds_for=binds_for,
         budget_used=used,
@@ -96,11 +104,28 @@ def _gaps(conversation: Conversation) -> list[float]:
     The update that shows the final text after the upstream's last token is the completion, measured on
     its own; counting it here would mix the two.
     """
-    times = [v.at for v in conversation.timeline]
+    gaps = _stalls(conversation)
     end = conversation.last_token_at
-    if end is not None and len(times) > 1 and times[-1] > end:
-        times = times[:-1]
+    if end is not None and gaps and conversation.timeline[-1].at > end:
+        gaps.pop()
+    return gaps
+
+
+def _stalls(conversation: Conversation) -> list[float]:
+    """Seconds between successive visible updates of one reply, from its first text to its final text:
+    what the person waited for each new piece, the wait for the end included."""
+    times = [v.at for v in conversation.timeline]
     return [b - a for a, b in itertools.pairwise(times)]
+
+
+def fair_interval(budget: SharedBudget, replies: list[Conversation]) -> float:
+    """Seconds between two updates of each reply if the replies that draw on the shared budget shared it
+    evenly, all at once: their number over the budget's calls a second; never less than the replies'
+    own interval (one update per `1 / demand_per_s`)."""
+    demand = max((c.demand_per_s for c in replies), default=0.0)
+    if not demand:
+        return math.nan
+    return max(1 / demand, len(replies) / budget.rate)
 
 
 def _lags(conversation: Conversation) -> list[float]:

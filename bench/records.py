@@ -23,7 +23,8 @@ class Conversation:
     """One question and its reply, as the upstream produced it and as the platform showed it.
 
     `demand_per_s` is how many calls a second this reply would take from the shared budget if nothing
-    held it back (one update per edit interval, or 0 when it streams on a budget of its own).
+    held it back (one update per edit interval). `messages` is how many messages the reply took, and
+    `streamed` whether any of them was a native stream (Slack's `chat.startStream`).
     """
 
     tag: str
@@ -35,6 +36,8 @@ class Conversation:
     tokens: int = 0
     demand_per_s: float = 0.0
     timeline: list[Visible] = field(default_factory=list)
+    messages: int = 0
+    streamed: bool = False
 
     @property
     def final_text(self) -> str:

@@ -188,10 +188,16 @@ class LiveReply:
         """Send what the newest text needs. Each call waits for the platform's budget first (the grant goes
         with the call) and only then reads the text, so it carries what exists when it goes out, not what
         existed when it queued. A routine update of the last message ends the round (the edit interval
-        applies again); parts before it, and a final text, are sent through to the end."""
+        applies again); parts before it, and a final text, are sent through to the end. A deferred edit's
+        grant, if it carries one, goes with the post of the rest."""
+        carried: Grant | None = None  # the grant of a deferred edit, for the post that shows the rest
         while (step := self._next_step()) is not None:
             routine = not self._final and step[3]
-            grant = await (self._routine_pace(step[0]) if routine else self._surface.pace(step[0], True))
+            if carried is not None and step[0] == "post":
+                grant: Grant | None = carried
+            else:
+                grant = await (self._routine_pace(step[0]) if routine else self._surface.pace(step[0], True))
+            carried = None
             if grant is None:
                 continue  # the final text arrived while this update waited: it goes first instead
             step = self._next_step()
@@ -200,8 +206,16 @@ class LiveReply:
             op, position, part, last = step
             if op == "post":
                 await self._post(part, grant)
-            elif not await self._edit(position, part, grant):
-                continue  # refused: the text goes on in a new message
+            else:
+                try:
+                    edited = await self._edit(position, part, grant)
+                except EditDeferred as deferred:
+                    log.debug("edit of %s deferred; the reply goes on in a new message", self._messages[position].id)
+                    self._freeze(position - self._frozen + 1)
+                    carried = deferred.grant
+                    continue
+                if not edited:
+                    continue  # refused: the text goes on in a new message
             if last and not self._final:
                 return
 
@@ -252,9 +266,9 @@ class LiveReply:
             await self.on_message(self.message_ids)
 
     async def _edit(self, position: int, text: str, grant: Grant) -> bool:
-        """Edit one message; False when the reply goes on in a new message instead: the platform refused
-        (message deleted, too old to edit; its text is shown again) or deferred the edit (it keeps what it
-        shows and only the rest moves)."""
+        """Edit one message; False when the platform refused (message deleted, too old to edit): the reply
+        goes on in a new message, which shows its text again. `EditDeferred` (the platform keeps what the
+        message shows and only the rest moves) goes through to the caller."""
         message = self._messages[position]
         # The interval counts from the start of the call: a platform client may wait inside it for its
         # rate-limit window, and that wait is part of the interval, not added to it.
@@ -262,9 +276,7 @@ class LiveReply:
         try:
             await self._surface.edit(message.id, text, grant)
         except EditDeferred:
-            log.debug("edit of message %s deferred; the reply goes on in a new message", message.id)
-            self._freeze(position - self._frozen + 1)
-            return False
+            raise
         except Exception as exc:
             log.warning("edit of message %s failed (%s); continuing in a new message", message.id, exc)
             self.stats.failed_edits += 1

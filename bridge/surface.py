@@ -37,9 +37,18 @@ class Grant:
 
 class EditDeferred(Exception):
     """Raised by `ReplySurface.edit` when the platform could not show an edit that only adds text soon
-    enough (Slack: the workspace's `chat.update` budget is spent for seconds to come). The message keeps
-    the text it shows and the rest goes on in a new message: a post, on a budget of its own, instead of a
-    wait that can grow with every reply streaming at once."""
+    enough (Slack: the workspace's `chat.update` budget is spent for seconds to come), or its grant was
+    for a new message (Slack: a posted reply that may now start a native stream). The message keeps the
+    text it shows and the rest goes on in a new message: a post, on a budget of its own, instead of a wait
+    that can grow with every reply streaming at once.
+
+    grant: what the post of the rest goes out on, when the surface already obtained it (the core then
+        does not pace that post again); None: the post is paced as any other.
+    """
+
+    def __init__(self, grant: Grant | None = None) -> None:
+        super().__init__()
+        self.grant = grant
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,17 @@ class RecordingSurface:
     """Posts and edits land in `messages`; `ops` keeps every call with its time (the event loop's clock:
     virtual under `tests.clock.in_virtual_time`). `fail_edits_of` refuses
     the edits of those messages, `fail_posts` the next posts; `defer_final_edits` defers final edits that
-    add text, as Slack's does when its update budget is spent. Every call must bring a grant this surface's
-    `pace` handed out and no call used before: one wait pays for one call."""
+    add text, as Slack's does when its update budget is spent; `move_routine_edits_of` defers the routine
+    edits of those messages that add text with a grant for the new message, as Slack's does when its
+    scheduler hands a reply a stream start. Every call must bring a grant this surface handed out and no
+    call used before: one wait pays for one call."""
 
     limits: SurfaceLimits = field(default_factory=lambda: SurfaceLimits(max_chars=2000, min_edit_interval=0.05))
     pace_delay: float = 0.0
     fail_edits_of: set[str] = field(default_factory=set)
     fail_posts: int = 0
     defer_final_edits: bool = False
+    move_routine_edits_of: set[str] = field(default_factory=set)
     messages: dict[str, str] = field(default_factory=dict)
     ops: list[Op] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
@@ -74,6 +77,10 @@ class RecordingSurface:
             raise RuntimeError(f"edit of {message_id} refused")
         if self.defer_final_edits and grant.final and text.startswith(self.messages[message_id]):
             raise EditDeferred
+        if message_id in self.move_routine_edits_of and not grant.final and text.startswith(self.messages[message_id]):
+            moved = Grant("post", False)
+            self._unused.append(moved)
+            raise EditDeferred(moved)
         self.messages[message_id] = text
         self.ops.append(Op(asyncio.get_running_loop().time(), "edit", message_id, text))
 
@@ -82,6 +89,11 @@ class RecordingSurface:
 
     async def close(self) -> None:
         self.closed += 1
+
+    @property
+    def unspent(self) -> list[Grant]:
+        """Grants handed out that no call used."""
+        return list(self._unused)
 
     @property
     def texts(self) -> list[str]:

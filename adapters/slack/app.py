@@ -259,6 +259,7 @@ class SlackAdapter:
             place,
             max_chars=self.settings.max_message_chars,
             native_streaming=self.settings.native_streaming,
+            spawn=self.spawn,
         )
         try:
             outcome = await self.core.handle(turn.message, surface, knowledge=knowledge)

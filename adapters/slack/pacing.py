@@ -3,13 +3,14 @@
 Slack limits each Web API method per workspace per app (`chat.update` Tier 3 ≈ 50/min, `chat.startStream`
 and `chat.stopStream` Tier 2 ≈ 20/min, `chat.appendStream` Tier 4 ≈ 100/min) and `chat.postMessage` to
 about one message a second per channel. Every reply streaming at once in a workspace draws on the same
-budgets, so they live here, shared, instead of in each reply. The rates sit a little under Slack's so
-that network jitter never turns into a 429; when one comes anyway, `paced` honours its `Retry-After`
-and sends the same call again.
+budgets, so they live here, shared, instead of in each reply; which reply gets a routine grant is the
+workspace's `Scheduler`'s choice. The rates sit a little under Slack's so that network jitter never
+turns into a 429; when one comes anyway, `paced` honours its `Retry-After` and sends the same call again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,13 +27,17 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from adapters.slack.scheduler import Scheduler
 from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
+from bridge.surface import EditDeferred
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 STREAMING_RETRY_AFTER = 600.0  # seconds before trying native streaming again in a workspace that refused it
+DEFER_AFTER = 0.5  # seconds a final addition may wait for its grant before a new message is considered
+DEFER_POLL = 0.25  # seconds between two looks at the budgets while a final text waits
 
 
 def _per_minute(calls: float, burst: float, reserve: int = 0) -> RateBudget:
@@ -55,7 +60,13 @@ class WorkspaceBudgets:
     streaming_refused_at: float = float("-inf")
     status_unavailable: bool = False
     clock: Callable[[], float] = time.monotonic
-    """Reads the time for the streaming retry (tests drive it: ten minutes cannot be waited out)."""
+    """Reads the time for the streaming retry and the scheduler (tests drive it: ten minutes cannot be waited
+    out)."""
+    scheduler: Scheduler = field(init=False)
+    """Who gets the next routine grant, among every reply in progress in the workspace."""
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self, clock=self.clock)
 
     def channel_post(self, channel: str) -> RateBudget:
         """chat.postMessage in one channel: about one a second, a burst of two."""
@@ -71,6 +82,28 @@ class WorkspaceBudgets:
 
     def refuse_streaming(self) -> None:
         self.streaming_refused_at = self.clock()
+
+    def posting_is_spare(self, channel: str) -> bool:
+        """Nobody is waiting to post in this workspace or channel, and both budgets have a grant now."""
+        return self.post.delay() == 0 and self.channel_post(channel).delay() == 0
+
+    def take_spare_post(self, channel: str) -> bool:
+        """Take a post's grants in the workspace and in `channel` if posting is spare; else take nothing."""
+        if not self.posting_is_spare(channel):
+            return False
+        return self.post.try_acquire() and self.channel_post(channel).try_acquire()
+
+
+async def final_grant(budgets: WorkspaceBudgets, budget: RateBudget, channel: str, *, may_defer: bool) -> None:
+    """Take a grant of `budget` for a final text, or raise `EditDeferred` to show an addition as a new
+    message instead: when the grant is more than `DEFER_AFTER` away (replies that stream at once finish
+    together, and a scarce budget serves their ends one by one) while posting has room to spare. Only
+    spare room: a reply still waiting for its first text needs a post more than another needs its end."""
+    while not budget.try_acquire(urgent=True):
+        delay = budget.delay(urgent=True)
+        if may_defer and delay > DEFER_AFTER and budgets.posting_is_spare(channel):
+            raise EditDeferred
+        await asyncio.sleep(min(delay, DEFER_POLL))
 
 
 class Budgets:

@@ -4,10 +4,11 @@ A stream grows a message by appending only what is new (`chat.appendStream`, Tie
 which costs far less of the workspace's budgets than rewriting it (`chat.update`, Tier 3, about 50). Its
 limits decide when a reply does not stream, and the caller posts and updates instead (`updates`):
 
-* A stream needs a thread (a top-level DM reply is always posted) and is started only when the
-  workspace's Tier 2 start budget has a grant free *now*. When many replies start at once that budget
-  (20/min) runs out first; waiting for it would delay their first words by many seconds, so they take
-  the path that is free.
+* A stream needs a thread (a top-level DM reply is always posted) and is started only on a grant of
+  the workspace's Tier 2 start budget that is free *now*: when many replies start at once that budget
+  (20/min) runs out first, and waiting for it would delay their first words by many seconds, so they are
+  posted. As the budget refills, the `Scheduler` hands its grants to posted replies, which go on in a
+  new message that streams (a posted message cannot become a stream).
 * A workspace that refuses to start a stream (feature off, scope missing) is not asked again for ten
   minutes (`WorkspaceBudgets.refuse_streaming`); a start answered 429 blocks the start budget.
 * Slack may close a stream itself (`message_not_in_streaming_state`): the message stays, and the reply
@@ -35,14 +36,18 @@ class NativeStream:
         self._client = client
         self._budgets = budgets
         self._place = place
-        self._enabled = enabled and place.thread_ts is not None
+        self.enabled = enabled and place.thread_ts is not None
+        """The reply may stream at all: it is in a thread, and native streaming is on."""
         self.ts: str | None = None
         """The message the open stream shows; None while no stream is open."""
 
-    async def start(self, text: str) -> str | None:
-        """chat.startStream with the reply's first text, addressed to the asker; None when the reply cannot
-        stream now (see the module docstring) and is to be posted instead."""
-        if not (self._enabled and self._budgets.streaming_available and self._budgets.start.try_acquire()):
+    async def start(self, text: str, *, acquired: bool = False) -> str | None:
+        """chat.startStream with `text` in a new message, addressed to the asker (`acquired`: the caller
+        holds a start grant); None when the reply cannot stream now (see the module docstring) and is to be
+        posted instead."""
+        if not (self.enabled and self._budgets.streaming_available):
+            return None
+        if not (acquired or self._budgets.start.try_acquire()):
             return None
         try:
             response = await self._client.chat_startStream(
@@ -86,9 +91,19 @@ class NativeStream:
             return False
         return True
 
-    async def stop(self) -> None:
-        """chat.stopStream on the open stream, if any; a stream Slack already closed needs nothing."""
+    def detach(self) -> str | None:
+        """Leave the open stream (the reply goes on in a new message) and return its message, to `stop`
+        once the new message shows: ending a stream may wait for the Tier 2 budget, the new text need not."""
         ts, self.ts = self.ts, None
+        return ts
+
+    async def stop(self) -> None:
+        """chat.stopStream on the open stream, if any."""
+        await self.stop_detached(self.detach())
+
+    async def stop_detached(self, ts: str | None) -> None:
+        """chat.stopStream on message `ts`, a stream `detach` left, if any; a stream Slack already closed
+        needs nothing."""
         if ts is None:
             return
         try:

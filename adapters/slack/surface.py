@@ -3,38 +3,44 @@
 The core's `LiveReply` hands over whole texts (the reply so far); this surface keeps what each message of
 the reply shows and picks the path for each text. The paths are modules of their own:
 
-* `stream`: the first text starts a native stream when the reply may stream now; a new text that extends
-  the streamed one appends only the difference. Anything else (the splitter moved a cut back, Slack
-  closed the stream) stops the stream and continues with `chat.update` on the same message.
-* `updates`: every other reply is posted and grows by `chat.update`; a final text goes first, and may go
-  on in a new message when `chat.update` is busy (`EditDeferred`). A reply whose final text is ready is
-  posted directly: a stream would cost a start and a stop.
+* `stream`: a new message starts a native stream when the reply may stream and a start grant is free; a
+  new text that extends the streamed one appends only the difference. Anything else (the splitter moved a
+  cut back, Slack closed the stream) stops the stream and continues with `chat.update` on the same message.
+* `updates`: every other message is posted and grows by `chat.update`. A reply whose final text is ready
+  is posted directly: a stream would cost a start and a stop.
 * `text`: what a text looks like in Slack (a `markdown` block, a short fallback, broadcasts defused).
 
-A routine edit waits for its grant (`chat.appendStream` for a stream, `chat.update` otherwise) in `pace`,
-before `LiveReply` picks its text, so it carries the newest one, and the grant goes with the call. Grants
-go first to the reply that has shown the fewest texts, then to the one shown longest ago: the scarce
-Tier 3 budget goes round the replies evenly however their timing lines up with its refill. Every call
-draws on the workspace's shared budgets (`pacing`), and a 429 waits for `Retry-After` and sends the same
-text again.
+A routine edit waits in `pace` for the workspace's `Scheduler`, before `LiveReply` picks its text, so it
+carries the newest one; the way the scheduler chose goes with the call (`Grant.token`): an append to the
+open stream, an update, or a new message (`EditDeferred` with the grant for it): a stream started on a
+freed start grant, or a post when the reply has fallen behind its fair share. Final texts go first: one
+that only adds text and would wait for its budget while posting has room goes on in a new message
+(`final_grant`). Every call draws on the workspace's shared budgets (`pacing`), and a 429 waits for
+`Retry-After` and sends the same text again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.pacing import WorkspaceBudgets, is_rate_limited, paced
+from adapters.slack.pacing import WorkspaceBudgets, final_grant, is_rate_limited, paced
 from adapters.slack.place import ReplyPlace
+from adapters.slack.scheduler import Share, Way
 from adapters.slack.stream import NativeStream
 from adapters.slack.text import defuse, defuse_mrkdwn, sources_line
 from adapters.slack.updates import PostAndUpdate, Shown
-from bridge.surface import Grant, Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Grant, Operation, Source, SurfaceLimits
 
 log = logging.getLogger(__name__)
+
+Spawn = Callable[[Coroutine[Any, Any, None], str], object]
+"""Runs work after the caller went on, tracked so that a shutdown lets it finish (the adapter's `spawn`)."""
 
 PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
 PLACEHOLDER_TEXT = "_Thinking…_"
@@ -53,15 +59,18 @@ class SlackReplySurface:
         max_chars: int = 12_000,
         native_streaming: bool = True,
         placeholder_delay: float = PLACEHOLDER_DELAY,
+        spawn: Spawn | None = None,
     ) -> None:
         self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0, render=defuse)
         self.place = place
         self._client = client
         self._budgets = budgets
         self._placeholder_delay = placeholder_delay
+        self._spawn = spawn
         self._stream = NativeStream(client, budgets, place, enabled=native_streaming)
         self._updates = PostAndUpdate(client, budgets, place)
         self._shown: dict[str, Shown] = {}
+        self._share: Share | None = None  # the reply's place among the workspace's replies in progress
         self._placeholder_ts: str | None = None
         self._started = False
         self._lock = asyncio.Lock()  # the first text and the placeholder: one message, never two
@@ -78,16 +87,12 @@ class SlackReplySurface:
                 self._placeholder_ts = await self._updates.post(PLACEHOLDER_TEXT, urgent=False)
 
     async def pace(self, op: Operation, final: bool) -> Grant:
-        """A routine edit waits here for its grant (chat.appendStream for a stream, chat.update otherwise)
-        and carries it to `edit`: first the replies that have shown the fewest texts, then those whose text
-        was shown longest ago. Posts and final edits take theirs when they call."""
+        """A routine edit waits here for the workspace's `Scheduler` and carries the way it chose to `edit`.
+        Posts and final edits take their grants when they call."""
+        share = self._join()
         if op != "edit" or final or not self._shown:
             return Grant(op, final)
-        newest_ts, newest = next(reversed(self._shown.items()))
-        budget = self._budgets.append if newest_ts == self._stream.ts else self._budgets.update
-        shown = sum(message.shown for message in self._shown.values())
-        await budget.acquire(priority=(shown, newest.at))
-        return Grant(op, final, budget)
+        return Grant(op, final, await self._budgets.scheduler.turn(share))
 
     async def post(self, text: str, grant: Grant) -> str:
         text = defuse(text)
@@ -97,31 +102,70 @@ class SlackReplySurface:
                 ts, self._placeholder_ts = self._placeholder_ts, None
                 await self._updates.update(ts, text, urgent=grant.final)
                 self._shown[ts] = Shown(text)
+                self._record_show(ts)
                 return ts
         await self._updates.settle(self._shown)
-        await self._stream.stop()
-        ts = None if grant.final else await self._stream.start(text)
+        previous = self._stream.detach()
+        ts = None if grant.final else await self._stream.start(text, acquired=grant.token is Way.START)
         if ts is None:
-            ts = await self._updates.post(text, urgent=grant.final)
+            ts = await self._updates.post(text, urgent=grant.final, acquired=grant.token is Way.POST)
         self._shown[ts] = Shown(text)
+        self._record_show(ts)
+        await self._end_stream(previous)
         return ts
 
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         text = defuse(text)
         shown = self._shown[message_id]
+        extends = text.startswith(shown.text)
         if message_id == self._stream.ts:
-            appended = text.startswith(shown.text) and await self._stream.append(
-                text[len(shown.text) :], urgent=grant.final, acquired=grant.token is self._budgets.append
-            )
-            if appended:
-                shown.show(text)
+            if extends and await self._append(text[len(shown.text) :], grant):
+                shown.text = text
+                self._record_show(message_id)
                 return
             await self._stream.stop()  # not an addition; nothing left to stop when Slack closed it
+        elif grant.token in (Way.START, Way.POST) and extends:
+            raise EditDeferred(Grant("post", False, grant.token))  # the scheduler chose a new message
         await self._updates.edit(message_id, shown, text, grant)
+        if shown.owed is None:
+            self._record_show(message_id)
 
     async def close(self) -> None:
         await self._updates.settle(self._shown)
-        await self._stream.stop()
+        if self._share is not None:
+            self._budgets.scheduler.leave(self._share)
+            self._share = None
+        await self._end_stream(self._stream.detach())
+
+    async def _end_stream(self, ts: str | None) -> None:
+        """Stop the stream of message `ts`, which shows all its text already: in the background when the
+        adapter gave a `spawn`, because replies that finish together wait for the Tier 2 stop budget
+        (about 20 a minute) one by one, and the turn need not wait with them."""
+        if ts is None:
+            return
+        if self._spawn is None:
+            await self._stream.stop_detached(ts)
+        else:
+            self._spawn(self._stream.stop_detached(ts), f"stop-stream-{ts}")
+
+    def _join(self) -> Share:
+        """The reply's share of the workspace's budgets, taken when it first shows something."""
+        if self._share is None:
+            self._share = self._budgets.scheduler.join(self.place.channel, can_stream=self._stream.enabled)
+        return self._share
+
+    def _record_show(self, ts: str) -> None:
+        """Message `ts` shows new text: the scheduler learns when, and whether the reply now streams."""
+        self._budgets.scheduler.shown(self._join(), native=self._stream.ts is not None and ts == self._stream.ts)
+
+    async def _append(self, delta: str, grant: Grant) -> bool:
+        """Append `delta` to the open stream on `grant`; a final text that would wait for the append budget
+        while posting has room goes on in a new message instead (`EditDeferred`). False when Slack closed
+        the stream."""
+        if grant.final and delta:
+            await final_grant(self._budgets, self._budgets.append, self.place.channel, may_defer=True)
+        acquired = grant.final or grant.token is Way.APPEND
+        return await self._stream.append(delta, urgent=grant.final, acquired=acquired)
 
     async def show_sources(self, sources: list[Source]) -> None:
         """A small grey context line under the answer naming its documents (linked when they have a URL)."""

@@ -4,49 +4,36 @@ A message is a `markdown` block with the whole text and a short plain fallback (
 Tier 3: about 50 a minute for the whole workspace, shared by every reply growing at once, so its grants
 are spent with care:
 
-* A routine update spends the grant its `pace` waited for (one grant is kept back from routine updates
+* A routine update spends the grant the `Scheduler` gave it (one grant is kept back from routine updates
   for a final text). One that has none (its message was a stream Slack closed since) sends only if the
   budget is free now; otherwise its text is owed, and paid (`settle`) before the reply moves on to a new
   message and when it closes.
 * A final update goes ahead of every routine one. When it only adds text and `chat.update` could not
   show it soon (replies streaming at once finish together, and Tier 3 gives about one edit a second to
-  all of them) while posting has room to spare, the edit is deferred (`EditDeferred`): the rest of the
-  reply comes as a new message in the thread, cut between two words. Only spare room: a reply still
-  waiting for its first text needs a post more than another needs its end.
+  all of them) while posting has room to spare, the edit is deferred (`final_grant`): the rest of the
+  reply comes as a new message in the thread, cut between two words.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.pacing import WorkspaceBudgets, paced
+from adapters.slack.pacing import WorkspaceBudgets, final_grant, paced
 from adapters.slack.place import ReplyPlace
+from adapters.slack.scheduler import Way
 from adapters.slack.text import fallback_text, markdown_blocks
-from bridge.surface import EditDeferred, Grant
-
-DEFER_AFTER = 0.5  # seconds a final addition may wait for chat.update before a new message is considered
-DEFER_POLL = 0.25  # seconds between two looks at the budgets while a final text waits
+from bridge.surface import Grant
 
 
 @dataclass(slots=True)
 class Shown:
-    """A message of a reply: the text Slack shows, since when, how many texts it has shown (routine
-    grants go to the reply that has shown the fewest), and a newer text still owed to it (a skipped
-    routine update)."""
+    """A message of a reply: the text Slack shows, and a newer text still owed to it (a skipped routine
+    update)."""
 
     text: str
     owed: str | None = None
-    at: float = field(default_factory=time.monotonic)
-    shown: int = 1
-
-    def show(self, text: str) -> None:
-        self.text = text
-        self.at = time.monotonic()
-        self.shown += 1
 
 
 class PostAndUpdate:
@@ -57,8 +44,9 @@ class PostAndUpdate:
         self._budgets = budgets
         self._place = place
 
-    async def post(self, text: str, *, urgent: bool) -> str:
-        """chat.postMessage in the reply's thread, within the channel's and the workspace's post budgets."""
+    async def post(self, text: str, *, urgent: bool, acquired: bool = False) -> str:
+        """chat.postMessage in the reply's thread, within the channel's and the workspace's post budgets
+        (`acquired`: the caller holds a grant of both)."""
         response = await paced(
             self._budgets.channel_post(self._place.channel),
             lambda: self._client.chat_postMessage(
@@ -68,7 +56,8 @@ class PostAndUpdate:
                 blocks=markdown_blocks(text),
             ),
             urgent=urgent,
-            also=(self._budgets.post,),
+            also=() if acquired else (self._budgets.post,),
+            acquired=acquired,
         )
         return str(response["ts"])
 
@@ -87,13 +76,14 @@ class PostAndUpdate:
         """Show `text` in `message` (`ts`) on `grant`: at once, owed for later, or (a final addition)
         deferred to a new message by raising `EditDeferred`."""
         if grant.final:
-            await self._final_grant(may_defer=message.owed is None and text.startswith(message.text))
-        elif grant.token is not self._budgets.update and not self._budgets.update.try_acquire():
+            may_defer = message.owed is None and text.startswith(message.text)
+            await final_grant(self._budgets, self._budgets.update, self._place.channel, may_defer=may_defer)
+        elif grant.token is not Way.UPDATE and not self._budgets.update.try_acquire():
             message.owed = text
             return
         message.owed = None
         await self.update(ts, text, urgent=grant.final, acquired=True)
-        message.show(text)
+        message.text = text
 
     async def settle(self, messages: dict[str, Shown]) -> None:
         """Show the texts of skipped routine updates that no later edit replaced (before a new part, at the
@@ -102,18 +92,4 @@ class PostAndUpdate:
             if message.owed is not None:
                 text, message.owed = message.owed, None
                 await self.update(ts, text, urgent=True)
-                message.show(text)
-
-    async def _final_grant(self, *, may_defer: bool) -> None:
-        """Take a chat.update grant for a final text, or raise `EditDeferred` to show an addition as a new
-        message: when the grant is more than `DEFER_AFTER` away and posting has room to spare."""
-        update = self._budgets.update
-        while not update.try_acquire(urgent=True):
-            delay = update.delay(urgent=True)
-            if may_defer and delay > DEFER_AFTER and self._posting_is_spare():
-                raise EditDeferred
-            await asyncio.sleep(min(delay, DEFER_POLL))
-
-    def _posting_is_spare(self) -> bool:
-        """Nobody is waiting to post in this workspace or channel, and both budgets have a grant now."""
-        return self._budgets.post.delay() == 0 and self._budgets.channel_post(self._place.channel).delay() == 0
+                message.text = text

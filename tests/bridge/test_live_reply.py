@@ -167,6 +167,25 @@ async def test_a_deferred_edit_keeps_the_message_and_continues_between_words() -
     assert reply.stats.failed_edits == 0
 
 
+@in_virtual_time
+async def test_a_routine_edit_moved_to_a_new_message_posts_the_rest_on_the_grant_it_carries() -> None:
+    """The platform may show a routine update as a new message (Slack: a start grant freed up, the rest
+    streams); the post goes out on the grant the deferred edit carries, not after a second wait."""
+    surface = RecordingSurface(
+        limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.01), move_routine_edits_of={"m1"}
+    )
+    reply = live(surface)
+    reply.update("The quick ")
+    await asyncio.sleep(0.05)
+    reply.update("The quick brown fox ")
+    await asyncio.sleep(0.05)
+    ids = await reply.finish("The quick brown fox jumps.")
+    assert ids == ["m1", "m2"]
+    assert surface.messages == {"m1": "The quick ", "m2": "brown fox jumps."}
+    assert surface.paced == [("post", False), ("edit", False), ("edit", True)]
+    assert surface.unspent == []
+
+
 def test_updates_hold_back_only_an_unfinished_word() -> None:
     assert whole_words("Hello wor") == "Hello "
     assert whole_words("Hello world\n") == "Hello world\n"

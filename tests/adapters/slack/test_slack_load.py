@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+from bench.drivers import timeline
 from bridge.splitting import reassemble
-from simulators.slack import BucketSpec
+from simulators.model_upstream import long_reply
+from simulators.slack import BucketSpec, SlackSimulator
+from simulators.slack.state import Message
 from tests.adapters.slack.conftest import SlackBridge
 
 ALICE = "U0ALICE"
@@ -64,3 +67,46 @@ async def test_a_429_waits_for_retry_after_and_sends_the_same_text_again(slack_b
         if refused.status == 429:  # waiting Retry-After is always enough: the very next call is accepted
             assert after.status == 200
             assert after.params["blocks"] == refused.params["blocks"], "the refused text is sent again"
+
+
+def _fair_interval(sim: SlackSimulator, replies: int) -> float:
+    """Seconds between two updates of each reply if the workspace's `chat.update` and `chat.appendStream`
+    budgets were split evenly among `replies` (at Slack's 50 + 100 a minute, 8 s for 20 replies)."""
+    per_second = sum(sim.config.rate_limits[m][0].refill_per_s for m in ("chat.update", "chat.appendStream"))
+    return replies / per_second
+
+
+def _shown_at(sim: SlackSimulator, records: list[Message]) -> list[float]:
+    """When the reply's visible text changed, from the simulator's record of every version of its messages."""
+    return [v.at for v in timeline((v.at, i, v.visible_text) for i, r in enumerate(records) for v in r.versions)]
+
+
+async def test_twenty_replies_at_once_share_every_budget(slack_bridge: SlackBridge) -> None:
+    """Twenty answers of about 20 s start together. Slack's start budget (20 a minute) lets two of them
+    stream at their first text; the rest are posted and share `chat.update` (50 a minute). As the start
+    budget refills, posted replies go on as streams, and every reply gets its turn: none stands still for
+    more than twice the fair interval, none shows half as many updates as another."""
+    sim = slack_bridge.sim
+    n = 20
+    channels = [f"C0SHARE{i}" for i in range(n)]
+    for channel in channels:
+        sim.add_channel(channel, channel.lower())
+    posted = await asyncio.gather(
+        *(sim.user_mentions_app(channels[i], ALICE, f"share {i} [[reply:5000]] [[rate:40]]") for i in range(n))
+    )
+    answer = long_reply(5000, False)
+    async with asyncio.timeout(90):  # the streams' stops may still queue for their budget: not waited for
+        while any(reassemble(sim.bot_messages(m.channel, m.ts)) != answer for m in posted):
+            await asyncio.sleep(0.2)
+
+    assert sim.count_429() == 0
+    updates, stalls, streamed = [], [], 0
+    for message in posted:
+        records = sim.bot_message_records(message.channel, message.ts)
+        streamed += any(r.stream_started_at is not None for r in records)
+        shown = _shown_at(sim, records)
+        updates.append(len(shown))
+        stalls.append(max(b - a for a, b in itertools.pairwise(shown)))
+    assert streamed > 2, "replies become streams as the start budget refills"
+    assert max(updates) <= 1.5 * min(updates), updates
+    assert max(stalls) <= 2 * _fair_interval(sim, n), stalls

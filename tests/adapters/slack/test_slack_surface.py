@@ -1,6 +1,6 @@
-"""The Slack surface's use of the scarce `chat.update` budget, driven through a real `AsyncWebClient`
-against the simulator: the grant kept for a final text, the end that goes on in a new message when none
-is left, and routine grants handed to the reply shown longest ago."""
+"""The Slack surface's use of the scarce budgets, driven through a real `AsyncWebClient` against the
+simulator: the grant kept for a final text, the end that goes on in a new message when none is left (posted
+or streamed), routine grants handed to the reply shown longest ago, and stops that do not hold a turn."""
 
 from __future__ import annotations
 
@@ -107,3 +107,42 @@ async def test_a_routine_update_without_a_grant_is_owed_until_the_reply_moves_on
     await updates.settle({ts: message})
     assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick brown "  # type: ignore[union-attr]
     assert message.owed is None
+
+
+async def test_a_streamed_final_addition_goes_on_in_a_new_message_when_appends_are_spent(
+    slack_sim: SlackSimulator, slack_sim_client: AsyncWebClient
+) -> None:
+    """Streams that finish together wait for `chat.appendStream` one by one; an end that would wait while
+    posting has room goes on in a new message, as a posted reply's does."""
+    budgets = WorkspaceBudgets()
+    surface = await _reply(slack_sim, slack_sim_client, budgets, streaming=True)
+    ts = await surface.post("The quick ", await surface.pace("post", False))
+    assert slack_sim.calls("chat.startStream")
+    while budgets.append.try_acquire(urgent=True):  # other streams' ends took every grant, the kept one too
+        pass
+    with pytest.raises(EditDeferred):
+        await asyncio.wait_for(surface.edit(ts, "The quick brown fox.", await surface.pace("edit", True)), 5)
+    assert slack_sim.message("C0GENERAL", ts).visible_text == "The quick "  # type: ignore[union-attr]
+    assert not slack_sim.calls("chat.appendStream")
+
+
+async def test_closing_a_streamed_reply_does_not_wait_for_the_stop_budget(
+    slack_sim: SlackSimulator, slack_sim_client: AsyncWebClient
+) -> None:
+    """`chat.stopStream` has about 20 a minute for the workspace: replies that finish together would wait
+    for it one by one, with their turns still open. The stop goes to the adapter's background work."""
+    budgets = WorkspaceBudgets()
+    spawned: list[asyncio.Task[None]] = []
+    place = await _place(slack_sim, slack_sim_client)
+    surface = SlackReplySurface(
+        slack_sim_client, budgets, place, spawn=lambda work, name: spawned.append(asyncio.create_task(work))
+    )
+    ts = await surface.post("The whole answer.", await surface.pace("post", False))
+    while budgets.stop.try_acquire(urgent=True):  # other replies' stops took the budget
+        pass
+    await asyncio.wait_for(surface.close(), 0.5)
+    assert not slack_sim.calls("chat.stopStream"), "not stopped yet: its budget refills in about 3 s"
+    [stopping] = spawned
+    await asyncio.wait_for(stopping, 10)
+    [stop] = slack_sim.calls("chat.stopStream")
+    assert stop.params["ts"] == ts and stop.error is None

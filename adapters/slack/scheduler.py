@@ -1,0 +1,235 @@
+"""Who shows new text next: every routine grant of a workspace, spread over all its replies in progress.
+
+Slack's budgets are per workspace and each serves one kind of reply: a reply streamed natively grows by
+`chat.appendStream` (Tier 4, about 100 a minute), a posted one by `chat.update` (Tier 3, about 50), and a
+posted message can never become a stream: a posted reply streams only in a new message of its own, started
+by `chat.startStream` (Tier 2, about 20 a minute). Handed out budget by budget, the few streams took the
+whole append budget while the posted replies queued for `chat.update`: at N = 20, two replies showed 22
+updates each and eighteen stood still for 20 s.
+
+So one scheduler per workspace hands out every routine grant, in one order for both kinds of reply. Its
+clock is the fair share: while replies are in progress, each earns one update per fair interval (the
+replies in progress over the `chat.update` and `chat.appendStream` budgets' calls a second). A reply's
+*tag* is the share it has had (start-time fair queuing): where the clock stood when it joined, plus one per
+routine update since; one that asked for nothing for a while (its model was silent) comes back level with
+the reply most behind, not ahead of it. Grants go to the lowest tag a budget can serve, then to the reply
+shown longest ago, each as a *way* to show the text:
+
+* `APPEND` to a reply whose newest message is an open stream;
+* `UPDATE` of a posted reply's message;
+* `START`, when no update is free: a posted reply goes on in a new message that streams (the start budget
+  refills slowly, so a reply that could not stream at its first text becomes a stream when a start frees
+  up), and grows on the append budget from then on;
+* `POST`: a posted reply behind its fair share and still for a while (`DUE`, `STILL`), with no update or
+  start free, goes on in a new message on the posting budget, the largest one, when nobody else needs it.
+
+A grant that would take a reply too far ahead of the lowest waiting tag (`LEAD`, `AHEAD`) is not given,
+so the streams do not run ahead of the posted replies on the append budget they alone can use: with
+few streams (a start budget of 20 a minute makes about nine in a 24-second answer at N = 20) part of that
+budget is left unused rather than spent on a few replies. First texts and final texts do not come here:
+they take their budgets' urgent grants, ahead of every routine one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.slack.pacing import WorkspaceBudgets
+
+log = logging.getLogger(__name__)
+
+LEAD = 1.0
+AHEAD = 0.5
+"""After its grant, a reply may be ahead of the reply most behind among those waiting by `LEAD` updates
+plus `AHEAD` of those that one has had since this reply joined. Counted with their first and final texts,
+the replies' updates then stay within 1.5 : 1 however long they run: (1.5 k + 1 + 2) / (k + 2) ≤ 1.5."""
+DUE = 0.25
+STILL = 0.5
+STILL_AT_LEAST = 5.0
+"""A posted reply goes on in a new message when it is `DUE` (in updates) behind its fair share and has
+shown nothing for `STILL` of the fair interval, and at least `STILL_AT_LEAST` seconds: a new message for a
+wait of a second or two would cut the reply for little."""
+LONGEST_NAP = 0.5
+SHORTEST_NAP = 0.05
+"""Seconds the dispatcher sleeps between two looks at the budgets, at most (they refill continuously) and
+at least (a budget's own estimate does not see every rule, such as a channel's posting room)."""
+
+
+class Way(enum.Enum):
+    """How a routine grant shows the reply's new text; the grant's budget is named by its method."""
+
+    APPEND = "chat.appendStream"
+    START = "chat.startStream"
+    UPDATE = "chat.update"
+    POST = "chat.postMessage"
+
+
+@dataclass(eq=False, slots=True, weakref_slot=True)
+class Share:
+    """One reply in progress, as the scheduler sees it.
+
+    channel: where it is posted (posting has a budget per channel).
+    can_stream: it may start a native stream (it is in a thread, and native streaming is on).
+    tag: the fair share it has had, in updates (see the module docstring); `joined`: its tag at the start.
+    shown_at: when it last showed new text, by any call.
+    native: its newest message is an open stream (it grows by `chat.appendStream`).
+    """
+
+    channel: str
+    can_stream: bool
+    tag: float
+    shown_at: float
+    joined: float = field(init=False)
+    native: bool = False
+    waiter: asyncio.Future[Way] | None = None
+
+    def __post_init__(self) -> None:
+        self.joined = self.tag
+
+    @property
+    def waiting(self) -> bool:
+        return self.waiter is not None and not self.waiter.done()
+
+
+class Scheduler:
+    """The routine grants of one workspace's budgets; see the module docstring."""
+
+    def __init__(self, budgets: WorkspaceBudgets, clock: Callable[[], float] = time.monotonic) -> None:
+        self._budgets = budgets
+        self._clock = clock
+        self._shares: weakref.WeakSet[Share] = weakref.WeakSet()  # a turn that died unclosed drops out
+        self._fair = 0.0  # the fair-share clock, in updates per reply
+        self._stamp = clock()
+        self._wake = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    def join(self, channel: str, *, can_stream: bool) -> Share:
+        """A reply begins to show text: it shares the budgets from now on."""
+        self._advance()
+        share = Share(channel, can_stream, tag=self._floor(default=self._fair), shown_at=self._clock())
+        self._shares.add(share)
+        return share
+
+    def leave(self, share: Share) -> None:
+        """The reply is complete: it no longer shares the budgets."""
+        self._advance()
+        self._shares.discard(share)
+        self._wake.set()
+
+    def shown(self, share: Share, *, native: bool) -> None:
+        """The reply showed new text (by any call, routine or not); `native`: its newest message streams."""
+        share.shown_at = self._clock()
+        share.native = native
+        self._wake.set()
+
+    @property
+    def fair_interval(self) -> float:
+        """Seconds between two updates of each reply if the budgets were shared evenly (inf: no reply)."""
+        rate = self._rate()
+        return len(self._shares) / rate if rate else float("inf")
+
+    async def turn(self, share: Share) -> Way:
+        """Wait for `share`'s next routine update and return how to show it. For `APPEND`, `START` and
+        `UPDATE` the grant is taken from that budget; for `POST` posting had room when it was granted."""
+        self._advance()
+        share.tag = max(share.tag, self._floor(default=share.tag))
+        waiter: asyncio.Future[Way] = asyncio.get_running_loop().create_future()
+        share.waiter = waiter
+        self._wake.set()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch())
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                log.debug("a %s grant went unused: its reply stopped waiting", waiter.result().value)
+            raise
+        finally:
+            share.waiter = None
+
+    def _floor(self, *, default: float) -> float:
+        """The lowest tag among the replies waiting (`default` when none is)."""
+        return min((share.tag for share in self._shares if share.waiting), default=default)
+
+    def _rate(self) -> float:
+        """The calls a second of the budgets that grow replies in place (appends only where streams can be)."""
+        budgets = self._budgets
+        streams = budgets.streaming_available and any(share.can_stream for share in self._shares)
+        return budgets.update.rate + (budgets.append.rate if streams else 0.0)
+
+    def _advance(self) -> None:
+        now = self._clock()
+        count = len(self._shares)
+        if count:
+            self._fair += (now - self._stamp) * self._rate() / count
+        self._stamp = now
+
+    async def _dispatch(self) -> None:
+        while True:
+            self._wake.clear()
+            self._advance()
+            while self._grant_next():
+                pass
+            if not any(share.waiting for share in self._shares):
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._nap())
+
+    def _grant_next(self) -> bool:
+        """Grant one routine update, to the first waiting reply (lowest tag, then shown longest ago) that a
+        budget can serve now and that the grant does not take too far ahead (`LEAD`, `AHEAD`); False when
+        none can be served."""
+        waiting = sorted((s for s in self._shares if s.waiting), key=lambda s: (s.tag, s.shown_at))
+        floor = waiting[0].tag if waiting else 0.0
+        for share in waiting:
+            if share.tag + 1 > floor + LEAD + AHEAD * max(floor - share.joined, 0.0):
+                continue
+            way = self._way_for(share)
+            if way is not None:
+                share.tag += 1
+                assert share.waiter is not None
+                share.waiter.set_result(way)
+                return True
+        return False
+
+    def _way_for(self, share: Share) -> Way | None:
+        """The way `share` can show its text now, its grant taken; None when no budget it can use has room."""
+        budgets = self._budgets
+        if share.native:
+            return Way.APPEND if budgets.append.try_acquire() else None
+        if budgets.update.try_acquire():
+            return Way.UPDATE
+        if share.can_stream and budgets.streaming_available and budgets.start.try_acquire():
+            return Way.START
+        if self._due_in(share) == 0 and budgets.take_spare_post(share.channel):
+            return Way.POST
+        return None
+
+    def _due_in(self, share: Share) -> float:
+        """Seconds until posted `share` may go on in a new message (0: it may now; see `STILL`)."""
+        rate = self._rate() / max(len(self._shares), 1)
+        behind = (DUE - (self._fair - share.tag)) / rate if rate else float("inf")
+        still = max(STILL * self.fair_interval, STILL_AT_LEAST) - (self._clock() - share.shown_at)
+        return max(behind, still, 0.0)
+
+    def _nap(self) -> float:
+        """Seconds until a budget a waiting reply can use may have room, or a posted reply falls due."""
+        budgets = self._budgets
+        waiting = [share for share in self._shares if share.waiting]
+        naps = [LONGEST_NAP]
+        if any(share.native for share in waiting):
+            naps.append(budgets.append.delay())
+        posted = [share for share in waiting if not share.native]
+        if posted:
+            naps += [budgets.update.delay(), budgets.start.delay()]
+            naps.append(min(self._due_in(share) for share in posted) or budgets.post.delay())
+        return max(min(naps), SHORTEST_NAP)

@@ -1,0 +1,101 @@
+"""The workspace's scheduler on virtual time: which reply gets the next routine grant, and in which way.
+
+Each test gives the budgets an exact state (spent, or refilling at a known rate) and states the order of
+the grants; the twenty replies of `test_slack_load` show the same rules end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapters.slack.pacing import WorkspaceBudgets
+from adapters.slack.scheduler import DUE, STILL, Share, Way
+from bridge.pacing import RateBudget
+from tests.clock import in_virtual_time, loop_clock
+
+
+def _budgets(
+    *, update: float = 0.001, append: float = 0.001, start: float = 0.001, post: float = 0.001
+) -> WorkspaceBudgets:
+    """Budgets that start empty (their one token spent) and refill at the given calls a second."""
+    clock = loop_clock()
+    budgets = WorkspaceBudgets(
+        update=RateBudget(update, 1, clock=clock),
+        append=RateBudget(append, 1, clock=clock),
+        start=RateBudget(start, 1, clock=clock),
+        post=RateBudget(post, 1, clock=clock),
+        clock=clock,
+    )
+    for budget in (budgets.update, budgets.append, budgets.start, budgets.post):
+        assert budget.try_acquire()
+    return budgets
+
+
+async def _turns(budgets: WorkspaceBudgets, shares: dict[str, Share], count: int) -> list[tuple[str, Way]]:
+    """Let every share ask for routine grants again and again; the first `count` grants, in order."""
+    granted: list[tuple[str, Way]] = []
+    done = asyncio.Event()
+
+    async def ask(name: str, share: Share) -> None:
+        while not done.is_set():
+            way = await budgets.scheduler.turn(share)
+            granted.append((name, way))
+            budgets.scheduler.shown(share, native=share.native or way is Way.START)
+            if len(granted) >= count:
+                done.set()
+            await asyncio.sleep(1.0)  # the reply's own edit interval
+
+    tasks = [asyncio.create_task(ask(name, share)) for name, share in shares.items()]
+    await asyncio.wait_for(done.wait(), 600)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return granted[:count]
+
+
+@in_virtual_time
+async def test_a_stream_does_not_run_ahead_of_a_posted_reply_on_the_append_budget() -> None:
+    """Appends are plenty and only the stream can use them; it gets one ahead of the posted reply, then
+    waits for that one's update (the scarce budget) each time."""
+    budgets = _budgets(update=0.1, append=10.0)
+    scheduler = budgets.scheduler
+    streamed = scheduler.join("C1", can_stream=True)
+    scheduler.shown(streamed, native=True)
+    posted = scheduler.join("C2", can_stream=False)
+    granted = await _turns(budgets, {"streamed": streamed, "posted": posted}, 5)
+    assert granted == [
+        ("streamed", Way.APPEND),
+        ("posted", Way.UPDATE),
+        ("streamed", Way.APPEND),
+        ("posted", Way.UPDATE),
+        ("streamed", Way.APPEND),
+    ]
+
+
+@in_virtual_time
+async def test_a_start_that_frees_up_goes_to_the_posted_reply_shown_longest_ago() -> None:
+    budgets = _budgets(start=0.2)
+    scheduler = budgets.scheduler
+    older = scheduler.join("C1", can_stream=True)
+    await asyncio.sleep(1)
+    newer = scheduler.join("C2", can_stream=True)
+    [(name, way)] = await _turns(budgets, {"newer": newer, "older": older}, 1)
+    assert (name, way) == ("older", Way.START)
+    assert older.native and not newer.native, "its next updates are appends"
+
+
+@in_virtual_time
+async def test_a_posted_reply_behind_its_fair_share_goes_on_in_a_new_message() -> None:
+    """Its next update is 100 s away (the fair interval: one reply on 0.01 updates a second); posting is
+    free. The reply goes on in a new message once it has shown nothing for `STILL` of the fair interval
+    (it is then behind its share by more than `DUE`), and not before."""
+    budgets = _budgets(update=0.01, post=100.0)
+    scheduler = budgets.scheduler
+    share = scheduler.join("C1", can_stream=False)
+    asked = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(scheduler.turn(share), 90) is Way.POST
+    waited = asyncio.get_running_loop().time() - asked
+    assert STILL * scheduler.fair_interval > DUE * scheduler.fair_interval
+    assert waited == pytest.approx(STILL * scheduler.fair_interval, abs=0.1)

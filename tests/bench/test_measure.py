@@ -1,0 +1,66 @@
+"""The benchmark's arithmetic on hand-made records: which replies the fairness figure counts, what a stall
+is, and the fair interval the stall target is measured against."""
+
+from __future__ import annotations
+
+from bench.measure import figures
+from bench.records import Conversation, Cost, Run, SharedBudget, Visible
+
+SLACK_BUDGET = SharedBudget("Slack chat.update + chat.appendStream", 150, 60.0, [])
+
+
+def _reply(tag: str, times: list[float], *, streamed: bool = False, last_token_at: float = 30.0) -> Conversation:
+    """A reply that showed a longer text at each of `times` (the last one its final text)."""
+    timeline = [Visible(at, "word " * (i + 1)) for i, at in enumerate(times)]
+    return Conversation(
+        tag,
+        asked_at=0.0,
+        upstream_reply=timeline[-1].text,
+        first_token_at=0.0,
+        last_token_at=last_token_at,
+        demand_per_s=1.0,
+        timeline=timeline,
+        messages=1,
+        streamed=streamed,
+    )
+
+
+def _run(conversations: list[Conversation]) -> Run:
+    return Run(
+        platform="slack",
+        n=len(conversations),
+        reply_chars=100,
+        tokens_per_second=50,
+        first_token_delay=0.0,
+        conversations=conversations,
+        count_429=0,
+        refused_for_length=0,
+        budget=SLACK_BUDGET,
+        cost=Cost(cpu_seconds=1.0, peak_rss_mb=50.0, bench_cpu_seconds=1.0, wall_seconds=40.0),
+        timed_out=False,
+    )
+
+
+def test_fairness_counts_every_reply_natively_streamed_or_not() -> None:
+    streamed = _reply("streamed", [float(t) for t in range(21)], streamed=True)
+    posted = _reply("posted", [0.0, 15.0, 31.0])
+    result = figures(_run([streamed, posted]))
+    assert result.updates == (21, 3)
+    assert result.streamed == 1
+
+
+def test_the_longest_stall_includes_the_wait_for_the_final_text() -> None:
+    """The gaps between updates stop at the upstream's last token; a stall does not: a reply whose end
+    comes 10 s after its last update stood still for 10 s."""
+    stalled = _reply("stalled", [0.0, 1.0, 2.0, 12.0], last_token_at=3.0)
+    result = figures(_run([stalled, _reply("steady", [0.0, 1.0, 2.0, 3.0, 4.0])]))
+    assert result.longest_stall == 10.0
+    assert result.gap[1] < 2.0, "the gaps leave the final text out"
+
+
+def test_the_fair_interval_is_the_replies_over_the_budgets_calls_per_second() -> None:
+    """20 replies sharing 150 calls a minute: 7.5 a minute each, one every 8 s; a single reply still
+    waits its own interval (1 s) between updates."""
+    twenty = [_reply(f"r{i}", [0.0, 10.0]) for i in range(20)]
+    assert figures(_run(twenty)).fair_interval == 8.0
+    assert figures(_run(twenty[:1])).fair_interval == 1.0
