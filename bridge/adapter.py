@@ -19,6 +19,7 @@ The life of an adapter, driven by `bridge.runner`:
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,19 @@ class Platform:
     settings: type[PlatformSettings]
     create: Callable[[Core, Any], Adapter]
     """Called with the core and an instance of `settings`."""
+
+
+def lazy(target: str) -> Callable[[Core, Any], Adapter]:
+    """A `Platform.create` that imports `target` ("module:Class") only when the adapter is made: loading the
+    entry point then costs only the settings, and a bridge running one platform never imports the others'
+    libraries (importing discord.py and slack-bolt for nothing cost 5-6 MB of RSS)."""
+
+    def create(core: Core, settings: Any) -> Adapter:
+        module, _, name = target.partition(":")
+        adapter_class = getattr(importlib.import_module(module), name)
+        return adapter_class(core, settings)  # type: ignore[no-any-return]
+
+    return create
 
 
 _registered: dict[str, Platform] = {}
