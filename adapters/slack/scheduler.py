@@ -11,9 +11,9 @@ So one scheduler per workspace hands out every routine grant, in one order for b
 clock is the fair share: while replies are in progress, each earns one update per fair interval (the
 replies in progress over the `chat.update` and `chat.appendStream` budgets' calls a second). A reply's
 *tag* is the share it has had (start-time fair queuing): where the clock stood when it joined, plus one per
-routine update since; one that asked for nothing for a while (its model was silent) comes back level with
-the reply most behind, not ahead of it. Grants go to the lowest tag a budget can serve, then to the reply
-shown longest ago, each as a *way* to show the text:
+routine update since; one that asked for nothing for a while (`IDLE_AFTER`: its model was silent) comes
+back level with the reply most behind, not ahead of it. Grants go to the lowest tag a budget can serve,
+then to the reply shown longest ago, each as a *way* to show the text:
 
 * `APPEND` to a reply whose newest message is an open stream;
 * `UPDATE` of a posted reply's message;
@@ -58,6 +58,9 @@ STILL_AT_LEAST = 5.0
 """A posted reply goes on in a new message when it is `DUE` (in updates) behind its fair share and has
 shown nothing for `STILL` of the fair interval, and at least `STILL_AT_LEAST` seconds: a new message for a
 wait of a second or two would cut the reply for little."""
+IDLE_AFTER = 3.0
+"""A reply that asks again more than this long after it last showed text was idle (its model silent), not
+waiting; one that asks sooner (its own 1 s interval, a slow call) keeps its place."""
 LONGEST_NAP = 0.5
 SHORTEST_NAP = 0.05
 """Seconds the dispatcher sleeps between two looks at the budgets, at most (they refill continuously) and
@@ -141,7 +144,8 @@ class Scheduler:
         """Wait for `share`'s next routine update and return how to show it. For `APPEND`, `START` and
         `UPDATE` the grant is taken from that budget; for `POST` posting had room when it was granted."""
         self._advance()
-        share.tag = max(share.tag, self._floor(default=share.tag))
+        if self._clock() - share.shown_at > IDLE_AFTER:  # it asked for nothing for a while: no credit for that
+            share.tag = max(share.tag, self._floor(default=share.tag))
         waiter: asyncio.Future[Way] = asyncio.get_running_loop().create_future()
         share.waiter = waiter
         self._wake.set()

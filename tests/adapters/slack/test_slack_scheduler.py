@@ -99,3 +99,20 @@ async def test_a_posted_reply_behind_its_fair_share_goes_on_in_a_new_message() -
     waited = asyncio.get_running_loop().time() - asked
     assert STILL * scheduler.fair_interval > DUE * scheduler.fair_interval
     assert waited == pytest.approx(STILL * scheduler.fair_interval, abs=0.1)
+
+
+@in_virtual_time
+async def test_a_reply_that_asks_again_at_once_keeps_its_place_an_idle_one_does_not() -> None:
+    """A reply two updates behind the other (the state a burst of grants to the other leaves) gets the
+    next two grants while it keeps asking; had it been idle for a while instead (its model silent), it
+    would come back level with the other and take turns."""
+    for idle, expected in ((0.0, ["behind", "behind", "ahead"]), (10.0, ["ahead", "behind", "ahead"])):
+        budgets = _budgets(update=0.1)
+        scheduler = budgets.scheduler
+        behind = scheduler.join("C1", can_stream=False)
+        ahead = scheduler.join("C2", can_stream=False)
+        ahead.tag = behind.tag + 2
+        scheduler.shown(behind, native=False)
+        await asyncio.sleep(1.0 + idle)  # its own interval, or that and a silent model
+        granted = await _turns(budgets, {"ahead": ahead, "behind": behind}, 3)
+        assert [name for name, _ in granted] == expected, idle
