@@ -109,10 +109,10 @@ async def test_a_reply_that_asks_again_at_once_keeps_its_place_an_idle_one_does_
     for idle, expected in ((0.0, ["behind", "behind", "ahead"]), (10.0, ["ahead", "behind", "ahead"])):
         budgets = _budgets(update=0.1)
         scheduler = budgets.scheduler
-        behind = scheduler.join("C1", can_stream=False)
         ahead = scheduler.join("C2", can_stream=False)
+        await asyncio.sleep(0.5)  # level, it is the one shown longer ago
+        behind = scheduler.join("C1", can_stream=False)
         ahead.tag = behind.tag + 2
-        scheduler.shown(behind, native=False)
         await asyncio.sleep(1.0 + idle)  # its own interval, or that and a silent model
         granted = await _turns(budgets, {"ahead": ahead, "behind": behind}, 3)
         assert [name for name, _ in granted] == expected, idle
