@@ -191,6 +191,8 @@ FEATURE_LABELS = {
     "memory": "memory",
 }
 SWITCH_WORDS = {True: "on", False: "off", None: "back to the default"}
+SWITCH_STATES: dict[str, bool | None] = {"on": True, "off": False, "default": None}
+"""The states a command switches a tool or feature to (`default`: as the scope above and the model decide)."""
 
 
 @dataclass(frozen=True, slots=True)
