@@ -414,7 +414,8 @@ class Engine:
 
 
 def source_names(items: list[dict[str, Any]]) -> list[Source]:
-    """The distinct documents named in OpenWebUI's `sources`, in order."""
+    """The distinct documents named in OpenWebUI's `sources`, in order: files by name, a tool's result by
+    `tool_id/function`, a web search result by its page's title with its `link`."""
     seen: dict[str, Source] = {}
     for item in items:
         source = item.get("source") or {}
@@ -422,10 +423,18 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
         documents = item.get("document") or [""]
         for index, meta in enumerate(metas):
             meta = meta or {}
-            name = str(meta.get("name") or meta.get("source") or source.get("name") or source.get("id") or "source")
+            name = str(
+                meta.get("name")
+                or meta.get("title")
+                or meta.get("source")
+                or source.get("name")
+                or source.get("id")
+                or "source"
+            )
             if name not in seen:
                 excerpt = str(documents[index] if index < len(documents) else "")[:200]
-                seen[name] = Source(name=name, url=str(source.get("url") or ""), excerpt=excerpt)
+                url = str(source.get("url") or meta.get("link") or "")
+                seen[name] = Source(name=name, url=url, excerpt=excerpt)
     return list(seen.values())
 
 
