@@ -40,14 +40,13 @@ class Model:
     """A model as `/api/models` lists it, with the defaults its OpenWebUI admin gave it (`info.meta`):
     `tool_ids` its default tools (`toolIds`), `features` its default features (`defaultFeatureIds` the
     model has the capability for, as OpenWebUI's own headless runs resolve them in
-    `utils/automations._resolve_model_defaults`), `filter_ids` its toggle filters on by default."""
+    `utils/automations._resolve_model_defaults`)."""
 
     id: str
     name: str
     vision: bool = True  # OpenWebUI treats a model without declared capabilities as vision-capable
     tool_ids: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
-    filter_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +505,6 @@ def _model(item: dict[str, Any]) -> Model:
         vision=bool(capabilities.get("vision", True)),
         tool_ids=_ids(meta.get("toolIds")),
         features=tuple(f for f in _ids(meta.get("defaultFeatureIds")) if f in FEATURES and capabilities.get(f)),
-        filter_ids=_ids(meta.get("defaultFilterIds")),
     )
 
 
