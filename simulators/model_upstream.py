@@ -56,7 +56,6 @@ import itertools
 import json
 import math
 import re
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,7 +64,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators.threaded import serve_in_thread
+from simulators.threaded import serve_in_thread, serve_on_loopback
 
 EMBEDDING_DIM = 64
 MARKER_RE = re.compile(r"MARKER-[A-Za-z0-9]+")
@@ -345,13 +344,7 @@ class ModelUpstream:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self._port = await serve_on_loopback(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -10,13 +10,12 @@ model is given is known; the queries are kept for the test to read.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from simulators.threaded import serve_in_thread
+from simulators.threaded import serve_in_thread, serve_on_loopback
 
 
 @dataclass(frozen=True)
@@ -47,13 +46,7 @@ class SearchEngine:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/search", self._search)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self._port = await serve_on_loopback(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bridge.messages import ConversationKey
@@ -16,14 +14,6 @@ from tests.adapters.discord.conftest import DiscordBridge, World
 from tests.adapters.discord.test_discord_commands import _run
 
 QUESTION = "use vault_lookup to find the code word"
-
-
-@pytest.fixture
-def vault(fake_owui: FakeOpenWebUI) -> Iterator[FakeOpenWebUI]:
-    """The fake offers the tool `vault` (the real server lists a created tool so: see tests/bridge)."""
-    fake_owui.tools = [{"id": "vault", "name": "Vault", "meta": {"description": "Vault"}}]
-    yield fake_owui
-    fake_owui.tools = []
 
 
 async def test_tools_autocomplete_from_openwebui_and_admins_switch_them(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bridge.messages import ConversationKey
@@ -14,14 +12,6 @@ from tests.adapters.slack.conftest import SlackBridge
 from tests.adapters.slack.test_slack_commands import ALICE, BOB, CHANNEL, run
 
 QUESTION = "use vault_lookup to find the code word"
-
-
-@pytest.fixture
-def vault(fake_owui: FakeOpenWebUI) -> Iterator[FakeOpenWebUI]:
-    """The fake offers the tool `vault` (the real server lists a created tool so: see tests/bridge)."""
-    fake_owui.tools = [{"id": "vault", "name": "Vault", "meta": {"description": "Vault"}}]
-    yield fake_owui
-    fake_owui.tools = []
 
 
 async def test_admins_switch_a_tool_for_the_channel_and_the_turn_uses_it(
