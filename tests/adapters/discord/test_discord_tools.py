@@ -119,3 +119,14 @@ async def test_a_models_default_tool_and_a_web_search_in_discord_turns_on_a_real
             last = sim.bot_messages(thread)[-1]
             assert last.content.endswith("[markers: MARKER-webdc1]")
             assert f"[Discord release]({release.url})" in last.embeds[0]["description"]
+
+
+async def test_ask_with_a_search_prefix_shows_the_search_in_the_response_until_the_answer(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World, fake_owui: FakeOpenWebUI
+) -> None:
+    await discord_bridge.start()
+    response = await _run(discord_bridge, world.general, world.alice, "ask", question="!search what is new?")
+    versions = [version.content for version in discord_sim.message_history(response)]
+    assert versions[-1] == "echo: what is new?"
+    assert "-# Searching the web…" in versions
+    assert fake_owui.completions[-1]["features"] == {"web_search": True}
