@@ -81,3 +81,13 @@ async def test_a_models_default_tool_runs_in_a_slack_turn_on_a_real_openwebui(
         history = (await client.get_chat(chat_id))["chat"]["history"]
         saved = history["messages"][history["currentId"]]
         assert saved["content"] == answer and saved["sources"][0]["tool_result"] is True
+
+
+async def test_at_a_dms_top_level_the_placeholder_says_what_was_asked(slack_bridge: SlackBridge) -> None:
+    sim = slack_bridge.sim
+    dm = sim.dm_channel(ALICE)
+    await sim.user_dm(ALICE, "!search what is new? [[delay:2]]")
+    await slack_bridge.settle()
+    [answer] = sim.bot_message_records(dm)
+    assert answer.visible_text == "echo: what is new?"
+    assert sim.message_history(dm, answer.ts)[0].visible_text == "_Searching the web…_"
