@@ -125,7 +125,9 @@ async def test_a_search_prefix_asks_for_web_search_in_that_turn_only(
     outcome = await engine.handle(message(k, "!search what is the release called?"), surface)
     assert outcome.status == "answered", outcome.error
     assert surface.activities == ["Searching the web…"]
-    stored = (await client.get_chat(outcome.chat_id))["chat"]["history"]["messages"]
+    chat = await client.get_chat(outcome.chat_id)
+    assert chat["title"] == "what is the release called?", "the prefix is not part of the chat's title"
+    stored = chat["chat"]["history"]["messages"]
     assert [m["content"] for m in stored.values() if m["role"] == "user"] == ["what is the release called?"]
     later = RecordingSurface()
     await engine.handle(message(k, "and without it"), later)
