@@ -1,18 +1,20 @@
-"""The catalog: what OpenWebUI offers (models, knowledge bases) and what each place has chosen.
+"""The catalog: what OpenWebUI offers (models, tools, knowledge bases) and what each place has chosen.
 
-The turn pipeline asks it which model and system prompt a conversation uses; the adapters' commands
-(`/model`, `/system`, `/status`, `/kb`, `/new`) read and change the same things through the core.
+The turn pipeline asks it which model, system prompt, tools and features a conversation uses; the
+adapters' commands (`/model`, `/system`, `/tools`, `/features`, `/status`, `/kb`, `/new`) read and change
+the same things through the core.
 """
 
 from __future__ import annotations
 
 import time
 
-from bridge import texts
+from bridge import assistant, texts
+from bridge.assistant import Assistance
 from bridge.errors import UserFacingError
 from bridge.intake import FileIntake
 from bridge.messages import Attachment, ConversationKey
-from bridge.openwebui import KnowledgeBase, Model, OpenWebUIClient, errors
+from bridge.openwebui import FEATURES, KnowledgeBase, Model, OpenWebUIClient, Tool, errors
 from bridge.store import ScopeSettings, Store
 
 MODELS_TTL = 60.0
@@ -31,6 +33,8 @@ class Catalog:
         self.system_prompt = system_prompt
         self._models: list[Model] = []
         self._models_at = float("-inf")
+        self._tools: list[Tool] = []
+        self._tools_at = float("-inf")
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -67,6 +71,14 @@ class Catalog:
             raise UserFacingError("OpenWebUI offers no models to this key; an admin must add or share one.")
         return models[0].id
 
+    async def model_info(self, model: str) -> Model | None:
+        """The listed model `model` (with its default tools and features), or None when OpenWebUI does not
+        list it (the turn then fails with OpenWebUI's own answer)."""
+        try:
+            return await self.find_model(model)
+        except UserFacingError:
+            return None
+
     async def takes_images(self, model: str) -> bool:
         try:
             return (await self.find_model(model)).vision
@@ -102,6 +114,69 @@ class Catalog:
             models = await self.models()
             model = models[0].id if models else ""
         return model, self.system_prompt_of(scoped)
+
+    # --- tools and features per place -----------------------------------------------------------
+
+    async def tools(self, *, refresh: bool = False) -> list[Tool]:
+        """The tools OpenWebUI offers this key, cached for a minute (autocomplete asks often)."""
+        if refresh or not self._tools or time.monotonic() - self._tools_at > MODELS_TTL:
+            self._tools = await self.client.tools()
+            self._tools_at = time.monotonic()
+        return self._tools
+
+    async def find_tool(self, name: str) -> Tool:
+        """The tool with id or name `name` (any case); `UserFacingError` naming the ones there are if none."""
+        for refresh in (False, True):
+            tools = await self.tools(refresh=refresh)
+            for tool in tools:
+                if name in (tool.id, tool.name) or name.lower() in (tool.id.lower(), tool.name.lower()):
+                    return tool
+        known = ", ".join(f"`{t.id}`" for t in tools[:15]) or "none"
+        raise UserFacingError(f"There is no tool `{name}` in OpenWebUI. Available: {known}.")
+
+    async def switch_tool(self, scope: ConversationKey, name: str, on: bool | None) -> Tool:
+        """Turn a tool on or off at `scope` (None: as inherited); a tool being turned on must exist, one
+        being turned off or forgotten need not (it may have been deleted from OpenWebUI since)."""
+        try:
+            tool = await self.find_tool(name)
+        except UserFacingError:
+            if on:
+                raise
+            tool = Tool(name, name)
+        await self.store.switch(scope, "tools", tool.id, on)
+        return tool
+
+    async def switch_feature(self, scope: ConversationKey, feature: str, on: bool | None) -> None:
+        if feature not in FEATURES:
+            raise UserFacingError(f"There is no feature `{feature}`. Features: {', '.join(FEATURES)}.")
+        await self.store.switch(scope, "features", feature, on)
+
+    async def assistance(self, model: str, scoped: ScopeSettings, asked: tuple[str, ...] = ()) -> Assistance:
+        """The tools and features a turn with `model` uses at a place with `scoped` settings."""
+        return assistant.assistance(await self.model_info(model), scoped.tools, scoped.features, asked)
+
+    async def tool_names(self) -> dict[str, str]:
+        """Tool names by id, for what people read; empty when OpenWebUI cannot list them now."""
+        try:
+            return {tool.id: tool.name for tool in await self.tools()}
+        except errors.OpenWebUIError:
+            return {}
+
+    async def place_assistance(self, key: ConversationKey) -> texts.Assistance:
+        """What `/tools` and `/features` show: what is in force at `key`, and where each comes from."""
+        model, _ = await self.effective_settings(key)
+        scoped = await self.store.scope_settings(key)
+        info = await self.model_info(model) if model else None
+        used = assistant.assistance(info, scoped.tools, scoped.features, ())
+        names = await self.tool_names()
+        return texts.Assistance(
+            model=model,
+            tools=[(names.get(t, t), t, t in scoped.tools) for t in used.tool_ids],
+            features=[(f, f in scoped.features) for f in used.features],
+            switched_off=[names.get(t, t) for t, on in scoped.tools.items() if not on]
+            + [f for f, on in scoped.features.items() if not on],
+            available=[(t.name, t.id) for t in await self.tools()] if names else [],
+        )
 
     # --- conversations --------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from bridge import texts
 from bridge.catalog import Catalog
 from bridge.engine import Engine
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
-from bridge.openwebui import KnowledgeBase, Model
+from bridge.openwebui import FEATURES, KnowledgeBase, Model, Tool
 from bridge.outcomes import TurnOutcome
 from bridge.surface import ReplySurface
 
@@ -74,6 +74,27 @@ class Core:
     async def effective_settings(self, key: ConversationKey) -> tuple[str, str]:
         """(model, system prompt) in force at `key`, after inheritance and defaults."""
         return await self._catalog.effective_settings(key)
+
+    # --- tools and features ---------------------------------------------------------------------
+
+    features = FEATURES
+    """The features admins may switch per place (OpenWebUI's names)."""
+
+    async def tools(self) -> list[Tool]:
+        """The tools OpenWebUI offers the bridge's key (cached for a minute: autocomplete)."""
+        return await self._catalog.tools()
+
+    async def switch_tool(self, scope: ConversationKey, name: str, on: bool | None) -> Tool:
+        """Turn tool `name` (id or name) on or off at `scope`; None: inherit again."""
+        return await self._catalog.switch_tool(scope, name, on)
+
+    async def switch_feature(self, scope: ConversationKey, feature: str, on: bool | None) -> None:
+        """Turn a feature (`features`) on or off at `scope`; None: inherit again."""
+        await self._catalog.switch_feature(scope, feature, on)
+
+    async def assistance(self, key: ConversationKey) -> texts.Assistance:
+        """The tools and features in force at `key` and the tools OpenWebUI offers, for `/tools` and `/features`."""
+        return await self._catalog.place_assistance(key)
 
     # --- knowledge ------------------------------------------------------------------------------
 

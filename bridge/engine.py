@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from bridge import texts
+from bridge import assistant, texts
 from bridge.catalog import Catalog
 from bridge.errors import StoreError, UserFacingError, explain
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
-from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, errors
+from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, ToolCalls, errors
 from bridge.openwebui import chat as chats
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
@@ -60,6 +60,7 @@ class _TurnState:
     id: int | None = None
     chat: dict[str, Any] | None = None
     conversation: Conversation | None = None
+    tool_calls: list[str] = field(default_factory=list)  # tools the model asked for that nobody ran
 
 
 class _KeyedLocks:
@@ -179,13 +180,17 @@ class Engine:
         turn = _TurnState()
         try:
             settings = await self.catalog.scope_settings(message.key)
+            ask = assistant.read_prefix(message.text)
             turn.model = await self.catalog.resolve_model(message.model, settings.model)
+            assistance = await self.catalog.assistance(turn.model, settings, ask.features)
+            if activity := assistance.activity(await self.catalog.tool_names() if assistance.tool_ids else {}):
+                reply.announce(activity)
             conversation, chat = await self._open_chat(message, turn.model)
             turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
-            user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
+            user = chats.user_message(turn.user_id, parent_id, ask.text, turn.model, files=files)
             patch = chats.attach(chat, user)
             context = chats.chain(chat)
             await self.client.update_chat(conversation.chat_id, patch)
@@ -196,8 +201,10 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            sources, cut = await self._read_answer(turn, reply, body, deadline)
+            sources, cut = await self._read_answer(turn, reply, {**body, **assistance.request()}, deadline)
             shown = _with_note(turn.text, cut) if cut else turn.text
+            if not shown.strip() and turn.tool_calls:
+                shown = texts.tools_not_run(turn.tool_calls)
             outcome.message_ids = await reply.finish(shown)
             answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
@@ -256,6 +263,8 @@ class Engine:
                         reply.update(turn.text)
                     elif isinstance(event, Sources):
                         sources = event.items
+                    elif isinstance(event, ToolCalls):
+                        turn.tool_calls += event.names  # never shown as text; named if nothing else came
                     elif isinstance(event, MalformedEvent):
                         METRICS.stream_events_skipped.inc()
                         malformed.append(event.reason)
@@ -405,7 +414,8 @@ class Engine:
 
 
 def source_names(items: list[dict[str, Any]]) -> list[Source]:
-    """The distinct documents named in OpenWebUI's `sources`, in order."""
+    """The distinct documents named in OpenWebUI's `sources`, in order: files by name, a tool's result by
+    `tool_id/function`, a web search result by its page's title with its `link`."""
     seen: dict[str, Source] = {}
     for item in items:
         source = item.get("source") or {}
@@ -413,10 +423,18 @@ def source_names(items: list[dict[str, Any]]) -> list[Source]:
         documents = item.get("document") or [""]
         for index, meta in enumerate(metas):
             meta = meta or {}
-            name = str(meta.get("name") or meta.get("source") or source.get("name") or source.get("id") or "source")
+            name = str(
+                meta.get("name")
+                or meta.get("title")
+                or meta.get("source")
+                or source.get("name")
+                or source.get("id")
+                or "source"
+            )
             if name not in seen:
                 excerpt = str(documents[index] if index < len(documents) else "")[:200]
-                seen[name] = Source(name=name, url=str(source.get("url") or ""), excerpt=excerpt)
+                url = str(source.get("url") or meta.get("link") or "")
+                seen[name] = Source(name=name, url=url, excerpt=excerpt)
     return list(seen.values())
 
 

@@ -101,6 +101,14 @@ class LiveReply:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._send_loop())
 
+    def announce(self, activity: str) -> None:
+        """Show `activity` (what OpenWebUI was asked to do) as the reply's progress until the first text."""
+        if self.stats.first_visible_at is not None or self._final:
+            return
+        if self._progress is not None:
+            self._progress.cancel()
+        self._progress = asyncio.create_task(self._surface.show_progress(activity))
+
     def update(self, text: str) -> None:
         """The whole text so far. Cheap: it is sent later, coalesced with what follows."""
         if text != self._text and not self._final:

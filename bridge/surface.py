@@ -86,8 +86,12 @@ class ReplySurface(Protocol):
 
     limits: SurfaceLimits
 
-    async def show_progress(self) -> None:
-        """Show that an answer is coming (typing indicator, assistant status) until the first post."""
+    async def show_progress(self, activity: str = "") -> None:
+        """Show that an answer is coming (typing indicator, assistant status) until the first post; runs as
+        a task the reply cancels then. `activity` ("Searching the web…") says what OpenWebUI was asked to
+        do: shown where the platform shows progress, in place of its generic sign, and replaced by the
+        answer's first text. A reply may call it again with another activity (the previous one is
+        cancelled first)."""
 
     async def pace(self, op: Operation, final: bool) -> Grant:
         """Wait until the platform's budgets allow one more `op`, and return the grant for that call;

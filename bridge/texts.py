@@ -180,3 +180,67 @@ def knowledge_added(filename: str, base: str) -> str:
 
 def file_problem(filename: str, sentence: str) -> str:
     return f"⚠️ {filename}: {sentence}"
+
+
+# --- tools and features ---------------------------------------------------------------------------
+
+FEATURE_LABELS = {
+    "web_search": "web search",
+    "image_generation": "image generation",
+    "code_interpreter": "code interpreter",
+    "memory": "memory",
+}
+SWITCH_WORDS = {True: "on", False: "off", None: "back to the default"}
+SWITCH_STATES: dict[str, bool | None] = {"on": True, "off": False, "default": None}
+"""The states a command switches a tool or feature to (`default`: as the scope above and the model decide)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assistance:
+    """What `/tools` and `/features` report for a place.
+
+    tools: (name, id, switched on by an admin rather than a default of the model) in force.
+    features: (feature, switched on by an admin) in force.
+    switched_off: tools and features an admin turned off here or above.
+    available: (name, id) of every tool OpenWebUI offers (empty when it could not be listed).
+    """
+
+    model: str
+    tools: list[tuple[str, str, bool]]
+    features: list[tuple[str, bool]]
+    switched_off: list[str]
+    available: list[tuple[str, str]]
+
+
+def tools_shown(report: Assistance, where: str, change: str) -> str:
+    """`change` says how admins switch a tool on this platform."""
+    used = [f"`{name}`" + ("" if chosen else " (model default)") for name, _, chosen in report.tools]
+    lines = [f"Tools {where} (model `{report.model or 'none'}`): {', '.join(used) or 'none'}."]
+    if report.switched_off:
+        lines.append("Switched off: " + ", ".join(f"`{name}`" for name in report.switched_off) + ".")
+    offered = [f"`{tool_id}`" if name == tool_id else f"`{tool_id}` ({name})" for name, tool_id in report.available]
+    lines.append(f"Available in OpenWebUI: {listing(offered, 1500, ', ') if offered else 'none'}. {change}")
+    return "\n".join(lines)
+
+
+def features_shown(report: Assistance, where: str, change: str) -> str:
+    used = [FEATURE_LABELS.get(f, f) + ("" if chosen else " (model default)") for f, chosen in report.features]
+    lines = [f"Features {where} (model `{report.model or 'none'}`): {', '.join(used) or 'none'}."]
+    if off := [name for name in report.switched_off if name in FEATURE_LABELS]:
+        lines.append("Switched off: " + ", ".join(FEATURE_LABELS[name] for name in off) + ".")
+    lines.append(f"Features: {', '.join(f'`{f}`' for f in FEATURE_LABELS)}. {change}")
+    return "\n".join(lines)
+
+
+def switched(kind: str, name: str, on: bool | None, where: str, who: str) -> str:
+    """A tool or feature turned on, off, or back to the default by an admin."""
+    return f"{kind} `{name}` {where} turned {SWITCH_WORDS[on]} by {who}."
+
+
+def tools_not_run(names: Sequence[str]) -> str:
+    """A turn whose model only asked for tools, which OpenWebUI passed through without running them."""
+    named = ", ".join(f"`{name}`" for name in dict.fromkeys(names)) or "a tool"
+    return (
+        f"⚠️ The model only asked to use {named}, which OpenWebUI did not run, so there is no answer. "
+        "Ask again, or ask an admin to check the model's tools in OpenWebUI."
+    )

@@ -21,6 +21,7 @@ The reply is a pure function of the request:
   ``[[rate:R]]``    R tokens per second for this request (0 = as fast as possible)
   ``[[delay:S]]``   S seconds before the first token
   ``[[say:K]]``     exactly the text the test registered under K (``ModelUpstream.script``), nothing else
+  ``[[tool-call:F]]`` only a call of tool function F (``delta.tool_calls``), no text, whatever tools were sent
 
   Hostile shapes, for the bridge's defences (each changes only the streamed answer):
 
@@ -32,6 +33,15 @@ The reply is a pure function of the request:
   ``[[keepalive:S]]`` after the first chunk, only SSE comments (``: keep-alive``) every S seconds, forever
   ``[[bad-events]]`` events of valid JSON of the wrong shape, non-JSON and invalid UTF-8 between the tokens
   ``[[fail-leak]]`` HTTP 500 whose error message plants a server path and a ``pass=…`` (``LEAKED_DETAIL``)
+
+OpenWebUI's own tasks are answered as a model that follows their prompts would:
+
+* choosing tools (legacy function calling: a system prompt starting ``Available Tools:``): every listed
+  tool whose name is a word of the query is called, each string parameter given the query (directives
+  removed); ``{"tool_calls": []}`` when none is named;
+* search queries (the query-generation template, a ``<chat_history>``): ``{"queries": [<last user line>]}``;
+* a request carrying ``tools`` (native function calling) whose question names one of them, and no tool
+  result yet: the answer is that tool call (``delta.tool_calls``), with no text.
 
 A model that is not marked ``vision`` answers 400 to a request whose last user message carries an
 image, as real text-only providers do.
@@ -46,7 +56,6 @@ import itertools
 import json
 import math
 import re
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,13 +64,13 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators.threaded import serve_in_thread
+from simulators.threaded import serve_in_thread, serve_on_loopback
 
 EMBEDDING_DIM = 64
 MARKER_RE = re.compile(r"MARKER-[A-Za-z0-9]+")
 _DIRECTIVE_RE = re.compile(
-    r"\[\[(reply|code|fail-mid|fail-leak|fail|stall|rate|delay|say|split-surrogate|lone-surrogate|huge|endless"
-    r"|keepalive|bad-events)(?::([A-Za-z0-9.]+))?\]\]"
+    r"\[\[(reply|code|fail-mid|fail-leak|fail|stall|rate|delay|say|split-surrogate|lone-surrogate|huge|endless|tool-call"
+    r"|keepalive|bad-events)(?::([A-Za-z0-9._]+))?\]\]"
 )
 _TOKEN_RE = re.compile(r"\s*\S+\s*|\s+")
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -132,6 +141,8 @@ class UpstreamRequest:
     """(monotonic time, characters sent so far) after each token: what the model had said when."""
     image_count: int = 0
     markers: list[str] = field(default_factory=list)
+    tool_calls: list[str] = field(default_factory=list)
+    """The tools this answer called by name (native function calling), if it did."""
 
     @property
     def message_count(self) -> int:
@@ -170,6 +181,7 @@ class _Directives:
     endless: bool = False
     keepalive: float | None = None
     bad_events: bool = False
+    tool_call: str | None = None
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -220,6 +232,8 @@ def _parse_directives(text: str) -> _Directives:
             values["keepalive"] = float(arg or 0.1)
         elif name == "bad-events":
             values["bad_events"] = True
+        elif name == "tool-call":
+            values["tool_call"] = arg
     return _Directives(**values)
 
 
@@ -330,13 +344,7 @@ class ModelUpstream:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self._port = await serve_on_loopback(app)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -445,6 +453,10 @@ class ModelUpstream:
             return _error(500, LEAKED_DETAIL, "server_error")
         if directives.say is not None:
             reply = self.scripts[directives.say]
+        elif (task := _task_answer(messages)) is not None:
+            reply = task
+        elif calls := _native_tool_calls(body, messages, directives.tool_call):
+            return await self._tool_calls(request, record, calls)
         else:
             reply = _reply(message_text(last_user), directives, record)
         if not record.stream:
@@ -452,6 +464,26 @@ class ModelUpstream:
             record.reply = reply
             return web.json_response(_completion(record.model, reply))
         return await self._stream(request, record, reply, directives)
+
+    async def _tool_calls(
+        self, request: web.Request, record: UpstreamRequest, calls: list[dict[str, Any]]
+    ) -> web.StreamResponse:
+        """Answer with tool calls only, as a model under native function calling does."""
+        record.tool_calls = [call["function"]["name"] for call in calls]
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        if not record.stream:
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
+            choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+            return web.json_response({"id": completion_id, "object": "chat.completion", "choices": [choice]})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        await _send(response, _chunk(completion_id, record.model, {"role": "assistant", "content": None}))
+        streamed = [{"index": index, **call} for index, call in enumerate(calls)]
+        await _send(response, _chunk(completion_id, record.model, {"tool_calls": streamed}))
+        await _send(response, _chunk(completion_id, record.model, {}, finish_reason="tool_calls"))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
     async def _stream(
         self, request: web.Request, record: UpstreamRequest, reply: str, directives: _Directives
@@ -548,6 +580,62 @@ def _markers(messages: list[dict[str, Any]]) -> list[str]:
                 if marker not in found:
                     found.append(marker)
     return found
+
+
+_TOOLS_PROMPT = "Available Tools: "
+_TOOLS_PROMPT_END = "\n\nYour task is to choose"
+_QUERY_HISTORY = re.compile(r"<chat_history>\n(.*?)\n</chat_history>", re.DOTALL)
+
+
+def _task_answer(messages: list[dict[str, Any]]) -> str | None:
+    """The JSON answer to OpenWebUI's tool-choosing or query-generation task, or None for a chat."""
+    system = next((message_text(m) for m in messages if m.get("role") == "system"), "")
+    if system.startswith(_TOOLS_PROMPT) and _TOOLS_PROMPT_END in system:
+        specs = json.loads(system[len(_TOOLS_PROMPT) : system.index(_TOOLS_PROMPT_END)])
+        users = [message_text(m) for m in messages if m.get("role") == "user"]
+        query = _DIRECTIVE_RE.sub("", users[-1].rpartition("Query: ")[2] if users else "").strip()
+        words = set(re.findall(r"[\w-]+", query))
+        calls = [
+            {"name": spec["name"], "parameters": _arguments(spec, query)} for spec in specs if spec.get("name") in words
+        ]
+        return json.dumps({"tool_calls": calls})
+    for message in messages:
+        history = _QUERY_HISTORY.search(message_text(message))
+        if history and '"queries"' in message_text(message):
+            asked = [line.removeprefix("USER: ") for line in history.group(1).splitlines() if line.startswith("USER: ")]
+            return json.dumps({"queries": [_DIRECTIVE_RE.sub("", asked[-1]).strip()] if asked else []})
+    return None
+
+
+def _native_tool_calls(
+    body: dict[str, Any], messages: list[dict[str, Any]], forced: str | None = None
+) -> list[dict[str, Any]]:
+    """The calls of the tools in `body["tools"]` the question names, unless a tool already answered; or the
+    call of function `forced` (``[[tool-call:F]]``), tools sent or not."""
+    users = [message_text(m) for m in messages if m.get("role") == "user"]
+    if forced:
+        specs: list[dict[str, Any]] = [{"name": forced}]
+        words = {forced}
+    elif not body.get("tools") or any(m.get("role") == "tool" for m in messages):
+        return []
+    else:
+        words = set(re.findall(r"[\w-]+", users[-1] if users else ""))
+        specs = [tool.get("function") or {} for tool in body["tools"] if isinstance(tool, dict)]
+    return [
+        {
+            "id": f"call_{uuid.uuid4().hex[:8]}",
+            "type": "function",
+            "function": {"name": spec["name"], "arguments": json.dumps(_arguments(spec, users[-1]))},
+        }
+        for spec in specs
+        if spec.get("name") in words
+    ]
+
+
+def _arguments(spec: dict[str, Any], query: str) -> dict[str, Any]:
+    """Every string parameter of a tool's spec given the query."""
+    properties = (spec.get("parameters") or {}).get("properties") or {}
+    return {name: query for name, schema in properties.items() if (schema or {}).get("type") == "string"}
 
 
 def _reply(user_text: str, directives: _Directives, record: UpstreamRequest) -> str:

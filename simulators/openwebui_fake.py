@@ -70,6 +70,14 @@ class FakeOpenWebUI:
         self.planted_sources: dict[str, list[dict[str, str]]] = {}
         """Sources a test plants, as `{"name": ..., "url": ...}`, for every question that contains the key:
         names and URLs as hostile as documents or a web search can make them (OpenWebUI relays them)."""
+        self.tools: list[dict[str, Any]] = []
+        """What `GET /api/v1/tools/` lists, as `{"id", "name", "meta": {"description"}}` (a test adds them; the
+        fake runs none: a completion's `tool_ids` and `features` go to the upstream unused)."""
+        self.model_meta: dict[str, dict[str, Any]] = {}
+        """`info.meta` of a model by id (`toolIds`, `defaultFeatureIds`, `capabilities`), as an admin's
+        workspace model has it in `/api/models`."""
+        self.completions: list[dict[str, Any]] = []
+        """Every completion request's body, as the bridge sent it."""
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
@@ -85,6 +93,7 @@ class FakeOpenWebUI:
             web.get("/api/version", self._version),
             web.get("/api/models", self._models),
             web.get("/api/v1/models", self._models),
+            web.get("/api/v1/tools/", self._tools),
             web.post("/api/v1/chats/new", self._chat_new),
             web.get("/api/v1/chats/list", self._chat_list),
             web.get("/api/v1/chats/{id}", self._chat_get),
@@ -166,9 +175,13 @@ class FakeOpenWebUI:
     async def _models(self, request: web.Request) -> web.Response:
         models = [
             {"id": m["id"], "name": m["id"], "object": "model", "owned_by": "openai", "connection_type": "external"}
+            | ({"info": {"id": m["id"], "meta": self.model_meta[m["id"]]}} if m["id"] in self.model_meta else {})
             for m in await self._upstream_models()
         ]
         return web.json_response({"data": models})
+
+    async def _tools(self, request: web.Request) -> web.Response:
+        return web.json_response(self.tools)
 
     # --- chats ----------------------------------------------------------------------------------
 
@@ -257,6 +270,7 @@ class FakeOpenWebUI:
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        self.completions.append(body)
         model = body.get("model")
         if model not in {m["id"] for m in await self._upstream_models()}:
             return web.json_response({"detail": "Model not found"}, status=400)

@@ -92,6 +92,15 @@ def owui(request: pytest.FixtureRequest, model_upstream: ModelUpstream) -> OwuiT
 
 
 @pytest.fixture
+def vault(fake_owui: FakeOpenWebUI) -> Iterator[FakeOpenWebUI]:
+    """The fake offers the tool `vault` (the real server lists a tool created through its API so:
+    tests/bridge/test_tools_and_features.py)."""
+    fake_owui.tools = [{"id": "vault", "name": "Vault", "meta": {"description": "Vault"}}]
+    yield fake_owui
+    fake_owui.tools = []
+
+
+@pytest.fixture
 async def client(owui: OwuiTarget) -> AsyncIterator[OpenWebUIClient]:
     async with OpenWebUIClient(owui.url, owui.api_key, idle_timeout=30) as c:
         yield c

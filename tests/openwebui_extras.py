@@ -51,3 +51,80 @@ async def query_collection(client: OpenWebUIClient, names: list[str], query: str
     """`POST /api/v1/retrieval/query/collection` → `{documents, metadatas, distances}` (lists of lists)."""
     body = {"collection_names": names, "query": query, "k": k}
     return await client.call("POST", "/api/v1/retrieval/query/collection", json=body)
+
+
+# --- tools, functions, models and web search (admin set-up, as an OpenWebUI admin does it) -----------
+
+VAULT_TOOL = '''"""
+title: Vault
+"""
+
+
+class Tools:
+    def vault_lookup(self, query: str) -> str:
+        """
+        Look up the vault's code word.
+        :param query: what to look up
+        """
+        return "The vault code word is MARKER-tool1."
+'''
+"""A Python tool whose result carries a marker: the upstream echoes markers of its context."""
+
+STAMP_FILTER = '''"""
+title: Stamp
+"""
+
+
+class Filter:
+    def inlet(self, body: dict) -> dict:
+        body["messages"][-1]["content"] += " MARKER-filter1"
+        return body
+'''
+"""A filter function whose inlet adds a marker to the question, so the answer changes."""
+
+
+async def ensure_created(client: OpenWebUIClient, path: str, body: dict[str, Any]) -> None:
+    """`POST path` creating `body["id"]`, unless a test of this session created it already (the real
+    server answers a taken id with 400 or 401)."""
+    try:
+        await client.call("POST", path, json=body)
+    except (errors.BadRequest, errors.Unauthorized) as exc:
+        if "taken" not in str(exc).lower() and "already" not in str(exc).lower():
+            raise
+
+
+async def create_tool(client: OpenWebUIClient, tool_id: str, name: str, content: str) -> None:
+    """`POST /api/v1/tools/create`: a Python tool (admin, or the workspace.tools permission)."""
+    body = {"id": tool_id, "name": name, "content": content, "meta": {"description": name}}
+    await ensure_created(client, "/api/v1/tools/create", body)
+
+
+async def create_model(client: OpenWebUIClient, model_id: str, base: str, meta: dict[str, Any]) -> None:
+    """`POST /api/v1/models/create`: a workspace model over `base` with `meta` (`toolIds`, `filterIds`,
+    `defaultFeatureIds`, `capabilities`), as the model editor saves it."""
+    body = {"id": model_id, "name": model_id, "base_model_id": base, "meta": meta, "params": {}}
+    await ensure_created(client, "/api/v1/models/create", body)
+
+
+async def create_filter(client: OpenWebUIClient, function_id: str, content: str) -> None:
+    """`POST /api/v1/functions/create`, then switched on (`/toggle`) but not global: it runs only for the
+    models whose `meta.filterIds` name it, so other tests of the session are not changed."""
+    body = {"id": function_id, "name": function_id, "content": content, "meta": {"description": function_id}}
+    await ensure_created(client, "/api/v1/functions/create", body)
+    function = await client.call("GET", f"/api/v1/functions/id/{function_id}")
+    if not function.get("is_active"):
+        await client.call("POST", f"/api/v1/functions/id/{function_id}/toggle")
+
+
+async def use_search_engine(client: OpenWebUIClient, query_url: str) -> None:
+    """Web search through a SearXNG-style engine at `query_url` (`POST /api/v1/retrieval/config/update`),
+    its results' snippets used as they are (no page loading, no embedding)."""
+    web = {
+        "ENABLE_WEB_SEARCH": True,
+        "WEB_SEARCH_ENGINE": "searxng",
+        "SEARXNG_QUERY_URL": query_url,
+        "WEB_SEARCH_RESULT_COUNT": 3,
+        "BYPASS_WEB_SEARCH_WEB_LOADER": True,
+        "BYPASS_WEB_SEARCH_EMBEDDING_AND_RETRIEVAL": True,
+    }
+    await client.call("POST", "/api/v1/retrieval/config/update", json={"web": web})

@@ -37,12 +37,15 @@ class RecordingSurface:
     ops: list[Op] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     progress_shown: int = 0
+    activities: list[str] = field(default_factory=list)
     closed: int = 0
     paced: list[tuple[Operation, bool]] = field(default_factory=list)
     _unused: list[Grant] = field(default_factory=list)
 
-    async def show_progress(self) -> None:
+    async def show_progress(self, activity: str = "") -> None:
         self.progress_shown += 1
+        if activity:
+            self.activities.append(activity)
 
     async def pace(self, op: Operation, final: bool) -> Grant:
         self.paced.append((op, final))

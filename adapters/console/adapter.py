@@ -52,8 +52,8 @@ class ConsoleSurface:
         self._out = out
         self._shown: dict[str, str] = {}
 
-    async def show_progress(self) -> None:
-        self._write("… ")
+    async def show_progress(self, activity: str = "") -> None:
+        self._write(f"{activity}\n" if activity else "… ")
 
     async def pace(self, op: Operation, final: bool) -> Grant:
         return Grant(op, final)

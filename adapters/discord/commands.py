@@ -1,4 +1,4 @@
-"""Slash commands: `/ask`, `/new`, `/model`, `/system`, `/status` and `/kb list|ask|add`.
+"""Slash commands: `/ask`, `/new`, `/model`, `/system`, `/tools`, `/features`, `/status` and `/kb list|ask|add`.
 
 Every command answers within Discord's 3 s: a refusal at once (only the asker sees it), anything else is
 deferred first and then filled in by editing the deferred response. A command's "place" is where it is
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -33,6 +34,7 @@ CLEAR = "default"
 MESSAGE_LINK = re.compile(r"(?:https?://)?(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/(\d+)/(\d+)")
 
 Work = Callable[[], Awaitable[str | None]]
+State = Literal["on", "off", "default"]
 MARKUP = texts.Markup(bold=lambda text: f"**{text}**")
 
 
@@ -92,6 +94,38 @@ class SlashCommands:
                 interaction, lambda: self.system(interaction, prompt, clear), ephemeral=not changes, configure=changes
             )
 
+        @tree.command(name="tools", description="Show the OpenWebUI tools used here, or switch one (admins)")
+        @app_commands.describe(tool="an OpenWebUI tool", state="on (default), off, or default: as the model decides")
+        async def tools(interaction: discord.Interaction, tool: str | None = None, state: State = "on") -> None:
+            await self._run(
+                interaction, lambda: self.tools(interaction, tool, state), ephemeral=tool is None, configure=bool(tool)
+            )
+
+        @tree.command(name="features", description="Show the OpenWebUI features used here, or switch them (admins)")
+        @app_commands.describe(
+            web_search="search the web before answering",
+            image_generation="generate images",
+            code_interpreter="let the model run code",
+            memory="use the memories OpenWebUI keeps for the bridge's user",
+        )
+        async def features(
+            interaction: discord.Interaction,
+            web_search: State | None = None,
+            image_generation: State | None = None,
+            code_interpreter: State | None = None,
+            memory: State | None = None,
+        ) -> None:
+            chosen = {
+                "web_search": web_search,
+                "image_generation": image_generation,
+                "code_interpreter": code_interpreter,
+                "memory": memory,
+            }
+            changes = {name: state for name, state in chosen.items() if state is not None}
+            await self._run(
+                interaction, lambda: self.features(interaction, changes), ephemeral=not changes, configure=bool(changes)
+            )
+
         @tree.command(name="status", description="OpenWebUI's state, the model, and this conversation's chat")
         async def status(interaction: discord.Interaction) -> None:
             await self._run(interaction, lambda: self.status(interaction), ephemeral=True)
@@ -119,6 +153,7 @@ class SlashCommands:
 
         ask.autocomplete("model")(self.model_choices)
         model.autocomplete("model")(self.model_choices)
+        tools.autocomplete("tool")(self.tool_choices)
         kb_ask.autocomplete("kb")(self.kb_choices)
         kb_add.autocomplete("kb")(self.kb_choices)
         tree.add_command(kb)
@@ -226,6 +261,27 @@ class SlashCommands:
         _, current = await self.core.effective_settings(place)
         return texts.prompt_shown(current, where, "Admins can set one with `/system prompt:<text>`.", MARKUP)
 
+    async def tools(self, interaction: discord.Interaction, name: str | None, state: str) -> str:
+        place = place_key(interaction.channel, interaction.guild)
+        if not name:
+            change = "Admins switch one with `/tools tool:<name> state:on|off|default`."
+            return texts.tools_shown(await self.core.assistance(place), _where(place), change)
+        on = texts.SWITCH_STATES[state]
+        tool = await self.core.switch_tool(place, name, on)
+        return texts.switched("Tool", tool.id, on, _where(place), interaction.user.mention)
+
+    async def features(self, interaction: discord.Interaction, changes: dict[str, str]) -> str:
+        place = place_key(interaction.channel, interaction.guild)
+        if not changes:
+            change = "Admins switch them with `/features web_search:on` (`off`, `default`)."
+            return texts.features_shown(await self.core.assistance(place), _where(place), change)
+        lines = []
+        for feature, state in changes.items():
+            on = texts.SWITCH_STATES[state]
+            await self.core.switch_feature(place, feature, on)
+            lines.append(texts.switched("Feature", feature, on, _where(place), interaction.user.mention))
+        return "\n".join(lines)
+
     async def status(self, interaction: discord.Interaction) -> str:
         place = place_key(interaction.channel, interaction.guild)
         return texts.status(
@@ -278,12 +334,14 @@ class SlashCommands:
             models = await self.core.models()
         except OpenWebUIError:
             return []
-        wanted = current.lower()
-        found = [m for m in models if wanted in m.id.lower() or wanted in m.name.lower()]
-        return [
-            app_commands.Choice(name=_choice_name(m.id if m.name == m.id else f"{m.name} ({m.id})"), value=m.id)
-            for m in found[:MAX_CHOICES]
-        ]
+        return _named_choices([(m.id, m.name) for m in models], current)
+
+    async def tool_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        try:
+            tools = await self.core.tools()
+        except OpenWebUIError:
+            return []
+        return _named_choices([(t.id, t.name) for t in tools], current)
 
     async def kb_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         fetched_at, names = self._kb_names
@@ -295,6 +353,16 @@ class SlashCommands:
             self._kb_names = (time.monotonic(), names)
         wanted = current.lower()
         return [app_commands.Choice(name=_choice_name(n), value=n) for n in names if wanted in n.lower()][:MAX_CHOICES]
+
+
+def _named_choices(items: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
+    """The (id, name) pairs matching what was typed so far, as autocomplete answers with the id as value."""
+    wanted = current.lower()
+    found = [(id_, name) for id_, name in items if wanted in id_.lower() or wanted in name.lower()]
+    return [
+        app_commands.Choice(name=_choice_name(id_ if name == id_ else f"{name} ({id_})"), value=id_)
+        for id_, name in found[:MAX_CHOICES]
+    ]
 
 
 def _where(place: ConversationKey) -> str:

@@ -93,6 +93,8 @@ class ChannelReplySurface:
         self._reply_to = reply_to
         self._on_post = on_post
         self._messages_path = f"/channels/{channel.id}/messages"
+        self._placeholder: int | None = None  # the message showing an activity, which the first text replaces
+        self._lock = asyncio.Lock()  # the placeholder and the first text: one message, never two
 
     def _paid(self, grant: Grant, method: str, path: str) -> contextlib.AbstractContextManager[None]:
         """The request `method path` goes on the global grant `grant` holds (one this surface's `pace` took)."""
@@ -100,12 +102,17 @@ class ChannelReplySurface:
             return self._rates.paid_for(method, path)
         return contextlib.nullcontext()
 
-    async def show_progress(self) -> None:
-        """Discord's typing indicator, renewed until the first text is posted (this task is cancelled then).
+    async def show_progress(self, activity: str = "") -> None:
+        """Discord's typing indicator, renewed until the first text is posted (this task is cancelled then);
+        with an `activity`, a first message saying it in small grey text, which the answer's first text
+        replaces.
 
-        It only uses spare global budget: when answers are busy streaming, their text matters more than
-        a typing indicator, which then waits a second and tries again.
+        The typing indicator only uses spare global budget: when answers are busy streaming, their text
+        matters more than a typing indicator, which then waits a second and tries again.
         """
+        if activity:
+            await self._show_activity(activity)
+            return
         while True:
             if not self._rates.global_budget.try_acquire():
                 await asyncio.sleep(1.0)
@@ -117,6 +124,18 @@ class ChannelReplySurface:
                 log.debug("typing indicator in %s failed: %s", self.channel.id, exc)
                 return
             await asyncio.sleep(TYPING_EVERY)
+
+    async def _show_activity(self, activity: str) -> None:
+        """Post the activity line (or edit it into the placeholder already posted) unless text came first."""
+        line = f"-# {texts.clipped(activity, MAX_CHARS - 3)}"
+        grant = await self.pace("edit" if self._placeholder else "post", False)
+        async with self._lock:
+            if self.message_ids:
+                return
+            if self._placeholder is None:
+                self._placeholder = await self._send(line, grant)
+            else:
+                await self.edit(str(self._placeholder), line, grant)
 
     async def pace(self, op: Operation, final: bool) -> Grant:
         """The channel's gates (its bucket, and the budgets Discord was seen to hide), then the bot's global
@@ -134,9 +153,24 @@ class ChannelReplySurface:
         return Grant(op, final, self._rates.global_budget)
 
     async def post(self, text: str, grant: Grant) -> str:
+        """A new message, or the first text in place of the activity placeholder (an edit on this grant)."""
+        if self.message_ids:
+            message_id = await self._send(text, grant)
+        else:
+            async with self._lock:
+                message_id, self._placeholder = self._placeholder, None
+                if message_id is None:
+                    message_id = await self._send(text, grant)
+                else:
+                    await self.edit(str(message_id), text, grant)
+        self.message_ids.append(message_id)
+        return str(message_id)
+
+    async def _send(self, text: str, grant: Grant) -> int:
+        """Send a message of the reply (the first replies to the user's message in channel mode)."""
         options: dict[str, object] = {"allowed_mentions": NO_PINGS}
         if self._reply_to is not None:
-            first = not self.message_ids
+            first = not self.message_ids and self._placeholder is None
             options = {
                 "reference": self._reply_to.to_reference(fail_if_not_exists=False),
                 "allowed_mentions": PING_REPLIED if first else NO_PINGS,
@@ -144,10 +178,9 @@ class ChannelReplySurface:
             }
         with self._paid(grant, "POST", self._messages_path):
             message = await self.channel.send(text, **options)
-        self.message_ids.append(message.id)
         if self._on_post is not None:
             self._on_post(message.id)
-        return str(message.id)
+        return message.id
 
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         # Discord parses an edit without `allowed_mentions` with default allowances (@everyone included),
@@ -186,10 +219,18 @@ class InteractionReplySurface:
         self._ephemeral = ephemeral
         self._original: str | None = None
         self._major = f"{interaction.application_id}+{interaction.token}"
+        self._lock = asyncio.Lock()  # an activity edit never lands after the first text
 
-    async def show_progress(self) -> None:
-        """The deferred response already shows Discord's "thinking…" until the first text."""
-        return None
+    async def show_progress(self, activity: str = "") -> None:
+        """The deferred response already shows Discord's "thinking…" until the first text; an `activity`
+        replaces it, in small grey text, until then."""
+        if not activity:
+            return
+        await self.pace("edit", False)
+        async with self._lock:
+            if self._original is None:
+                line = f"-# {texts.clipped(activity, MAX_CHARS - 3)}"
+                await self.interaction.edit_original_response(content=line, allowed_mentions=NO_PINGS)
 
     async def pace(self, op: Operation, final: bool) -> Grant:
         """The interaction's gates only: interaction responses are outside the global budget."""
@@ -199,8 +240,9 @@ class InteractionReplySurface:
 
     async def post(self, text: str, grant: Grant) -> str:
         if self._original is None:
-            message = await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
-            self._original = str(message.id)
+            async with self._lock:
+                message = await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
+                self._original = str(message.id)
             self.message_ids.append(self._original)
             return self._original
         sent = await self.interaction.followup.send(

@@ -52,6 +52,10 @@ def help_text(command: str) -> str:
             f"`{command} new [thread link]`: the next message starts a new chat (this DM, or the linked thread)",
             f"`{command} model [name]`: show the model of this channel, or set it (admins)",
             f"`{command} system [prompt|clear]`: show this channel's system prompt, or set or clear it (admins)",
+            f"`{command} tools [tool [on|off|default]]`: show the OpenWebUI tools used here, or switch one (admins)",
+            f"`{command} features [feature on|off|default]`: show the features used here (web search, image"
+            " generation, code interpreter, memory), or switch one (admins)",
+            "• Start a message with `!search` to have OpenWebUI search the web for that answer.",
             f"`{command} kb list`: the knowledge bases",
             f"`{command} kb ask <kb> <question>`: ask a knowledge base; the sources are named",
             f"`{command} kb add <kb> [message link]`: add a message's files to a knowledge base (admins);"
@@ -160,6 +164,8 @@ class SlashCommands:
             "new": self._new,
             "model": self._model,
             "system": self._system,
+            "tools": self._tools,
+            "features": self._features,
             "kb": self._kb,
             "status": self._status,
         }.get(name.lower())
@@ -259,6 +265,40 @@ class SlashCommands:
             await self.core.set_system_prompt(inv.channel_key, prompt)
             text = texts.prompt_set(prompt, HERE, who, MARKUP)
         await respond(text=text, response_type="in_channel")
+
+    async def _tools(self, inv: Invocation, rest: str, respond: Respond) -> None:
+        name, state = split_name(rest)
+        if not name:
+            change = f"Admins switch one with `{self.command} tools <tool> on|off|default`."
+            text = texts.tools_shown(await self.core.assistance(inv.channel_key), HERE, change)
+            await respond(text=text, response_type="ephemeral")
+            return
+        on = self._state(state or "on", f"{self.command} tools <tool> on|off|default")
+        await self._require_admin(inv)
+        tool = await self.core.switch_tool(inv.channel_key, name, on)
+        await respond(text=texts.switched("Tool", tool.id, on, HERE, f"<@{inv.user_id}>"), response_type="in_channel")
+
+    async def _features(self, inv: Invocation, rest: str, respond: Respond) -> None:
+        feature, state = split_name(rest)
+        usage = f"{self.command} features <feature> on|off|default"
+        if not feature:
+            change = f"Admins switch one with `{usage}`."
+            text = texts.features_shown(await self.core.assistance(inv.channel_key), HERE, change)
+            await respond(text=text, response_type="ephemeral")
+            return
+        on = self._state(state, usage)
+        await self._require_admin(inv)
+        await self.core.switch_feature(inv.channel_key, feature, on)
+        text = texts.switched("Feature", feature, on, HERE, f"<@{inv.user_id}>")
+        await respond(text=text, response_type="in_channel")
+
+    @staticmethod
+    def _state(word: str, usage: str) -> bool | None:
+        """`on`, `off` or `default`; anything else is answered with the command's usage."""
+        try:
+            return texts.SWITCH_STATES[word.strip().lower()]
+        except KeyError:
+            raise UserFacingError(f"Use `{usage}`.") from None
 
     async def _require_admin(self, inv: Invocation) -> None:
         if not await self.access.is_admin(inv.user_id):

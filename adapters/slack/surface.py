@@ -75,16 +75,22 @@ class SlackReplySurface:
         self._started = False
         self._lock = asyncio.Lock()  # the first text and the placeholder: one message, never two
 
-    async def show_progress(self) -> None:
-        """In a thread: the assistant status ("is thinking…"). At a DM's top level: a placeholder message
-        if no text came within `placeholder_delay` (the first text then replaces it)."""
+    async def show_progress(self, activity: str = "") -> None:
+        """In a thread: the assistant status ("is thinking…", or "is searching the web…" for that
+        `activity`). At a DM's top level: a placeholder message ("_Thinking…_", or the activity) if no text
+        came within `placeholder_delay` (the first text then replaces it)."""
         if self.place.thread_ts is not None:
-            await self._set_status()
+            await self._set_status(f"is {activity[:1].lower()}{activity[1:]}" if activity else STATUS_TEXT)
             return
         await asyncio.sleep(self._placeholder_delay)
         async with self._lock:
-            if not self._started:
-                self._placeholder_ts = await self._updates.post(PLACEHOLDER_TEXT, urgent=False)
+            text = f"_{defuse_mrkdwn(activity)}_" if activity else PLACEHOLDER_TEXT
+            if self._started:
+                return
+            if self._placeholder_ts is None:
+                self._placeholder_ts = await self._updates.post(text, urgent=False)
+            else:
+                await self._updates.update(self._placeholder_ts, text, urgent=False)
 
     async def pace(self, op: Operation, final: bool) -> Grant:
         """A routine edit waits here for the workspace's `Scheduler` and carries the way it chose to `edit`.
@@ -182,14 +188,14 @@ class SlackReplySurface:
             also=(self._budgets.post,),
         )
 
-    async def _set_status(self) -> None:
+    async def _set_status(self, status: str) -> None:
         """assistant.threads.setStatus when the budget has room now (it is only a courtesy), skipped for good
         in a workspace that refuses it."""
         if self._budgets.status_unavailable or not self._budgets.status.try_acquire():
             return
         try:
             await self._client.assistant_threads_setStatus(
-                channel_id=self.place.channel, thread_ts=self.place.thread_ts or "", status=STATUS_TEXT
+                channel_id=self.place.channel, thread_ts=self.place.thread_ts or "", status=status[:100]
             )
         except SlackApiError as error:
             if not is_rate_limited(error):

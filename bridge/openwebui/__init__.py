@@ -1,6 +1,7 @@
 """The OpenWebUI side of the bridge: its HTTP client, its errors, and the shape of its chats."""
 
 from bridge.openwebui.client import (
+    FEATURES,
     CompletionEvent,
     KnowledgeBase,
     MalformedEvent,
@@ -8,10 +9,13 @@ from bridge.openwebui.client import (
     OpenWebUIClient,
     Sources,
     TextDelta,
+    Tool,
+    ToolCalls,
     UploadedFile,
 )
 
 __all__ = [
+    "FEATURES",
     "CompletionEvent",
     "KnowledgeBase",
     "MalformedEvent",
@@ -19,5 +23,7 @@ __all__ = [
     "OpenWebUIClient",
     "Sources",
     "TextDelta",
+    "Tool",
+    "ToolCalls",
     "UploadedFile",
 ]

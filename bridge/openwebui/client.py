@@ -31,11 +31,31 @@ event with many long passages, while a runaway line ends the answer instead of f
 memory (a 100 MB line once cost 18.7 s of CPU and 200 MB before anything failed)."""
 
 
+FEATURES = ("web_search", "image_generation", "code_interpreter", "memory")
+"""The `features` of a completion request an admin may switch per place (OpenWebUI's own names)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
+    """A model as `/api/models` lists it, with the defaults its OpenWebUI admin gave it (`info.meta`):
+    `tool_ids` its default tools (`toolIds`), `features` its default features (`defaultFeatureIds` the
+    model has the capability for, as OpenWebUI's own headless runs resolve them in
+    `utils/automations._resolve_model_defaults`)."""
+
     id: str
     name: str
     vision: bool = True  # OpenWebUI treats a model without declared capabilities as vision-capable
+    tool_ids: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A tool OpenWebUI offers this key (`GET /api/v1/tools/`): a Python tool, a tool server, an MCP server."""
+
+    id: str
+    name: str
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +73,14 @@ class Sources:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCalls:
+    """The model asked for tools by name in the stream (`delta.tool_calls`): OpenWebUI passed the request
+    through without running them (native function calling in pass-through mode). Never shown as text."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MalformedEvent:
     """An event the stream sent that is not one the bridge can use (not JSON, not UTF-8, or JSON of another
     shape). It is skipped, and the answer goes on; the engine counts it."""
@@ -60,7 +88,7 @@ class MalformedEvent:
     reason: str
 
 
-CompletionEvent = TextDelta | Sources | MalformedEvent
+CompletionEvent = TextDelta | Sources | ToolCalls | MalformedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +184,11 @@ class OpenWebUIClient:
         """`GET /api/models`: the models this key's user may use."""
         data = await self.call("GET", "/api/models")
         return [_model(item) for item in data.get("data", [])]
+
+    async def tools(self) -> list[Tool]:
+        """`GET /api/v1/tools/`: the tools this key's user may use."""
+        data = await self.call("GET", "/api/v1/tools/")
+        return [_tool(item) for item in data if isinstance(item, dict) and item.get("id")]
 
     # --- chats ----------------------------------------------------------------------------------
 
@@ -272,6 +305,7 @@ class OpenWebUIClient:
         """The file must be processed first (`wait_processed`), else OpenWebUI answers 400."""
         item = await self.call("POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id})
         return _knowledge(item)
+
 
 # --- mapping answers onto types ---------------------------------------------------------------------
 
@@ -430,9 +464,21 @@ def _stream_event(data: bytes) -> CompletionEvent | None:
     if not isinstance(delta, dict):
         return MalformedEvent("a delta of another shape")
     content = delta.get("content")
+    if isinstance(content, str) and content:
+        return TextDelta(content)
+    if delta.get("tool_calls"):
+        return _tool_calls(delta["tool_calls"])
     if isinstance(content, str):
-        return TextDelta(content) if content else None
+        return None
     return None if content is None else MalformedEvent("a delta of another shape")
+
+
+def _tool_calls(calls: Any) -> ToolCalls | MalformedEvent:
+    """The tools named in a `tool_calls` delta (a call's later deltas carry only argument pieces)."""
+    if not isinstance(calls, list) or not all(isinstance(call, dict) for call in calls):
+        return MalformedEvent("tool_calls of another shape")
+    names = [(call.get("function") or {}).get("name") for call in calls]
+    return ToolCalls(tuple(str(name) for name in names if name))
 
 
 def _is_source(item: Any) -> bool:
@@ -451,11 +497,26 @@ def _is_source(item: Any) -> bool:
 
 def _model(item: dict[str, Any]) -> Model:
     info = item.get("info") or {}
-    capabilities = (info.get("meta") or {}).get("capabilities") or {}
+    meta = info.get("meta") or {}
+    capabilities = meta.get("capabilities") or {}
     return Model(
         id=str(item["id"]),
         name=str(item.get("name") or item["id"]),
         vision=bool(capabilities.get("vision", True)),
+        tool_ids=_ids(meta.get("toolIds")),
+        features=tuple(f for f in _ids(meta.get("defaultFeatureIds")) if f in FEATURES and capabilities.get(f)),
+    )
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """A list of ids from a model's `meta`, whatever else an older or hand-edited model stored there."""
+    return tuple(str(v) for v in value if isinstance(v, str) and v) if isinstance(value, list) else ()
+
+
+def _tool(item: dict[str, Any]) -> Tool:
+    meta = item.get("meta") or {}
+    return Tool(
+        id=str(item["id"]), name=str(item.get("name") or item["id"]), description=str(meta.get("description") or "")
     )
 
 

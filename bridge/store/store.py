@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,12 +47,21 @@ class Turn:
     platform_message_ids: list[str]
 
 
+Switches = dict[str, bool]
+"""Tools or features an admin turned on (True) or off (False) for a scope, by id."""
+
+SWITCH_COLUMNS = ("tools", "features")
+
+
 @dataclass(frozen=True, slots=True)
 class ScopeSettings:
-    """The model and system prompt in force for a conversation, after inheritance (None: not set)."""
+    """The model and system prompt in force for a conversation, after inheritance (None: not set), and the
+    tools and features switched there (each id from the nearest scope that names it)."""
 
     model: str | None = None
     system_prompt: str | None = None
+    tools: Switches = field(default_factory=dict)
+    features: Switches = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,16 +306,20 @@ class Store:
 
         def read() -> ScopeSettings:
             model = prompt = None
+            tools: Switches = {}
+            features: Switches = {}
             for scope in scopes:
                 row = self._db.execute(
-                    "SELECT model, system_prompt FROM scope_settings WHERE platform = ? AND workspace = ? "
-                    "AND channel = ? AND thread = ?",
+                    "SELECT model, system_prompt, tools, features FROM scope_settings WHERE platform = ? "
+                    "AND workspace = ? AND channel = ? AND thread = ?",
                     scope,
                 ).fetchone()
                 if row:
                     model = model if model is not None else row[0]
                     prompt = prompt if prompt is not None else row[1]
-            return ScopeSettings(model, prompt)
+                    tools = {**_switches(row[2]), **tools}  # the nearer scope, read first, wins
+                    features = {**_switches(row[3]), **features}
+            return ScopeSettings(model, prompt, tools, features)
 
         return await self._run(read)
 
@@ -334,6 +347,38 @@ class Store:
                         )
 
         await self._run(write)
+
+    async def switch(self, scope: ConversationKey, column: str, name: str, on: bool | None) -> Switches:
+        """Turn tool or feature `name` on or off for `scope` itself (`column`: "tools" or "features"); None
+        forgets the scope's choice, so it inherits again. Returns the scope's own switches after the change."""
+        if column not in SWITCH_COLUMNS:
+            raise ValueError(f"not a switch column: {column}")
+
+        def write() -> Switches:
+            with self._db.conn:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO scope_settings (platform, workspace, channel, thread, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (*_key(scope), time.time()),
+                )
+                row = self._db.execute(
+                    f"SELECT {column} FROM scope_settings WHERE platform = ? AND workspace = ? AND channel = ? "
+                    "AND thread = ?",
+                    _key(scope),
+                ).fetchone()
+                switches = _switches(row[0])
+                if on is None:
+                    switches.pop(name, None)
+                else:
+                    switches[name] = on
+                self._db.execute(
+                    f"UPDATE scope_settings SET {column} = ?, updated_at = ? WHERE platform = ? AND workspace = ? "
+                    "AND channel = ? AND thread = ?",
+                    (json.dumps(switches) if switches else None, time.time(), *_key(scope)),
+                )
+                return switches
+
+        return await self._run(write)
 
     # --- files ----------------------------------------------------------------------------------
 
@@ -376,6 +421,15 @@ def cannot_open(exc: sqlite3.Error | OSError) -> str:
 def _identity(path: Path) -> tuple[int, int]:
     stat = os.stat(path)
     return stat.st_dev, stat.st_ino
+
+
+def _switches(stored: str | None) -> Switches:
+    """A stored switches column; what is not a JSON object of booleans counts as no choice."""
+    try:
+        value = json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, bool)} if isinstance(value, dict) else {}
 
 
 def _key(key: ConversationKey) -> tuple[str, str, str, str]:

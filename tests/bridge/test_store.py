@@ -71,6 +71,25 @@ async def test_settings_inherit_thread_channel_workspace(store: Store) -> None:
     assert (await store.scope_settings(KEY)).model == "m-workspace"
 
 
+async def test_tool_and_feature_switches_inherit_one_id_at_a_time(store: Store) -> None:
+    """A thread's switch wins over its channel's, a channel's over the workspace's, for that id only;
+    forgetting a switch (None) inherits again, and a switch never touches the model or system prompt."""
+    workspace = ConversationKey("discord", "g1", "", "")
+    channel = ConversationKey("discord", "g1", "c1", "")
+    await store.set_scope_settings(channel, model="m-channel")
+    assert await store.switch(workspace, "features", "web_search", True) == {"web_search": True}
+    await store.switch(workspace, "tools", "vault", True)
+    await store.switch(channel, "tools", "vault", False)
+    await store.switch(channel, "tools", "weather", True)
+    await store.switch(KEY, "features", "memory", True)
+    settings = await store.scope_settings(KEY)
+    assert settings.tools == {"vault": False, "weather": True}
+    assert settings.features == {"web_search": True, "memory": True}
+    assert settings.model == "m-channel"
+    assert await store.switch(channel, "tools", "vault", None) == {"weather": True}
+    assert (await store.scope_settings(KEY)).tools == {"vault": True, "weather": True}
+
+
 async def test_turns_files_and_open_turns(store: Store) -> None:
     conversation = await store.start_conversation(KEY, "chat-1")
     done = await store.begin_turn(conversation, "e1", "u1", "a1", None, "m")

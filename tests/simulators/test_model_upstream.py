@@ -204,3 +204,44 @@ async def test_hostile_stream_shapes(client: httpx.AsyncClient) -> None:
         "/chat/completions", json={"model": "echo-1", "messages": [{"role": "user", "content": "[[fail-leak]]"}]}
     )
     assert leaked.status_code == 500 and leaked.json()["error"]["message"] == LEAKED_DETAIL
+
+
+async def test_openwebuis_tool_and_query_tasks_are_answered_in_json(client: httpx.AsyncClient) -> None:
+    """The prompts of OpenWebUI 0.12.4's legacy tool choice and search-query generation (`config.py`)."""
+    spec = {
+        "name": "vault_lookup",
+        "parameters": {"properties": {"query": {"type": "string"}, "n": {"type": "integer"}}},
+    }
+    system = f"Available Tools: {json.dumps([spec])}\n\nYour task is to choose and return the correct tool(s)…"
+    for query, calls in (
+        ("use vault_lookup now", [{"name": "vault_lookup", "parameters": {"query": "use vault_lookup now"}}]),
+        ("nothing to look up", []),
+    ):
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Query: {query}"}]
+        answer = (await client.post("/chat/completions", json={"model": "echo-1", "messages": messages})).json()
+        assert json.loads(answer["choices"][0]["message"]["content"]) == {"tool_calls": calls}
+    template = (
+        '### Task:\nRespond { "queries": [] }\n'
+        "<chat_history>\nUSER: first\nASSISTANT: a\nUSER: second one\n</chat_history>"
+    )
+    answer = (
+        await client.post(
+            "/chat/completions", json={"model": "echo-1", "messages": [{"role": "user", "content": template}]}
+        )
+    ).json()
+    assert json.loads(answer["choices"][0]["message"]["content"]) == {"queries": ["second one"]}
+
+
+async def test_native_tool_calls_come_back_as_deltas_without_text(
+    upstream: ModelUpstream, client: httpx.AsyncClient
+) -> None:
+    tools = [{"type": "function", "function": {"name": "vault_lookup", "parameters": {"properties": {}}}}]
+    messages = [{"role": "user", "content": "please vault_lookup"}]
+    events = await _stream(client, {"model": "echo-1", "messages": messages, "tools": tools})
+    deltas = [json.loads(e)["choices"][0]["delta"] for e in events[:-1]]
+    assert [call["function"]["name"] for d in deltas for call in d.get("tool_calls", [])] == ["vault_lookup"]
+    assert _text(events) == "" and upstream.last_request.tool_calls == ["vault_lookup"]
+    answered = [*messages, {"role": "tool", "content": "the result"}]
+    assert _text(await _stream(client, {"model": "echo-1", "messages": answered, "tools": tools})).startswith("echo:")
+    forced = await _stream(client, {"model": "echo-1", "messages": [{"role": "user", "content": "[[tool-call:fn_x]]"}]})
+    assert upstream.last_request.tool_calls == ["fn_x"] and _text(forced) == ""

@@ -26,7 +26,7 @@ def _response(interaction: SimInteraction) -> SimMessage:
 async def test_commands_are_synced_at_start(discord_bridge: DiscordBridge, discord_sim: DiscordSimulator) -> None:
     await discord_bridge.start()
     names = {c["name"] for c in discord_sim.registered_commands()}
-    assert names == {"ask", "new", "model", "system", "status", "kb"}
+    assert names == {"ask", "new", "model", "system", "tools", "features", "status", "kb"}
     [kb] = [c for c in discord_sim.registered_commands() if c["name"] == "kb"]
     assert {o["name"] for o in kb["options"]} == {"list", "ask", "add"}
 
