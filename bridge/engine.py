@@ -27,7 +27,9 @@ from typing import Any
 
 from bridge import texts
 from bridge.catalog import Catalog
+from bridge.chat_tasks import Answered, ChatTasks
 from bridge.errors import StoreError, UserFacingError, explain
+from bridge.generated import GeneratedFiles, refs_in_text
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
@@ -37,7 +39,7 @@ from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.store import Conversation, Store
 from bridge.surface import ReplySurface, Source
-from bridge.tasks import finish_or_cancel
+from bridge.tasks import BackgroundTasks, finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,9 @@ class Engine:
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
         self.draining = False
+        self.background = BackgroundTasks("after answers")  # titles, tags, follow-ups: never in a turn's way
+        self.chat_tasks = ChatTasks(client, self.background)
+        self.generated = GeneratedFiles(client, catalog.intake.max_bytes)
 
     # --- turns ----------------------------------------------------------------------------------
 
@@ -196,16 +201,26 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
+            body, drawn = await self.generated.draw(body)
             sources, cut = await self._read_answer(turn, reply, body, deadline)
             shown = _with_note(turn.text, cut) if cut else turn.text
             outcome.message_ids = await reply.finish(shown)
-            answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
+            pictures = [{"type": "image", "url": f"/api/v1/files/{ref.file_id}/content"} for ref in drawn]
+            answer = chats.assistant_message(
+                turn.assistant_id, turn.user_id, shown, turn.model, sources=sources, files=pictures
+            )
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)
             outcome.status, outcome.text = TurnStatus.ANSWERED, shown
             outcome.sources = source_names(sources)
             if outcome.sources:
                 await surface.show_sources(outcome.sources)
+            produced = drawn + refs_in_text(shown, self.client.base_url)
+            if produced:
+                outcome.notices += await self.generated.deliver(surface, produced)
+            messages = [*chats.completion_messages(context), {"role": "assistant", "content": shown}]
+            first = parent_id is None
+            self.chat_tasks.after(Answered(conversation.chat_id, turn.model, messages, answer, first), surface)
             if outcome.notices:
                 await _say(surface, "\n".join(outcome.notices))
             return outcome
@@ -364,9 +379,11 @@ class Engine:
         self.draining = True
         if self._running:
             log.info("waiting up to %.0f s for %d turn(s) to finish", grace, len(self._running))
+        started = time.monotonic()
         interrupted = await finish_or_cancel(set(self._running), grace)
         if interrupted:
             log.info("interrupted %d turn(s)", interrupted)
+        await self.background.drain(max(grace - (time.monotonic() - started), 0.0))
 
     async def recover(self, platform: str, mark: MarkInterrupted) -> int:
         """Close turns an earlier process left in progress on `platform` (a crash); returns how many.

@@ -2,6 +2,7 @@
 
 from bridge.openwebui.client import (
     CompletionEvent,
+    FileContent,
     KnowledgeBase,
     MalformedEvent,
     Model,
@@ -13,6 +14,7 @@ from bridge.openwebui.client import (
 
 __all__ = [
     "CompletionEvent",
+    "FileContent",
     "KnowledgeBase",
     "MalformedEvent",
     "Model",
