@@ -51,3 +51,27 @@ async def query_collection(client: OpenWebUIClient, names: list[str], query: str
     """`POST /api/v1/retrieval/query/collection` → `{documents, metadatas, distances}` (lists of lists)."""
     body = {"collection_names": names, "query": query, "k": k}
     return await client.call("POST", "/api/v1/retrieval/query/collection", json=body)
+
+
+async def set_tasks(client: OpenWebUIClient, enabled: bool) -> None:
+    """Turn OpenWebUI's title, tags and follow-up tasks on or off (admin: `/api/v1/tasks/config/update` takes
+    the whole form, so the current one is sent back changed)."""
+    config = await client.call("GET", "/api/v1/tasks/config")
+    switches = ("ENABLE_TITLE_GENERATION", "ENABLE_TAGS_GENERATION", "ENABLE_FOLLOW_UP_GENERATION")
+    await client.call("POST", "/api/v1/tasks/config/update", json={**config, **dict.fromkeys(switches, enabled)})
+
+
+async def set_image_generation(client: OpenWebUIClient, enabled: bool, images_url: str = "", key: str = "") -> None:
+    """Point OpenWebUI's image generation at an OpenAI-compatible images API (`images_url` ends in `/v1`) and
+    turn it on or off (admin: `/api/v1/images/config/update`, the whole form, sent back changed)."""
+    config = await client.call("GET", "/api/v1/images/config")
+    changes: dict[str, Any] = {"ENABLE_IMAGE_GENERATION": enabled, "IMAGE_GENERATION_ENGINE": "openai"}
+    if images_url:
+        changes |= {"IMAGES_OPENAI_API_BASE_URL": images_url, "IMAGES_OPENAI_API_KEY": key}
+        changes |= {"IMAGE_GENERATION_MODEL": "dall-e-2", "IMAGE_SIZE": "512x512"}
+    await client.call("POST", "/api/v1/images/config/update", json={**config, **changes})
+
+
+async def chat_tags(client: OpenWebUIClient, chat_id: str) -> list[str]:
+    """`GET /api/v1/chats/{id}/tags` → the tag ids."""
+    return [str(tag["id"]) for tag in await client.call("GET", f"/api/v1/chats/{chat_id}/tags")]
