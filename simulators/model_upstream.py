@@ -180,6 +180,8 @@ class UpstreamRequest:
     """(monotonic time, characters sent so far) after each token: what the model had said when."""
     image_count: int = 0
     markers: list[str] = field(default_factory=list)
+    task: bool = False
+    """One of OpenWebUI's task prompts (a title, tags, follow-ups), which quotes the chat but asks nothing."""
 
     @property
     def message_count(self) -> int:
@@ -427,8 +429,9 @@ class ModelUpstream:
 
     def asked(self, text: str) -> list[UpstreamRequest]:
         """Chat requests whose question contains ``text``: what one test caused, where `last_request` may be
-        another test's (tests share one session upstream), and earlier turns' texts in the context don't count."""
-        return [r for r in self.requests if text in r.question]
+        another test's (tests share one session upstream), and earlier turns' texts in the context don't count,
+        nor task prompts quoting the chat."""
+        return [r for r in self.requests if text in r.question and not r.task]
 
     def requests_containing(self, text: str) -> list[UpstreamRequest]:
         """Chat requests whose messages contain ``text`` anywhere (tests share one session upstream)."""
@@ -492,6 +495,7 @@ class ModelUpstream:
         users = [m for m in messages if m.get("role") == "user"]
         last_user = users[-1] if users else {}
         task = task_reply(message_text(last_user)) if len(users) == 1 else None
+        record.task = task is not None
         # a task prompt quotes the chat, directives included: they are the chat's, not the task's
         directives = _Directives() if task is not None else _parse_directives(message_text(last_user))
         record.image_count = _image_count(last_user)
