@@ -3,6 +3,8 @@ product client keeps only what the bridge uses."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bridge.openwebui import KnowledgeBase, OpenWebUIClient, UploadedFile, errors
@@ -59,6 +61,23 @@ async def set_tasks(client: OpenWebUIClient, enabled: bool) -> None:
     config = await client.call("GET", "/api/v1/tasks/config")
     switches = ("ENABLE_TITLE_GENERATION", "ENABLE_TAGS_GENERATION", "ENABLE_FOLLOW_UP_GENERATION")
     await client.call("POST", "/api/v1/tasks/config/update", json={**config, **dict.fromkeys(switches, enabled)})
+
+
+@contextlib.asynccontextmanager
+async def tasks_turned_on(url: str, api_key: str) -> AsyncIterator[OpenWebUIClient]:
+    """The title, tags and follow-up tasks on for the block (off again after it: the server is shared by the
+    session's tests); gives the admin client."""
+    async with OpenWebUIClient(url, api_key) as admin:
+        await set_tasks(admin, True)
+        try:
+            yield admin
+        finally:
+            await set_tasks(admin, False)
+
+
+async def after_answers(engine: Any) -> None:
+    """Until the work after every answer (titles, tags, follow-ups) is done; none of it may need cancelling."""
+    assert await engine.background.drain(30) == 0
 
 
 async def set_image_generation(client: OpenWebUIClient, enabled: bool, images_url: str = "", key: str = "") -> None:

@@ -41,8 +41,7 @@ async def images_on(client: OpenWebUIClient, owui: OwuiTarget) -> AsyncIterator[
 
 
 async def finished(engine: Engine) -> None:
-    """Until the tasks after the answers are done (none may need cancelling)."""
-    assert await engine.background.drain(30) == 0
+    await extras.after_answers(engine)
 
 
 @pytest.mark.usefixtures("tasks_on")

@@ -20,19 +20,14 @@ RENAME = "PATCH /channels/{channel_id}"
 
 
 async def after_answers(bridge: DiscordBridge) -> None:
-    """Until the titles and follow-ups of every answer are done."""
     assert bridge.app is not None
-    assert await bridge.app.engine.background.drain(30) == 0
+    await extras.after_answers(bridge.app.engine)
 
 
 @pytest.fixture
 async def tasks_on(discord_bridge: DiscordBridge) -> AsyncIterator[DiscordBridge]:
-    async with OpenWebUIClient(discord_bridge.owui.url, discord_bridge.owui.api_key) as admin:
-        await extras.set_tasks(admin, True)
-        try:
-            yield discord_bridge
-        finally:
-            await extras.set_tasks(admin, False)
+    async with extras.tasks_turned_on(discord_bridge.owui.url, discord_bridge.owui.api_key):
+        yield discord_bridge
 
 
 async def test_the_thread_the_bot_opened_is_named_after_its_chat_title(

@@ -22,17 +22,13 @@ QUESTION = "Bridges over rivers explained please"
 
 async def after_answers(bridge: SlackBridge) -> None:
     assert bridge.app is not None
-    assert await bridge.app.engine.background.drain(30) == 0
+    await extras.after_answers(bridge.app.engine)
 
 
 @pytest.fixture
 async def tasks_on(slack_bridge: SlackBridge) -> AsyncIterator[SlackBridge]:
-    async with OpenWebUIClient(slack_bridge.owui.url, slack_bridge.owui.api_key) as admin:
-        await extras.set_tasks(admin, True)
-        try:
-            yield slack_bridge
-        finally:
-            await extras.set_tasks(admin, False)
+    async with extras.tasks_turned_on(slack_bridge.owui.url, slack_bridge.owui.api_key):
+        yield slack_bridge
 
 
 async def test_an_assistant_thread_takes_its_chat_title(tasks_on: SlackBridge) -> None:
