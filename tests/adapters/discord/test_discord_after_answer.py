@@ -122,3 +122,20 @@ async def test_a_real_openwebui_titles_the_thread_and_its_picture_arrives(
     assert answer.content.startswith("The chart:")
     [attachment] = [sim.state.attachments[a] for a in files.attachment_ids]
     assert attachment.filename == "chart.png" and attachment.data == TINY_PNG
+
+
+async def test_an_ask_answer_brings_its_picture_as_a_follow_up(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    bridge, sim = discord_bridge, discord_sim
+    await bridge.start()
+    picture = base64.b64encode(TINY_PNG).decode()
+    reply = bridge.upstream.script(f"Drawn: ![square](data:image/png;base64,{picture})")
+    interaction = await sim.run_slash_command(world.general, world.alice, "ask", {"question": f"draw {reply}"})
+    await sim.wait_for_response(interaction, final=True)
+    await bridge.wait_idle()
+    assert interaction.original_message is not None
+    assert interaction.original_message.content.startswith("Drawn:")
+    [files] = interaction.followups
+    [attachment] = [sim.state.attachments[a] for a in files.attachment_ids]
+    assert attachment.filename == "square.png" and attachment.data == TINY_PNG
