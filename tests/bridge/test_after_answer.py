@@ -10,7 +10,7 @@ import pytest
 
 from bridge.engine import Engine
 from bridge.generated import IMAGE_FAILED, IMAGE_MADE, GeneratedFiles
-from bridge.openwebui import OpenWebUIClient
+from bridge.openwebui import OpenWebUIClient, TextDelta
 from bridge.openwebui import chat as chats
 from bridge.texts import IMAGE_GENERATION_OFF
 from simulators.model_upstream import TINY_PNG
@@ -144,3 +144,22 @@ async def test_files_an_answer_links_are_posted_and_one_too_large_is_named_with_
     assert (
         f"`chart.png` is larger than 1 KiB, the most I can attach here. It is in OpenWebUI: {link}" in small.texts[-1]
     )
+
+
+async def test_a_pass_through_completion_draws_nothing_even_when_asked(
+    client: OpenWebUIClient, owui: OwuiTarget, images_on: None
+) -> None:
+    """Why the bridge takes the image step itself: OpenWebUI's own step needs a saved chat (`chat_id`), which
+    the streaming pass-through mode has not; the request's `features.image_generation` is ignored there."""
+    drawn_before = len(owui.upstream.image_prompts)
+    body = {
+        "model": "echo-1",
+        "messages": [{"role": "user", "content": "draw a blue circle MARKER-nodraw"}],
+        "features": {"image_generation": True},
+        "params": {"function_calling": "legacy"},
+    }
+    events = [event async for event in client.stream(body)]
+    text = "".join(event.text for event in events if isinstance(event, TextDelta))
+    assert text == "echo: draw a blue circle MARKER-nodraw [markers: MARKER-nodraw]"
+    assert len(owui.upstream.image_prompts) == drawn_before
+    assert owui.upstream.asked("MARKER-nodraw")[-1].roles == ["user"]  # no word of an image step
