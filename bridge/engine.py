@@ -29,7 +29,7 @@ from bridge import texts
 from bridge.catalog import Catalog
 from bridge.chat_tasks import Answered, ChatTasks
 from bridge.errors import StoreError, UserFacingError, explain
-from bridge.generated import GeneratedFiles, refs_in_text
+from bridge.generated import GeneratedFiles, refs_in_text, web_ui_files
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
@@ -205,9 +205,8 @@ class Engine:
             sources, cut = await self._read_answer(turn, reply, body, deadline)
             shown = _with_note(turn.text, cut) if cut else turn.text
             outcome.message_ids = await reply.finish(shown)
-            pictures = [{"type": "image", "url": f"/api/v1/files/{ref.file_id}/content"} for ref in drawn]
             answer = chats.assistant_message(
-                turn.assistant_id, turn.user_id, shown, turn.model, sources=sources, files=pictures
+                turn.assistant_id, turn.user_id, shown, turn.model, sources=sources, files=web_ui_files(drawn)
             )
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)

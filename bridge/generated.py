@@ -98,6 +98,11 @@ def _ref(url: str, name: str, base_url: str, file_id: str = "") -> FileRef | Non
     return FileRef(name=name, file_id=file_id) if file_id else None
 
 
+def web_ui_files(refs: list[FileRef]) -> list[dict[str, Any]]:
+    """The answer's `files` as OpenWebUI stores a picture its image step drew: the web UI shows them under it."""
+    return [{"type": "image", "url": f"/api/v1/files/{ref.file_id}/content"} for ref in refs if ref.file_id]
+
+
 def _with_context(messages: list[dict[str, Any]], context: str) -> list[dict[str, Any]]:
     """`messages` with `context` at the start of the system message (one is added when there is none)."""
     if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):

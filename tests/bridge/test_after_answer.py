@@ -163,3 +163,25 @@ async def test_a_pass_through_completion_draws_nothing_even_when_asked(
     assert text == "echo: draw a blue circle MARKER-nodraw [markers: MARKER-nodraw]"
     assert len(owui.upstream.image_prompts) == drawn_before
     assert owui.upstream.asked("MARKER-nodraw")[-1].roles == ["user"]  # no word of an image step
+
+
+async def test_a_turn_that_asks_for_a_picture_shows_it_and_stores_it_on_the_answer(
+    engine: Engine, client: OpenWebUIClient, owui: OwuiTarget, images_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The features a turn asks for come from the channel's settings (another part of the bridge); here the
+    completion request is given `features.image_generation` directly."""
+    completion = engine._completion
+
+    async def asking_for_a_picture(*args: object, **kwargs: object) -> dict:
+        return {**await completion(*args, **kwargs), "features": {"image_generation": True}}  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_completion", asking_for_a_picture)
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(key(), "paint a red square MARKER-paint"), surface)
+    assert outcome.status == "answered", outcome.error
+    assert owui.upstream.image_prompts[-1] == "paint a red square MARKER-paint"
+    assert owui.upstream.asked("MARKER-paint")[-1].messages[0] == {"role": "system", "content": IMAGE_MADE}
+    [picture] = surface.files
+    assert picture.data == TINY_PNG
+    stored = chats.chain(chats.readable((await client.get_chat(outcome.chat_id))["chat"]) or {})[-1]
+    assert stored["files"] == [{"type": "image", "url": picture.link.removeprefix(client.base_url)}]
