@@ -24,6 +24,12 @@ async def after_answers(bridge: DiscordBridge) -> None:
     await extras.after_answers(bridge.app.engine)
 
 
+def drawing(bridge: DiscordBridge, text: str, name: str) -> str:
+    """The directive that makes the model answer `text` and the tiny PNG as a `data:` image named `name`."""
+    picture = base64.b64encode(TINY_PNG).decode()
+    return bridge.upstream.script(f"{text}: ![{name}](data:image/png;base64,{picture})")
+
+
 @pytest.fixture
 async def tasks_on(discord_bridge: DiscordBridge) -> AsyncIterator[DiscordBridge]:
     async with extras.tasks_turned_on(discord_bridge.owui.url, discord_bridge.owui.api_key):
@@ -83,8 +89,7 @@ async def test_pictures_an_answer_carries_arrive_as_attachments(
 ) -> None:
     bridge, sim = discord_bridge, discord_sim
     await bridge.start()
-    picture = base64.b64encode(TINY_PNG).decode()
-    reply = bridge.upstream.script(f"Here it is: ![red square](data:image/png;base64,{picture})")
+    reply = drawing(bridge, "Here it is", "red square")
     question = await bridge.ask(world.general, world.alice, f"draw it {reply}")
     thread = sim.thread_of(question)
     assert thread is not None
@@ -129,8 +134,7 @@ async def test_an_ask_answer_brings_its_picture_as_a_follow_up(
 ) -> None:
     bridge, sim = discord_bridge, discord_sim
     await bridge.start()
-    picture = base64.b64encode(TINY_PNG).decode()
-    reply = bridge.upstream.script(f"Drawn: ![square](data:image/png;base64,{picture})")
+    reply = drawing(bridge, "Drawn", "square")
     interaction = await sim.run_slash_command(world.general, world.alice, "ask", {"question": f"draw {reply}"})
     await sim.wait_for_response(interaction, final=True)
     await bridge.wait_idle()
