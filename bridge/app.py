@@ -63,8 +63,11 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
     """The process's parts, closed on exit."""
     store = await Store.open(settings.bridge.database)
     client = make_client(settings)
+    app = build(settings, client, store)
     try:
-        yield build(settings, client, store)
+        yield app
     finally:
+        # what runs after answers (titles, follow-ups) ends before the client it uses closes
+        await app.engine.background.drain(settings.bridge.shutdown_grace)
         await client.aclose()
         await store.close()

@@ -21,13 +21,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from bridge import assistant, texts
 from bridge.catalog import Catalog
+from bridge.chat_tasks import Answered, ChatTasks
 from bridge.errors import StoreError, UserFacingError, explain
+from bridge.generated import GeneratedFiles, refs_in_text, web_ui_files
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
@@ -37,7 +39,7 @@ from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.store import Conversation, Store
 from bridge.surface import ReplySurface, Source
-from bridge.tasks import finish_or_cancel
+from bridge.tasks import BackgroundTasks, finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,9 @@ class Engine:
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
         self.draining = False
+        self.background = BackgroundTasks("after answers")  # titles, tags, follow-ups: never in a turn's way
+        self.chat_tasks = ChatTasks(client, self.background)
+        self.generated = GeneratedFiles(client, catalog.intake.max_bytes)
 
     # --- turns ----------------------------------------------------------------------------------
 
@@ -181,6 +186,7 @@ class Engine:
         try:
             settings = await self.catalog.scope_settings(message.key)
             ask = assistant.read_prefix(message.text)
+            message = replace(message, text=ask.text)  # the question goes on without its prefix
             turn.model = await self.catalog.resolve_model(message.model, settings.model)
             assistance = await self.catalog.assistance(turn.model, settings, ask.features)
             if activity := assistance.activity(await self.catalog.tool_names() if assistance.tool_ids else {}):
@@ -190,7 +196,7 @@ class Engine:
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
-            user = chats.user_message(turn.user_id, parent_id, ask.text, turn.model, files=files)
+            user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
             patch = chats.attach(chat, user)
             context = chats.chain(chat)
             await self.client.update_chat(conversation.chat_id, patch)
@@ -201,18 +207,27 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            sources, cut = await self._read_answer(turn, reply, {**body, **assistance.request()}, deadline)
+            body, drawn = await self.generated.draw({**body, **assistance.request()})
+            sources, cut = await self._read_answer(turn, reply, body, deadline)
             shown = _with_note(turn.text, cut) if cut else turn.text
             if not shown.strip() and turn.tool_calls:
                 shown = texts.tools_not_run(turn.tool_calls)
             outcome.message_ids = await reply.finish(shown)
-            answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
+            answer = chats.assistant_message(
+                turn.assistant_id, turn.user_id, shown, turn.model, sources=sources, files=web_ui_files(drawn)
+            )
             await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)
             outcome.status, outcome.text = TurnStatus.ANSWERED, shown
             outcome.sources = source_names(sources)
             if outcome.sources:
                 await surface.show_sources(outcome.sources)
+            produced = drawn + refs_in_text(shown, self.client.base_url)
+            if produced:
+                outcome.notices += await self.generated.deliver(surface, produced)
+            messages = [*chats.completion_messages(context), {"role": "assistant", "content": shown}]
+            first = parent_id is None
+            self.chat_tasks.after(Answered(conversation.chat_id, turn.model, messages, answer, first), surface)
             if outcome.notices:
                 await _say(surface, "\n".join(outcome.notices))
             return outcome
@@ -373,9 +388,11 @@ class Engine:
         self.draining = True
         if self._running:
             log.info("waiting up to %.0f s for %d turn(s) to finish", grace, len(self._running))
+        started = time.monotonic()
         interrupted = await finish_or_cancel(set(self._running), grace)
         if interrupted:
             log.info("interrupted %d turn(s)", interrupted)
+        await self.background.drain(max(grace - (time.monotonic() - started), 0.0))
 
     async def recover(self, platform: str, mark: MarkInterrupted) -> int:
         """Close turns an earlier process left in progress on `platform` (a crash); returns how many.

@@ -81,10 +81,46 @@ class Source:
     excerpt: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file an answer produced (a generated image, a file the model linked), to post as an attachment.
+
+    link: where OpenWebUI serves it, said instead of the file where a platform cannot take it.
+    """
+
+    name: str
+    data: bytes
+    content_type: str
+    link: str = ""
+
+
+class SurfaceExtras:
+    """What a surface may do beyond showing the reply, each a no-op until a platform opts in: a surface
+    inherits these defaults, so the core can offer a new ability without every platform implementing it."""
+
+    max_upload_bytes: int = 0
+    """The largest file `post_files` takes (0: it takes none; the core then names the files' links)."""
+
+    async def post_files(self, files: list[OutgoingFile]) -> None:
+        """Post `files` (each within `max_upload_bytes`) in the conversation, under the answer."""
+        return None
+
+    async def set_title(self, title: str) -> None:
+        """The conversation's OpenWebUI chat got `title`: name the platform's conversation after it where the
+        bridge owns it (a thread it opened, an assistant thread), else nothing."""
+        return None
+
+    async def show_followups(self, followups: list[str]) -> None:
+        """Suggestions OpenWebUI made for the person's next message, after the answer."""
+        return None
+
+
 class ReplySurface(Protocol):
-    """One reply on a platform: a message the bot posts, then edits as the text grows."""
+    """One reply on a platform: a message the bot posts, then edits as the text grows. The optional
+    abilities are `SurfaceExtras`'s (a surface inherits them)."""
 
     limits: SurfaceLimits
+    max_upload_bytes: int
 
     async def show_progress(self, activity: str = "") -> None:
         """Show that an answer is coming (typing indicator, assistant status) until the first post; runs as
@@ -109,3 +145,9 @@ class ReplySurface(Protocol):
 
     async def show_sources(self, sources: list[Source]) -> None:
         """Name the documents the answer came from, once the answer is complete."""
+
+    async def post_files(self, files: list[OutgoingFile]) -> None: ...
+
+    async def set_title(self, title: str) -> None: ...
+
+    async def show_followups(self, followups: list[str]) -> None: ...

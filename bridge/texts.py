@@ -244,3 +244,17 @@ def tools_not_run(names: Sequence[str]) -> str:
         f"⚠️ The model only asked to use {named}, which OpenWebUI did not run, so there is no answer. "
         "Ask again, or ask an admin to check the model's tools in OpenWebUI."
     )
+IMAGE_GENERATION_OFF = "image generation is turned off in OpenWebUI, or not allowed for the bridge's user"
+IMAGE_GENERATION_FAILED = "OpenWebUI's image engine failed"
+
+
+def file_not_attached(name: str, link: str, limit: int) -> str:
+    """A file an answer produced that cannot be posted here: too large, or the platform takes no files."""
+    where = f" It is in OpenWebUI: {link}" if link else ""
+    most = f"{limit // 1_048_576} MiB" if limit >= 1_048_576 else f"{max(limit // 1024, 1)} KiB"
+    why = f"is larger than {most}, the most I can attach here" if limit else "cannot be attached here"
+    return f"📎 `{name}` {why}.{where}"
+
+
+def file_not_fetched(name: str) -> str:
+    return f"📎 I could not download `{name}` from OpenWebUI to attach it."

@@ -41,7 +41,13 @@ OpenWebUI's own tasks are answered as a model that follows their prompts would:
   removed); ``{"tool_calls": []}`` when none is named;
 * search queries (the query-generation template, a ``<chat_history>``): ``{"queries": [<last user line>]}``;
 * a request carrying ``tools`` (native function calling) whose question names one of them, and no tool
-  result yet: the answer is that tool call (``delta.tool_calls``), with no text.
+  result yet: the answer is that tool call (``delta.tool_calls``), with no text;
+* a chat's title, tags and follow-up suggestions (its default templates for them) are answered with the
+  JSON they ask for, made from the first words of the chat's first user message
+  (``task_reply``).
+
+``POST /v1/images/generations`` answers every prompt with the same small PNG (``TINY_PNG``) as
+``b64_json``, as OpenAI's images API does, and records the prompt.
 
 A model that is not marked ``vision`` answers 400 to a request whose last user message carries an
 image, as real text-only providers do.
@@ -50,6 +56,7 @@ image, as real text-only providers do.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import itertools
@@ -58,6 +65,7 @@ import math
 import re
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +127,47 @@ class UpstreamModel:
 DEFAULT_MODELS = (UpstreamModel("echo-1"), UpstreamModel("vision-1", vision=True))
 
 
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour, written by hand: a deterministic picture needs no imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+TINY_PNG = _png(4, 4, (200, 40, 40))
+"""What the images endpoint draws, whatever it is asked."""
+
+_TASK_FORMATS = {
+    '{ "title"': "title",
+    '{ "tags"': "tags",
+    '{ "follow_ups"': "follow_ups",
+}
+"""How OpenWebUI's default task templates name the JSON they want (``JSON format: { "title": ...``)."""
+
+
+def task_reply(prompt: str) -> str | None:
+    """The answer to one of OpenWebUI's task prompts, or None for any other prompt. From the first user line
+    of the ``<chat_history>`` the template quotes: title ``About <its first four words>``, tags
+    ``["bridge", <its first word>]``, follow-ups ``More about <words>`` and ``Why <words>?``."""
+    kind = next((kind for marker, kind in _TASK_FORMATS.items() if f"JSON format: {marker}" in prompt), None)
+    if kind is None:
+        return None
+    history = prompt.split("<chat_history>", 1)[-1].split("</chat_history>", 1)[0]
+    first = next((line[len("USER:") :] for line in history.splitlines() if line.startswith("USER:")), "")
+    words = _DIRECTIVE_RE.sub("", first).split()[:4] or ["nothing"]
+    topic = " ".join(words)
+    answer: dict[str, Any] = {
+        "title": {"title": f"About {topic}"},
+        "tags": {"tags": ["bridge", words[0].lower()]},
+        "follow_ups": {"follow_ups": [f"More about {topic}", f"Why {topic}?"]},
+    }[kind]
+    return json.dumps(answer)
+
+
 @dataclass
 class UpstreamRequest:
     """What one chat completion request carried and how it was answered.
@@ -143,6 +192,8 @@ class UpstreamRequest:
     markers: list[str] = field(default_factory=list)
     tool_calls: list[str] = field(default_factory=list)
     """The tools this answer called by name (native function calling), if it did."""
+    task: bool = False
+    """One of OpenWebUI's task prompts (a title, tags, follow-ups), which quotes the chat but asks nothing."""
 
     @property
     def message_count(self) -> int:
@@ -323,6 +374,7 @@ class ModelUpstream:
         self.requests: list[UpstreamRequest] = []
         self.embedding_inputs: list[str] = []
         self.scripts: dict[str, str] = {}
+        self.image_prompts: list[str] = []
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -344,6 +396,7 @@ class ModelUpstream:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/images/generations", self._images)
         self._runner, self._port = await serve_on_loopback(app)
 
     async def stop(self) -> None:
@@ -385,8 +438,9 @@ class ModelUpstream:
 
     def asked(self, text: str) -> list[UpstreamRequest]:
         """Chat requests whose question contains ``text``: what one test caused, where `last_request` may be
-        another test's (tests share one session upstream), and earlier turns' texts in the context don't count."""
-        return [r for r in self.requests if text in r.question]
+        another test's (tests share one session upstream), and earlier turns' texts in the context don't count,
+        nor task prompts quoting the chat."""
+        return [r for r in self.requests if text in r.question and not r.task]
 
     def requests_containing(self, text: str) -> list[UpstreamRequest]:
         """Chat requests whose messages contain ``text`` anywhere (tests share one session upstream)."""
@@ -420,6 +474,16 @@ class ModelUpstream:
         usage = {"prompt_tokens": 0, "total_tokens": 0}
         return web.json_response({"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
 
+    async def _images(self, request: web.Request) -> web.Response:
+        """OpenAI's images API: ``n`` pictures as ``b64_json`` (OpenWebUI asks for that format)."""
+        if denied := self._unauthorized(request):
+            return denied
+        body = await request.json()
+        self.image_prompts.append(str(body.get("prompt", "")))
+        picture = base64.b64encode(TINY_PNG).decode()
+        data = [{"b64_json": picture} for _ in range(max(1, int(body.get("n") or 1)))]
+        return web.json_response({"created": int(time.time()), "data": data})
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if denied := self._unauthorized(request):
             return denied
@@ -439,7 +503,10 @@ class ModelUpstream:
             return _error(404, f"model {record.model!r} does not exist", "invalid_request_error")
         users = [m for m in messages if m.get("role") == "user"]
         last_user = users[-1] if users else {}
-        directives = _parse_directives(message_text(last_user))
+        task = task_reply(message_text(last_user)) if len(users) == 1 else None
+        record.task = task is not None
+        # a task prompt quotes the chat, directives included: they are the chat's, not the task's
+        directives = _Directives() if task is not None else _parse_directives(message_text(last_user))
         record.image_count = _image_count(last_user)
         record.markers = _markers(messages)
         if record.image_count and not model.vision:
@@ -453,8 +520,10 @@ class ModelUpstream:
             return _error(500, LEAKED_DETAIL, "server_error")
         if directives.say is not None:
             reply = self.scripts[directives.say]
-        elif (task := _task_answer(messages)) is not None:
+        elif task is not None:
             reply = task
+        elif (tool_task := _task_answer(messages)) is not None:
+            reply = tool_task
         elif calls := _native_tool_calls(body, messages, directives.tool_call):
             return await self._tool_calls(request, record, calls)
         else:

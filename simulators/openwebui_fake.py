@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from simulators.model_upstream import MARKER_RE
+from simulators.openwebui_fake_tasks import FakeAssistantRoutes
 
 HTML_PAGE = "<!doctype html><html><head><title>Open WebUI</title></head><body></body></html>"
 NOT_PROCESSED = re.compile(r"^(image|video|audio)/")
@@ -37,6 +38,7 @@ class FakeFile:
     error: str = ""
     size: int = 0
     created_at: int = field(default_factory=lambda: int(time.time()))
+    data: bytes = b""
 
 
 @dataclass
@@ -78,6 +80,8 @@ class FakeOpenWebUI:
         workspace model has it in `/api/models`."""
         self.completions: list[dict[str, Any]] = []
         """Every completion request's body, as the bridge sent it."""
+        self.assistant = FakeAssistantRoutes(self)
+        """Tasks, chat tags, image generation and file downloads, with their admin switches (off by default)."""
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
@@ -111,6 +115,7 @@ class FakeOpenWebUI:
             web.post("/api/v1/knowledge/{id}/file/add", self._kb_add),
             web.delete("/api/v1/knowledge/{id}/delete", self._kb_delete),
             web.post("/api/v1/retrieval/query/collection", self._query),
+            *self.assistant.routes(),
             web.route("*", "/{tail:.*}", self._web_ui),
         ]
         app.add_routes(routes)
@@ -167,16 +172,20 @@ class FakeOpenWebUI:
     async def _version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": "0.12.4"})
 
-    async def _upstream_models(self) -> list[dict[str, Any]]:
+    def upstream(self) -> aiohttp.ClientSession:
+        """The session to the model upstream (with its key), as the real server holds one."""
         assert self._http
-        async with self._http.get(f"{self.upstream_url}/models") as response:
+        return self._http
+
+    async def upstream_models(self) -> list[dict[str, Any]]:
+        async with self.upstream().get(f"{self.upstream_url}/models") as response:
             return (await response.json())["data"]
 
     async def _models(self, request: web.Request) -> web.Response:
         models = [
             {"id": m["id"], "name": m["id"], "object": "model", "owned_by": "openai", "connection_type": "external"}
             | ({"info": {"id": m["id"], "meta": self.model_meta[m["id"]]}} if m["id"] in self.model_meta else {})
-            for m in await self._upstream_models()
+            for m in await self.upstream_models()
         ]
         return web.json_response({"data": models})
 
@@ -197,7 +206,7 @@ class FakeOpenWebUI:
             "share_id": None,
             "archived": False,
             "pinned": False,
-            "meta": {},
+            "meta": {"tags": [tag for tag, _ in stored.get("tags", [])]},
             "folder_id": None,
         }
 
@@ -272,7 +281,7 @@ class FakeOpenWebUI:
         body = await request.json()
         self.completions.append(body)
         model = body.get("model")
-        if model not in {m["id"] for m in await self._upstream_models()}:
+        if model not in {m["id"] for m in await self.upstream_models()}:
             return web.json_response({"detail": "Model not found"}, status=400)
         messages = list(body.get("messages") or [])
         question = _last_user_text(messages)
@@ -362,12 +371,16 @@ class FakeOpenWebUI:
                 },
                 status=400,
             )
-        content_type = upload.content_type or "application/octet-stream"
-        file = FakeFile(str(uuid.uuid4()), upload.filename, content_type, _extract_text(data, content_type))
-        self.files[file.id] = file
-        file.size = len(data)
+        file = self.add_file(upload.filename, upload.content_type or "application/octet-stream", data)
         asyncio.get_running_loop().call_later(self.processing_delay, self._process, file)
         return web.json_response(self._file_json(file))
+
+    def add_file(self, filename: str, content_type: str, data: bytes) -> FakeFile:
+        """Store a file as an upload or a generated picture does."""
+        file = FakeFile(str(uuid.uuid4()), filename, content_type, _extract_text(data, content_type), data=data)
+        file.size = len(data)
+        self.files[file.id] = file
+        return file
 
     def _file_json(self, file: FakeFile) -> dict[str, Any]:
         return {

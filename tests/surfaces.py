@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bridge.splitting import reassemble
-from bridge.surface import EditDeferred, Grant, Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Grant, Operation, OutgoingFile, Source, SurfaceExtras, SurfaceLimits
 
 
 @dataclass
@@ -18,7 +18,7 @@ class Op:
 
 
 @dataclass
-class RecordingSurface:
+class RecordingSurface(SurfaceExtras):
     """Posts and edits land in `messages`; `ops` keeps every call with its time (the event loop's clock:
     virtual under `tests.clock.in_virtual_time`). `fail_edits_of` refuses
     the edits of those messages, `fail_posts` the next posts; `defer_final_edits` defers final edits that
@@ -40,6 +40,10 @@ class RecordingSurface:
     activities: list[str] = field(default_factory=list)
     closed: int = 0
     paced: list[tuple[Operation, bool]] = field(default_factory=list)
+    max_upload_bytes: int = 10 * 1024 * 1024
+    files: list[OutgoingFile] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    followups: list[list[str]] = field(default_factory=list)
     _unused: list[Grant] = field(default_factory=list)
 
     async def show_progress(self, activity: str = "") -> None:
@@ -92,6 +96,15 @@ class RecordingSurface:
 
     async def close(self) -> None:
         self.closed += 1
+
+    async def post_files(self, files: list[OutgoingFile]) -> None:
+        self.files.extend(files)
+
+    async def set_title(self, title: str) -> None:
+        self.titles.append(title)
+
+    async def show_followups(self, followups: list[str]) -> None:
+        self.followups.append(followups)
 
     @property
     def unspent(self) -> list[Grant]:

@@ -26,7 +26,7 @@ from bridge.errors import OpenWebUIError, UserFacingError, explain
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.outcomes import TurnStatus
 from bridge.settings import PlatformSettings
-from bridge.surface import Grant, Operation, Source, SurfaceLimits
+from bridge.surface import Grant, Operation, Source, SurfaceExtras, SurfaceLimits
 
 PLATFORM = "console"
 HELP = """commands: /new (start a new chat)  /model [name] (show or set the model)  /models  /help  /quit"""
@@ -43,7 +43,7 @@ class ConsoleSettings(PlatformSettings):
     model: str = Field("", description="model for the terminal's conversation (`bridge chat --model`)")
 
 
-class ConsoleSurface:
+class ConsoleSurface(SurfaceExtras):
     """A reply on a terminal: posting prints, editing prints the part of the text that is new."""
 
     limits = SurfaceLimits(max_chars=100_000, min_edit_interval=0.05)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -36,7 +37,8 @@ from adapters.discord.files import AttachmentFetcher
 from adapters.discord.pacing import DiscordRateLimits
 from adapters.discord.recovery import mark_interrupted
 from adapters.discord.settings import DiscordSettings
-from adapters.discord.surface import NO_PINGS, ChannelReplySurface
+from adapters.discord.surface import NO_PINGS, ChannelReplySurface, upload_limit
+from adapters.discord.titles import ThreadRenames
 from bridge import texts
 from bridge.core import Core
 from bridge.errors import StoreError, UserFacingError
@@ -119,6 +121,7 @@ class DiscordAdapter:
         self.access = Access(self.settings)
         self.files = AttachmentFetcher(core.max_file_bytes, settings.api_url)
         self.tasks = BackgroundTasks("Discord")
+        self.renames = ThreadRenames()
         self.client = BridgeClient(self, **client_options)
         self.commands = SlashCommands(
             core, settings, access=self.access, rates=self.rates, files=self.files, tasks=self.tasks, client=self.client
@@ -248,12 +251,15 @@ class DiscordAdapter:
             channel, key = thread, thread_key(thread)
         assert key is not None
         root = int(key.thread) if plan.action is Action.REPLY else 0
+        own_thread = isinstance(channel, discord.Thread) and channel.owner_id == me.id
         surface = ChannelReplySurface(
             channel,  # type: ignore[arg-type]
             self.rates,
             edit_interval=self.settings.edit_interval,
             reply_to=message if plan.action is Action.REPLY else None,
             on_post=(lambda posted: self.chains.remember(posted, root)) if root else None,
+            rename=partial(self.renames.rename, channel) if own_thread else None,  # type: ignore[arg-type]
+            max_upload_bytes=upload_limit(message.guild),
         )
         incoming = IncomingMessage(
             key=key,

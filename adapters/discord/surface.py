@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import discord
@@ -28,11 +29,13 @@ from adapters.discord.pacing import (
 )
 from bridge import texts
 from bridge.links import safe_url
-from bridge.surface import Grant, Operation, Source, SurfaceLimits
+from bridge.surface import Grant, Operation, OutgoingFile, Source, SurfaceExtras, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 2000
+UPLOAD_LIMIT = 10 * 1024 * 1024  # a bot's attachments where the server's boosts allow no more (and in DMs)
+FILES_PER_MESSAGE = 10
 MAX_MESSAGE_AGE = 50 * 60  # Discord limits edits of messages older than an hour (error 30046)
 MAX_INTERACTION_AGE = 13 * 60  # an interaction's token, needed for every edit and follow-up, lives 15 minutes
 TYPING_EVERY = 8.0  # Discord shows "typing" for 10 s after each call
@@ -70,11 +73,30 @@ def _source_line(source: Source) -> str:
     return f"• [{name}]({url})" if url else f"• {name}"
 
 
-class ChannelReplySurface:
+def upload_limit(guild: discord.Guild | None) -> int:
+    """The largest attachment the bot may post there: the server's (more with boosts), or Discord's default."""
+    return guild.filesize_limit if guild is not None else UPLOAD_LIMIT
+
+
+def file_batches(files: list[OutgoingFile], limit: int) -> list[list[discord.File]]:
+    """`files` as the attachments of as few messages as Discord takes: ten each, together within `limit`."""
+    batches: list[list[discord.File]] = []
+    size = 0
+    for file in files:
+        if not batches or len(batches[-1]) == FILES_PER_MESSAGE or size + len(file.data) > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(discord.File(io.BytesIO(file.data), filename=file.name))
+        size += len(file.data)
+    return batches
+
+
+class ChannelReplySurface(SurfaceExtras):
     """A reply posted in a channel, thread or DM, and edited as the answer grows.
 
     In channel mode (`reply_to` set) every message of the answer replies to the user's message, so a
     later reply to any of them finds its way back to the conversation; `on_post` is told of each one.
+    `rename` names the conversation's thread after its chat's title: given only for a thread the bot opened.
     """
 
     def __init__(
@@ -85,9 +107,13 @@ class ChannelReplySurface:
         edit_interval: float = 1.0,
         reply_to: discord.Message | None = None,
         on_post: Callable[[int], None] | None = None,
+        rename: Callable[[str], Awaitable[None]] | None = None,
+        max_upload_bytes: int = UPLOAD_LIMIT,
     ) -> None:
         self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_MESSAGE_AGE)
+        self.max_upload_bytes = max_upload_bytes
         self.channel = channel
+        self._rename = rename
         self.message_ids: list[int] = []
         self._rates = rates
         self._reply_to = reply_to
@@ -200,8 +226,21 @@ class ChannelReplySurface:
         with self._paid(grant, "PATCH", f"{self._messages_path}/{last}"):
             await self.channel.get_partial_message(last).edit(embed=sources_embed(sources), allowed_mentions=NO_PINGS)
 
+    async def post_files(self, files: list[OutgoingFile]) -> None:
+        """The files as attachments of new messages under the answer (ten a message, within the upload limit)."""
+        for batch in file_batches(files, self.max_upload_bytes):
+            grant = await self.pace("post", True)
+            with self._paid(grant, "POST", self._messages_path):
+                message = await self.channel.send(files=batch, allowed_mentions=NO_PINGS)
+            if self._on_post is not None:
+                self._on_post(message.id)
 
-class InteractionReplySurface:
+    async def set_title(self, title: str) -> None:
+        if self._rename is not None:
+            await self._rename(title)
+
+
+class InteractionReplySurface(SurfaceExtras):
     """A reply to a slash command: the deferred ("thinking") response, then follow-ups for longer answers."""
 
     def __init__(
@@ -213,6 +252,7 @@ class InteractionReplySurface:
         edit_interval: float = 1.0,
     ) -> None:
         self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_INTERACTION_AGE)
+        self.max_upload_bytes = upload_limit(interaction.guild)
         self.interaction = interaction
         self.message_ids: list[str] = []
         self._rates = rates
@@ -270,4 +310,11 @@ class InteractionReplySurface:
         else:
             await self.interaction.followup.edit_message(
                 int(last), embed=sources_embed(sources), allowed_mentions=NO_PINGS
+            )
+
+    async def post_files(self, files: list[OutgoingFile]) -> None:
+        for batch in file_batches(files, self.max_upload_bytes):
+            await self.pace("post", True)
+            await self.interaction.followup.send(
+                files=batch, wait=True, ephemeral=self._ephemeral, allowed_mentions=NO_PINGS
             )

@@ -49,7 +49,8 @@ SCOPES = {
     "files:read": "files shared with the bot",
     "commands": "the slash command",
     "users:read": "workspace admins as bridge admins",
-    "assistant:write": "the “is thinking…” status",
+    "assistant:write": "the “is thinking…” status and assistant thread titles",
+    "files:write": "generated images and files posted in the conversation",
 }
 
 
@@ -260,6 +261,7 @@ class SlackAdapter:
             max_chars=self.settings.max_message_chars,
             native_streaming=self.settings.native_streaming,
             spawn=self.spawn,
+            assistant_thread=turn.dm,
         )
         try:
             outcome = await self.core.handle(turn.message, surface, knowledge=knowledge)

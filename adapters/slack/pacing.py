@@ -56,9 +56,11 @@ class WorkspaceBudgets:
     post: RateBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
     ephemeral: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
     status: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus
+    title: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setTitle, Tier 3
     channels: dict[str, RateBudget] = field(default_factory=dict)
     streaming_refused_at: float = float("-inf")
     status_unavailable: bool = False
+    title_unavailable: bool = False
     clock: Callable[[], float] = time.monotonic
     """Reads the time for the streaming retry and the scheduler (tests drive it: ten minutes cannot be waited
     out)."""
@@ -169,6 +171,7 @@ async def paced(
 REPEATABLE = (
     "chat.update",
     "assistant.threads.setStatus",
+    "assistant.threads.setTitle",
     "auth.test",
     "users.info",
     "conversations.info",

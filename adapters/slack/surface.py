@@ -35,7 +35,7 @@ from adapters.slack.scheduler import Share, Way
 from adapters.slack.stream import NativeStream
 from adapters.slack.text import defuse, defuse_mrkdwn, sources_line
 from adapters.slack.updates import PostAndUpdate, Shown
-from bridge.surface import EditDeferred, Grant, Operation, Source, SurfaceLimits
+from bridge.surface import EditDeferred, Grant, Operation, OutgoingFile, Source, SurfaceExtras, SurfaceLimits
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,17 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], object]
 PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
 PLACEHOLDER_TEXT = "_Thinking…_"
 STATUS_TEXT = "is thinking…"
+UPLOAD_LIMIT = 1024**3  # Slack's largest file; the bridge's own BRIDGE_MAX_FILE_BYTES is usually smaller
 
 
-class SlackReplySurface:
-    """One reply in one Slack thread (or DM); see the module docstring for the choice of methods."""
+class SlackReplySurface(SurfaceExtras):
+    """One reply in one Slack thread (or DM); see the module docstring for the choice of methods.
+
+    `assistant_thread`: the reply is in a thread of the app's DM, which Slack's AI-app view shows as an
+    assistant thread with a title of its own (slack-bolt counts every such thread as one).
+    """
+
+    max_upload_bytes = UPLOAD_LIMIT
 
     def __init__(
         self,
@@ -60,9 +67,11 @@ class SlackReplySurface:
         native_streaming: bool = True,
         placeholder_delay: float = PLACEHOLDER_DELAY,
         spawn: Spawn | None = None,
+        assistant_thread: bool = False,
     ) -> None:
         self.limits = SurfaceLimits(max_chars=max_chars, min_edit_interval=1.0, render=defuse)
         self.place = place
+        self.assistant_thread = assistant_thread and place.thread_ts is not None
         self._client = client
         self._budgets = budgets
         self._placeholder_delay = placeholder_delay
@@ -187,6 +196,34 @@ class SlackReplySurface:
             urgent=True,
             also=(self._budgets.post,),
         )
+
+    async def post_files(self, files: list[OutgoingFile]) -> None:
+        """The files in the reply's thread (or DM), through Slack's external upload (`files_upload_v2`:
+        files.getUploadURLExternal, the bytes, files.completeUploadExternal), on the channel's post budget."""
+        uploads = [{"content": f.data, "filename": f.name, "title": f.name} for f in files]
+        place = {"channel": self.place.channel, **({"thread_ts": self.place.thread_ts} if self.place.thread_ts else {})}
+        await paced(
+            self._budgets.channel_post(self.place.channel),
+            lambda: self._client.files_upload_v2(file_uploads=uploads, **place),
+            urgent=True,
+            also=(self._budgets.post,),
+        )
+
+    async def set_title(self, title: str) -> None:
+        """assistant.threads.setTitle in an assistant thread (elsewhere Slack shows no thread title); skipped
+        for good in a workspace that refuses it."""
+        if not self.assistant_thread or self._budgets.title_unavailable:
+            return
+        try:
+            await paced(
+                self._budgets.title,
+                lambda: self._client.assistant_threads_setTitle(
+                    channel_id=self.place.channel, thread_ts=self.place.thread_ts or "", title=title
+                ),
+            )
+        except SlackApiError as error:
+            log.info("assistant thread titles unavailable (%s)", error.response.get("error"))
+            self._budgets.title_unavailable = True
 
     async def _set_status(self, status: str) -> None:
         """assistant.threads.setStatus when the budget has room now (it is only a courtesy), skipped for good

@@ -3,6 +3,7 @@
 from bridge.openwebui.client import (
     FEATURES,
     CompletionEvent,
+    FileContent,
     KnowledgeBase,
     MalformedEvent,
     Model,
@@ -17,6 +18,7 @@ from bridge.openwebui.client import (
 __all__ = [
     "FEATURES",
     "CompletionEvent",
+    "FileContent",
     "KnowledgeBase",
     "MalformedEvent",
     "Model",

@@ -91,9 +91,11 @@ def assistant_message(
     model: str,
     *,
     sources: list[dict[str, Any]] | None = None,
+    files: list[dict[str, Any]] | None = None,
     error: str = "",
 ) -> dict[str, Any]:
-    """A finished assistant message. Always `done: true`: the chats API never finishes a `done: false` one."""
+    """A finished assistant message. Always `done: true`: the chats API never finishes a `done: false` one.
+    `files` (`{"type": "image", "url": ...}`) are pictures the web UI shows under it."""
     message: dict[str, Any] = {
         "id": message_id,
         "parentId": parent_id,
@@ -108,6 +110,8 @@ def assistant_message(
     }
     if sources:
         message["sources"] = sources
+    if files:
+        message["files"] = files
     if error:
         message["error"] = {"content": error}
     return message
@@ -157,6 +161,18 @@ def completion_messages(path: list[dict[str, Any]], system_prompt: str = "") -> 
         else:
             out.append({"role": role, "content": content})
     return out
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    """The text of the last user message of a completion's messages (its text parts, for one with images)."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                parts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
+                return "\n".join(str(p.get("text", "")) for p in parts)
+            return _text(content)
+    return ""
 
 
 def _text(content: Any) -> str:

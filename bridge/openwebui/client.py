@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +99,16 @@ class UploadedFile:
     filename: str
     status: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """A file's bytes as OpenWebUI serves them; `data` holds at most the `limit` asked for plus one byte, so a
+    longer file shows as `len(data) > limit` without being read whole."""
+
+    data: bytes
+    content_type: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,8 +318,79 @@ class OpenWebUIClient:
         item = await self.call("POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id})
         return _knowledge(item)
 
+    async def file_content(self, file_id: str, limit: int) -> FileContent:
+        """`GET /api/v1/files/{id}/content`, read up to `limit` + 1 bytes (a generated image, a file a model
+        linked): the rest of a larger file is never downloaded."""
+        path = f"/api/v1/files/{file_id}/content"
+        try:
+            async with self._http.stream("GET", path) as response:
+                if response.status_code >= 400 or "text/html" in response.headers.get("content-type", ""):
+                    await response.aread()
+                    _raise_for_status(response, path, errors.NotFound)
+                    _json(response, path)  # raises NotAnAPI for HTML
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        break
+                data = b"".join(chunks)[: limit + 1]
+                content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+                name = _disposition_name(response.headers.get("content-disposition", "")) or file_id
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, self.base_url) from None
+        return FileContent(data, content_type, name)
+
+    # --- tasks: titles, tags, follow-ups; image generation ----------------------------------------
+
+    async def task(self, kind: str, model: str, messages: list[dict[str, Any]], chat_id: str = "") -> str | None:
+        """`POST /api/v1/tasks/{kind}/completions` (`title`, `tags`, `follow_up`): the task model's answer,
+        which holds the result as JSON somewhere in its text; None when the admin turned the task off
+        (OpenWebUI then answers 200 with only a `detail`)."""
+        body: dict[str, Any] = {"model": model, "messages": messages}
+        if chat_id:
+            body["chat_id"] = chat_id
+        data = await self.call("POST", f"/api/v1/tasks/{kind}/completions", json=body, not_found=errors.ModelNotFound)
+        if not isinstance(data, dict) or "choices" not in data:
+            return None
+        choices = data.get("choices")
+        if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], dict):
+            return ""
+        message = choices[0].get("message")
+        if not isinstance(message, dict):
+            return ""
+        return str(message.get("content") or message.get("reasoning_content") or "")
+
+    async def set_chat_title(self, chat_id: str, title: str) -> None:
+        """The chat's title: a chat update with only `title` (top-level keys replace; the history is untouched)."""
+        await self.update_chat(chat_id, {"title": title})
+
+    async def add_chat_tag(self, chat_id: str, name: str) -> None:
+        """`POST /api/v1/chats/{id}/tags`: OpenWebUI keeps the tag as its id (lower case, `_` for spaces)."""
+        await self.call("POST", f"/api/v1/chats/{chat_id}/tags", json={"name": name})
+
+    async def generate_images(self, prompt: str) -> list[dict[str, Any]]:
+        """`POST /api/v1/images/generations`: OpenWebUI's image engine draws `prompt` and stores each picture
+        as a file; returns `[{id, url, name, content_type}]` (`url`: `/api/v1/files/{id}/content`). 403 when
+        the admin turned image generation off or the user may not use it."""
+        items = await self.call("POST", "/api/v1/images/generations", json={"prompt": prompt})
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
 
 # --- mapping answers onto types ---------------------------------------------------------------------
+
+
+_FILENAME_STAR = re.compile(r"filename\*=(?:UTF-8|utf-8)''([^;]+)")
+_FILENAME = re.compile(r'filename="?([^";]+)"?')
+
+
+def _disposition_name(header: str) -> str:
+    """The file name a `Content-Disposition` header gives (RFC 5987's `filename*` first), or ""."""
+    if found := _FILENAME_STAR.search(header):
+        return urllib.parse.unquote(found.group(1).strip())
+    found = _FILENAME.search(header)
+    return found.group(1).strip() if found else ""
 
 
 def _transport_error(

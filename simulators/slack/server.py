@@ -445,6 +445,10 @@ class SlackSimulator:
         """Statuses set with assistant.threads.setStatus on a thread, in order ("" clears)."""
         return [status for _, status in self.ws.thread_status.get((channel, thread_ts), [])]
 
+    def thread_titles(self, channel: str, thread_ts: str) -> list[str]:
+        """Titles set with assistant.threads.setTitle on a thread, in order."""
+        return list(self.ws.thread_titles.get((channel, thread_ts), []))
+
     def calls(self, method: str | None = None) -> list[CallRecord]:
         """Every Web API call (or those of one method), oldest first."""
         return [c for c in self.web_api.calls if method is None or c.method == method]

@@ -73,6 +73,7 @@ _SCOPES: dict[str, str | None] = {
     "chat.appendStream": "chat:write",
     "chat.stopStream": "chat:write",
     "assistant.threads.setStatus": "assistant:write",
+    "assistant.threads.setTitle": "assistant:write",
     "conversations.replies": None,
     "conversations.history": None,
     "conversations.info": None,
@@ -127,6 +128,7 @@ class WebApi:
             "chat.appendStream": self.chat_append_stream,
             "chat.stopStream": self.chat_stop_stream,
             "assistant.threads.setStatus": self.assistant_set_status,
+            "assistant.threads.setTitle": self.assistant_set_title,
             "conversations.replies": self.conversations_replies,
             "conversations.history": self.conversations_history,
             "conversations.info": self.conversations_info,
@@ -448,6 +450,15 @@ class WebApi:
             raise ApiError("invalid_arguments")
         status = _str(params.get("status")) or ""
         self.ws.thread_status.setdefault((channel.id, thread_ts), []).append((time.monotonic(), status))
+        return {}
+
+    async def assistant_set_title(self, params: Params, token: Token) -> dict[str, Any]:
+        channel = self._channel(params, "channel_id")
+        thread_ts = _str(params.get("thread_ts"))
+        title = _str(params.get("title"))
+        if not thread_ts or not title:
+            raise ApiError("invalid_arguments")
+        self.ws.thread_titles.setdefault((channel.id, thread_ts), []).append(title)
         return {}
 
     async def conversations_replies(self, params: Params, token: Token) -> dict[str, Any]:

@@ -143,5 +143,6 @@ async def test_scopes_the_token_lacks_are_named_in_one_warning(
     assert warning.levelno == logging.WARNING
     assert warning.getMessage() == (
         "Slack: the bot token lacks scopes, so these do not work: "
-        "files:read (files shared with the bot); assistant:write (the “is thinking…” status)"
+        "files:read (files shared with the bot); "
+        "assistant:write (the “is thinking…” status and assistant thread titles)"
     )
