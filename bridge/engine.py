@@ -185,7 +185,9 @@ class Engine:
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
-            user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
+            user = chats.user_message(
+                turn.user_id, parent_id, message.text, turn.model, files=files, name=message.author_name
+            )
             patch = chats.attach(chat, user)
             context = chats.chain(chat)
             await self.client.update_chat(conversation.chat_id, patch)
