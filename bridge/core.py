@@ -105,6 +105,21 @@ class Core:
             return identity_texts.LINKING_OFF
         return await self._identities.unlink(platform, user_id)
 
+    async def identity_refusal(self, platform: str, user_id: str) -> str:
+        """Why the policy answers nothing for this person anywhere ("" when it may): not linked under `linked`,
+        or a link that can no longer be read. Adapters ask before doing platform work for a message (opening
+        a thread); `handle` applies the whole policy."""
+        if self._identities is None:
+            return ""
+        link = self.link_command(platform)
+        try:
+            person = await self._identities.person(platform, user_id, link)
+        except UserFacingError as exc:
+            return str(exc)
+        if person is None and self._identities.policy == "linked":
+            return identity_texts.link_first(link)
+        return ""
+
     @asynccontextmanager
     async def as_person(self, platform: str, user_id: str) -> AsyncIterator[None]:
         """Everything inside (model lists, knowledge bases, uploads) runs as the person when linked, else

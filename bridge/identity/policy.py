@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.catalog import Catalog
-from bridge.errors import UserFacingError
 from bridge.identity import texts
 from bridge.identity.linking import Identities, LinkBroken, Person
 from bridge.messages import IncomingMessage
@@ -80,11 +79,9 @@ class SpeakerPolicy:
         with acting_as(speaker.acting() if speaker else None):
             try:
                 model = message.model or (await self.catalog.effective_settings(message.key))[0]
-                if model:
-                    try:
-                        await self.catalog.find_model(model)
-                    except UserFacingError:
-                        return texts.not_allowed_model(model)
+                # Fresh, not the minute-old list: access OpenWebUI withdrew applies to the next message.
+                if model and model not in {m.id for m in await self.catalog.models(refresh=True)}:
+                    return texts.not_allowed_model(model)
                 if knowledge:
                     mine = {base.id for base in await self.catalog.knowledge_bases()}
                     missing = [kb for kb in knowledge if kb not in mine]
