@@ -28,7 +28,7 @@ def link_again(link: str) -> str:
 
 
 def linked(name: str, email: str, unlink: str) -> str:
-    who = f"**{name}**" + (f" ({email})" if email else "") if name else "your OpenWebUI account"
+    who = name + (f" ({email})" if email else "") if name else "your OpenWebUI account"
     return f"✅ Linked: you now talk to OpenWebUI as {who}. Your key is stored encrypted; {unlink} forgets it."
 
 
@@ -43,7 +43,7 @@ def whoami(name: str, email: str, linked_at: float | None, refused: bool, policy
     since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(linked_at))
     who = (name or "an OpenWebUI account") + (f" ({email})" if email else "")
     state = f" ⚠️ OpenWebUI refused the key since; link again with {link}." if refused else ""
-    return f"You talk to OpenWebUI as **{who}**, linked {since}.{state}"
+    return f"You talk to OpenWebUI as {who}, linked {since}.{state}"
 
 
 def unlinked(was: bool) -> str:
