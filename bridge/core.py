@@ -32,6 +32,8 @@ class Core:
         self._identities = identities
         self._policy = SpeakerPolicy(identities, catalog) if identities is not None else None
         self._link_commands: dict[str, str] = {}
+        if identities is not None:
+            engine.owner_of = identities.acting_for_chat
 
     # --- turns ----------------------------------------------------------------------------------
 

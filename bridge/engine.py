@@ -33,6 +33,7 @@ from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
 from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
+from bridge.openwebui.acting import Acting, acting_as
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.store import Conversation, Store
@@ -107,6 +108,8 @@ class Engine:
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
         self.draining = False
+        self.owner_of: Callable[[str], Awaitable[Acting | None]] = _service
+        """Whose key reaches a chat outside a turn (recovery): its owner's when people link (`bridge.core`)."""
 
     # --- turns ----------------------------------------------------------------------------------
 
@@ -358,6 +361,12 @@ class Engine:
 
     # --- restarts -------------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _as_owner(self, chat_id: str) -> AsyncIterator[None]:
+        """OpenWebUI calls inside reach `chat_id` with its owner's key (`owner_of`)."""
+        with acting_as(await self.owner_of(chat_id)):
+            yield
+
     async def drain(self, grace: float) -> None:
         """Stop taking messages, let running turns finish for `grace` seconds, then interrupt the rest.
 
@@ -380,7 +389,7 @@ class Engine:
         """
         turns = [t for t in await self.store.open_turns(platform) if t.id not in self._open_turns]
         for turn in turns:
-            async with self._locks.hold(turn.conversation.key):
+            async with self._locks.hold(turn.conversation.key), self._as_owner(turn.conversation.chat_id):
                 interrupted = InterruptedTurn(turn.conversation.key, list(turn.platform_message_ids))
                 try:
                     shown = reassemble(await mark(interrupted, texts.interrupted_note()))
@@ -404,6 +413,11 @@ class Engine:
                     log.warning("could not close interrupted turn %s in OpenWebUI: %s", turn.id, exc)
                 await self.store.finish_turn(turn.id, TurnState.INTERRUPTED, "found after a restart")
         return len(turns)
+
+
+async def _service(chat_id: str) -> Acting | None:
+    """Without linking, every chat is the service account's."""
+    return None
 
 
 def source_names(items: list[dict[str, Any]]) -> list[Source]:

@@ -122,3 +122,16 @@ class Identities:
     async def refused(self, person: Person) -> None:
         log.warning("OpenWebUI refused the linked key of %s user %s", person.platform, person.user_id)
         await self.store.mark_refused(person.platform, person.user_id)
+
+    async def acting_for_chat(self, chat_id: str) -> Acting | None:
+        """The key that reaches `chat_id` outside a turn (closing an answer a crash cut off): its owner's
+        while they are linked; the service key for the service account's chats (and, harmlessly, for a
+        chat whose owner unlinked: OpenWebUI refuses it, and the turn is closed in the store only)."""
+        owner = await self.store.owner(chat_id)
+        if owner is None or owner.is_service:
+            return None
+        try:
+            person = await self.person(owner.platform, owner.user_id, "")
+        except LinkBroken:
+            return None
+        return person.acting() if person is not None and person.owui_user_id == owner.owui_user_id else None
