@@ -4,28 +4,14 @@ and rotating the encryption key re-encrypts them so the old key can go."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 from bridge.identity.vault import KeyVault, UnreadableKey, make_key
 from bridge.store import Store
 from bridge.store.identities import IdentityStore, LinkedAccount
-from simulators.processes import environ_without_settings
+from tests.test_cli import run_bridge as bridge
 
 SECRET = "sk-0123456789abcdef0123456789abcdef"
-
-
-def bridge(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
-        capture_output=True,
-        text=True,
-        env={**environ_without_settings(), **env},
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 async def _link(db: Path, vault: KeyVault) -> None:

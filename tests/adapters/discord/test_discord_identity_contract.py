@@ -24,6 +24,14 @@ pytestmark = pytest.mark.contract
 __all__ = ["as_ada", "team"]
 
 
+async def start_mixed(bridge: DiscordBridge, world: World, team: Team) -> None:
+    """Start with the `mixed` policy, #general on the model both users may use."""
+    bridge.identity = {"identity_policy": "mixed", "encryption_key": make_key()}
+    await bridge.start()
+    general = ConversationKey("discord", str(world.guild.id), str(world.general.id))
+    await use_shared_model(bridge.app and bridge.app.core, team, general)
+
+
 async def test_discord_each_person_sees_and_stores_only_their_own(
     discord_bridge_on_real_owui: DiscordBridge,
     world: World,
@@ -33,11 +41,7 @@ async def test_discord_each_person_sees_and_stores_only_their_own(
     model_upstream: ModelUpstream,
 ) -> None:
     bridge, sim = discord_bridge_on_real_owui, discord_bridge_on_real_owui.sim
-    bridge.identity = {"identity_policy": "mixed", "encryption_key": make_key()}
-    await bridge.start()
-    await use_shared_model(
-        bridge.app and bridge.app.core, team, ConversationKey("discord", str(world.guild.id), str(world.general.id))
-    )
+    await start_mixed(bridge, world, team)
     bo_user = await sim.create_user("bo")
     await sim.add_member(world.guild, bo_user)
     assert team.ada.api_key and team.bo.api_key
@@ -93,11 +97,7 @@ async def test_discord_a_deleted_key_is_refused_privately_and_the_unlinked_use_t
     model_upstream: ModelUpstream,
 ) -> None:
     bridge, sim = discord_bridge_on_real_owui, discord_bridge_on_real_owui.sim
-    bridge.identity = {"identity_policy": "mixed", "encryption_key": make_key()}
-    await bridge.start()
-    await use_shared_model(
-        bridge.app and bridge.app.core, team, ConversationKey("discord", str(world.guild.id), str(world.general.id))
-    )
+    await start_mixed(bridge, world, team)
     carol = real_owui.create_user()
     assert carol.api_key is not None
     await discord_link(sim, world.general, world.alice, carol.api_key)
