@@ -42,7 +42,7 @@ class LinkRefused(Unauthorized):
     """A linked person's key was refused (deleted, expired, or the account removed). Never retried with
     another key: the person is told privately to link again."""
 
-    hint = "Not answered: the asker's linked OpenWebUI key no longer works (they were told privately how to fix it)."
+    hint = "Not answered: OpenWebUI refused the linked key this conversation uses (see the private note)."
 
 
 class Forbidden(OpenWebUIError):

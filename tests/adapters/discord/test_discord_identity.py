@@ -108,6 +108,11 @@ async def test_the_policy_decides_about_people_who_did_not_link(
         assert "use /link first" in sim.bot_messages(dm)[-1].content
         assert sim.thread_of(question) is None, "no thread opened for someone the policy refuses"
         assert "use /link first" in await _ephemeral(sim, world.general, world.alice, "status")
+        asked = await sim.run_slash_command(world.general, world.alice, "ask", {"question": "one-off"})
+        await sim.wait_until(lambda: asked.followups, 10, "the private note")
+        assert asked.followups[-1].ephemeral and "use /link first" in asked.followups[-1].content
+        assert asked.original_message is not None and asked.original_message.content == "⛔ Not answered."
+        assert not discord_bridge.upstream.asked("one-off")
     else:
         assert not sim.bot_messages(dm)
         assert [c for c in owui.chats_of(owui.api_key) if f"as nobody under {policy}" in str(c)]
