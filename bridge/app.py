@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from bridge.catalog import Catalog
 from bridge.core import Core
 from bridge.engine import Engine
+from bridge.identity.linking import Identities
+from bridge.identity.vault import KeyVault
 from bridge.intake import FileIntake
 from bridge.openwebui import OpenWebUIClient
-from bridge.settings import Settings
+from bridge.settings import IdentitySettings, Settings
 from bridge.store import Store
+from bridge.store.identities import IdentityStore
 
 
 @dataclass(slots=True)
@@ -55,7 +58,16 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         max_answer_chars=settings.bridge.max_answer_chars,
         max_turn_seconds=settings.bridge.max_turn_seconds,
     )
-    return App(settings, client, store, catalog, engine, Core(engine, catalog))
+    identities = make_identities(settings.identity, client, store)
+    return App(settings, client, store, catalog, engine, Core(engine, catalog, identities))
+
+
+def make_identities(settings: IdentitySettings, client: OpenWebUIClient, store: Store) -> Identities | None:
+    """Linked accounts when the policy lets people link (`load_settings` made sure a key is set)."""
+    if not settings.linking:
+        return None
+    vault = KeyVault(settings.encryption_key.get_secret_value(), settings.old_keys)
+    return Identities(IdentityStore(store), vault, client, settings.identity_policy)
 
 
 @asynccontextmanager

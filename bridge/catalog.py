@@ -15,6 +15,7 @@ from bridge.errors import UserFacingError
 from bridge.intake import FileIntake
 from bridge.messages import Attachment, ConversationKey
 from bridge.openwebui import FEATURES, KnowledgeBase, Model, OpenWebUIClient, Tool, errors
+from bridge.openwebui.acting import cache_label
 from bridge.store import ScopeSettings, Store
 
 MODELS_TTL = 60.0
@@ -31,19 +32,20 @@ class Catalog:
         self.intake = intake
         self.default_model = default_model
         self.system_prompt = system_prompt
-        self._models: list[Model] = []
-        self._models_at = float("-inf")
+        self._models: dict[str, tuple[float, list[Model]]] = {}  # per identity: each sees its own models
         self._tools: list[Tool] = []
         self._tools_at = float("-inf")
 
     # --- models ---------------------------------------------------------------------------------
 
     async def models(self, *, refresh: bool = False) -> list[Model]:
-        """The models OpenWebUI offers this key, cached for a minute."""
-        if refresh or not self._models or time.monotonic() - self._models_at > MODELS_TTL:
-            self._models = await self.client.models()
-            self._models_at = time.monotonic()
-        return self._models
+        """The models OpenWebUI offers the key in use (`acting`), cached for a minute per identity."""
+        label = cache_label()
+        fetched_at, models = self._models.get(label, (float("-inf"), []))
+        if refresh or not models or time.monotonic() - fetched_at > MODELS_TTL:
+            models = await self.client.models()
+            self._models[label] = (time.monotonic(), models)
+        return models
 
     async def find_model(self, name: str) -> Model:
         """The model called `name` (id or display name); `UserFacingError` listing a few if none.

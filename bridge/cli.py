@@ -19,6 +19,7 @@ from bridge.adapter import Adapter, Platform, platforms
 from bridge.app import App, make_client, open_app
 from bridge.demo import DemoError, demo_settings
 from bridge.errors import UserFacingError
+from bridge.identity.rotation import new_key, rotate_keys
 from bridge.logs import setup_logging
 from bridge.openwebui import errors
 from bridge.runner import serve
@@ -48,13 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(model=None)
     commands.add_parser("migrate", help="create or upgrade the database, then exit")
     commands.add_parser("check", help="check the OpenWebUI connection, key, models and platform settings")
+    commands.add_parser("make-key", help="print a new BRIDGE_ENCRYPTION_KEY (for linked OpenWebUI keys)")
+    commands.add_parser("rotate-key", help="re-encrypt linked keys with BRIDGE_ENCRYPTION_KEY (see README)")
     args = parser.parse_args(argv)
+    if args.command == "make-key":
+        print(new_key())
+        return 0
 
     known = platforms()
     try:
         settings = load_settings(
             args.env_file,
-            require_api_key=args.command not in ("migrate", "demo"),
+            require_api_key=args.command not in ("migrate", "demo", "rotate-key"),
             platforms={name: platform.settings for name, platform in known.items()},
         )
     except ConfigError as exc:
@@ -62,7 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     level = settings.bridge.log_level if args.command == "run" else "WARNING"
     setup_logging(level, settings.bridge.log_json, settings.secrets())
-    command: Command = {"run": _run, "chat": _chat, "demo": _chat, "migrate": _migrate, "check": _check}[args.command]
+    command: Command = {
+        "run": _run,
+        "chat": _chat,
+        "demo": _chat,
+        "migrate": _migrate,
+        "check": _check,
+        "rotate-key": _rotate_key,
+    }[args.command]
     try:
         with ExitStack() as demo_openwebui:
             if args.command == "demo":  # started and stopped outside the event loop, so Ctrl-C stops it at any time
@@ -91,6 +104,11 @@ async def _migrate(settings: Settings, args: argparse.Namespace, known: dict[str
     store = await Store.open(settings.bridge.database)
     await store.close()
     print(f"database ready: {settings.bridge.database}")
+    return 0
+
+
+async def _rotate_key(settings: Settings, args: argparse.Namespace, known: dict[str, Platform]) -> int:
+    print(await rotate_keys(settings))
     return 0
 
 

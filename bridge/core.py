@@ -6,29 +6,64 @@ client, so what the bridge does with a message is decided here once, for every p
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from bridge import texts
 from bridge.catalog import Catalog
 from bridge.engine import Engine
+from bridge.errors import UserFacingError
+from bridge.identity import texts as identity_texts
+from bridge.identity.linking import Identities
+from bridge.identity.policy import SpeakerPolicy
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
-from bridge.openwebui import FEATURES, KnowledgeBase, Model, Tool
-from bridge.outcomes import TurnOutcome
+from bridge.openwebui import FEATURES, KnowledgeBase, Model, Tool, errors
+from bridge.openwebui.acting import acting_as
+from bridge.outcomes import TurnOutcome, TurnStatus
 from bridge.surface import ReplySurface
 
 
 class Core:
     """What every adapter of the process shares."""
 
-    def __init__(self, engine: Engine, catalog: Catalog) -> None:
+    def __init__(self, engine: Engine, catalog: Catalog, identities: Identities | None = None) -> None:
         self._engine = engine
         self._catalog = catalog
+        self._identities = identities
+        self._policy = SpeakerPolicy(identities, catalog) if identities is not None else None
+        self._link_commands: dict[str, str] = {}
+        if identities is not None:
+            engine.owner_of = identities.acting_for_chat
 
     # --- turns ----------------------------------------------------------------------------------
 
     async def handle(
         self, message: IncomingMessage, surface: ReplySurface, *, knowledge: tuple[str, ...] = ()
     ) -> TurnOutcome:
-        """Answer `message` through `surface`; `knowledge` adds knowledge-base ids to search (`/kb ask`)."""
-        return await self._engine.handle(message, surface, knowledge=knowledge)
+        """Answer `message` through `surface`; `knowledge` adds knowledge-base ids to search (`/kb ask`).
+
+        With linking on, the turn runs as the owner of the conversation's chat, after the identity policy
+        let the asker in (`bridge.identity.policy`); a refusal, or a key OpenWebUI refused, ends in the
+        outcome's `private_note` for the adapter to show the asker alone.
+        """
+        if self._policy is None or self._identities is None:
+            return await self._engine.handle(message, surface, knowledge=knowledge)
+        platform = message.key.platform
+        decision = await self._policy.decide(message, knowledge, self.link_command(platform))
+        if decision.refusal:
+            if not await self._engine.store.claim_event(platform, message.event_id):
+                return TurnOutcome(TurnStatus.DUPLICATE)
+            return TurnOutcome(TurnStatus.REFUSED, error="identity policy", private_note=decision.refusal)
+        with acting_as(decision.acting):
+            outcome = await self._engine.handle(message, surface, knowledge=knowledge)
+        if outcome.chat_id and outcome.chat_id != decision.chat_id and decision.starter is not None:
+            await self._identities.store.set_owner(outcome.chat_id, decision.starter)
+        if decision.acting is not None and decision.acting.refused and decision.owner is not None:
+            await self._identities.refused(decision.owner)
+            mine = decision.owner.user_id == message.author_id and decision.owner.platform == platform
+            link = self.link_command(platform)
+            outcome.private_note = identity_texts.link_again(link) if mine else identity_texts.owner_refused(link)
+        return outcome
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """True the first time an event is seen, also across restarts, for what an adapter does outside a
@@ -41,6 +76,71 @@ class Core:
     def max_file_bytes(self) -> int:
         """The largest attachment the bridge takes; a platform's downloader stops reading past it."""
         return self._catalog.intake.max_bytes
+
+    # --- identities -----------------------------------------------------------------------------
+
+    @property
+    def linking(self) -> bool:
+        """People may link their own OpenWebUI accounts here (`BRIDGE_IDENTITY_POLICY` is not `service`)."""
+        return self._identities is not None
+
+    def set_link_command(self, platform: str, command: str) -> None:
+        """How `platform`'s people link (`/link`, `/owui link`), for the sentences that tell them to."""
+        self._link_commands[platform] = command
+
+    def link_command(self, platform: str) -> str:
+        return self._link_commands.get(platform, "the link command")
+
+    async def link(self, platform: str, user_id: str, api_key: str, unlink_command: str) -> str:
+        """Check the key against OpenWebUI and keep it, encrypted; the sentence for the person alone."""
+        if self._identities is None:
+            return identity_texts.LINKING_OFF
+        return await self._identities.link(platform, user_id, api_key, unlink_command)
+
+    async def whoami(self, platform: str, user_id: str) -> str:
+        if self._identities is None:
+            return identity_texts.LINKING_OFF
+        return await self._identities.whoami(platform, user_id, self.link_command(platform))
+
+    async def unlink(self, platform: str, user_id: str) -> str:
+        if self._identities is None:
+            return identity_texts.LINKING_OFF
+        return await self._identities.unlink(platform, user_id)
+
+    async def identity_refusal(self, platform: str, user_id: str) -> str:
+        """Why the policy answers nothing for this person anywhere ("" when it may): not linked under `linked`,
+        or a link that can no longer be read. Adapters ask before doing platform work for a message (opening
+        a thread); `handle` applies the whole policy."""
+        if self._identities is None:
+            return ""
+        link = self.link_command(platform)
+        try:
+            person = await self._identities.person(platform, user_id, link)
+        except UserFacingError as exc:
+            return str(exc)
+        if person is None and self._identities.policy == "linked":
+            return identity_texts.link_first(link)
+        return ""
+
+    @asynccontextmanager
+    async def as_person(self, platform: str, user_id: str) -> AsyncIterator[None]:
+        """Everything inside (model lists, knowledge bases, uploads) runs as the person when linked, else
+        as the service account, or not at all under `linked` (`UserFacingError` saying to link). A key
+        OpenWebUI refuses inside ends in `UserFacingError` telling them to link again."""
+        if self._identities is None:
+            yield
+            return
+        link = self.link_command(platform)
+        person = await self._identities.person(platform, user_id, link)
+        if person is None and self._identities.policy == "linked":
+            raise UserFacingError(identity_texts.link_first(link))
+        try:
+            with acting_as(person.acting() if person else None):
+                yield
+        except errors.LinkRefused:
+            assert person is not None
+            await self._identities.refused(person)
+            raise UserFacingError(identity_texts.link_again(link)) from None
 
     # --- conversations --------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
 from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, ToolCalls, errors
 from bridge.openwebui import chat as chats
+from bridge.openwebui.acting import Acting, acting_as
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.store import Conversation, Store
@@ -113,6 +114,8 @@ class Engine:
         self.background = BackgroundTasks("after answers")  # titles, tags, follow-ups: never in a turn's way
         self.chat_tasks = ChatTasks(client, self.background)
         self.generated = GeneratedFiles(client, catalog.intake.max_bytes)
+        self.owner_of: Callable[[str], Awaitable[Acting | None]] = _service
+        """Whose key reaches a chat outside a turn (recovery): its owner's when people link (`bridge.core`)."""
 
     # --- turns ----------------------------------------------------------------------------------
 
@@ -196,7 +199,9 @@ class Engine:
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
-            user = chats.user_message(turn.user_id, parent_id, message.text, turn.model, files=files)
+            user = chats.user_message(
+                turn.user_id, parent_id, message.text, turn.model, files=files, name=message.author_name
+            )
             patch = chats.attach(chat, user)
             context = chats.chain(chat)
             await self.client.update_chat(conversation.chat_id, patch)
@@ -380,6 +385,12 @@ class Engine:
 
     # --- restarts -------------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _as_owner(self, chat_id: str) -> AsyncIterator[None]:
+        """OpenWebUI calls inside reach `chat_id` with its owner's key (`owner_of`)."""
+        with acting_as(await self.owner_of(chat_id)):
+            yield
+
     async def drain(self, grace: float) -> None:
         """Stop taking messages, let running turns finish for `grace` seconds, then interrupt the rest.
 
@@ -404,7 +415,7 @@ class Engine:
         """
         turns = [t for t in await self.store.open_turns(platform) if t.id not in self._open_turns]
         for turn in turns:
-            async with self._locks.hold(turn.conversation.key):
+            async with self._locks.hold(turn.conversation.key), self._as_owner(turn.conversation.chat_id):
                 interrupted = InterruptedTurn(turn.conversation.key, list(turn.platform_message_ids))
                 try:
                     shown = reassemble(await mark(interrupted, texts.interrupted_note()))
@@ -428,6 +439,11 @@ class Engine:
                     log.warning("could not close interrupted turn %s in OpenWebUI: %s", turn.id, exc)
                 await self.store.finish_turn(turn.id, TurnState.INTERRUPTED, "found after a restart")
         return len(turns)
+
+
+async def _service(chat_id: str) -> Acting | None:
+    """Without linking, every chat is the service account's."""
+    return None
 
 
 def source_names(items: list[dict[str, Any]]) -> list[Source]:

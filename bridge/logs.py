@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
+
+KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9]{20,}|\beyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}")
+"""What an OpenWebUI API key (`sk-` and 32 hex digits) or a JWT session token looks like. People paste
+their own keys into the link forms; a platform library logging the form's payload at DEBUG (slack_bolt
+does) writes the key before the bridge has even seen it, so keys are masked by their shape too."""
 
 
 class RedactingFormatter(logging.Formatter):
@@ -41,7 +47,7 @@ class RedactingFormatter(logging.Formatter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return KEY_SHAPES.sub("***", text)
 
 
 def setup_logging(level: str, as_json: bool, secrets: Iterable[str]) -> None:

@@ -28,7 +28,7 @@ class TurnStatus(enum.StrEnum):
     FAILED = "failed"
     DUPLICATE = "duplicate"  # a platform's redelivery of a message already taken
     INTERRUPTED = "interrupted"  # cancelled by a shutdown
-    REFUSED = "refused"  # the bridge is shutting down and takes no new turn
+    REFUSED = "refused"  # the bridge is shutting down, or the identity policy does not let the asker in
 
 
 @dataclass(slots=True)
@@ -43,3 +43,5 @@ class TurnOutcome:
     sources: list[Source] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)
     reply: LiveReply | None = None
+    private_note: str = ""
+    """For the asker only (a refused or missing link): the adapter delivers it privately, never in the thread."""

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bridge.identity.vault import valid_key
+
 S = TypeVar("S", bound="Section")
 
 IdList = Annotated[list[str], NoDecode]
@@ -90,6 +92,35 @@ class BridgeSettings(Section):
         return self.db_path or self.data_dir / "bridge.db"
 
 
+class IdentitySettings(Section):
+    """Who OpenWebUI sees: the service key for everyone (default), or each linked person as themselves."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGE_")
+
+    identity_policy: Literal["service", "mixed", "linked"] = "service"
+    encryption_key: SecretStr = SecretStr("")
+    encryption_old_keys: SecretStr = SecretStr("")
+
+    @field_validator("encryption_key", "encryption_old_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        if not all(valid_key(key) for key in split_ids(value.get_secret_value())):
+            raise ValueError("not an encryption key; make one with `bridge make-key` (32 url-safe base64 bytes)")
+        return value
+
+    @property
+    def linking(self) -> bool:
+        """People may link their own OpenWebUI keys (every policy but `service`)."""
+        return self.identity_policy != "service"
+
+    @property
+    def old_keys(self) -> list[str]:
+        return split_ids(self.encryption_old_keys.get_secret_value())
+
+    def secrets(self) -> list[str]:
+        return [k for k in (self.encryption_key.get_secret_value(), *self.old_keys) if k]
+
+
 class PlatformSettings(Section):
     """The settings of one platform adapter, under its own prefix (`DISCORD_`, `SLACK_`, ...).
 
@@ -124,14 +155,16 @@ class Settings:
         openwebui: OpenWebUISettings,
         bridge: BridgeSettings,
         platforms: dict[str, PlatformSettings] | None = None,
+        identity: IdentitySettings | None = None,
     ) -> None:
         self.openwebui = openwebui
         self.bridge = bridge
         self.platforms = platforms or {}
+        self.identity = identity or IdentitySettings(_env_file=None)  # type: ignore[call-arg]
 
     def secrets(self) -> list[str]:
         """Every configured secret, for the log mask."""
-        own = [self.openwebui.api_key.get_secret_value()]
+        own = [self.openwebui.api_key.get_secret_value(), *self.identity.secrets()]
         return [s for s in own if s] + [s for p in self.platforms.values() for s in p.secrets()]
 
 
@@ -144,10 +177,16 @@ def load_settings(
     """Load the core's sections and each platform's, or raise `ConfigError` naming the first wrong variable."""
     core = {name: _load(cls, env_file) for name, cls in (("openwebui", OpenWebUISettings), ("bridge", BridgeSettings))}
     loaded = {name: _load(cls, env_file) for name, cls in (platforms or {}).items()}
-    settings = Settings(core["openwebui"], core["bridge"], loaded)  # type: ignore[arg-type]
+    identity = _load(IdentitySettings, env_file)
+    settings = Settings(core["openwebui"], core["bridge"], loaded, identity)  # type: ignore[arg-type]
     if require_api_key and not settings.openwebui.api_key.get_secret_value():
         raise ConfigError(
             "OPENWEBUI_API_KEY: missing; create a key in OpenWebUI (Settings > Account > API keys) and set it"
+        )
+    if identity.linking and not identity.encryption_key.get_secret_value():
+        raise ConfigError(
+            f"BRIDGE_ENCRYPTION_KEY: missing; BRIDGE_IDENTITY_POLICY={identity.identity_policy} lets people link "
+            "their OpenWebUI keys, which are stored encrypted with it; make one with `bridge make-key`"
         )
     for section in loaded.values():
         if section.enabled:

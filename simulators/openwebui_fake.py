@@ -28,6 +28,20 @@ HTML_PAGE = "<!doctype html><html><head><title>Open WebUI</title></head><body></
 NOT_PROCESSED = re.compile(r"^(image|video|audio)/")
 
 
+@dataclass(frozen=True)
+class FakeUser:
+    """An OpenWebUI user as `GET /api/v1/users/user/status` shows them (the fields the bridge reads)."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+
+
+USER = web.RequestKey("user", FakeUser)
+"""The user of the request's API key (set by the auth middleware)."""
+
+
 @dataclass
 class FakeFile:
     id: str
@@ -63,6 +77,10 @@ class FakeOpenWebUI:
         self.upstream_url = upstream_url.rstrip("/")
         self.upstream_key = upstream_key
         self.api_key = api_key
+        self.users: dict[str, FakeUser] = {api_key: FakeUser("fake-user", "Bridge Admin", "admin@bridge.test", "admin")}
+        """Every valid API key and its user (`add_user`, `revoke`): the bridge's own key is the admin's."""
+        self.model_access: dict[str, set[str]] = {}
+        """Models only some users may use (`restrict_model`); an admin sees every model, as on the real server."""
         self.processing_delay = processing_delay
         self.chats: dict[str, dict[str, Any]] = {}
         self.files: dict[str, FakeFile] = {}
@@ -98,6 +116,7 @@ class FakeOpenWebUI:
             web.get("/api/models", self._models),
             web.get("/api/v1/models", self._models),
             web.get("/api/v1/tools/", self._tools),
+            web.get("/api/v1/users/user/status", self._user_status),
             web.post("/api/v1/chats/new", self._chat_new),
             web.get("/api/v1/chats/list", self._chat_list),
             web.get("/api/v1/chats/{id}", self._chat_get),
@@ -157,9 +176,38 @@ class FakeOpenWebUI:
             auth = request.headers.get("Authorization", "")
             if not auth:
                 return web.json_response({"detail": "Not authenticated"}, status=401)
-            if auth != f"Bearer {self.api_key}":
+            user = self.users.get(auth.removeprefix("Bearer "))
+            if user is None:
                 return web.json_response({"detail": "Your session has expired or the token is invalid."}, status=401)
+            request[USER] = user
         return await handler(request)
+
+    # --- users (as `tests/contract/test_identity_contract.py` checks them on the real server) -------
+
+    def add_user(self, name: str, email: str = "") -> str:
+        """A non-admin user with an API key (what an admin makes with `/api/v1/auths/add`); returns the key."""
+        key = f"sk-{uuid.uuid4().hex}"
+        self.users[key] = FakeUser(f"user-{uuid.uuid4().hex[:8]}", name, email or f"{name.lower()}@bridge.test", "user")
+        return key
+
+    def user_of(self, key: str) -> FakeUser:
+        return self.users[key]
+
+    def revoke(self, key: str) -> None:
+        """The user deleted their key: it answers 401 from now on."""
+        del self.users[key]
+
+    def restrict_model(self, model_id: str, *user_ids: str) -> None:
+        """Only these users (and admins) see and may use `model_id`."""
+        self.model_access[model_id] = set(user_ids)
+
+    def _may_use(self, user: FakeUser, model_id: str) -> bool:
+        allowed = self.model_access.get(model_id)
+        return user.role == "admin" or allowed is None or user.id in allowed
+
+    async def _user_status(self, request: web.Request) -> web.Response:
+        user: FakeUser = request[USER]
+        return web.json_response({"id": user.id, "name": user.name, "email": user.email, "role": user.role})
 
     async def _web_ui(self, request: web.Request) -> web.Response:
         if request.method != "GET":
@@ -186,6 +234,7 @@ class FakeOpenWebUI:
             {"id": m["id"], "name": m["id"], "object": "model", "owned_by": "openai", "connection_type": "external"}
             | ({"info": {"id": m["id"], "meta": self.model_meta[m["id"]]}} if m["id"] in self.model_meta else {})
             for m in await self.upstream_models()
+            if self._may_use(request[USER], m["id"])
         ]
         return web.json_response({"data": models})
 
@@ -198,7 +247,7 @@ class FakeOpenWebUI:
         stored = self.chats[chat_id]
         return {
             "id": chat_id,
-            "user_id": "fake-user",
+            "user_id": stored.get("user_id", "fake-user"),
             "title": stored["chat"].get("title", "New Chat"),
             "chat": stored["chat"],
             "updated_at": stored["updated_at"],
@@ -216,11 +265,12 @@ class FakeOpenWebUI:
         now = int(time.time())
         chat = dict(body.get("chat") or {})
         chat.setdefault("title", "New Chat")
-        self.chats[chat_id] = {"chat": chat, "created_at": now, "updated_at": now}
+        self.chats[chat_id] = {"chat": chat, "created_at": now, "updated_at": now, "user_id": request[USER].id}
         return web.json_response(self._chat_response(chat_id))
 
     async def _chat_list(self, request: web.Request) -> web.Response:
-        ordered = sorted(self.chats.items(), key=lambda item: item[1]["updated_at"], reverse=True)
+        mine = {cid: c for cid, c in self.chats.items() if not self._foreign(request, cid)}
+        ordered = sorted(mine.items(), key=lambda item: item[1]["updated_at"], reverse=True)
         return web.json_response(
             [
                 {
@@ -242,15 +292,24 @@ class FakeOpenWebUI:
             status=401,
         )
 
+    def _foreign(self, request: web.Request, chat_id: str) -> bool:
+        """Unknown, or another user's: the real server answers both with the same 401."""
+        return chat_id not in self.chats or self.chats[chat_id].get("user_id", "fake-user") != request[USER].id
+
+    def chats_of(self, key: str) -> list[dict[str, Any]]:
+        """The stored chats of the user of `key` (what `GET /api/v1/chats/list` shows them)."""
+        user_id = self.users[key].id if key in self.users else ""
+        return [c["chat"] for c in self.chats.values() if c.get("user_id", "fake-user") == user_id]
+
     async def _chat_get(self, request: web.Request) -> web.Response:
         chat_id = request.match_info["id"]
-        if chat_id not in self.chats:
+        if self._foreign(request, chat_id):
             return self._unknown_chat()
         return web.json_response(self._chat_response(chat_id))
 
     async def _chat_update(self, request: web.Request) -> web.Response:
         chat_id = request.match_info["id"]
-        if chat_id not in self.chats:
+        if self._foreign(request, chat_id):
             return self._unknown_chat()
         incoming = _stored(await request.json()).get("chat") or {}
         stored = self.chats[chat_id]["chat"]
@@ -281,7 +340,8 @@ class FakeOpenWebUI:
         body = await request.json()
         self.completions.append(body)
         model = body.get("model")
-        if model not in {m["id"] for m in await self.upstream_models()}:
+        known = {m["id"] for m in await self.upstream_models()}
+        if model not in known or not self._may_use(request[USER], model):
             return web.json_response({"detail": "Model not found"}, status=400)
         messages = list(body.get("messages") or [])
         question = _last_user_text(messages)

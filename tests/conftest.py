@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from bridge.app import App, build
 from bridge.engine import Engine
 from bridge.openwebui import OpenWebUIClient
-from bridge.settings import BridgeSettings, OpenWebUISettings, PlatformSettings, Settings
+from bridge.settings import BridgeSettings, IdentitySettings, OpenWebUISettings, PlatformSettings, Settings
 from bridge.store import Store
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
@@ -114,9 +114,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 def core_settings(
-    url: str, api_key: str, *, platforms: dict[str, PlatformSettings] | None = None, **bridge: Any
+    url: str,
+    api_key: str,
+    *,
+    platforms: dict[str, PlatformSettings] | None = None,
+    identity: dict[str, Any] | None = None,
+    **bridge: Any,
 ) -> Settings:
-    """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment."""
+    """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment;
+    `identity` holds `IdentitySettings` fields (the policy, the encryption key)."""
     return Settings(
         OpenWebUISettings(
             _env_file=None,  # type: ignore[call-arg]
@@ -127,6 +133,7 @@ def core_settings(
         ),
         BridgeSettings(_env_file=None, **bridge),  # type: ignore[call-arg]
         platforms or {},
+        IdentitySettings(_env_file=None, **(identity or {})),  # type: ignore[call-arg]
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bridge.identity.vault import make_key
 from bridge.openwebui import chat as chats
 from bridge.texts import INTERRUPTED
 from simulators.discord import DiscordSimulator
@@ -25,9 +26,18 @@ from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.processes import environ_without_settings, free_port
 from simulators.slack import SlackSimulator
+from simulators.slack.views import OpenView
+from tests.adapters.discord.test_discord_identity import link as link_discord
 
 SLACK_CHANNEL = "C0GENERAL"
 SLACK_ALICE = "U0ALICE"
+
+
+async def open_slack_form(sim: SlackSimulator) -> OpenView:
+    """Alice runs `/owui link`; the form the app opens for her."""
+    await sim.slash_command("/owui", "link", SLACK_ALICE, SLACK_CHANNEL)
+    assert await sim.wait_for(lambda: bool(sim.opened_views(SLACK_ALICE)), timeout=10)
+    return sim.opened_views(SLACK_ALICE)[-1]
 
 
 @dataclass
@@ -105,6 +115,8 @@ async def bridge_process(
         "SLACK_BOT_TOKEN": slack_sim.bot_token,
         "SLACK_APP_TOKEN": slack_sim.app_token,
         "SLACK_API_URL": slack_sim.api_url,
+        "BRIDGE_IDENTITY_POLICY": "mixed",
+        "BRIDGE_ENCRYPTION_KEY": make_key(),
     }
     bridge = BridgeProcess(env, tmp_path / "bridge.log", f"http://127.0.0.1:{port}", general, alice)
     try:
@@ -124,6 +136,13 @@ async def test_a_whole_process_with_both_platforms(
     bridge_process.start()
     await bridge_process.wait_ready()
     general, alice = bridge_process.general, bridge_process.alice
+
+    # Alice links her own OpenWebUI account on both platforms (modals), so her turns run with her key.
+    discord_key, slack_key = fake_owui.add_user("Alice D"), fake_owui.add_user("Alice S")
+    await link_discord(discord_sim, general, alice, discord_key)  # type: ignore[arg-type]
+    form = await open_slack_form(slack_sim)
+    await slack_sim.user_submits_view(form, {"api_key": slack_key})
+    assert "Alice S" in str(form.shown[-1])
 
     # Discord and Slack answer, and the metrics move.
     question = await discord_sim.user_says(general, alice, "hello from discord", mentions_bot=True)
@@ -165,8 +184,16 @@ async def test_a_whole_process_with_both_platforms(
     await discord_sim.wait_until(
         lambda: "interrupted" in discord_sim.message_history(partial)[-1].content, 15, "the interrupted note"
     )
-    chat = next(c["chat"] for c in fake_owui.chats.values() if "a long story" in str(c["chat"]))
-    path = chats.chain(chat)
+
+    def story() -> dict:
+        return next(c["chat"] for c in fake_owui.chats.values() if "a long story" in str(c["chat"]))
+
+    # The note shows before the chat is closed in OpenWebUI (with its owner's key): wait for that too.
+    for _ in range(100):
+        if chats.chain(story())[-1]["role"] == "assistant":
+            break
+        await asyncio.sleep(0.1)
+    path = chats.chain(story())
     assert [m["role"] for m in path] == ["user", "assistant"] * 2
     assert path[-1]["done"] is True and "interrupted" in path[-1]["error"]["content"]
     shown = path[-1]["content"]  # what the platform showed before the crash becomes the chat's answer
@@ -181,8 +208,11 @@ async def test_a_whole_process_with_both_platforms(
     # SIGTERM: a clean stop.
     assert await bridge_process.terminate() == 0
 
-    # No secret in the DEBUG log or in anything sent to a platform.
+    # No secret in the DEBUG log or in anything sent to a platform, linked keys and the encryption key included.
+    assert [c for c in fake_owui.chats_of(discord_key) if "hello from discord" in str(c)], "Alice's own history"
+    assert [c for c in fake_owui.chats_of(slack_key) if "hello from slack" in str(c)]
     secrets = [fake_owui.api_key, discord_sim.token, slack_sim.bot_token, slack_sim.app_token]
+    secrets += [discord_key, slack_key, bridge_process.env["BRIDGE_ENCRYPTION_KEY"]]
     log = bridge_process.log.read_text()
     assert "DEBUG" in log
     for secret in secrets:

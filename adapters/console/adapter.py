@@ -150,6 +150,8 @@ class ConsoleAdapter:
             )
             outcome = await self.core.handle(message, ConsoleSurface(self.out))
             self._print("")
+            if outcome.private_note:  # the identity policy's refusal: the terminal's user links no account
+                self._print(f"⛔ {outcome.private_note}")
             if outcome.status == TurnStatus.ANSWERED and outcome.chat_id:
                 _, link = await self.core.chat_link(self.key)
                 self._print(f"[{link}]")

@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.discord import linking
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
 from adapters.discord.events import (
@@ -127,6 +128,8 @@ class DiscordAdapter:
             core, settings, access=self.access, rates=self.rates, files=self.files, tasks=self.tasks, client=self.client
         )
         self.commands.register(self.client.tree)
+        if core.linking:
+            linking.register(self.client.tree, core, self.access)
         self._chains: ReplyChains | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._accepting = True
@@ -232,6 +235,10 @@ class DiscordAdapter:
         if refusal is not None:
             await self._tell(message, f"⛔ {refusal}")
             return
+        unlinked = await self.core.identity_refusal(PLATFORM, str(message.author.id))
+        if unlinked:
+            await self._tell_privately(message, unlinked)
+            return
         text = readable_text(message, me)
         attachments = tuple(self.files.attachment(item) for item in message.attachments)
         if not text and not attachments:
@@ -271,7 +278,18 @@ class DiscordAdapter:
             new_conversation=plan.action is Action.OPEN_THREAD,
             title_hint=title,
         )
-        await self.core.handle(incoming, surface)
+        outcome = await self.core.handle(incoming, surface)
+        if outcome.private_note:
+            await self._tell_privately(message, outcome.private_note)
+
+    async def _tell_privately(self, message: discord.Message, text: str) -> None:
+        """A note for the author alone (their OpenWebUI link): a DM; where they take no DMs from the bot, a
+        reply (such notes name no key or account, only what to do)."""
+        try:
+            await message.author.send(f"⛔ {text}", allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.info("Discord: could not DM user %s (%s); replying instead", message.author.id, exc.code)
+            await self._tell(message, f"⛔ {text}")
 
     async def _tell(self, message: discord.Message, text: str) -> None:
         """A short answer outside any conversation (a refusal, a hint), as a reply to the message."""

@@ -63,7 +63,7 @@ class SlashCommands:
         self.files = files
         self.tasks = tasks
         self.client = client
-        self._kb_names: tuple[float, list[str]] = (float("-inf"), [])
+        self._kb_names: dict[str, tuple[float, list[str]]] = {}  # per user: each sees their own (linked)
 
     def register(self, tree: app_commands.CommandTree[discord.Client]) -> None:
         """Add every command to `tree` (synced by the client once logged in)."""
@@ -179,7 +179,8 @@ class SlashCommands:
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         try:
-            text = await work()
+            async with self.core.as_person(PLATFORM, str(interaction.user.id)):
+                text = await work()
         except (UserFacingError, OpenWebUIError) as exc:
             text = f"⚠️ {explain(exc)}"
         if text is not None:
@@ -208,7 +209,8 @@ class SlashCommands:
         bases: tuple[str, ...] = ()
         if knowledge:
             try:
-                bases = (await self.core.find_knowledge(knowledge),)
+                async with self.core.as_person(PLATFORM, str(interaction.user.id)):
+                    bases = (await self.core.find_knowledge(knowledge),)
             except (UserFacingError, OpenWebUIError) as exc:
                 await interaction.edit_original_response(content=f"⚠️ {explain(exc)}", allowed_mentions=NO_PINGS)
                 return
@@ -222,7 +224,20 @@ class SlashCommands:
             new_conversation=True,
             model=model,
         )
-        self.tasks.spawn(self.core.handle(message, surface, knowledge=bases), name=f"discord-ask-{interaction.id}")
+        self.tasks.spawn(self._ask(interaction, message, surface, bases), name=f"discord-ask-{interaction.id}")
+
+    async def _ask(
+        self,
+        interaction: discord.Interaction,
+        message: IncomingMessage,
+        surface: InteractionReplySurface,
+        bases: tuple[str, ...],
+    ) -> None:
+        """The turn of `/ask`; a note for the asker alone (their OpenWebUI link) goes in an ephemeral follow-up."""
+        outcome = await self.core.handle(message, surface, knowledge=bases)
+        if outcome.private_note:
+            await interaction.edit_original_response(content="⛔ Not answered.", allowed_mentions=NO_PINGS)
+            await interaction.followup.send(f"⛔ {outcome.private_note}", ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def new(self, interaction: discord.Interaction) -> str:
         place = place_key(interaction.channel, interaction.guild)
@@ -331,8 +346,9 @@ class SlashCommands:
 
     async def model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
-            models = await self.core.models()
-        except OpenWebUIError:
+            async with self.core.as_person(PLATFORM, str(interaction.user.id)):
+                models = await self.core.models()
+        except (OpenWebUIError, UserFacingError):
             return []
         return _named_choices([(m.id, m.name) for m in models], current)
 
@@ -344,13 +360,15 @@ class SlashCommands:
         return _named_choices([(t.id, t.name) for t in tools], current)
 
     async def kb_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        fetched_at, names = self._kb_names
+        user = str(interaction.user.id)
+        fetched_at, names = self._kb_names.get(user, (float("-inf"), []))
         if time.monotonic() - fetched_at > KB_CACHE_SECONDS:
             try:
-                names = [b.name for b in await self.core.knowledge_bases()]
-            except OpenWebUIError:
+                async with self.core.as_person(PLATFORM, user):
+                    names = [b.name for b in await self.core.knowledge_bases()]
+            except (OpenWebUIError, UserFacingError):
                 return []
-            self._kb_names = (time.monotonic(), names)
+            self._kb_names[user] = (time.monotonic(), names)
         wanted = current.lower()
         return [app_commands.Choice(name=_choice_name(n), value=n) for n in names if wanted in n.lower()][:MAX_CHOICES]
 

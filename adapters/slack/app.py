@@ -7,6 +7,7 @@ every event is acknowledged within Slack's 3 s and a shutdown can wait for, then
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -22,7 +23,9 @@ from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments, slack_file_hosts
 from adapters.slack.http_endpoint import EventsEndpoint
+from adapters.slack.linking import CALLBACK_ID, Linking
 from adapters.slack.pacing import Budgets, retry_handlers
+from adapters.slack.people import DisplayNames
 from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
@@ -71,6 +74,8 @@ class SlackAdapter:
         self._access: Access | None = None
         self._commands: SlashCommands | None = None
         self._threads: ForgottenThreads | None = None
+        self._linking: Linking | None = None
+        self._names: DisplayNames | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -101,6 +106,7 @@ class SlackAdapter:
         )
         self._access = Access(s, self._client)
         self._threads = ForgottenThreads(self._client)
+        self._names = DisplayNames(self._client)
         self._commands = SlashCommands(
             command=s.command,
             core=self.core,
@@ -118,6 +124,9 @@ class SlackAdapter:
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
+        if self.core.linking:
+            self._linking = Linking(self.core, self._client, self._access, s.command)
+            app.view(CALLBACK_ID)(self._linking.on_submit)
         await self._check_bot_token()
         if s.mode == "socket":
             app_token = s.app_token.get_secret_value()
@@ -206,6 +215,9 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
         await ack()
+        if self._linking is not None and self._linking.handles(str(command.get("text") or "")):
+            self.spawn(self._linking.run(command, respond), "link")
+            return
         self.spawn(self._command(Invocation.from_payload(command), respond, command_key(command)), "command")
 
     # --- work -----------------------------------------------------------------------------------
@@ -263,12 +275,16 @@ class SlackAdapter:
             spawn=self.spawn,
             assistant_thread=turn.dm,
         )
+        assert self._names is not None
+        message = dataclasses.replace(turn.message, author_name=await self._names.of(place.user_id))
         try:
-            outcome = await self.core.handle(turn.message, surface, knowledge=knowledge)
+            outcome = await self.core.handle(message, surface, knowledge=knowledge)
         except Exception:
             log.exception("turn in %s failed", turn.message.key.describe())
             await tell_user(self.client, budgets, place, FAILED)
             return
+        if outcome.private_note:
+            await tell_user(self.client, budgets, place, f"⛔ {outcome.private_note}")
         if outcome.status == TurnStatus.FAILED and not outcome.message_ids:
             # Slack's error names its API URL and internals: the log has it (masked), the asker a sentence.
             log.warning("no answer shown in %s (%s); telling the asker", turn.message.key.describe(), outcome.error)

@@ -173,7 +173,8 @@ class SlashCommands:
             if handler is None:
                 await respond(text=help_text(self.command), response_type="ephemeral")
             else:
-                await handler(invocation, rest, respond)
+                async with self.core.as_person(PLATFORM, invocation.user_id):
+                    await handler(invocation, rest, respond)
         except (UserFacingError, OpenWebUIError) as exc:
             await respond(text=f"⚠️ {explain(exc)}", response_type="ephemeral")
 

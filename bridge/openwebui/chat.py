@@ -8,7 +8,9 @@ parent with its updated `childrenIds`, and the new `currentId`.
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from typing import Any
 
 
@@ -69,7 +71,10 @@ def user_message(
     content: str,
     model: str,
     files: list[dict[str, Any]] | None = None,
+    name: str = "",
 ) -> dict[str, Any]:
+    """A user message; `name` is its author's display name, kept in the chat so it shows who said what and
+    passed to the model on every later turn (`completion_messages`)."""
     message: dict[str, Any] = {
         "id": message_id,
         "parentId": parent_id,
@@ -81,6 +86,8 @@ def user_message(
     }
     if files:
         message["files"] = files
+    if name:
+        message["name"] = name
     return message
 
 
@@ -160,6 +167,9 @@ def completion_messages(path: list[dict[str, Any]], system_prompt: str = "") -> 
             out.append({"role": role, "content": parts})
         else:
             out.append({"role": role, "content": content})
+        speaker = speaker_name(message.get("name")) if role == "user" else ""
+        if speaker:
+            out[-1]["name"] = speaker
     return out
 
 
@@ -173,6 +183,17 @@ def last_user_text(messages: list[dict[str, Any]]) -> str:
                 return "\n".join(str(p.get("text", "")) for p in parts)
             return _text(content)
     return ""
+
+
+def speaker_name(name: Any) -> str:
+    """A display name as the OpenAI-style `name` field of a message: OpenWebUI 0.12.4 passes it to the model
+    as it is (checked on a real server), and OpenAI-compatible providers accept only letters, digits, `_`
+    and `-`, up to 64. Accents are dropped (Zoë → Zoe), other characters become `_`; "" when nothing is left."""
+    if not isinstance(name, str):
+        return ""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_name).strip("_")
+    return cleaned[:64]
 
 
 def _text(content: Any) -> str:

@@ -25,6 +25,7 @@ import aiohttp
 import httpx
 
 from bridge.openwebui import errors
+from bridge.openwebui.acting import acting
 from bridge.openwebui.surrogates import PairJoiner, json_body, parsed, valid_json, valid_text
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -173,11 +174,14 @@ class OpenWebUIClient:
         """One request whose answer must be JSON; maps every failure onto a typed error. The methods below
         are the calls the bridge makes; tests and tools reach other endpoints through this one. Text is
         made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
+        headers = _person_auth()
         if "json" in kwargs:
             kwargs["content"] = json_body(kwargs.pop("json"))
-            kwargs["headers"] = {"Content-Type": "application/json"}
+            headers["Content-Type"] = "application/json"
         try:
-            response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
+            response = await self._http.request(
+                method, path, timeout=timeout or self._request, headers=headers or None, **kwargs
+            )
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from None
         _raise_for_status(response, path, not_found)
@@ -232,7 +236,7 @@ class OpenWebUIClient:
             async with self._stream_session().post(
                 self.base_url + path,
                 data=json_body({**body, "stream": True}),
-                headers={"Accept": "text/event-stream", "Content-Type": "application/json"},
+                headers={"Accept": "text/event-stream", "Content-Type": "application/json", **_person_auth()},
             ) as response:
                 if response.status >= 400 or "text/event-stream" not in response.headers.get("Content-Type", ""):
                     refusal = httpx.Response(
@@ -323,7 +327,7 @@ class OpenWebUIClient:
         linked): the rest of a larger file is never downloaded."""
         path = f"/api/v1/files/{file_id}/content"
         try:
-            async with self._http.stream("GET", path) as response:
+            async with self._http.stream("GET", path, headers=_person_auth()) as response:
                 if response.status_code >= 400 or "text/html" in response.headers.get("content-type", ""):
                     await response.aread()
                     _raise_for_status(response, path, errors.NotFound)
@@ -391,6 +395,13 @@ def _disposition_name(header: str) -> str:
         return urllib.parse.unquote(found.group(1).strip())
     found = _FILENAME.search(header)
     return found.group(1).strip() if found else ""
+
+
+def _person_auth() -> dict[str, str]:
+    """The Authorization header of the person the current scope acts as (`acting`); none for the service
+    key, which the sessions carry."""
+    person = acting()
+    return {"Authorization": f"Bearer {person.api_key}"} if person is not None else {}
 
 
 def _transport_error(
@@ -493,6 +504,10 @@ def _raise_for_status(response: httpx.Response, path: str, not_found: type[error
         # an unknown or foreign chat is 401 too; a refused key says "not authenticated" or "token is invalid"
         refused_key = any(text in detail.lower() for text in ("not authenticated", "token", "unauthorized"))
         kind = errors.NotFound if path.startswith("/api/v1/chats/") and not refused_key else errors.Unauthorized
+        person = acting()
+        if kind is errors.Unauthorized and person is not None:
+            person.refused = True
+            kind = errors.LinkRefused
     elif status == 403:
         kind = errors.Forbidden
     elif status == 404 or (status == 400 and "model not found" in detail.lower()):

@@ -38,6 +38,13 @@ class Unauthorized(OpenWebUIError):
     hint = "The bridge's OpenWebUI API key was refused; an admin must check OPENWEBUI_API_KEY."
 
 
+class LinkRefused(Unauthorized):
+    """A linked person's key was refused (deleted, expired, or the account removed). Never retried with
+    another key: the person is told privately to link again."""
+
+    hint = "Not answered: OpenWebUI refused the linked key this conversation uses (see the private note)."
+
+
 class Forbidden(OpenWebUIError):
     hint = (
         "OpenWebUI refused the bridge's key for this (API keys disabled, or the key's user lacks "

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from simulators.discord import payloads
 from simulators.discord.errors import DiscordError, form_error, not_found
+from simulators.discord.modals import check_modal
 from simulators.discord.models import InteractionCallback, SimInteraction, SimMessage
 from simulators.discord.rest_common import RequestBody, RestContext, RouteTable, body_of, json_response, no_content
 from simulators.discord.rest_messages import FLAG_EPHEMERAL, FLAG_LOADING, SENDABLE_FLAGS, apply_edit, compose
@@ -165,6 +166,9 @@ class InteractionRoutes:
         is_autocomplete = interaction.type == INTERACTION_AUTOCOMPLETE
         if (kind == CALLBACK_AUTOCOMPLETE) != is_autocomplete or kind not in (4, 5, 6, 7, 8, 9):
             raise form_error({"type": _leaf("INTERACTION_RESPONSE_TYPE_INVALID", "Invalid interaction response type")})
+        if kind == CALLBACK_MODAL:
+            check_modal(inner, interaction.type)  # the modal itself is read back from the recorded callback
+            return None
         if kind == CALLBACK_AUTOCOMPLETE:
             choices = (inner or {}).get("choices") or []
             if len(choices) > 25:
@@ -188,7 +192,7 @@ class InteractionRoutes:
             flags = FLAG_LOADING | (int((inner or {}).get("flags") or 0) & FLAG_EPHEMERAL)
             message = ctx.state.add_message(channel, ctx.state.bot.id, "", flags=flags, **common)
         else:
-            return None  # 6, 7 and 9 concern components and modals, which the simulator only records
+            return None  # 6 and 7 concern components, which the simulator only records
         interaction.original_message = message
         if not message.ephemeral:
             await ctx.gateway.dispatch_message("MESSAGE_CREATE", message)

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from simulators.discord import payloads
+from simulators.discord import modal_submit, payloads
 from simulators.discord.clock import SimClock
 from simulators.discord.commands import build_options, check_visible, find_command, interaction_payload
 from simulators.discord.config import SimulatorConfig
@@ -316,6 +316,11 @@ class DiscordSimulator:
         interaction = await self._interact(INTERACTION_AUTOCOMPLETE, channel, user, command, options, focused)
         await self.wait_until(lambda: interaction.autocomplete_choices is not None, timeout, "autocomplete answer")
         return interaction.autocomplete_choices or []
+
+    async def submit_modal(self, interaction: SimInteraction, values: dict[str, str]) -> SimInteraction:
+        """The user fills in the modal the bot answered ``interaction`` with (``values`` by text input
+        custom_id) and submits it; returns the MODAL_SUBMIT interaction (see ``simulators.discord.modals``)."""
+        return await modal_submit.submit_modal(self, interaction, values)
 
     async def _interact(
         self, type: int, channel: Ref, user: Ref, command: str, options: dict[str, Any], focused: str | None

@@ -34,6 +34,7 @@ from .http_delivery import HttpAnswer, HttpDeliverer, encode
 from .slash import ResponsePost, ResponseUrl, ResponseUrls, SlashInvocation
 from .socket_mode import SocketModeServer
 from .state import Channel, HostedFile, Message, MessageVersion, User, default_workspace, pings, visible_text
+from .views import OpenView
 from .web_api import CallRecord, WebApi, _guess_mimetype
 
 # A file a simulated user attaches: (name, content) or (name, content, mimetype).
@@ -322,6 +323,7 @@ class SlackSimulator:
         chan = self._require_channel(channel)
         response_url, url = self.response_urls.issue(f"{self.base_url}/response/", channel, user)
         payload = slash_command_payload(self.ws, chan, user, command, text, response_url)
+        self.web_api.views.issue(payload["trigger_id"], user, channel)
         delivery = self.deliverer.deliver("slash_commands", dict(payload))
         return SlashInvocation(command, text, user, channel, response_url, delivery, url)
 
@@ -329,6 +331,20 @@ class SlackSimulator:
         """Deliver any hand-built event (wrapped in an event_callback) — for payloads the driver lacks."""
         body = event_callback(self.ws, event, event_id)
         return self.deliverer.deliver("events_api", body, body["event_id"])
+
+    def opened_views(self, user: str | None = None) -> list[OpenView]:
+        """Modals apps opened (`views.open`), oldest first; only `user`'s when given."""
+        return [v for v in self.web_api.views.opened if user is None or v.user == user]
+
+    async def user_submits_view(self, opened: OpenView, values: dict[str, str], timeout: float = 5.0) -> Delivery:
+        """The user submits `opened` with `values` (by action_id): a `view_submission` goes to the app, and its
+        acknowledgement closes the modal, shows errors in it, or updates it (`OpenView`)."""
+        if opened.closed:
+            raise ValueError("that modal is closed")
+        delivery = self.deliver_interactive(self.web_api.views.submission(opened, values))
+        await asyncio.wait_for(delivery.acked.wait(), timeout)
+        self.web_api.views.answered(opened, delivery.ack_payload)
+        return delivery
 
     def deliver_interactive(self, payload: dict[str, Any]) -> Delivery:
         """Deliver an `interactive` payload (block_actions, view_submission, ...) as given."""

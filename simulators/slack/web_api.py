@@ -19,6 +19,7 @@ from simulators.faults import FaultPlan
 from .config import SimConfig
 from .ratelimit import RateLimiter
 from .state import Channel, HostedFile, Message, Token, Workspace, visible_text
+from .views import ViewError, Views
 
 Params = dict[str, Any]
 
@@ -137,7 +138,10 @@ class WebApi:
             "files.info": self.files_info,
             "files.getUploadURLExternal": self.files_get_upload_url,
             "files.completeUploadExternal": self.files_complete_upload,
+            "views.open": self.views_open,
         }
+        self.views = Views(ws, config)
+        """Modals: triggers from slash commands, and the views opened with them (`simulators.slack.views`)."""
 
     # ------------------------------------------------------------------ dispatch
 
@@ -324,6 +328,13 @@ class WebApi:
         message.record_version(method)
 
     # ------------------------------------------------------------------ methods
+
+    async def views_open(self, params: Params, token: Token) -> dict[str, Any]:
+        try:
+            return await self.views.open(params, token)
+        except ViewError as error:
+            extra = {"response_metadata": {"messages": error.messages}} if error.messages else {}
+            raise ApiError(error.error, **extra) from None
 
     async def auth_test(self, params: Params, token: Token) -> dict[str, Any]:
         user = self.ws.users.get(token.user_id or "")

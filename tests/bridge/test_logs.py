@@ -36,3 +36,13 @@ def test_plain_lines_mask_secrets_in_tracebacks_too() -> None:
         rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     line = formatter.format(rec)
     assert "RuntimeError" in line and SECRET not in line
+
+
+def test_keys_people_paste_are_masked_by_their_shape() -> None:
+    """A linked key is no configured secret, and slack_bolt logs a modal's payload (with the key typed into
+    it) at DEBUG before the bridge sees it: OpenWebUI keys and JWTs are masked by what they look like."""
+    key = "sk-4a756506b8b04f9aa00f2616f167fa43"
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6IjdhNjdiN2EzIn0.Zp_fblHWOSHwUeHeYngVu7Nngyx67jIQ"
+    line = RedactingFormatter([], as_json=False).format(record(f'{{"value": "{key}"}} and Bearer {jwt}'))
+    assert key not in line and jwt not in line and line.count("***") == 2
+    assert "sk-fake" in RedactingFormatter([], as_json=False).format(record("upstream key sk-fake")), "short: not a key"

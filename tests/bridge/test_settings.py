@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bridge.adapter import platforms
-from bridge.settings import BridgeSettings, ConfigError, OpenWebUISettings, Settings, load_settings
+from bridge.identity.vault import make_key
+from bridge.settings import BridgeSettings, ConfigError, IdentitySettings, OpenWebUISettings, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = {name: platform.settings for name, platform in platforms().items()}
@@ -27,7 +28,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def variables() -> list[str]:
     return [
         f"{cls.model_config.get('env_prefix', '')}{name}".upper()
-        for cls in (OpenWebUISettings, BridgeSettings, *PLATFORMS.values())
+        for cls in (OpenWebUISettings, BridgeSettings, IdentitySettings, *PLATFORMS.values())
         for name in cls.model_fields
     ]
 
@@ -60,6 +61,9 @@ def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DISCORD_REPLY_MODE", "forum", "thread"),
         ("SLACK_HTTP_MAX_CONNECTIONS", "0", "greater than or equal to 1"),
         ("SLACK_HTTP_IDLE_TIMEOUT", "0", "greater than 0"),
+        ("BRIDGE_IDENTITY_POLICY", "everyone", "service"),
+        ("BRIDGE_ENCRYPTION_KEY", "not-a-fernet-key", "bridge make-key"),
+        ("BRIDGE_ENCRYPTION_OLD_KEYS", "also-not-one", "bridge make-key"),
     ],
 )
 def test_a_wrong_value_names_its_variable(
@@ -83,3 +87,17 @@ def test_missing_key_and_slack_transport_are_explained(monkeypatch: pytest.Monke
     monkeypatch.setenv("SLACK_MODE", "http")
     with pytest.raises(ConfigError, match=r"^SLACK_SIGNING_SECRET"):
         load()
+
+
+def test_linking_needs_an_encryption_key_and_never_shows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
+    monkeypatch.setenv("BRIDGE_IDENTITY_POLICY", "mixed")
+    with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY: missing; BRIDGE_IDENTITY_POLICY=mixed"):
+        load()
+    key, old = make_key(), make_key()
+    monkeypatch.setenv("BRIDGE_ENCRYPTION_KEY", key)
+    monkeypatch.setenv("BRIDGE_ENCRYPTION_OLD_KEYS", old)
+    settings = load()
+    assert settings.identity.linking and settings.identity.old_keys == [old]
+    assert key in settings.secrets() and old in settings.secrets(), "both are masked in every log line"
+    assert key not in repr(settings.identity) + str(settings.identity)

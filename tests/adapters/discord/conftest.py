@@ -44,6 +44,7 @@ class DiscordBridge:
         self.upstream = upstream
         self.db = db
         self.options: dict[str, Any] = {}  # BRIDGE_* settings (`BridgeSettings` fields) for the next start
+        self.identity: dict[str, Any] = {}  # `IdentitySettings` fields (policy, encryption key) for the next start
         self.app: App | None = None
         self.adapter: DiscordAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -62,6 +63,7 @@ class DiscordBridge:
             db_path=self.db,
             shutdown_grace=5,
             platforms={"discord": discord_settings},
+            identity=self.identity,
             **self.options,
         )
 

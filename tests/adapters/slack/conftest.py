@@ -37,6 +37,7 @@ class SlackBridge:
         self.owui = owui
         self.upstream = upstream
         self.db = db
+        self.identity: dict[str, Any] = {}  # `IdentitySettings` fields (policy, encryption key) for the next start
         self.app: App | None = None
         self.adapter: SlackAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -53,7 +54,12 @@ class SlackBridge:
         }
         slack_settings = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
         return core_settings(
-            self.owui.url, self.owui.api_key, db_path=self.db, shutdown_grace=0, platforms={"slack": slack_settings}
+            self.owui.url,
+            self.owui.api_key,
+            db_path=self.db,
+            shutdown_grace=0,
+            platforms={"slack": slack_settings},
+            identity=self.identity,
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:

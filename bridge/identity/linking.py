@@ -1,0 +1,137 @@
+"""Linking a platform user to their OpenWebUI account: the key checked against OpenWebUI, stored encrypted,
+shown (`whoami`), forgotten (`unlink`), and rotated to a new encryption key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.errors import UserFacingError
+from bridge.identity import texts
+from bridge.identity.vault import KeyVault, UnreadableKey
+from bridge.openwebui import OpenWebUIClient, errors
+from bridge.openwebui.acting import Acting, acting_as
+from bridge.store.identities import ChatOwner, IdentityStore, LinkedAccount
+
+log = logging.getLogger(__name__)
+
+_KEY_SHAPE = re.compile(r"^\S{8,512}$")
+"""An API key as pasted: one word. OpenWebUI's are `sk-` and 32 hex digits; a JWT works as a key too."""
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A linked person, with their key decrypted for the calls made as them."""
+
+    platform: str
+    user_id: str
+    owui_user_id: str
+    owui_name: str
+    api_key: str = field(repr=False)
+
+    def acting(self) -> Acting:
+        return Acting(label=f"{self.platform}:{self.user_id}", api_key=self.api_key)
+
+    def as_owner(self) -> ChatOwner:
+        return ChatOwner(self.platform, self.user_id, self.owui_user_id)
+
+
+class LinkBroken(UserFacingError):
+    """A stored link that cannot be used (unreadable after a key change); the text says to link again."""
+
+
+class Identities:
+    """Linked accounts over the identity tables, the vault and OpenWebUI (to check a key)."""
+
+    def __init__(self, store: IdentityStore, vault: KeyVault, client: OpenWebUIClient, policy: str) -> None:
+        self.store = store
+        self.vault = vault
+        self.client = client
+        self.policy = policy
+
+    async def link(self, platform: str, user_id: str, api_key: str, unlink_command: str) -> str:
+        """Check `api_key` against OpenWebUI and store it encrypted; the sentence to show (only to them)."""
+        api_key = api_key.strip()
+        if not _KEY_SHAPE.match(api_key):
+            raise UserFacingError(texts.NOT_A_KEY)
+        user = await self._verify(api_key)
+        owui_id = str(user.get("id") or f"unverified:{platform}:{user_id}")
+        name, email = str(user.get("name") or ""), str(user.get("email") or "")
+        await self.store.save(
+            LinkedAccount(platform, user_id, self.vault.encrypt(api_key), owui_id, name, email, time.time())
+        )
+        log.info("%s user %s linked to OpenWebUI user %s", platform, user_id, owui_id)
+        return texts.linked(name, email, unlink_command)
+
+    async def _verify(self, api_key: str) -> dict[str, Any]:
+        """Who the key belongs to. `GET /api/v1/users/user/status` answers the key's user to any verified key
+        (`/api/v1/auths/` wants a browser session and answers 403 to keys); where an admin turned user
+        statuses off it answers 403, and `/api/models` then proves the key works without naming its user."""
+        with acting_as(Acting(label="linking", api_key=api_key)):
+            try:
+                user = await self.client.call("GET", "/api/v1/users/user/status")
+                return user if isinstance(user, dict) else {}
+            except errors.Unauthorized:
+                raise UserFacingError(texts.KEY_REFUSED) from None
+            except errors.Forbidden:
+                pass
+            try:
+                await self.client.models()
+            except errors.Unauthorized:
+                raise UserFacingError(texts.KEY_REFUSED) from None
+            except errors.Forbidden:
+                raise UserFacingError(texts.KEY_FORBIDDEN) from None
+            return {}
+
+    async def whoami(self, platform: str, user_id: str, link_command: str) -> str:
+        account = await self.store.get(platform, user_id)
+        if account is None:
+            return texts.whoami("", "", None, False, self.policy, link_command)
+        return texts.whoami(
+            account.owui_name,
+            account.owui_email,
+            account.linked_at,
+            account.refused_at is not None,
+            self.policy,
+            link_command,
+        )
+
+    async def unlink(self, platform: str, user_id: str) -> str:
+        was = await self.store.delete(platform, user_id)
+        if was:
+            log.info("%s user %s unlinked", platform, user_id)
+        return texts.unlinked(was)
+
+    async def person(self, platform: str, user_id: str, link_command: str) -> Person | None:
+        """The linked person, key decrypted; None when not linked; `LinkBroken` when the stored key cannot be
+        read (the encryption key changed without `bridge rotate-key`)."""
+        account = await self.store.get(platform, user_id)
+        if account is None:
+            return None
+        try:
+            key = self.vault.decrypt(account.key_ciphertext)
+        except UnreadableKey:
+            log.warning("%s user %s: the stored key cannot be decrypted (encryption key changed?)", platform, user_id)
+            raise LinkBroken(texts.UNREADABLE.format(link=link_command)) from None
+        return Person(platform, user_id, account.owui_user_id, account.owui_name, key)
+
+    async def refused(self, person: Person) -> None:
+        log.warning("OpenWebUI refused the linked key of %s user %s", person.platform, person.user_id)
+        await self.store.mark_refused(person.platform, person.user_id)
+
+    async def acting_for_chat(self, chat_id: str) -> Acting | None:
+        """The key that reaches `chat_id` outside a turn (closing an answer a crash cut off): its owner's
+        while they are linked; the service key for the service account's chats (and, harmlessly, for a
+        chat whose owner unlinked: OpenWebUI refuses it, and the turn is closed in the store only)."""
+        owner = await self.store.owner(chat_id)
+        if owner is None or owner.is_service:
+            return None
+        try:
+            person = await self.person(owner.platform, owner.user_id, "")
+        except LinkBroken:
+            return None
+        return person.acting() if person is not None and person.owui_user_id == owner.owui_user_id else None
