@@ -7,6 +7,7 @@ client, so what the bridge does with a message is decided here once, for every p
 from __future__ import annotations
 
 from bridge import texts
+from bridge.answer_controls import AnswerControls
 from bridge.catalog import Catalog
 from bridge.engine import Engine
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
@@ -21,6 +22,8 @@ class Core:
     def __init__(self, engine: Engine, catalog: Catalog) -> None:
         self._engine = engine
         self._catalog = catalog
+        self.controls = AnswerControls(engine)
+        """Stop, Regenerate, 👍/👎 and edited questions (`bridge.answer_controls`)."""
 
     # --- turns ----------------------------------------------------------------------------------
 

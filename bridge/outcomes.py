@@ -43,3 +43,4 @@ class TurnOutcome:
     sources: list[Source] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)
     reply: LiveReply | None = None
+    turn_id: int | None = None  # the store's row: what the buttons on the answer name
