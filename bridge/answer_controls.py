@@ -14,13 +14,14 @@ answer and person, and a second click updates that feedback instead of adding on
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bridge import texts
 from bridge.branching import Branch, BranchKind, variant_event_id
 from bridge.engine import Engine
 from bridge.errors import UserFacingError
-from bridge.messages import Answered, IncomingMessage, Person
+from bridge.messages import Answered, ConversationKey, IncomingMessage, Person
 from bridge.openwebui import errors
 from bridge.outcomes import TurnOutcome
 from bridge.stopping import StopResult
@@ -28,6 +29,9 @@ from bridge.store import Turn
 from bridge.surface import ReplySurface
 
 log = logging.getLogger(__name__)
+
+SurfaceFor = Callable[[ConversationKey], Awaitable[ReplySurface]]
+"""The adapter's surface for a new answer in the conversation at that key."""
 
 
 class AnswerControls:
@@ -67,31 +71,25 @@ class AnswerControls:
         branch = Branch(BranchKind.REGENERATE, turn.user_message_id, click_id)
         return await self._engine.handle(message, surface, branch=branch)
 
-    async def latest_question(self, platform: str, question: str) -> Answered | None:
-        """The conversation where `question` was asked, when it is that conversation's latest question
-        (so that editing it re-asks it); None when no turn answers it. `UserFacingError` with the hint
-        when it is an older one, or its conversation was ended."""
+    async def ask_edited(
+        self, platform: str, question: str, text: str, edit_id: str, who: Person, surface_for: SurfaceFor
+    ) -> TurnOutcome | None:
+        """Ask the edited `text` of message `question` again, as the web UI's edit does: a sibling of the
+        question with its own answer, shown on the surface `surface_for` gives for the conversation.
+
+        None when there is nothing to do: no turn answers `question`, or its text is the one already asked
+        (a platform also reports a message as updated when a link preview is added). `UserFacingError`
+        with the hint for its author when it is not the conversation's latest question, or the
+        conversation was ended.
+        """
         turn = await self._store.turn_of_question(platform, question)
-        if turn is None:
+        if turn is None or text.strip() == (await self._asked_text(turn)).strip():
             return None
         if turn.archived:
             raise UserFacingError(texts.CONVERSATION_ENDED)
         latest = await self._store.latest_turn(turn.conversation)
         if latest is None or _question(latest) != question:
             raise UserFacingError(texts.EDIT_NOT_LAST)
-        return Answered(turn.conversation.key, turn.id)
-
-    async def ask_edited(
-        self, platform: str, question: str, text: str, edit_id: str, who: Person, surface: ReplySurface
-    ) -> TurnOutcome | None:
-        """Ask the edited `text` of `question` again, as the web UI's edit does: a sibling of the question
-        with its own answer. None when there is nothing to do (the text is the one already asked)."""
-        answered = await self.latest_question(platform, question)
-        if answered is None:
-            return None
-        turn = await self._turn(platform, answered.turn_id)
-        if text.strip() == (await self._asked_text(turn)).strip():
-            return None
         message = IncomingMessage(
             key=turn.conversation.key,
             event_id=variant_event_id(question, BranchKind.EDIT, edit_id),
@@ -100,7 +98,7 @@ class AnswerControls:
             text=text,
         )
         branch = Branch(BranchKind.EDIT, turn.user_message_id, question)
-        return await self._engine.handle(message, surface, branch=branch)
+        return await self._engine.handle(message, await surface_for(turn.conversation.key), branch=branch)
 
     async def rate(self, platform: str, turn_id: int, who: Person, rating: int) -> str:
         """Record `who`'s 👍 (1) or 👎 (-1) on the answer as OpenWebUI feedback; the sentence to show them."""

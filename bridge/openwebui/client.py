@@ -284,6 +284,7 @@ class OpenWebUIClient:
         item = await self.call("POST", f"/api/v1/knowledge/{knowledge_id}/file/add", json={"file_id": file_id})
         return _knowledge(item)
 
+
 # --- mapping answers onto types ---------------------------------------------------------------------
 
 

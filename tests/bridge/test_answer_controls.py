@@ -9,12 +9,13 @@ import asyncio
 import pytest
 
 from bridge import texts
-from bridge.answer_controls import AnswerControls
+from bridge.answer_controls import AnswerControls, SurfaceFor
 from bridge.engine import Engine
 from bridge.errors import UserFacingError
-from bridge.messages import Person
+from bridge.messages import ConversationKey, Person
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
+from bridge.surface import ReplySurface
 from tests.conftest import OwuiTarget
 from tests.messages import key, message
 from tests.surfaces import RecordingSurface
@@ -127,6 +128,15 @@ async def test_feedback_goes_to_the_evaluations_api_and_a_second_click_updates_i
     assert len([f for f in items if (f["meta"] or {}).get("message_id") == answer["id"]]) == 2, "one per person"
 
 
+def _on(surface: RecordingSurface) -> SurfaceFor:
+    """The answer to an edited question goes to `surface`."""
+
+    async def surface_for(_key: ConversationKey) -> ReplySurface:
+        return surface
+
+    return surface_for
+
+
 async def test_an_edited_latest_question_is_asked_again_as_a_sibling(
     engine: Engine, controls: AnswerControls, client: OpenWebUIClient
 ) -> None:
@@ -134,13 +144,14 @@ async def test_an_edited_latest_question_is_asked_again_as_a_sibling(
     first = await engine.handle(message(k, "first question", event_id="q1"), RecordingSurface())
     second = await engine.handle(message(k, "secnod question", event_id="q2"), RecordingSurface())
     with pytest.raises(UserFacingError) as older:
-        await controls.ask_edited("test", "q1", "first, edited", "e1", ADA, RecordingSurface())
+        await controls.ask_edited("test", "q1", "first, edited", "e1", ADA, _on(RecordingSurface()))
     assert str(older.value) == texts.EDIT_NOT_LAST
-    assert await controls.ask_edited("test", "q2", "secnod question", "e0", ADA, RecordingSurface()) is None
-    assert await controls.ask_edited("test", "nothing", "text", "e0", ADA, RecordingSurface()) is None
+    assert await controls.ask_edited("test", "q1", "first question", "e0", ADA, _on(RecordingSurface())) is None
+    assert await controls.ask_edited("test", "q2", "secnod question", "e0", ADA, _on(RecordingSurface())) is None
+    assert await controls.ask_edited("test", "nothing", "text", "e0", ADA, _on(RecordingSurface())) is None
 
     surface = RecordingSurface()
-    edited = await controls.ask_edited("test", "q2", "second question", "e2", ADA, surface)
+    edited = await controls.ask_edited("test", "q2", "second question", "e2", ADA, _on(surface))
     assert edited is not None and edited.status == "answered"
     assert surface.visible(edited.message_ids) == f"{texts.EDITED_HEADING}\necho: second question"
     chat = await _stored(client, second.chat_id)
@@ -154,7 +165,7 @@ async def test_an_edited_latest_question_is_asked_again_as_a_sibling(
     siblings = chat["history"]["messages"][path[1]["id"]]["childrenIds"]
     assert len(siblings) == 2, "the old and the edited question hang under the same answer"
     assert first.chat_id == second.chat_id == edited.chat_id
-    again = await controls.ask_edited("test", "q2", "second question, again", "e3", ADA, RecordingSurface())
+    again = await controls.ask_edited("test", "q2", "second question, again", "e3", ADA, _on(RecordingSurface()))
     assert again is not None and again.status == "answered", "the edited question stays the latest"
 
 
