@@ -75,6 +75,7 @@ class ChannelReplySurface:
 
     In channel mode (`reply_to` set) every message of the answer replies to the user's message, so a
     later reply to any of them finds its way back to the conversation; `on_post` is told of each one.
+    `view` (the Stop button) goes on every message posted while the answer streams; edits keep it.
     """
 
     def __init__(
@@ -85,8 +86,10 @@ class ChannelReplySurface:
         edit_interval: float = 1.0,
         reply_to: discord.Message | None = None,
         on_post: Callable[[int], None] | None = None,
+        view: discord.ui.View | None = None,
     ) -> None:
         self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_MESSAGE_AGE)
+        self.view = view
         self.channel = channel
         self.message_ids: list[int] = []
         self._rates = rates
@@ -142,6 +145,8 @@ class ChannelReplySurface:
                 "allowed_mentions": PING_REPLIED if first else NO_PINGS,
                 "mention_author": first,
             }
+        if self.view is not None:
+            options["view"] = self.view
         with self._paid(grant, "POST", self._messages_path):
             message = await self.channel.send(text, **options)
         self.message_ids.append(message.id)
@@ -157,6 +162,12 @@ class ChannelReplySurface:
 
     async def close(self) -> None:
         return None
+
+    async def set_view(self, message_id: int, view: discord.ui.View | None) -> None:
+        """Replace the buttons of a message of this reply (None: none), paced as a final edit."""
+        grant = await self.pace("edit", True)
+        with self._paid(grant, "PATCH", f"{self._messages_path}/{message_id}"):
+            await self.channel.get_partial_message(message_id).edit(view=view, allowed_mentions=NO_PINGS)
 
     async def show_sources(self, sources: list[Source]) -> None:
         """Add the sources to the answer's last message as an embed (one more edit, not a new message)."""

@@ -18,6 +18,7 @@ from aiohttp import web
 from simulators.discord import payloads
 from simulators.discord.clock import SimClock
 from simulators.discord.commands import build_options, check_visible, find_command, interaction_payload
+from simulators.discord.components import BUTTON, INTERACTION_MESSAGE_COMPONENT, clickable
 from simulators.discord.config import SimulatorConfig
 from simulators.discord.errors import SimUsageError
 from simulators.discord.gateway import Gateway, GatewayEvent
@@ -317,6 +318,20 @@ class DiscordSimulator:
         await self.wait_until(lambda: interaction.autocomplete_choices is not None, timeout, "autocomplete answer")
         return interaction.autocomplete_choices or []
 
+    async def user_clicks(self, message: Ref, user: Ref, custom_id: str) -> SimInteraction:
+        """A user clicks button ``custom_id`` on ``message``; dispatches INTERACTION_CREATE of type 3
+        (MESSAGE_COMPONENT) with the message, as Discord's client sends it. Returns at once."""
+        found = self.message(_id(message))
+        clickable(found.components, custom_id)
+        target = self.channel(found.channel_id)
+        user_id = _id(user)
+        self._check_can_post(target, user_id)
+        data = {"custom_id": custom_id, "component_type": BUTTON}
+        extra = {"message": payloads.message(self.state, found)}
+        interaction = await self._deliver(INTERACTION_MESSAGE_COMPONENT, target, user_id, custom_id, data, extra)
+        interaction.component_message = found
+        return interaction
+
     async def _interact(
         self, type: int, channel: Ref, user: Ref, command: str, options: dict[str, Any], focused: str | None
     ) -> SimInteraction:
@@ -333,6 +348,12 @@ class DiscordSimulator:
             data["resolved"] = built.resolved
         if "guild_id" in registered:
             data["guild_id"] = registered["guild_id"]
+        return await self._deliver(type, target, user_id, " ".join([name, *path]), data, {})
+
+    async def _deliver(
+        self, type: int, target: SimChannel, user_id: int, name: str, data: dict[str, Any], extra: dict[str, Any]
+    ) -> SimInteraction:
+        """Record an interaction and dispatch its INTERACTION_CREATE (``extra`` joins the payload)."""
         interaction_id, token = self.state.ids.next(), self.state.new_interaction_token()
         body = interaction_payload(
             self.state,
@@ -344,11 +365,12 @@ class DiscordSimulator:
             user_id=user_id,
             attachment_size_limit=self.config.upload_size_limit,
         )
+        body.update(extra)
         interaction = SimInteraction(
             interaction_id,
             token,
             type,
-            " ".join([name, *path]),
+            name,
             target.id,
             target.guild_id,
             user_id,

@@ -1,0 +1,168 @@
+"""Controls on an answer through the real discord.py client: Stop, Regenerate, 👍/👎 and edited questions, as
+buttons (MESSAGE_COMPONENT interactions) and message edits in the simulator, with the fake OpenWebUI."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.discord import controls as discord_controls
+from bridge import texts
+from bridge.control_ids import Action, control_id
+from bridge.openwebui import chat as chats
+from simulators.discord import DiscordSimulator, SimInteraction, SimMessage
+from tests.adapters.discord.conftest import DiscordBridge, World
+
+
+def _buttons(message: SimMessage) -> list[str]:
+    return [b["custom_id"] for row in message.components for b in row["components"]]
+
+
+async def _click(bridge: DiscordBridge, message: SimMessage, user: object, custom_id: str) -> SimInteraction:
+    interaction = await bridge.sim.user_clicks(message, user, custom_id)  # type: ignore[arg-type]
+    await bridge.sim.wait_for_response(interaction, final=True, timeout=10)
+    return interaction
+
+
+def _private(interaction: SimInteraction) -> str:
+    """What only the clicker saw in answer to a click."""
+    answer = interaction.original_message
+    assert answer is not None and answer.ephemeral, "the answer to the click is private"
+    return answer.content
+
+
+def _chat(bridge: DiscordBridge, question: str) -> dict:
+    """The OpenWebUI chat (of the session's fake) where `question` was asked."""
+    found = [
+        chats.readable(stored["chat"]) or {}
+        for stored in bridge.owui.chats.values()
+        if any(m.get("content") == question for m in stored["chat"]["history"]["messages"].values())
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_stop_ends_the_answer_where_it_is_and_only_for_the_asker(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    bob = await sim.create_user("bob")
+    await sim.add_member(world.guild, bob)
+    await discord_bridge.start()
+    question = await sim.user_says(world.general, world.alice, "ramble [[endless]] [[rate:30]]", mentions_bot=True)
+    await sim.wait_until(lambda: sim.thread_of(question) is not None)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = await sim.wait_for_bot_message(thread, predicate=lambda m: len(m.content) > 20, timeout=10)
+    stop = control_id(Action.STOP, str(question.id))
+    assert _buttons(answer) == [stop], "the streaming answer shows a Stop button"
+
+    refused = await _click(discord_bridge, answer, bob, stop)
+    assert _private(refused) == texts.STOP_NOT_YOURS
+    stopped = await _click(discord_bridge, answer, world.alice, stop)
+    assert [c.type for c in stopped.callbacks] == [6], "the click is acknowledged without a message"
+    await discord_bridge.wait_answered(question)
+
+    assert answer.content.endswith(texts.stopped_by("alice"))
+    turn = _buttons(answer)[0].rsplit(":", 1)[1]
+    assert _buttons(answer) == [control_id(a, turn) for a in (Action.REGENERATE, Action.RATE_UP, Action.RATE_DOWN)]
+    stored = chats.chain(_chat(discord_bridge, "ramble [[endless]] [[rate:30]]"))[-1]
+    assert stored["role"] == "assistant" and stored["content"] == answer.content, "saved as the answer"
+
+
+async def test_regenerate_posts_attempt_two_as_a_branch_and_works_after_a_restart(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "name a fruit")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    regenerate = _buttons(answer)[0]
+    assert regenerate.startswith("owb:regen:")
+
+    await discord_bridge.restart()  # buttons on messages posted before a restart keep working
+    clicked = await _click(discord_bridge, answer, world.alice, regenerate)
+    assert [c.type for c in clicked.callbacks] == [6]
+    await discord_bridge.wait_idle()
+    attempts = sim.bot_messages(thread)
+    assert [m.content for m in attempts] == ["echo: name a fruit", f"{texts.attempt_heading(2)}\necho: name a fruit"]
+    assert _buttons(attempts[1])[0].startswith("owb:regen:") and _buttons(attempts[1]) != _buttons(answer)
+
+    chat = _chat(discord_bridge, "name a fruit")
+    [user] = [m for m in chat["history"]["messages"].values() if m["role"] == "user"]
+    assert len(user["childrenIds"]) == 2 and chat["history"]["currentId"] == user["childrenIds"][1]
+
+    follow_up = await sim.user_says(thread, world.alice, "and a vegetable")
+    await discord_bridge.wait_answered(follow_up)
+    path = chats.chain(_chat(discord_bridge, "name a fruit"))
+    assert path[1]["id"] == user["childrenIds"][1], "the conversation goes on from the newest attempt"
+
+
+async def test_thumbs_rate_the_answer_in_openwebui_and_a_second_click_changes_it(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "rate this")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    _, up, down = _buttons(answer)
+
+    discord_bridge.owui.feedback.clear()  # the session's fake: only this test's feedback
+    assert _private(await _click(discord_bridge, answer, world.alice, up)) == texts.rated(1, changed=False)
+    [feedback] = discord_bridge.owui.feedback.values()
+    assert feedback["data"]["rating"] == 1 and feedback["meta"]["rated_by"] == f"discord:{world.alice.id}"
+    chat_ids = [i for i, c in discord_bridge.owui.chats.items() if c["chat"]["title"] == "rate this"]
+    assert [feedback["meta"]["chat_id"]] == chat_ids
+
+    assert _private(await _click(discord_bridge, answer, world.alice, down)) == texts.rated(-1, changed=True)
+    assert list(discord_bridge.owui.feedback.values()) == [feedback] and feedback["data"]["rating"] == -1
+    assert sim.bot_messages(thread, include_ephemeral=False) == [answer], "ratings post nothing for others"
+
+
+async def test_controls_are_refused_privately_to_people_the_access_rules_refuse(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    mallory = await sim.create_user("mallory")
+    await sim.add_member(world.guild, mallory)
+    await discord_bridge.start(denied_users=[str(mallory.id)])
+    discord_bridge.owui.feedback.clear()
+    question = await discord_bridge.ask(world.general, world.alice, "guarded")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    for custom_id in _buttons(answer):
+        assert _private(await _click(discord_bridge, answer, mallory, custom_id)) == f"⛔ {texts.USER_REFUSED}"
+    await discord_bridge.wait_idle()
+    assert sim.bot_messages(thread, include_ephemeral=False) == [answer] and not discord_bridge.owui.feedback
+
+
+async def test_editing_the_latest_question_asks_it_again_and_an_older_one_gets_a_passing_hint(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord_controls, "HINT_SECONDS", 0.3)
+    sim = discord_sim
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "capital of Frnace")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    follow_up = await sim.user_says(thread, world.alice, "and of Itlay")
+    await discord_bridge.wait_answered(follow_up)
+
+    await sim.user_edits(follow_up, "and of Italy")
+    await sim.wait_for_bot_message(thread, count=3, timeout=10)
+    await discord_bridge.wait_idle()
+    assert sim.bot_texts(thread)[-1] == f"{texts.EDITED_HEADING}\necho: and of Italy"
+    path = chats.chain(_chat(discord_bridge, "capital of Frnace"))
+    assert [m["content"] for m in path if m["role"] == "user"] == ["capital of Frnace", "and of Italy"]
+
+    await sim.user_edits(question, f"<@{sim.bot_user.id}> capital of France")
+    [hint] = await sim.wait_for_bot_message(
+        world.general, predicate=lambda m: m.content == texts.EDIT_NOT_LAST, timeout=5
+    )
+    assert hint.reference_id == question.id
+    await sim.wait_until(lambda: hint.deleted, 5, "the hint to delete itself")
+    assert len(sim.bot_messages(thread)) == 3, "an older question is not asked again"
