@@ -51,6 +51,11 @@ class AnswerControls:
             return texts.ALREADY_FINISHED
         return ""
 
+    def running_turn(self, platform: str, stop_id: str) -> int | None:
+        """The row of the turn running under `stop_id`, once it has one: a platform whose answer's last
+        write must carry its buttons asks while the answer finishes."""
+        return self._engine.running.turn_id(platform, stop_id)
+
     async def answered(self, platform: str, turn_id: int) -> Answered:
         """Where the answer of turn `turn_id` is; `UserFacingError` when the store has no such turn."""
         turn = await self._turn(platform, turn_id)

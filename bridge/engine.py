@@ -207,7 +207,7 @@ class Engine:
             context = chats.chain(chat)
             if question.patch is not None:
                 await self.client.update_chat(conversation.chat_id, question.patch)
-            turn.id = outcome.turn_id = await self.store.begin_turn(
+            turn.id = outcome.turn_id = stop.turn_id = await self.store.begin_turn(
                 conversation, message.event_id, turn.user_id, turn.assistant_id, question.parent_id, turn.model
             )
             self._open_turns.add(turn.id)

@@ -34,6 +34,7 @@ class StopSignal:
     asker_id: str
     requested: asyncio.Event = field(default_factory=asyncio.Event)
     by: str = ""
+    turn_id: int | None = None  # the turn's row once it has one: what the finished answer's buttons name
 
     async def until_stopped(self, work: Coroutine[Any, Any, None]) -> bool:
         """Run `work` (reading the answer stream) until it ends or a stop is requested; True when stopped.
@@ -74,6 +75,11 @@ class RunningTurns:
         finally:
             if self._signals.get((platform, question)) is signal:
                 del self._signals[(platform, question)]
+
+    def turn_id(self, platform: str, question: str) -> int | None:
+        """The row of the running turn answering `question`, once it has one."""
+        signal = self._signals.get((platform, question))
+        return signal.turn_id if signal is not None else None
 
     def stop(self, platform: str, question: str, user_id: str, name: str, *, admin: bool) -> StopResult:
         """Stop the answer to `question` if it is still streaming and `user_id` asked it (or is an admin)."""

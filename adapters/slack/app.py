@@ -18,7 +18,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import Access
+from adapters.slack.actions import ACTION_IDS, ActionDispatcher
 from adapters.slack.commands import Invocation, Respond, SlashCommands
+from adapters.slack.controls import AnswerControls
 from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments, slack_file_hosts
 from adapters.slack.http_endpoint import EventsEndpoint
@@ -26,7 +28,7 @@ from adapters.slack.pacing import Budgets, retry_handlers
 from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
-from adapters.slack.surface import SlackReplySurface, tell_user
+from adapters.slack.surface import tell_user
 from adapters.slack.threads import FORGOTTEN_THREAD, ForgottenThreads
 from bridge import texts
 from bridge.core import Core
@@ -70,6 +72,7 @@ class SlackAdapter:
         self._access: Access | None = None
         self._commands: SlashCommands | None = None
         self._threads: ForgottenThreads | None = None
+        self._controls: AnswerControls | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -114,9 +117,20 @@ class SlackAdapter:
             signing_secret=s.signing_secret.get_secret_value(),
             request_verification_enabled=s.mode == "http",
         )
+        self._controls = AnswerControls(
+            self.core,
+            s,
+            client=self._client,
+            budgets_of=lambda team: self.budgets.of(team),
+            access=self._access,
+            spawn=self.spawn,
+        )
+        actions = ActionDispatcher(self._controls.tell, self.spawn)
+        self._controls.register(actions)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
+        app.action(ACTION_IDS)(actions.on_action)
         await self._check_bot_token()
         if s.mode == "socket":
             app_token = s.app_token.get_secret_value()
@@ -194,8 +208,12 @@ class SlackAdapter:
         self.spawn(self._serve(self._turn(event, body, context)), "mention")
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
-        """DMs, and thread follow-ups without a mention (a mention is `app_mention`'s); the rest is ignored."""
+        """DMs, and thread follow-ups without a mention (a mention is `app_mention`'s), and edited questions;
+        the rest is ignored."""
         bot = context.bot_user_id or ""
+        if event.get("subtype") == "message_changed" and self._controls is not None:
+            self._controls.on_edit(event, str(context.team_id or body.get("team_id") or ""), bot)
+            return
         if not is_new_user_text(event, bot):
             return
         if is_dm(event):
@@ -253,16 +271,13 @@ class SlackAdapter:
         """One turn through the engine; the asker always sees an answer, a warning, or an ephemeral note."""
         place = turn.place
         budgets = self.budgets.of(place.team_id)
-        surface = SlackReplySurface(
-            self.client,
-            budgets,
-            place,
-            max_chars=self.settings.max_message_chars,
-            native_streaming=self.settings.native_streaming,
-            spawn=self.spawn,
-        )
+        assert self._controls is not None
         try:
-            outcome = await self.core.handle(turn.message, surface, knowledge=knowledge)
+            outcome = await self._controls.run(
+                place,
+                turn.message.event_id,
+                lambda surface: self.core.handle(turn.message, surface, knowledge=knowledge),
+            )
         except Exception:
             log.exception("turn in %s failed", turn.message.key.describe())
             await tell_user(self.client, budgets, place, FAILED)
