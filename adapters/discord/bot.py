@@ -288,8 +288,7 @@ class DiscordAdapter:
             new_conversation=plan.action is Action.OPEN_THREAD,
             title_hint=title,
         )
-        outcome = await self.core.handle(incoming, surface)
-        await self.controls.finish(surface, outcome)
+        await self.core.handle(incoming, surface)
 
     async def _tell(self, message: discord.Message, text: str) -> None:
         """A short answer outside any conversation (a refusal, a hint), as a reply to the message."""

@@ -33,7 +33,6 @@ from bridge.control_ids import Action
 from bridge.core import Core
 from bridge.errors import UserFacingError
 from bridge.messages import ConversationKey, Person
-from bridge.outcomes import TurnOutcome
 from bridge.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -101,22 +100,14 @@ class AnswerControls:
             edit_interval=self.settings.edit_interval,
             reply_to=reply_to if in_chain else None,
             on_post=(lambda posted: self.remember_in_chain(posted, root)) if in_chain else None,
-            view=stop_view(stop_id),
+            stop_view=stop_view(stop_id),
+            buttons=lambda: self._buttons(stop_id),
         )
 
-    async def finish(self, surface: ChannelReplySurface, outcome: TurnOutcome) -> None:
-        """The answer is over: its last message gets Regenerate and the ratings (when the turn has a row to
-        name), every other one loses its Stop button."""
-        posted = list(surface.message_ids)
-        if not posted:
-            return
-        last_view = answer_view(outcome.turn_id) if outcome.turn_id is not None and outcome.message_ids else None
-        for message_id in posted:
-            view = last_view if message_id == posted[-1] else None
-            try:
-                await surface.set_view(message_id, view)
-            except discord.HTTPException as exc:
-                log.warning("Discord: could not change the buttons of message %s: %s", message_id, exc)
+    def _buttons(self, stop_id: str) -> discord.ui.View | None:
+        """The finished answer's buttons, asked for by its final writes while the turn still runs."""
+        turn = self.core.controls.running_turn(PLATFORM, stop_id)
+        return answer_view(turn) if turn is not None else None
 
     # --- clicks ---------------------------------------------------------------------------------
 
@@ -146,14 +137,12 @@ class AnswerControls:
         if channel is None:
             raise UserFacingError("I cannot see this channel any more.")
         await interaction.response.defer()
-        surface = self.surface(channel, answered.key, str(interaction.id), reply_to=interaction.message)  # type: ignore[arg-type]
-        person, click = _person(interaction.user), str(interaction.id)
-
-        async def run() -> None:
-            outcome = await self.core.controls.regenerate(PLATFORM, answered.turn_id, person, click, surface)
-            await self.finish(surface, outcome)
-
-        self.tasks.spawn(run(), name=f"discord-regenerate-{interaction.id}")
+        click = str(interaction.id)
+        surface = self.surface(channel, answered.key, click, reply_to=interaction.message)  # type: ignore[arg-type]
+        regenerate = self.core.controls.regenerate(
+            PLATFORM, answered.turn_id, _person(interaction.user), click, surface
+        )
+        self.tasks.spawn(regenerate, name=f"discord-regenerate-{interaction.id}")
 
     async def rate(self, interaction: discord.Interaction, turn: str, rating: int) -> None:
         if refusal := self._refusal(interaction):
@@ -175,7 +164,6 @@ class AnswerControls:
     async def _edited(self, message: discord.Message) -> None:
         me = self.client.user
         assert me is not None and message.edited_at is not None
-        shown: list[ChannelReplySurface] = []
 
         async def surface_for(key: ConversationKey) -> ChannelReplySurface:
             refusal = self.access.refusal(asker_of(message.author, message.channel, message.guild))
@@ -185,12 +173,10 @@ class AnswerControls:
             if key.thread and key.thread != str(message.channel.id):
                 thread = self.client.get_channel(int(key.thread))
                 channel = thread if isinstance(thread, discord.Thread) else channel
-            surface = self.surface(channel, key, str(message.id), reply_to=message)  # type: ignore[arg-type]
-            shown.append(surface)
-            return surface
+            return self.surface(channel, key, str(message.id), reply_to=message)  # type: ignore[arg-type]
 
         try:
-            outcome = await self.core.controls.ask_edited(
+            await self.core.controls.ask_edited(
                 PLATFORM,
                 str(message.id),
                 readable_text(message, me),
@@ -200,9 +186,6 @@ class AnswerControls:
             )
         except UserFacingError as exc:
             await self._hint(message, str(exc))
-            return
-        if outcome is not None and shown:
-            await self.finish(shown[0], outcome)
 
     async def _hint(self, message: discord.Message, text: str) -> None:
         """A reply that deletes itself: Discord cannot answer an edit privately."""

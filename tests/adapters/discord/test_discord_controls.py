@@ -3,6 +3,8 @@ buttons (MESSAGE_COMPONENT interactions) and message edits in the simulator, wit
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from adapters.discord import controls as discord_controls
@@ -80,6 +82,8 @@ async def test_regenerate_posts_attempt_two_as_a_branch_and_works_after_a_restar
     [answer] = sim.bot_messages(thread)
     regenerate = _buttons(answer)[0]
     assert regenerate.startswith("owb:regen:")
+    versions = sim.message_history(answer)
+    assert all(a.content != b.content for a, b in itertools.pairwise(versions)), "no edit for the buttons alone"
 
     await discord_bridge.restart()  # buttons on messages posted before a restart keep working
     clicked = await _click(discord_bridge, answer, world.alice, regenerate)
