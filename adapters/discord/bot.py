@@ -115,6 +115,10 @@ class BridgeClient(discord.Client):
         if self.adapter.accepting:
             self.adapter.controls.on_edit(payload.message)
 
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if self.adapter.accepting:
+            self.adapter.controls.on_reaction(payload)
+
 
 class DiscordAdapter:
     """One bot connection, following the adapter contract (`bridge.adapter`).

@@ -6,7 +6,9 @@ an edited question asked again.
 * **Regenerate** posts a new answer to the same question where the button is ("Attempt 2"), a sibling
   branch in the OpenWebUI chat; anyone allowed in the conversation may click it.
 * **👍 / 👎** are each person's own rating, sent to OpenWebUI's evaluations; a second click changes it.
-  Only the clicker sees the confirmation.
+  Only the clicker sees the confirmation. The same reactions on an answer rate it too (the answer's
+  buttons name its turn); a reaction gets no confirmation (the reaction shows), removing one changes
+  nothing, and one from a person the access rules refuse is ignored (Discord has no private answer to it).
 * **Editing** the latest question of a conversation asks it again as a new branch. Discord has no private
   answer to a message edit, so an edit of an older question gets a short reply that deletes itself after
   `HINT_SECONDS`.
@@ -29,7 +31,7 @@ from adapters.discord.events import PLATFORM, from_a_person, readable_text
 from adapters.discord.pacing import DiscordRateLimits
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import NO_PINGS, ChannelReplySurface
-from bridge.control_ids import Action
+from bridge.control_ids import Action, parse_control_id
 from bridge.core import Core
 from bridge.errors import UserFacingError
 from bridge.messages import ConversationKey, Person
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HINT_SECONDS = 20.0
 """How long the reply to an edit of an older question stays before it deletes itself."""
+THUMBS = {"👍": 1, "👎": -1}
 
 
 def stop_view(stop_id: str) -> discord.ui.View:
@@ -55,6 +58,16 @@ def answer_view(turn_id: int) -> discord.ui.View:
 
 def _person(user: discord.abc.User) -> Person:
     return Person(str(user.id), user.display_name)
+
+
+def _rated_turn(message: discord.Message) -> int | None:
+    """The turn a finished answer's 👍 button names, if the message shows one."""
+    for row in message.components:
+        for item in getattr(row, "children", []):
+            parsed = parse_control_id(getattr(item, "custom_id", None) or "")
+            if parsed is not None and parsed[0] == Action.RATE_UP and parsed[1].isdigit():
+                return int(parsed[1])
+    return None
 
 
 class AnswerControls:
@@ -152,6 +165,34 @@ class AnswerControls:
         await tell_privately(
             interaction, await self.core.controls.rate(PLATFORM, int(turn), _person(interaction.user), rating)
         )
+
+    # --- reactions ------------------------------------------------------------------------------
+
+    def on_reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        """A 👍 or 👎 added to one of the bot's messages rates the answer (in the background)."""
+        me = self.client.user
+        rating = THUMBS.get(payload.emoji.name or "")
+        if rating is None or me is None or payload.user_id == me.id:
+            return
+        if payload.message_author_id is not None and payload.message_author_id != me.id:
+            return
+        self.tasks.spawn(self._reacted(payload, rating), name=f"discord-reaction-{payload.message_id}")
+
+    async def _reacted(self, payload: discord.RawReactionActionEvent, rating: int) -> None:
+        try:
+            channel = self.client.get_channel(payload.channel_id) or await self.client.fetch_channel(payload.channel_id)
+            message = await channel.fetch_message(payload.message_id)  # type: ignore[union-attr]
+            user = payload.member or await self.client.fetch_user(payload.user_id)
+        except discord.HTTPException as exc:
+            log.info("Discord: a reaction on message %s could not be read: %s", payload.message_id, exc)
+            return
+        turn = _rated_turn(message)
+        if turn is None or self.access.refusal(asker_of(user, channel, message.guild)) is not None:
+            return
+        try:
+            await self.core.controls.rate(PLATFORM, turn, _person(user), rating)
+        except UserFacingError as exc:
+            log.info("Discord: a reaction on message %s rated nothing: %s", payload.message_id, exc)
 
     # --- edited questions -----------------------------------------------------------------------
 

@@ -284,6 +284,25 @@ class DiscordSimulator:
         await self.gateway.dispatch_message("MESSAGE_UPDATE", found)
         return found
 
+    async def user_reacts(self, message: Ref, user: Ref, emoji: str) -> None:
+        """A user adds the unicode emoji ``emoji`` to a message; dispatches MESSAGE_REACTION_ADD."""
+        found = self.message(_id(message))
+        user_id = _id(user)
+        event: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": str(found.channel_id),
+            "message_id": str(found.id),
+            "message_author_id": str(found.author_id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "burst_colors": [],
+            "type": 0,
+        }
+        if found.guild_id is not None:
+            event["guild_id"] = str(found.guild_id)
+            event["member"] = payloads.member(self.state, self.state.guilds[found.guild_id].members[user_id])
+        await self.gateway.dispatch("MESSAGE_REACTION_ADD", event, dm=found.guild_id is None)
+
     async def user_deletes(self, message: Ref) -> None:
         found = self.message(_id(message))
         found.deleted_monotonic = self.clock.monotonic()
