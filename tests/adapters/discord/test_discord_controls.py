@@ -8,8 +8,10 @@ import pytest
 from adapters.discord import controls as discord_controls
 from bridge import texts
 from bridge.control_ids import Action, control_id
+from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
 from simulators.discord import DiscordSimulator, SimInteraction, SimMessage
+from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 
@@ -191,3 +193,46 @@ async def test_editing_the_latest_question_asks_it_again_and_an_older_one_gets_a
     assert hint.reference_id == question.id
     await sim.wait_until(lambda: hint.deleted, 5, "the hint to delete itself")
     assert len(sim.bot_messages(thread)) == 3, "an older question is not asked again"
+
+
+@pytest.mark.contract
+async def test_controls_against_a_real_openwebui(
+    discord_bridge_on_real_owui: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """Stop, Regenerate and 👍/👎 through discord.py with OpenWebUI 0.12.4 itself: the chat tree and the
+    evaluations as its API gives them back."""
+    bridge, sim = discord_bridge_on_real_owui, discord_sim
+    await bridge.start()
+    question = await sim.user_says(world.general, world.alice, "real ramble [[endless]] [[rate:30]]", mentions_bot=True)
+    await sim.wait_until(lambda: sim.thread_of(question) is not None, 30)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = await sim.wait_for_bot_message(thread, predicate=lambda m: len(m.content) > 20, timeout=60)
+    await _click(bridge, answer, world.alice, control_id(Action.STOP, str(question.id)))
+    await bridge.wait_answered(question, timeout=60)
+    assert answer.content.endswith(texts.stopped_by("alice"))
+
+    async with OpenWebUIClient(bridge.owui.url, bridge.owui.api_key) as client:
+        [chat_id] = [c["id"] for c in await extras.list_chats(client) if c["title"].startswith("real ramble")]
+        stored = chats.readable((await client.get_chat(chat_id))["chat"]) or {}
+        assert chats.chain(stored)[-1]["content"] == answer.content, "the stopped answer is the chat's answer"
+
+        regenerate, up, down = _buttons(answer)
+        await _click(bridge, answer, world.alice, regenerate)  # endless again: its own Stop ends it
+        [_, again] = await sim.wait_for_bot_message(
+            thread, count=2, predicate=lambda m: not m.ephemeral and len(m.content) > 40, timeout=60
+        )
+        [stop] = _buttons(again)
+        await _click(bridge, again, world.alice, stop)
+        await bridge.wait_idle(timeout=60)
+        assert again.content.startswith(texts.attempt_heading(2)) and again.content.endswith(texts.stopped_by("alice"))
+        stored = chats.readable((await client.get_chat(chat_id))["chat"]) or {}
+        [user] = [m for m in stored["history"]["messages"].values() if m["role"] == "user"]
+        assert len(user["childrenIds"]) == 2 and stored["history"]["currentId"] == user["childrenIds"][1]
+        assert all(stored["history"]["messages"][a]["parentId"] == user["id"] for a in user["childrenIds"])
+
+        await _click(bridge, answer, world.alice, up)
+        await _click(bridge, answer, world.alice, down)
+        mine = (await client.call("GET", "/api/v1/evaluations/feedbacks/user"))["items"]
+        rated = [f for f in mine if (f["meta"] or {}).get("message_id") == user["childrenIds"][0]]
+        assert len(rated) == 1 and rated[0]["data"]["rating"] == -1 and rated[0]["meta"]["chat_id"] == chat_id
