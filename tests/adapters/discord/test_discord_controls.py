@@ -10,7 +10,7 @@ from bridge import texts
 from bridge.control_ids import Action, control_id
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
-from simulators.discord import DiscordSimulator, SimInteraction, SimMessage
+from simulators.discord import DiscordSimulator, SimChannel, SimInteraction, SimMessage
 from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
 
@@ -32,6 +32,28 @@ def _private(interaction: SimInteraction) -> str:
     return answer.content
 
 
+async def _answered(bridge: DiscordBridge, world: World, text: str) -> tuple[SimMessage, SimChannel, SimMessage]:
+    """Alice asks `text` in #general and the answer is done: (her question, its thread, the answer)."""
+    question = await bridge.ask(world.general, world.alice, text)
+    thread = bridge.sim.thread_of(question)
+    assert thread is not None
+    [answer] = bridge.sim.bot_messages(thread)
+    return question, thread, answer
+
+
+async def _streaming(
+    bridge: DiscordBridge, world: World, text: str, timeout: float = 10
+) -> tuple[SimMessage, SimChannel, SimMessage]:
+    """Alice asks `text` (an endless answer) and it has shown some text: (question, thread, answer)."""
+    sim = bridge.sim
+    question = await sim.user_says(world.general, world.alice, text, mentions_bot=True)
+    await sim.wait_until(lambda: sim.thread_of(question) is not None, timeout)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = await sim.wait_for_bot_message(thread, predicate=lambda m: len(m.content) > 20, timeout=timeout)
+    return question, thread, answer
+
+
 def _chat(bridge: DiscordBridge, question: str) -> dict:
     """The OpenWebUI chat (of the session's fake) where `question` was asked."""
     found = [
@@ -50,11 +72,7 @@ async def test_stop_ends_the_answer_where_it_is_and_only_for_the_asker(
     bob = await sim.create_user("bob")
     await sim.add_member(world.guild, bob)
     await discord_bridge.start()
-    question = await sim.user_says(world.general, world.alice, "ramble [[endless]] [[rate:30]]", mentions_bot=True)
-    await sim.wait_until(lambda: sim.thread_of(question) is not None)
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = await sim.wait_for_bot_message(thread, predicate=lambda m: len(m.content) > 20, timeout=10)
+    question, _, answer = await _streaming(discord_bridge, world, "ramble [[endless]] [[rate:30]]")
     stop = control_id(Action.STOP, str(question.id))
     assert _buttons(answer) == [stop], "the streaming answer shows a Stop button"
 
@@ -76,10 +94,7 @@ async def test_regenerate_posts_attempt_two_as_a_branch_and_works_after_a_restar
 ) -> None:
     sim = discord_sim
     await discord_bridge.start()
-    question = await discord_bridge.ask(world.general, world.alice, "name a fruit")
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = sim.bot_messages(thread)
+    _, thread, answer = await _answered(discord_bridge, world, "name a fruit")
     regenerate = _buttons(answer)[0]
     assert regenerate.startswith("owb:regen:")
 
@@ -106,10 +121,7 @@ async def test_thumbs_rate_the_answer_in_openwebui_and_a_second_click_changes_it
 ) -> None:
     sim = discord_sim
     await discord_bridge.start()
-    question = await discord_bridge.ask(world.general, world.alice, "rate this")
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = sim.bot_messages(thread)
+    _, thread, answer = await _answered(discord_bridge, world, "rate this")
     _, up, down = _buttons(answer)
 
     discord_bridge.owui.feedback.clear()  # the session's fake: only this test's feedback
@@ -132,10 +144,7 @@ async def test_thumb_reactions_on_an_answer_rate_it_like_the_buttons(
     await sim.add_member(world.guild, bob)
     await discord_bridge.start()
     discord_bridge.owui.feedback.clear()
-    question = await discord_bridge.ask(world.general, world.alice, "react to this")
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = sim.bot_messages(thread)
+    question, _, answer = await _answered(discord_bridge, world, "react to this")
     await sim.user_reacts(question, bob, "👍")  # not an answer: nothing to rate
     await sim.user_reacts(answer, bob, "🎉")  # not a thumb
     await sim.user_reacts(answer, bob, "👍")
@@ -157,10 +166,7 @@ async def test_controls_are_refused_privately_to_people_the_access_rules_refuse(
     await sim.add_member(world.guild, mallory)
     await discord_bridge.start(denied_users=[str(mallory.id)])
     discord_bridge.owui.feedback.clear()
-    question = await discord_bridge.ask(world.general, world.alice, "guarded")
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = sim.bot_messages(thread)
+    _, thread, answer = await _answered(discord_bridge, world, "guarded")
     for custom_id in _buttons(answer):
         assert _private(await _click(discord_bridge, answer, mallory, custom_id)) == f"⛔ {texts.USER_REFUSED}"
     await discord_bridge.wait_idle()
@@ -203,11 +209,7 @@ async def test_controls_against_a_real_openwebui(
     evaluations as its API gives them back."""
     bridge, sim = discord_bridge_on_real_owui, discord_sim
     await bridge.start()
-    question = await sim.user_says(world.general, world.alice, "real ramble [[endless]] [[rate:30]]", mentions_bot=True)
-    await sim.wait_until(lambda: sim.thread_of(question) is not None, 30)
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = await sim.wait_for_bot_message(thread, predicate=lambda m: len(m.content) > 20, timeout=60)
+    question, thread, answer = await _streaming(bridge, world, "real ramble [[endless]] [[rate:30]]", timeout=60)
     await _click(bridge, answer, world.alice, control_id(Action.STOP, str(question.id)))
     await bridge.wait_answered(question, timeout=60)
     assert answer.content.endswith(texts.stopped_by("alice"))

@@ -12,6 +12,7 @@ from adapters.slack import controls as slack_controls
 from bridge import texts
 from bridge.control_ids import Action, control_id
 from bridge.openwebui import chat as chats
+from simulators.slack.server import UserMessage
 from simulators.slack.state import Message
 from tests.adapters.slack.conftest import SlackBridge
 
@@ -26,6 +27,14 @@ def _buttons(message: Message) -> list[str]:
 
 def _answers(bridge: SlackBridge, thread: str) -> list[Message]:
     return bridge.sim.bot_message_records(CHANNEL, thread)
+
+
+async def _answered(bridge: SlackBridge, text: str) -> tuple[UserMessage, Message]:
+    """Alice mentions the app with `text` in the channel and the answer is done: (her message, the answer)."""
+    posted = await bridge.sim.user_mentions_app(CHANNEL, ALICE, text)
+    await bridge.settle()
+    [answer] = _answers(bridge, posted.ts)
+    return posted, answer
 
 
 def _notes(bridge: SlackBridge, user: str) -> list[str]:
@@ -47,9 +56,7 @@ async def test_the_finished_answer_carries_regenerate_and_ratings_without_a_call
     slack_bridge: SlackBridge,
 ) -> None:
     sim = slack_bridge.sim
-    posted = await sim.user_mentions_app(CHANNEL, ALICE, "streamed answer [[reply:300]] [[rate:100]]")
-    await slack_bridge.settle()
-    [answer] = _answers(slack_bridge, posted.ts)
+    _, answer = await _answered(slack_bridge, "streamed answer [[reply:300]] [[rate:100]]")
     assert answer.visible_text == slack_bridge.reply_to("streamed answer"), "the buttons add no text"
     turn = _buttons(answer)[0].rsplit(":", 1)[1]
     assert _buttons(answer) == [control_id(a, turn) for a in (Action.REGENERATE, Action.RATE_UP, Action.RATE_DOWN)]
@@ -67,9 +74,7 @@ async def test_the_finished_answer_carries_regenerate_and_ratings_without_a_call
 
 async def test_regenerate_answers_again_as_attempt_two_also_after_a_restart(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    posted = await sim.user_mentions_app(CHANNEL, ALICE, "name a colour")
-    await slack_bridge.settle()
-    [answer] = _answers(slack_bridge, posted.ts)
+    posted, answer = await _answered(slack_bridge, "name a colour")
     await slack_bridge.restart()
     await sim.user_clicks(CHANNEL, answer.ts, BOB, _buttons(answer)[0])
     await slack_bridge.settle()
@@ -84,9 +89,7 @@ async def test_regenerate_answers_again_as_attempt_two_also_after_a_restart(slac
 async def test_ratings_go_to_openwebui_privately_and_a_second_click_changes_them(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
     slack_bridge.owui.feedback.clear()
-    posted = await sim.user_mentions_app(CHANNEL, ALICE, "rate me")
-    await slack_bridge.settle()
-    [answer] = _answers(slack_bridge, posted.ts)
+    posted, answer = await _answered(slack_bridge, "rate me")
     _, up, down = _buttons(answer)
     await sim.user_clicks(CHANNEL, answer.ts, BOB, up)
     await slack_bridge.settle()
@@ -126,9 +129,7 @@ async def test_refused_people_are_told_privately_and_nothing_happens(slack_bridg
     sim = slack_bridge.sim
     await slack_bridge.restart(denied_users=[BOB])
     slack_bridge.owui.feedback.clear()
-    posted = await sim.user_mentions_app(CHANNEL, ALICE, "for alice")
-    await slack_bridge.settle()
-    [answer] = _answers(slack_bridge, posted.ts)
+    posted, answer = await _answered(slack_bridge, "for alice")
     for action_id in _buttons(answer):
         await sim.user_clicks(CHANNEL, answer.ts, BOB, action_id)
     await slack_bridge.settle()
