@@ -212,8 +212,7 @@ class AnswerControls:
                 raise UserFacingError(f"⛔ {refusal}")
             channel: object = message.channel
             if key.thread and key.thread != str(message.channel.id):
-                thread = self.client.get_channel(int(key.thread))
-                channel = thread if isinstance(thread, discord.Thread) else channel
+                channel = await self._thread(int(key.thread)) or channel
             return self.surface(channel, key, str(message.id), reply_to=message)  # type: ignore[arg-type]
 
         try:
@@ -227,6 +226,17 @@ class AnswerControls:
             )
         except UserFacingError as exc:
             await self._hint(message, str(exc))
+
+    async def _thread(self, thread_id: int) -> discord.Thread | None:
+        """The thread a conversation key names (a question that opened a thread is edited in its parent
+        channel); None when the id is not a thread's (a reply chain's first message)."""
+        found = self.client.get_channel(thread_id)
+        if found is None:
+            try:
+                found = await self.client.fetch_channel(thread_id)
+            except discord.HTTPException:
+                return None
+        return found if isinstance(found, discord.Thread) else None
 
     async def _hint(self, message: discord.Message, text: str) -> None:
         """A reply that deletes itself: Discord cannot answer an edit privately."""

@@ -201,6 +201,20 @@ async def test_editing_the_latest_question_asks_it_again_and_an_older_one_gets_a
     assert len(sim.bot_messages(thread)) == 3, "an older question is not asked again"
 
 
+async def test_editing_the_question_that_opened_a_thread_answers_again_in_the_thread_after_a_restart(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
+    question, thread, _ = await _answered(discord_bridge, world, "what is 2+2")
+    await discord_bridge.restart()
+    await sim.user_edits(question, f"<@{sim.bot_user.id}> what is 3+3")
+    await sim.wait_for_bot_message(thread, count=2, timeout=10)
+    await discord_bridge.wait_idle()
+    assert sim.bot_texts(thread)[-1] == f"{texts.EDITED_HEADING}\necho: what is 3+3"
+    assert sim.bot_messages(world.general) == [], "the answer goes to the thread, not the channel"
+
+
 @pytest.mark.contract
 async def test_controls_against_a_real_openwebui(
     discord_bridge_on_real_owui: DiscordBridge, discord_sim: DiscordSimulator, world: World
