@@ -64,8 +64,11 @@ class AnswerControls:
     async def regenerate(
         self, platform: str, turn_id: int, who: Person, click_id: str, surface: ReplySurface
     ) -> TurnOutcome:
-        """A new answer to turn `turn_id`'s question, as a sibling of its answers (`bridge.branching`)."""
+        """A new answer to turn `turn_id`'s question, as a sibling of its answers (`bridge.branching`);
+        `UserFacingError` when its conversation was ended (`new`: the place has another chat now)."""
         turn = await self._turn(platform, turn_id)
+        if turn.archived:
+            raise UserFacingError(texts.CONVERSATION_ENDED)
         message = IncomingMessage(
             key=turn.conversation.key,
             event_id=variant_event_id(_question(turn), BranchKind.REGENERATE, click_id),

@@ -16,6 +16,7 @@ from bridge.messages import ConversationKey, Person
 from bridge.openwebui import OpenWebUIClient
 from bridge.openwebui import chat as chats
 from bridge.surface import ReplySurface
+from tests import openwebui_extras as extras
 from tests.conftest import OwuiTarget
 from tests.messages import key, message
 from tests.surfaces import RecordingSurface
@@ -167,6 +168,20 @@ async def test_an_edited_latest_question_is_asked_again_as_a_sibling(
     assert first.chat_id == second.chat_id == edited.chat_id
     again = await controls.ask_edited("test", "q2", "second question, again", "e3", ADA, _on(RecordingSurface()))
     assert again is not None and again.status == "answered", "the edited question stays the latest"
+
+
+async def test_an_answer_of_an_ended_conversation_is_not_regenerated(
+    engine: Engine, controls: AnswerControls, client: OpenWebUIClient
+) -> None:
+    k = key()
+    first = await engine.handle(message(k, "before new"), RecordingSurface())
+    assert first.turn_id is not None
+    await engine.store.archive_conversation(k)
+    chats_before = len(await extras.list_chats(client))
+    with pytest.raises(UserFacingError) as ended:
+        await controls.regenerate("test", first.turn_id, ADA, "click", RecordingSurface())
+    assert str(ended.value) == texts.CONVERSATION_ENDED
+    assert len(await extras.list_chats(client)) == chats_before, "no chat is started for it"
 
 
 async def test_a_button_of_an_unknown_turn_says_it_expired(controls: AnswerControls) -> None:
