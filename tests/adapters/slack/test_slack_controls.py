@@ -156,3 +156,16 @@ async def test_an_edited_latest_question_is_asked_again_and_an_older_one_gets_a_
     await slack_bridge.settle()
     assert _notes(slack_bridge, ALICE) == [texts.EDIT_NOT_LAST]
     assert len(_answers(slack_bridge, posted.ts)) == len(answers)
+
+
+async def test_clicks_reach_the_app_in_http_mode_too(slack_bridge: SlackBridge) -> None:
+    """Slack POSTs a click to the Request URL as a signed `payload=` form; bolt routes it like an event."""
+    sim = slack_bridge.sim
+    await slack_bridge.restart(mode="http")
+    posted, answer = await _answered(slack_bridge, "over http")
+    delivery = await sim.user_clicks(CHANNEL, answer.ts, ALICE, _buttons(answer)[0])
+    await slack_bridge.settle()
+    assert [a.outcome for a in delivery.attempts] == ["acked"]
+    assert [m.visible_text for m in _answers(slack_bridge, posted.ts)][
+        -1
+    ] == f"{texts.attempt_heading(2)}\necho: over http"
