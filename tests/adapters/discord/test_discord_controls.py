@@ -215,6 +215,30 @@ async def test_editing_the_question_that_opened_a_thread_answers_again_in_the_th
     assert sim.bot_messages(world.general) == [], "the answer goes to the thread, not the channel"
 
 
+async def test_regenerate_in_a_dm_and_in_a_reply_chain(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start(reply_mode="channel")
+    dm = await sim.create_dm(world.alice)
+    private = await sim.user_says(dm, world.alice, "in private")
+    await discord_bridge.wait_answered(private)
+    [answer] = sim.bot_messages(dm)
+    await _click(discord_bridge, answer, world.alice, _buttons(answer)[0])
+    await discord_bridge.wait_idle()
+    assert sim.bot_texts(dm) == ["echo: in private", f"{texts.attempt_heading(2)}\necho: in private"]
+
+    await discord_bridge.ask(world.general, world.alice, "in the chain")
+    [answer] = sim.bot_messages(world.general)
+    await _click(discord_bridge, answer, world.alice, _buttons(answer)[0])
+    await discord_bridge.wait_idle()
+    _, again = sim.bot_messages(world.general)
+    assert again.content == f"{texts.attempt_heading(2)}\necho: in the chain" and again.reference_id == answer.id
+    follow_up = await sim.user_says(world.general, world.alice, "chain goes on", reply_to=again, mention_author=False)
+    await discord_bridge.wait_answered(follow_up)
+    assert discord_bridge.upstream.asked("chain goes on")[-1].message_count == 3, "the reply continues that chat"
+
+
 @pytest.mark.contract
 async def test_controls_against_a_real_openwebui(
     discord_bridge_on_real_owui: DiscordBridge, discord_sim: DiscordSimulator, world: World
