@@ -45,7 +45,7 @@ class Click:
 
     @property
     def place(self) -> ReplyPlace:
-        """Where a private note about the click, or a new answer, goes: the button's thread."""
+        """Where a private note about the click goes: the button's thread (the top level outside one)."""
         return ReplyPlace(self.team_id, self.channel, self.thread_ts, self.user_id)
 
     @classmethod
