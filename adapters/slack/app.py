@@ -73,6 +73,9 @@ class SlackAdapter:
         self._commands: SlashCommands | None = None
         self._threads: ForgottenThreads | None = None
         self._controls: AnswerControls | None = None
+        self.actions: ActionDispatcher | None = None
+        """Every click on a bridge button (`owb:<action>:<argument>`) goes here; features register their
+        actions on it when the adapter starts (`adapters.slack.actions`)."""
 
     @property
     def client(self) -> AsyncWebClient:
@@ -125,12 +128,12 @@ class SlackAdapter:
             access=self._access,
             spawn=self.spawn,
         )
-        actions = ActionDispatcher(self._controls.tell, self.spawn)
-        self._controls.register(actions)
+        self.actions = ActionDispatcher(self._controls.tell, self.spawn)
+        self._controls.register(self.actions)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
-        app.action(ACTION_IDS)(actions.on_action)
+        app.action(ACTION_IDS)(self.actions.on_action)
         await self._check_bot_token()
         if s.mode == "socket":
             app_token = s.app_token.get_secret_value()
