@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bridge import texts
+from bridge.answer_controls import AnswerControls
 from bridge.catalog import Catalog
 from bridge.engine import Engine
 from bridge.errors import UserFacingError
@@ -34,6 +35,8 @@ class Core:
         self._link_commands: dict[str, str] = {}
         if identities is not None:
             engine.owner_of = identities.acting_for_chat
+        self.controls = AnswerControls(engine)
+        """Stop, Regenerate, 👍/👎 and edited questions (`bridge.answer_controls`)."""
 
     # --- turns ----------------------------------------------------------------------------------
 

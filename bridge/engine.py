@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from bridge import assistant, texts
+from bridge.branching import Branch, place_question
 from bridge.catalog import Catalog
 from bridge.chat_tasks import Answered, ChatTasks
 from bridge.errors import StoreError, UserFacingError, explain
@@ -38,6 +39,7 @@ from bridge.openwebui import chat as chats
 from bridge.openwebui.acting import Acting, acting_as
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
+from bridge.stopping import RunningTurns, StopSignal
 from bridge.store import Conversation, Store
 from bridge.surface import ReplySurface, Source
 from bridge.tasks import BackgroundTasks, finish_or_cancel
@@ -110,6 +112,7 @@ class Engine:
         self._locks = _KeyedLocks()
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
+        self.running = RunningTurns()  # what a Stop button can stop
         self.draining = False
         self.background = BackgroundTasks("after answers")  # titles, tags, follow-ups: never in a turn's way
         self.chat_tasks = ChatTasks(client, self.background)
@@ -120,13 +123,19 @@ class Engine:
     # --- turns ----------------------------------------------------------------------------------
 
     async def handle(
-        self, message: IncomingMessage, surface: ReplySurface, *, knowledge: tuple[str, ...] = ()
+        self,
+        message: IncomingMessage,
+        surface: ReplySurface,
+        *,
+        knowledge: tuple[str, ...] = (),
+        branch: Branch | None = None,
     ) -> TurnOutcome:
         """Answer `message` in its conversation through `surface`; never raises (but for cancellation):
         whatever fails, the adapter gets an outcome and the person a note.
 
         Redelivered events (same platform event id) are answered once. `knowledge` adds knowledge-base
-        ids to search for this turn (`/kb ask`).
+        ids to search for this turn (`/kb ask`); `branch` makes it a regenerated answer or an edited
+        question (`bridge.branching`).
         """
         if self.draining:
             await _say(surface, f"⚠️ {texts.RESTARTING}")
@@ -137,7 +146,7 @@ class Engine:
         try:
             async with self._locks.hold(message.key):
                 METRICS.active.set(len(self._locks))
-                return await self._claimed_turn(message, surface, knowledge)
+                return await self._claimed_turn(message, surface, knowledge, branch)
         except Exception as exc:  # a fault no step expected (a bug): the turn still ends, visibly
             log.exception("turn in %s failed outside its own error handling", message.key.describe())
             await _say(surface, f"⚠️ {explain(exc)}")
@@ -147,7 +156,7 @@ class Engine:
             METRICS.active.set(len(self._locks))
 
     async def _claimed_turn(
-        self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]
+        self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...], branch: Branch | None
     ) -> TurnOutcome:
         """The turn, unless the store has seen this event id before (a platform's redelivery)."""
         try:
@@ -161,7 +170,9 @@ class Engine:
         platform = message.key.platform
         METRICS.turns_started.labels(platform).inc()
         started = time.monotonic()
-        outcome = await self._turn(message, surface, knowledge)
+        stop_id = branch.stop_id if branch else message.event_id
+        with self.running.track(platform, stop_id, message.author_id) as stop:
+            outcome = await self._turn(message, surface, knowledge, branch, stop)
         where = message.key.describe()
         log.info(
             "turn %s in %s (chat %s)",
@@ -180,7 +191,14 @@ class Engine:
             METRICS.edits.labels(platform, "edit").inc(stats.edits)
         return outcome
 
-    async def _turn(self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...]) -> TurnOutcome:
+    async def _turn(
+        self,
+        message: IncomingMessage,
+        surface: ReplySurface,
+        knowledge: tuple[str, ...],
+        branch: Branch | None,
+        stop: StopSignal,
+    ) -> TurnOutcome:
         deadline = asyncio.get_running_loop().time() + self.max_turn_seconds
         reply = LiveReply(surface)
         reply.start()
@@ -197,23 +215,23 @@ class Engine:
             conversation, chat = await self._open_chat(message, turn.model)
             turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
-            parent_id = _current(chat)
             files += [{"type": "image", "url": url} for url in images]
-            user = chats.user_message(
-                turn.user_id, parent_id, message.text, turn.model, files=files, name=message.author_name
+            question = place_question(
+                chat, turn.user_id, message.text, turn.model, files, branch, name=message.author_name
             )
-            patch = chats.attach(chat, user)
+            turn.user_id, reply.heading = question.user_id, question.heading
             context = chats.chain(chat)
-            await self.client.update_chat(conversation.chat_id, patch)
-            turn.id = await self.store.begin_turn(
-                conversation, message.event_id, turn.user_id, turn.assistant_id, parent_id, turn.model
+            if question.patch is not None:
+                await self.client.update_chat(conversation.chat_id, question.patch)
+            turn.id = outcome.turn_id = stop.turn_id = await self.store.begin_turn(
+                conversation, message.event_id, turn.user_id, turn.assistant_id, question.parent_id, turn.model
             )
             self._open_turns.add(turn.id)
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
             body, drawn = await self.generated.draw({**body, **assistance.request()})
-            sources, cut = await self._read_answer(turn, reply, body, deadline)
+            sources, cut = await self._read_answer(turn, reply, body, deadline, stop)
             shown = _with_note(turn.text, cut) if cut else turn.text
             if not shown.strip() and turn.tool_calls:
                 shown = texts.tools_not_run(turn.tool_calls)
@@ -231,7 +249,7 @@ class Engine:
             if produced:
                 outcome.notices += await self.generated.deliver(surface, produced)
             messages = [*chats.completion_messages(context), {"role": "assistant", "content": shown}]
-            first = parent_id is None
+            first = question.parent_id is None and branch is None  # a new chat, not a retry of its first question
             self.chat_tasks.after(Answered(conversation.chat_id, turn.model, messages, answer, first), surface)
             if outcome.notices:
                 await _say(surface, "\n".join(outcome.notices))
@@ -258,20 +276,23 @@ class Engine:
             self._open_turns.discard(turn.id)  # type: ignore[arg-type]
 
     async def _read_answer(
-        self, turn: _TurnState, reply: LiveReply, body: dict[str, Any], deadline: float
+        self, turn: _TurnState, reply: LiveReply, body: dict[str, Any], deadline: float, stop: StopSignal
     ) -> tuple[list[dict[str, Any]], str]:
         """Stream the completion into `turn.text` and the live reply; returns the answer's sources and, when
-        it was cut, the note saying so.
+        it was cut or stopped, the note saying so.
 
         An answer is bounded (issue 14: one 10 MB event made 741 messages, endless output posted without end):
         past `max_answer_chars` the rest is not read and the stream is closed; at the turn's deadline
-        (`max_turn_seconds` after it began) it ends where it is. Silence is the client's idle timeout.
+        (`max_turn_seconds` after it began) it ends where it is. Silence is the client's idle timeout. A Stop
+        click ends it where it is too (`bridge.stopping`).
         """
         sources: list[dict[str, Any]] = []
         malformed: list[str] = []
         cut = ""
         bound = asyncio.timeout_at(deadline)
-        try:
+
+        async def read() -> None:
+            nonlocal sources, cut
             async with bound, aclosing(self.client.stream(body)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
@@ -288,6 +309,10 @@ class Engine:
                     elif isinstance(event, MalformedEvent):
                         METRICS.stream_events_skipped.inc()
                         malformed.append(event.reason)
+
+        try:
+            if await stop.until_stopped(read()):
+                cut = texts.stopped_by(stop.by)
         except TimeoutError:
             if not bound.expired():
                 raise

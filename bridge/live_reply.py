@@ -76,6 +76,8 @@ class LiveReply:
         self.on_message = on_message
         """Awaited with every message id of the reply each time a message is posted (the engine stores them,
         so that a restart after a crash can find and mark the partial answer)."""
+        self.heading = ""
+        """A line shown above the text (a regenerated answer's "Attempt 2"); set before the first update."""
         self._text = ""
         self._final = False
         self._changed = asyncio.Event()
@@ -111,6 +113,7 @@ class LiveReply:
 
     def update(self, text: str) -> None:
         """The whole text so far. Cheap: it is sent later, coalesced with what follows."""
+        text = self._headed(text)
         if text != self._text and not self._final:
             self._text = text
             self._changed.set()
@@ -129,7 +132,7 @@ class LiveReply:
                 self._task = None
                 raise failure
         self.start()
-        self._text = text if text.strip() else EMPTY_ANSWER
+        self._text = self._headed(text if text.strip() else EMPTY_ANSWER)
         self._final = True
         self._finishing.set()
         self._changed.set()
@@ -143,6 +146,9 @@ class LiveReply:
             await self._stop_progress()
         await self._surface.close()
         return self.message_ids
+
+    def _headed(self, text: str) -> str:
+        return f"{self.heading}\n{text}" if self.heading else text
 
     # --- the sender -----------------------------------------------------------------------------
 

@@ -78,3 +78,20 @@ class InterruptedTurn:
 
     key: ConversationKey
     message_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who clicked a control or edited a message: the platform's user id and the name shown for them."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An answer a control names: its conversation (for the adapter's access check and the place of a new
+    answer) and its turn (what the answer's buttons name)."""
+
+    key: ConversationKey
+    turn_id: int

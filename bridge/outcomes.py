@@ -45,3 +45,4 @@ class TurnOutcome:
     reply: LiveReply | None = None
     private_note: str = ""
     """For the asker only (a refused or missing link): the adapter delivers it privately, never in the thread."""
+    turn_id: int | None = None  # the store's row: what the buttons on the answer name

@@ -56,6 +56,37 @@ def answer_cut_slow(seconds: float) -> str:
     return f"✂️ The answer was cut here: it took longer than the bridge's limit of {seconds:g} seconds."
 
 
+# --- controls on an answer (Stop, Regenerate, 👍/👎, an edited question) --------------------------------
+
+STOP_NOT_YOURS = "Only the person who asked, or an admin, can stop this answer."
+ALREADY_FINISHED = "This answer has already finished."
+CONTROL_EXPIRED = (
+    "This button belongs to an answer the bridge has no record of any more (its database was reset); ask again."
+)
+CONVERSATION_ENDED = "This conversation was ended with `new`; ask again to start from here."
+QUESTION_GONE = "That question is no longer in the OpenWebUI chat (it was deleted there); ask again instead."
+EDIT_NOT_LAST = (
+    "Only your latest question in a conversation is asked again when you edit it; send a new message instead."
+)
+EDITED_HEADING = "✏️ *Answer to the edited question*"
+
+
+def stopped_by(name: str) -> str:
+    """Ends an answer someone stopped with its Stop button."""
+    return f"⏹️ Stopped by {name}."
+
+
+def attempt_heading(number: int) -> str:
+    """Heads a regenerated answer: which of the question's answers it is."""
+    return f"🔁 *Attempt {number}*"
+
+
+def rated(rating: int, changed: bool) -> str:
+    """The private confirmation of a 👍/👎 click."""
+    thumb = "👍" if rating > 0 else "👎"
+    return f"Your rating is now {thumb}; it is in OpenWebUI's evaluations." if changed else f"Thanks for the {thumb}."
+
+
 def _plain_quote(text: str) -> str:
     return "\n> " + text.replace("\n", "\n> ")
 

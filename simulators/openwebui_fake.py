@@ -86,6 +86,7 @@ class FakeOpenWebUI:
         self.files: dict[str, FakeFile] = {}
         self.knowledge: dict[str, FakeKnowledge] = {}
         self.requests: list[tuple[float, str, str]] = []
+        self.feedback: dict[str, dict[str, Any]] = {}
         self.down = False
         self.planted_sources: dict[str, list[dict[str, str]]] = {}
         """Sources a test plants, as `{"name": ..., "url": ...}`, for every question that contains the key:
@@ -135,6 +136,10 @@ class FakeOpenWebUI:
             web.delete("/api/v1/knowledge/{id}/delete", self._kb_delete),
             web.post("/api/v1/retrieval/query/collection", self._query),
             *self.assistant.routes(),
+            web.post("/api/v1/evaluations/feedback", self._feedback_create),
+            web.get("/api/v1/evaluations/feedback/{id}", self._feedback_get),
+            web.post("/api/v1/evaluations/feedback/{id}", self._feedback_update),
+            web.get("/api/v1/evaluations/feedbacks/user", self._feedback_mine),
             web.route("*", "/{tail:.*}", self._web_ui),
         ]
         app.add_routes(routes)
@@ -371,6 +376,8 @@ class FakeOpenWebUI:
                 # that are not UTF-8 included
                 async for chunk in upstream.content.iter_any():
                     await out.write(chunk)
+            except aiohttp.ClientConnectionResetError:
+                return out  # the bridge went away (a stopped answer): nobody is left to tell
             except aiohttp.ClientError:
                 error = {"error": {"message": "Chat completion stream failed"}}
                 await out.write(f"data: {json.dumps(error)}\n\ndata: [DONE]\n\n".encode())
@@ -527,6 +534,44 @@ class FakeOpenWebUI:
         self.knowledge.pop(self._kb(request).id)
         return web.json_response(True)
 
+    # --- evaluations (the feedback the web UI's 👍/👎 create) ------------------------------------
+
+    async def _feedback_create(self, request: web.Request) -> web.Response:
+        now = int(time.time())
+        feedback = {
+            **_feedback_form(await request.json()),
+            "id": str(uuid.uuid4()),
+            "user_id": "bridge-user",
+            "version": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.feedback[feedback["id"]] = feedback
+        return web.json_response(feedback)
+
+    async def _feedback_get(self, request: web.Request) -> web.Response:
+        feedback = self.feedback.get(request.match_info["id"])
+        if feedback is None:
+            return web.json_response(FEEDBACK_NOT_FOUND, status=404)
+        return web.json_response(feedback)
+
+    async def _feedback_update(self, request: web.Request) -> web.Response:
+        """Like the real server: `data`, `meta` and `snapshot` are replaced only when sent non-empty."""
+        feedback = self.feedback.get(request.match_info["id"])
+        if feedback is None:
+            return web.json_response(FEEDBACK_NOT_FOUND, status=404)
+        form = _feedback_form(await request.json())
+        for name in ("data", "meta", "snapshot"):
+            if form[name]:
+                feedback[name] = form[name]
+        feedback["updated_at"] = int(time.time())
+        return web.json_response(feedback)
+
+    async def _feedback_mine(self, request: web.Request) -> web.Response:
+        mine = sorted(self.feedback.values(), key=lambda f: f["updated_at"], reverse=True)
+        items = [{k: v for k, v in f.items() if k != "snapshot"} for f in mine]  # the list leaves snapshots out
+        return web.json_response({"items": items, "total": len(items)})
+
     async def _query(self, request: web.Request) -> web.Response:
         body = await request.json()
         refs = [{"type": "collection", "id": name} for name in body.get("collection_names", [])]
@@ -541,6 +586,19 @@ class FakeOpenWebUI:
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+FEEDBACK_NOT_FOUND = {"detail": "We could not find what you're looking for :/"}
+RATING_FIELDS = ("rating", "model_id", "sibling_model_ids", "reason", "comment")
+
+
+def _feedback_form(body: dict[str, Any]) -> dict[str, Any]:
+    """A `FeedbackForm` as the real server keeps it: `data` dumped with every `RatingData` field (None when
+    not sent, extra keys kept); client-supplied ids and timestamps dropped."""
+    data = body.get("data")
+    if isinstance(data, dict):
+        data = {**{name: None for name in RATING_FIELDS}, **data}
+    return {"type": str(body.get("type", "")), "data": data, "meta": body.get("meta"), "snapshot": body.get("snapshot")}
 
 
 def _stored(value: Any) -> Any:

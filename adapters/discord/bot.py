@@ -24,6 +24,8 @@ from discord.http import Route
 from adapters.discord import linking
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
+from adapters.discord.components import ControlButton, Dispatcher
+from adapters.discord.controls import AnswerControls
 from adapters.discord.events import (
     PLATFORM,
     Action,
@@ -38,7 +40,7 @@ from adapters.discord.files import AttachmentFetcher
 from adapters.discord.pacing import DiscordRateLimits
 from adapters.discord.recovery import mark_interrupted
 from adapters.discord.settings import DiscordSettings
-from adapters.discord.surface import NO_PINGS, ChannelReplySurface, upload_limit
+from adapters.discord.surface import NO_PINGS, upload_limit
 from adapters.discord.titles import ThreadRenames
 from bridge import texts
 from bridge.core import Core
@@ -86,10 +88,14 @@ class BridgeClient(discord.Client):
         super().__init__(intents=intents, http_trace=adapter.rates.trace_config(), **options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
+        self.components = Dispatcher()
+        """Where every click on a bridge button goes (`adapters.discord.components`)."""
         self.gateway_live = False
 
     async def setup_hook(self) -> None:
-        """Logged in, not yet connected: commands are synced before any can be used."""
+        """Logged in, not yet connected: commands are synced before any can be used, and clicks on the
+        bridge's buttons, also on messages posted before this start, are routed."""
+        self.add_dynamic_items(ControlButton)
         synced = await self.tree.sync()
         log.info("Discord slash commands synced: %s", ", ".join(f"/{c.name}" for c in synced))
 
@@ -107,6 +113,14 @@ class BridgeClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        if self.adapter.accepting:
+            self.adapter.controls.on_edit(payload.message)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if self.adapter.accepting:
+            self.adapter.controls.on_reaction(payload)
 
 
 class DiscordAdapter:
@@ -130,6 +144,16 @@ class DiscordAdapter:
         self.commands.register(self.client.tree)
         if core.linking:
             linking.register(self.client.tree, core, self.access)
+        self.controls = AnswerControls(
+            core,
+            settings,
+            access=self.access,
+            rates=self.rates,
+            tasks=self.tasks,
+            client=self.client,
+            remember_in_chain=lambda posted, root: self.chains.remember(posted, root),
+        )
+        self.controls.register(self.client.components)
         self._chains: ReplyChains | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._accepting = True
@@ -183,6 +207,11 @@ class DiscordAdapter:
         """Until the client stops by itself (a fatal gateway error is raised here); cancelling leaves it running."""
         assert self._runner is not None, "start() first"
         await asyncio.shield(self._runner)
+
+    @property
+    def accepting(self) -> bool:
+        """Whether new work is taken (not after `stop` began)."""
+        return self._accepting
 
     @property
     def running_answers(self) -> int:
@@ -257,14 +286,12 @@ class DiscordAdapter:
                 return
             channel, key = thread, thread_key(thread)
         assert key is not None
-        root = int(key.thread) if plan.action is Action.REPLY else 0
         own_thread = isinstance(channel, discord.Thread) and channel.owner_id == me.id
-        surface = ChannelReplySurface(
-            channel,  # type: ignore[arg-type]
-            self.rates,
-            edit_interval=self.settings.edit_interval,
+        surface = self.controls.surface(
+            channel,
+            key,
+            str(message.id),
             reply_to=message if plan.action is Action.REPLY else None,
-            on_post=(lambda posted: self.chains.remember(posted, root)) if root else None,
             rename=partial(self.renames.rename, channel) if own_thread else None,  # type: ignore[arg-type]
             max_upload_bytes=upload_limit(message.guild),
         )

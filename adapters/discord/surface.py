@@ -97,6 +97,10 @@ class ChannelReplySurface(SurfaceExtras):
     In channel mode (`reply_to` set) every message of the answer replies to the user's message, so a
     later reply to any of them finds its way back to the conversation; `on_post` is told of each one.
     `rename` names the conversation's thread after its chat's title: given only for a thread the bot opened.
+    Buttons: `stop_view` (Stop) goes on every message posted while the answer streams, and routine edits
+    keep it; a final write (the reply's final text, or a message that is complete) sets `buttons()` (the
+    finished answer's: Regenerate, 👍, 👎; None: none) instead, in the same call. `close` changes what
+    still shows Stop (a message whose final text needed no write of its own).
     """
 
     def __init__(
@@ -109,9 +113,14 @@ class ChannelReplySurface(SurfaceExtras):
         on_post: Callable[[int], None] | None = None,
         rename: Callable[[str], Awaitable[None]] | None = None,
         max_upload_bytes: int = UPLOAD_LIMIT,
+        stop_view: discord.ui.View | None = None,
+        buttons: Callable[[], discord.ui.View | None] | None = None,
     ) -> None:
         self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_MESSAGE_AGE)
         self.max_upload_bytes = max_upload_bytes
+        self.stop_view = stop_view
+        self.buttons = buttons
+        self._showing_stop: set[int] = set()
         self.channel = channel
         self._rename = rename
         self.message_ids: list[int] = []
@@ -202,8 +211,13 @@ class ChannelReplySurface(SurfaceExtras):
                 "allowed_mentions": PING_REPLIED if first else NO_PINGS,
                 "mention_author": first,
             }
+        view = self._final_view() if grant.final else self.stop_view
+        if view is not None:
+            options["view"] = view
         with self._paid(grant, "POST", self._messages_path):
             message = await self.channel.send(text, **options)
+        if view is not None and view is self.stop_view:
+            self._showing_stop.add(message.id)
         if self._on_post is not None:
             self._on_post(message.id)
         return message.id
@@ -211,11 +225,30 @@ class ChannelReplySurface(SurfaceExtras):
     async def edit(self, message_id: str, text: str, grant: Grant) -> None:
         # Discord parses an edit without `allowed_mentions` with default allowances (@everyone included),
         # whatever the message was posted with.
+        options: dict[str, object] = {}
+        if grant.final and (int(message_id) in self._showing_stop or self.buttons is not None):
+            options["view"] = self._final_view()
+            self._showing_stop.discard(int(message_id))
         with self._paid(grant, "PATCH", f"{self._messages_path}/{message_id}"):
-            await self.channel.get_partial_message(int(message_id)).edit(content=text, allowed_mentions=NO_PINGS)
+            await self.channel.get_partial_message(int(message_id)).edit(
+                content=text, allowed_mentions=NO_PINGS, **options
+            )
+
+    def _final_view(self) -> discord.ui.View | None:
+        return self.buttons() if self.buttons is not None else None
 
     async def close(self) -> None:
-        return None
+        """The reply is over: a message still showing Stop gets the finished answer's buttons (the last)
+        or none (the others)."""
+        for message_id in sorted(self._showing_stop):
+            view = self._final_view() if self.message_ids and message_id == self.message_ids[-1] else None
+            grant = await self.pace("edit", True)
+            try:
+                with self._paid(grant, "PATCH", f"{self._messages_path}/{message_id}"):
+                    await self.channel.get_partial_message(message_id).edit(view=view, allowed_mentions=NO_PINGS)
+            except discord.HTTPException as exc:
+                log.warning("Discord: could not change the buttons of message %s: %s", message_id, exc)
+        self._showing_stop.clear()
 
     async def show_sources(self, sources: list[Source]) -> None:
         """Add the sources to the answer's last message as an embed (one more edit, not a new message)."""

@@ -19,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import Access
+from adapters.slack.actions import ACTION_IDS, ActionDispatcher
 from adapters.slack.commands import Invocation, Respond, SlashCommands
+from adapters.slack.controls import AnswerControls
 from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments, slack_file_hosts
 from adapters.slack.http_endpoint import EventsEndpoint
@@ -29,7 +31,7 @@ from adapters.slack.people import DisplayNames
 from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
-from adapters.slack.surface import SlackReplySurface, tell_user
+from adapters.slack.surface import tell_user
 from adapters.slack.threads import FORGOTTEN_THREAD, ForgottenThreads
 from bridge import texts
 from bridge.core import Core
@@ -76,6 +78,10 @@ class SlackAdapter:
         self._threads: ForgottenThreads | None = None
         self._linking: Linking | None = None
         self._names: DisplayNames | None = None
+        self._controls: AnswerControls | None = None
+        self.actions: ActionDispatcher | None = None
+        """Every click on a bridge button (`owb:<action>:<argument>`) goes here; features register their
+        actions on it when the adapter starts (`adapters.slack.actions`)."""
 
     @property
     def client(self) -> AsyncWebClient:
@@ -121,12 +127,23 @@ class SlackAdapter:
             signing_secret=s.signing_secret.get_secret_value(),
             request_verification_enabled=s.mode == "http",
         )
+        self._controls = AnswerControls(
+            self.core,
+            s,
+            client=self._client,
+            budgets_of=lambda team: self.budgets.of(team),
+            access=self._access,
+            spawn=self.spawn,
+        )
+        self.actions = ActionDispatcher(self._controls.tell, self.spawn)
+        self._controls.register(self.actions)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
         if self.core.linking:
             self._linking = Linking(self.core, self._client, self._access, s.command)
             app.view(CALLBACK_ID)(self._linking.on_submit)
+        app.action(ACTION_IDS)(self.actions.on_action)
         await self._check_bot_token()
         if s.mode == "socket":
             app_token = s.app_token.get_secret_value()
@@ -204,8 +221,12 @@ class SlackAdapter:
         self.spawn(self._serve(self._turn(event, body, context)), "mention")
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
-        """DMs, and thread follow-ups without a mention (a mention is `app_mention`'s); the rest is ignored."""
+        """DMs, and thread follow-ups without a mention (a mention is `app_mention`'s), and edited questions;
+        the rest is ignored."""
         bot = context.bot_user_id or ""
+        if event.get("subtype") == "message_changed" and self._controls is not None:
+            self._controls.on_edit(event, str(context.team_id or body.get("team_id") or ""), bot)
+            return
         if not is_new_user_text(event, bot):
             return
         if is_dm(event):
@@ -266,19 +287,15 @@ class SlackAdapter:
         """One turn through the engine; the asker always sees an answer, a warning, or an ephemeral note."""
         place = turn.place
         budgets = self.budgets.of(place.team_id)
-        surface = SlackReplySurface(
-            self.client,
-            budgets,
-            place,
-            max_chars=self.settings.max_message_chars,
-            native_streaming=self.settings.native_streaming,
-            spawn=self.spawn,
-            assistant_thread=turn.dm,
-        )
-        assert self._names is not None
+        assert self._controls is not None and self._names is not None
         message = dataclasses.replace(turn.message, author_name=await self._names.of(place.user_id))
         try:
-            outcome = await self.core.handle(message, surface, knowledge=knowledge)
+            outcome = await self._controls.run(
+                place,
+                message.event_id,
+                lambda surface: self.core.handle(message, surface, knowledge=knowledge),
+                assistant_thread=turn.dm,
+            )
         except Exception:
             log.exception("turn in %s failed", turn.message.key.describe())
             await tell_user(self.client, budgets, place, FAILED)

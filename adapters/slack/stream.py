@@ -18,6 +18,7 @@ limits decide when a reply does not stream, and the caller posts and updates ins
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -101,15 +102,16 @@ class NativeStream:
         """chat.stopStream on the open stream, if any."""
         await self.stop_detached(self.detach())
 
-    async def stop_detached(self, ts: str | None) -> None:
-        """chat.stopStream on message `ts`, a stream `detach` left, if any; a stream Slack already closed
-        needs nothing."""
+    async def stop_detached(self, ts: str | None, blocks: list[dict[str, Any]] | None = None) -> None:
+        """chat.stopStream on message `ts`, a stream `detach` left, if any, adding `blocks` under its text
+        (the answer's buttons); a stream Slack already closed needs nothing."""
         if ts is None:
             return
+        extra = {"blocks": blocks} if blocks else {}
         try:
             await paced(
                 self._budgets.stop,
-                lambda: self._client.chat_stopStream(channel=self._place.channel, ts=ts),
+                lambda: self._client.chat_stopStream(channel=self._place.channel, ts=ts, **extra),
                 urgent=True,
             )
         except SlackApiError as error:

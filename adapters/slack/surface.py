@@ -83,6 +83,12 @@ class SlackReplySurface(SurfaceExtras):
         self._placeholder_ts: str | None = None
         self._started = False
         self._lock = asyncio.Lock()  # the first text and the placeholder: one message, never two
+        self.buttons: Callable[[], list[dict[str, Any]]] | None = None
+        """The blocks of the finished answer's buttons (the adapter's; [] when there are none). They ride on
+        the reply's final writes: a final post or update, the last stream's `chat.stopStream`."""
+        self.on_first_text: Callable[[], None] | None = None
+        """Called once when the reply's first text shows (the adapter offers Stop then)."""
+        self._buttons_on: str | None = None  # the message a final write gave the buttons
 
     async def show_progress(self, activity: str = "") -> None:
         """In a thread: the assistant status ("is thinking…", or "is searching the web…" for that
@@ -115,17 +121,21 @@ class SlackReplySurface(SurfaceExtras):
             self._started = True
             if self._placeholder_ts is not None:
                 ts, self._placeholder_ts = self._placeholder_ts, None
-                await self._updates.update(ts, text, urgent=grant.final)
+                await self._updates.update(ts, text, urgent=grant.final, extra=self._final_blocks(grant, ts))
                 self._shown[ts] = Shown(text)
                 self._record_show(ts)
+                self._first_text_shown()
                 return ts
         await self._updates.settle(self._shown)
         previous = self._stream.detach()
         ts = None if grant.final else await self._stream.start(text, acquired=grant.token is Way.START)
         if ts is None:
-            ts = await self._updates.post(text, urgent=grant.final, acquired=grant.token is Way.POST)
+            extra = self._final_blocks(grant, None)
+            ts = await self._updates.post(text, urgent=grant.final, acquired=grant.token is Way.POST, extra=extra)
+            self._buttons_on = ts if extra else self._buttons_on
         self._shown[ts] = Shown(text)
         self._record_show(ts)
+        self._first_text_shown()
         await self._end_stream(previous)
         return ts
 
@@ -141,27 +151,46 @@ class SlackReplySurface(SurfaceExtras):
             await self._stream.stop()  # not an addition; nothing left to stop when Slack closed it
         elif grant.token in (Way.START, Way.POST) and extends:
             raise EditDeferred(Grant("post", False, grant.token))  # the scheduler chose a new message
-        await self._updates.edit(message_id, shown, text, grant)
+        await self._updates.edit(message_id, shown, text, grant, extra=self._final_blocks(grant, message_id))
         if shown.owed is None:
             self._record_show(message_id)
+
+    def _final_blocks(self, grant: Grant, ts: str | None) -> list[dict[str, Any]]:
+        """The buttons for a final write of message `ts` (None: a new one), noted as given to it."""
+        blocks = self.buttons() if grant.final and self.buttons is not None else []
+        if blocks and ts is not None:
+            self._buttons_on = ts
+        return blocks
+
+    def _first_text_shown(self) -> None:
+        hook, self.on_first_text = self.on_first_text, None
+        if hook is not None:
+            hook()
 
     async def close(self) -> None:
         await self._updates.settle(self._shown)
         if self._share is not None:
             self._budgets.scheduler.leave(self._share)
             self._share = None
-        await self._end_stream(self._stream.detach())
+        last = next(reversed(self._shown), None)
+        streamed = self._stream.detach()
+        buttons = self.buttons() if self.buttons is not None and last is not None else []
+        if buttons and last != streamed and last != self._buttons_on:
+            # The final text needed no write of its own (a routine update had shown it all): one more.
+            assert last is not None
+            await self._updates.update(last, self._shown[last].text, urgent=True, extra=buttons)
+        await self._end_stream(streamed, buttons if streamed == last else None)
 
-    async def _end_stream(self, ts: str | None) -> None:
-        """Stop the stream of message `ts`, which shows all its text already: in the background when the
-        adapter gave a `spawn`, because replies that finish together wait for the Tier 2 stop budget
-        (about 20 a minute) one by one, and the turn need not wait with them."""
+    async def _end_stream(self, ts: str | None, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Stop the stream of message `ts`, which shows all its text already, adding `blocks` under it: in
+        the background when the adapter gave a `spawn`, because replies that finish together wait for the
+        Tier 2 stop budget (about 20 a minute) one by one, and the turn need not wait with them."""
         if ts is None:
             return
         if self._spawn is None:
-            await self._stream.stop_detached(ts)
+            await self._stream.stop_detached(ts, blocks)
         else:
-            self._spawn(self._stream.stop_detached(ts), f"stop-stream-{ts}")
+            self._spawn(self._stream.stop_detached(ts, blocks), f"stop-stream-{ts}")
 
     def _join(self) -> Share:
         """The reply's share of the workspace's budgets, taken when it first shows something."""

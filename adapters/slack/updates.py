@@ -16,7 +16,9 @@ are spent with care:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -44,16 +46,18 @@ class PostAndUpdate:
         self._budgets = budgets
         self._place = place
 
-    async def post(self, text: str, *, urgent: bool, acquired: bool = False) -> str:
+    async def post(
+        self, text: str, *, urgent: bool, acquired: bool = False, extra: Sequence[dict[str, Any]] = ()
+    ) -> str:
         """chat.postMessage in the reply's thread, within the channel's and the workspace's post budgets
-        (`acquired`: the caller holds a grant of both)."""
+        (`acquired`: the caller holds a grant of both); `extra` blocks go under the text (buttons)."""
         response = await paced(
             self._budgets.channel_post(self._place.channel),
             lambda: self._client.chat_postMessage(
                 channel=self._place.channel,
                 thread_ts=self._place.thread_ts,
                 text=fallback_text(text),
-                blocks=markdown_blocks(text),
+                blocks=[*markdown_blocks(text), *extra],
             ),
             urgent=urgent,
             also=() if acquired else (self._budgets.post,),
@@ -61,18 +65,23 @@ class PostAndUpdate:
         )
         return str(response["ts"])
 
-    async def update(self, ts: str, text: str, *, urgent: bool, acquired: bool = False) -> None:
-        """chat.update of message `ts` to `text` (`acquired`: the caller holds its grant)."""
+    async def update(
+        self, ts: str, text: str, *, urgent: bool, acquired: bool = False, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """chat.update of message `ts` to `text` (`acquired`: the caller holds its grant); `extra` blocks go
+        under the text (buttons; an update without them removes them)."""
         await paced(
             self._budgets.update,
             lambda: self._client.chat_update(
-                channel=self._place.channel, ts=ts, text=fallback_text(text), blocks=markdown_blocks(text)
+                channel=self._place.channel, ts=ts, text=fallback_text(text), blocks=[*markdown_blocks(text), *extra]
             ),
             urgent=urgent,
             acquired=acquired,
         )
 
-    async def edit(self, ts: str, message: Shown, text: str, grant: Grant) -> None:
+    async def edit(
+        self, ts: str, message: Shown, text: str, grant: Grant, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """Show `text` in `message` (`ts`) on `grant`: at once, owed for later, or (a final addition)
         deferred to a new message by raising `EditDeferred`."""
         if grant.final:
@@ -82,7 +91,7 @@ class PostAndUpdate:
             message.owed = text
             return
         message.owed = None
-        await self.update(ts, text, urgent=grant.final, acquired=True)
+        await self.update(ts, text, urgent=grant.final, acquired=True, extra=extra)
         message.text = text
 
     async def settle(self, messages: dict[str, Shown]) -> None:

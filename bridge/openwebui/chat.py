@@ -146,6 +146,22 @@ def attach(chat: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     return {"history": {"currentId": message["id"], "messages": changed}, "messages": flat}
 
 
+def select(chat: dict[str, Any], message_id: str) -> None:
+    """Make `message_id` current in `chat` as read back, without writing anything: a regenerated answer's
+    context ends at its question, and writing the answer (`attach`) moves `currentId` in OpenWebUI."""
+    chat["history"]["currentId"] = message_id
+
+
+def answers_to(chat: dict[str, Any], user_message_id: str) -> int:
+    """How many answers the question `user_message_id` has in the chat's tree (the web UI's "n / m")."""
+    messages: dict[str, Any] = chat["history"]["messages"]
+    children = messages.get(user_message_id, {}).get("childrenIds")
+    ids = children if isinstance(children, list) else []
+    return sum(
+        1 for child in ids if isinstance(messages.get(child), dict) and messages[child].get("role") == "assistant"
+    )
+
+
 def completion_messages(path: list[dict[str, Any]], system_prompt: str = "") -> list[dict[str, Any]]:
     """OpenAI-style messages for a completion from a chat chain; images a user sent become image parts."""
     out: list[dict[str, Any]] = []

@@ -220,6 +220,17 @@ class OpenWebUIClient:
         """`POST /api/v1/chats/{id}`: top-level keys replace, `history.messages` merge by message id."""
         return await self.call("POST", f"/api/v1/chats/{chat_id}", json={"chat": chat})
 
+    # --- evaluations ----------------------------------------------------------------------------
+
+    async def create_feedback(self, feedback: dict[str, Any]) -> str:
+        """`POST /api/v1/evaluations/feedback`: a rating of one answer (what the web UI's 👍/👎 send); its id."""
+        created = await self.call("POST", "/api/v1/evaluations/feedback", json=feedback)
+        return str(created["id"])
+
+    async def update_feedback(self, feedback_id: str, feedback: dict[str, Any]) -> None:
+        """`POST /api/v1/evaluations/feedback/{id}`: change a rating; `NotFound` when it was deleted."""
+        await self.call("POST", f"/api/v1/evaluations/feedback/{feedback_id}", json=feedback)
+
     # --- completions ----------------------------------------------------------------------------
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[CompletionEvent]:

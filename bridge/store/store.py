@@ -45,6 +45,7 @@ class Turn:
     model: str
     state: TurnState
     platform_message_ids: list[str]
+    archived: bool = False  # its conversation was ended by `/new` (or a new chat replaced it)
 
 
 Switches = dict[str, bool]
@@ -269,20 +270,46 @@ class Store:
     async def open_turns(self, platform: str | None = None) -> list[Turn]:
         """Turns still marked streaming: after a crash, the ones to close."""
         # The state is written into the SQL (not a parameter) so that SQLite uses the partial index `turns_open`.
-        sql = (
-            "SELECT t.id, t.event_id, t.user_message_id, t.assistant_message_id, t.parent_message_id, t.model, "
-            "t.state, t.platform_message_ids, c.id, c.platform, c.workspace, c.channel, c.thread, c.chat_id "
-            f"FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE t.state = '{TurnState.STREAMING}'"
-        )
+        where = f"t.state = '{TurnState.STREAMING}'"
         params: tuple[Any, ...] = ()
         if platform:
-            sql += " AND c.platform = ?"
+            where += " AND c.platform = ?"
             params = (platform,)
-        rows = await self._run(lambda: self._db.execute(sql + " ORDER BY t.id", params).fetchall())
+        return await self._turns(where + " ORDER BY t.id", params)
+
+    async def turn(self, platform: str, turn_id: int) -> Turn | None:
+        """Turn `turn_id` of `platform` (a button on an answer names its turn), or None."""
+        found = await self._turns("t.id = ? AND c.platform = ?", (turn_id, platform))
+        return found[0] if found else None
+
+    async def latest_turn(self, conversation: Conversation) -> Turn | None:
+        """The newest turn of `conversation`: the one an edited question must be to be re-run."""
+        found = await self._turns("c.id = ? ORDER BY t.id DESC LIMIT 1", (conversation.id,))
+        return found[0] if found else None
+
+    async def turn_of_question(self, platform: str, question: str) -> Turn | None:
+        """The newest turn answering the platform message `question`: its own turn (event id `question`)
+        or a later variant of it (regenerated, edited: event ids `question#...`)."""
+        prefix = question + "#"
+        found = await self._turns(
+            "c.platform = ? AND (t.event_id = ? OR substr(t.event_id, 1, ?) = ?) ORDER BY t.id DESC LIMIT 1",
+            (platform, question, len(prefix), prefix),
+        )
+        return found[0] if found else None
+
+    async def _turns(self, where: str, params: tuple[Any, ...]) -> list[Turn]:
+        """Turns with their conversation, selected by `where` (SQL after WHERE, on `t` turns and `c`
+        conversations, ordering included)."""
+        sql = (
+            "SELECT t.id, t.event_id, t.user_message_id, t.assistant_message_id, t.parent_message_id, t.model, "
+            "t.state, t.platform_message_ids, c.id, c.platform, c.workspace, c.channel, c.thread, c.chat_id, "
+            "c.archived_at FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE "
+        )
+        rows = await self._run(lambda: self._db.execute(sql + where, params).fetchall())
         return [
             Turn(
                 row[0],
-                _conversation(row[8:]),
+                _conversation(row[8:14]),
                 row[1],
                 row[2],
                 row[3],
@@ -290,9 +317,34 @@ class Store:
                 row[5],
                 TurnState(row[6]),
                 json.loads(row[7]),
+                archived=row[14] is not None,
             )
             for row in rows
         ]
+
+    # --- feedback -------------------------------------------------------------------------------
+
+    async def feedback_id(self, platform: str, assistant_message_id: str, user_id: str) -> str | None:
+        """The OpenWebUI feedback `user_id` gave that answer, if any: a second click updates it."""
+        row = await self._run(
+            lambda: self._db.execute(
+                "SELECT feedback_id FROM feedback WHERE platform = ? AND assistant_message_id = ? AND user_id = ?",
+                (platform, assistant_message_id, user_id),
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    async def set_feedback(
+        self, platform: str, assistant_message_id: str, user_id: str, feedback_id: str, rating: int
+    ) -> None:
+        await self._run(
+            lambda: self._write(
+                "INSERT INTO feedback (platform, assistant_message_id, user_id, feedback_id, rating, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, assistant_message_id, user_id) DO UPDATE SET "
+                "feedback_id = excluded.feedback_id, rating = excluded.rating, updated_at = excluded.updated_at",
+                (platform, assistant_message_id, user_id, feedback_id, rating, time.time()),
+            )
+        )
 
     # --- settings per scope ---------------------------------------------------------------------
 

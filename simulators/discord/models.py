@@ -168,6 +168,7 @@ class MessageVersion:
     attachment_ids: tuple[int, ...]
     at_monotonic: float
     at_wall: float
+    components: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +215,11 @@ class SimMessage:
     @property
     def attachment_ids(self) -> list[int]:
         return list(self.versions[-1].attachment_ids)
+
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        """The action rows the message shows now."""
+        return list(self.versions[-1].components)
 
     @property
     def edited(self) -> bool:
@@ -270,6 +276,8 @@ class SimInteraction:
     callbacks: list[InteractionCallback] = field(default_factory=list)
     original_message: SimMessage | None = None
     followups: list[SimMessage] = field(default_factory=list)
+    component_message: SimMessage | None = None
+    """A button click's message: what a type 6/7 answer and `@original` concern."""
 
     @property
     def acknowledged(self) -> bool:

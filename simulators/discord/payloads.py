@@ -203,7 +203,7 @@ def message(state: SimState, value: SimMessage, *, hide_content: bool = False) -
         "mention_roles": [str(rid) for rid in value.mention_role_ids],
         "attachments": [] if hide_content else [attachment(state.attachments[a]) for a in version.attachment_ids],
         "embeds": [] if hide_content else list(version.embeds),
-        "components": [],
+        "components": [] if hide_content else list(version.components),
         "reactions": [],
         "pinned": False,
         "type": value.type,

@@ -164,11 +164,18 @@ class InteractionRoutes:
         ctx = self.ctx
         channel = ctx.state.channels[interaction.channel_id]
         is_autocomplete = interaction.type == INTERACTION_AUTOCOMPLETE
-        if (kind == CALLBACK_AUTOCOMPLETE) != is_autocomplete or kind not in (4, 5, 6, 7, 8, 9):
+        updates_a_message = kind in (CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE_MESSAGE)
+        if (
+            (kind == CALLBACK_AUTOCOMPLETE) != is_autocomplete
+            or kind not in (4, 5, 6, 7, 8, 9)
+            or (updates_a_message and interaction.component_message is None)
+        ):
             raise form_error({"type": _leaf("INTERACTION_RESPONSE_TYPE_INVALID", "Invalid interaction response type")})
         if kind == CALLBACK_MODAL:
             check_modal(inner, interaction.type)  # the modal itself is read back from the recorded callback
             return None
+        if updates_a_message:
+            return await self._update_component_message(interaction, kind, inner, body)
         if kind == CALLBACK_AUTOCOMPLETE:
             choices = (inner or {}).get("choices") or []
             if len(choices) > 25:
@@ -196,6 +203,20 @@ class InteractionRoutes:
         interaction.original_message = message
         if not message.ephemeral:
             await ctx.gateway.dispatch_message("MESSAGE_CREATE", message)
+        return message
+
+    async def _update_component_message(
+        self, interaction: SimInteraction, kind: int, inner: dict[str, Any] | None, body: RequestBody
+    ) -> SimMessage:
+        """Type 6 changes nothing yet, type 7 edits the clicked message now; either way `@original` is
+        that message, which the bot may edit later through the webhook."""
+        message = interaction.component_message
+        assert message is not None
+        interaction.original_message = message
+        if kind == CALLBACK_UPDATE_MESSAGE:
+            apply_edit(self.ctx, message, RequestBody(inner or {}, body.files))
+            if not message.ephemeral:
+                await self.ctx.gateway.dispatch_message("MESSAGE_UPDATE", message)
         return message
 
     # -- interaction webhooks ----------------------------------------------------------------------

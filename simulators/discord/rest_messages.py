@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from simulators.discord import payloads
+from simulators.discord.components import check_components
 from simulators.discord.errors import DiscordError, check_message, check_thread_name, form_error, not_found
 from simulators.discord.models import ChannelType, Ping, SimChannel, SimMessage
 from simulators.discord.ratelimit import SubLimitExceeded
@@ -50,6 +51,7 @@ def compose(
         content,
         embeds=embeds,
         attachment_ids=[a.id for a in hosted],
+        components=check_components(data.get("components")),
         flags=int(data.get("flags") or 0) & flag_mask,
         nonce=data.get("nonce"),
         **extra,
@@ -86,7 +88,8 @@ def _mention(ctx: RestContext, message: SimMessage, allowed: dict[str, Any] | No
 
 
 def apply_edit(ctx: RestContext, message: SimMessage, body: RequestBody) -> None:
-    """Apply a PATCH body (content, embeds, kept attachments, new files) as a new message version."""
+    """Apply a PATCH body (content, embeds, components, kept attachments, new files) as a new message version;
+    a field the body leaves out keeps its value (`components: []` removes the buttons)."""
     data = body.dict()
     content = (data.get("content") or "") if "content" in data else message.content
     embeds = (data.get("embeds") or []) if "embeds" in data else message.embeds
@@ -101,7 +104,10 @@ def apply_edit(ctx: RestContext, message: SimMessage, body: RequestBody) -> None
     flags = message.flags & ~FLAG_LOADING
     if "flags" in data and data["flags"] is not None:
         flags = (flags & ~FLAG_SUPPRESS_EMBEDS) | (int(data["flags"]) & FLAG_SUPPRESS_EMBEDS)
-    ctx.state.edit_message(message, content=content, embeds=embeds, attachment_ids=kept + added, flags=flags)
+    components = check_components(data.get("components")) if "components" in data else None
+    ctx.state.edit_message(
+        message, content=content, embeds=embeds, attachment_ids=kept + added, flags=flags, components=components
+    )
     if "content" in data:
         _mention(ctx, message, data.get("allowed_mentions"))
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from simulators.discord import modal_submit, payloads
 from simulators.discord.clock import SimClock
 from simulators.discord.commands import build_options, check_visible, find_command, interaction_payload
+from simulators.discord.components import BUTTON, INTERACTION_MESSAGE_COMPONENT, clickable
 from simulators.discord.config import SimulatorConfig
 from simulators.discord.errors import SimUsageError
 from simulators.discord.gateway import Gateway, GatewayEvent
@@ -283,6 +284,25 @@ class DiscordSimulator:
         await self.gateway.dispatch_message("MESSAGE_UPDATE", found)
         return found
 
+    async def user_reacts(self, message: Ref, user: Ref, emoji: str) -> None:
+        """A user adds the unicode emoji ``emoji`` to a message; dispatches MESSAGE_REACTION_ADD."""
+        found = self.message(_id(message))
+        user_id = _id(user)
+        event: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": str(found.channel_id),
+            "message_id": str(found.id),
+            "message_author_id": str(found.author_id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "burst_colors": [],
+            "type": 0,
+        }
+        if found.guild_id is not None:
+            event["guild_id"] = str(found.guild_id)
+            event["member"] = payloads.member(self.state, self.state.guilds[found.guild_id].members[user_id])
+        await self.gateway.dispatch("MESSAGE_REACTION_ADD", event, dm=found.guild_id is None)
+
     async def user_deletes(self, message: Ref) -> None:
         found = self.message(_id(message))
         found.deleted_monotonic = self.clock.monotonic()
@@ -322,6 +342,20 @@ class DiscordSimulator:
         custom_id) and submits it; returns the MODAL_SUBMIT interaction (see ``simulators.discord.modals``)."""
         return await modal_submit.submit_modal(self, interaction, values)
 
+    async def user_clicks(self, message: Ref, user: Ref, custom_id: str) -> SimInteraction:
+        """A user clicks button ``custom_id`` on ``message``; dispatches INTERACTION_CREATE of type 3
+        (MESSAGE_COMPONENT) with the message, as Discord's client sends it. Returns at once."""
+        found = self.message(_id(message))
+        clickable(found.components, custom_id)
+        target = self.channel(found.channel_id)
+        user_id = _id(user)
+        self._check_can_post(target, user_id)
+        data = {"custom_id": custom_id, "component_type": BUTTON}
+        extra = {"message": payloads.message(self.state, found)}
+        interaction = await self._deliver(INTERACTION_MESSAGE_COMPONENT, target, user_id, custom_id, data, extra)
+        interaction.component_message = found
+        return interaction
+
     async def _interact(
         self, type: int, channel: Ref, user: Ref, command: str, options: dict[str, Any], focused: str | None
     ) -> SimInteraction:
@@ -338,6 +372,12 @@ class DiscordSimulator:
             data["resolved"] = built.resolved
         if "guild_id" in registered:
             data["guild_id"] = registered["guild_id"]
+        return await self._deliver(type, target, user_id, " ".join([name, *path]), data, {})
+
+    async def _deliver(
+        self, type: int, target: SimChannel, user_id: int, name: str, data: dict[str, Any], extra: dict[str, Any]
+    ) -> SimInteraction:
+        """Record an interaction and dispatch its INTERACTION_CREATE (``extra`` joins the payload)."""
         interaction_id, token = self.state.ids.next(), self.state.new_interaction_token()
         body = interaction_payload(
             self.state,
@@ -349,11 +389,12 @@ class DiscordSimulator:
             user_id=user_id,
             attachment_size_limit=self.config.upload_size_limit,
         )
+        body.update(extra)
         interaction = SimInteraction(
             interaction_id,
             token,
             type,
-            " ".join([name, *path]),
+            name,
             target.id,
             target.guild_id,
             user_id,

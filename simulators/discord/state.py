@@ -166,10 +166,13 @@ class SimState:
         *,
         embeds: Iterable[dict[str, Any]] = (),
         attachment_ids: Iterable[int] = (),
+        components: Iterable[dict[str, Any]] = (),
         **extra: Any,
     ) -> SimMessage:
         now_wall, now_mono = self.clock.wall(), self.clock.monotonic()
-        version = MessageVersion(content, tuple(embeds), tuple(attachment_ids), now_mono, now_wall)
+        version = MessageVersion(
+            content, tuple(embeds), tuple(attachment_ids), now_mono, now_wall, components=tuple(components)
+        )
         message = SimMessage(
             self.ids.next(),
             channel.id,
@@ -194,6 +197,7 @@ class SimState:
         embeds: Iterable[dict[str, Any]] | None = None,
         attachment_ids: Iterable[int] | None = None,
         flags: int | None = None,
+        components: Iterable[dict[str, Any]] | None = None,
     ) -> MessageVersion:
         """Append a version; fields left as None keep their current value."""
         current = message.versions[-1]
@@ -203,6 +207,7 @@ class SimState:
             current.attachment_ids if attachment_ids is None else tuple(attachment_ids),
             self.clock.monotonic(),
             self.clock.wall(),
+            components=current.components if components is None else tuple(components),
         )
         message.versions.append(version)
         if flags is not None:

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from .actions import block_actions_payload
 from .config import DEFAULT_BOT_SCOPES, SimConfig
 from .delivery import Deliverer, Delivery, Kind
 from .events import app_mention_event, event_callback, message_event, new_event_id, slash_command_payload
@@ -345,6 +346,18 @@ class SlackSimulator:
         await asyncio.wait_for(delivery.acked.wait(), timeout)
         self.web_api.views.answered(opened, delivery.ack_payload)
         return delivery
+
+    async def user_clicks(self, channel: str, ts: str, user: str, action_id: str) -> Delivery:
+        """A user clicks button `action_id` on message `ts` (or on an ephemeral message `ts` they were
+        shown): a `block_actions` interactive delivery with a fresh response_url, as Slack sends it."""
+        chan = self._require_channel(channel)
+        shown_to_them = [
+            e for e in self.ws.ephemerals if e["channel"] == channel and e["ts"] == ts and e["user"] == user
+        ]
+        message = shown_to_them[0] if shown_to_them else self._require_message(channel, ts)
+        response_url, _ = self.response_urls.issue(f"{self.base_url}/response/", channel, user)
+        payload = block_actions_payload(self.ws, chan, message, user, action_id, response_url)
+        return self.deliverer.deliver("interactive", payload)
 
     def deliver_interactive(self, payload: dict[str, Any]) -> Delivery:
         """Deliver an `interactive` payload (block_actions, view_submission, ...) as given."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from simulators.faults import FaultPlan
 
+from .actions import actions_block_ok
 from .config import SimConfig
 from .ratelimit import RateLimiter
 from .state import Channel, HostedFile, Message, Token, Workspace, visible_text
@@ -242,9 +243,13 @@ class WebApi:
         if len(blocks) > self.config.max_blocks:
             raise ApiError("invalid_blocks")
         markdown_total = 0
+        action_ids: set[str] = set()
         for block in blocks:
             kind = block.get("type")
-            if kind == "markdown":
+            if kind == "actions":
+                if not actions_block_ok(block, action_ids):
+                    raise ApiError("invalid_blocks")
+            elif kind == "markdown":
                 size = len(str(block.get("text", "")))
                 markdown_total += size
                 if size > self.config.markdown_block_limit:

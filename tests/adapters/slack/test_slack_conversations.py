@@ -81,20 +81,20 @@ async def test_thread_follow_up_continues_the_chat_also_after_a_restart(slack_br
 
 async def test_messages_outside_conversations_and_from_bots_are_ignored(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    await sim.user_posts(CHANNEL, ALICE, "plain channel chatter")
+    chatter = await sim.user_posts(CHANNEL, ALICE, "plain channel chatter")
     root = await sim.user_posts(CHANNEL, ALICE, "a thread without the bot")
     await sim.user_posts(CHANNEL, BOB, "reply in that thread", thread_ts=root.ts)
     posted = await sim.user_mentions_app(CHANNEL, ALICE, "now with the bot")
     await slack_bridge.settle()
     await sim.other_bot_posts(CHANNEL, "another bot talks", thread_ts=posted.ts)
-    await sim.user_edits(CHANNEL, posted.ts, "edited question")
+    await sim.user_edits(CHANNEL, chatter.ts, "edited chatter")  # an edit of a message that was no question
     await sim.user_joins(CHANNEL, "U0BOB")
     await slack_bridge.settle()
 
     assert not slack_bridge.asked("chatter")
     assert not slack_bridge.asked("reply in that thread")
     assert not slack_bridge.asked("another bot talks")
-    assert not slack_bridge.asked("edited question")
+    assert not slack_bridge.asked("edited chatter")
     assert sim.bot_messages(CHANNEL, posted.ts) == [slack_bridge.reply_to("now with the bot")]
     assert sim.bot_messages(CHANNEL, root.ts) == []
 
