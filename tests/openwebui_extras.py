@@ -128,3 +128,13 @@ async def use_search_engine(client: OpenWebUIClient, query_url: str) -> None:
         "BYPASS_WEB_SEARCH_EMBEDDING_AND_RETRIEVAL": True,
     }
     await client.call("POST", "/api/v1/retrieval/config/update", json={"web": web})
+
+
+async def create_prompt(client: OpenWebUIClient, command: str, name: str, content: str) -> None:
+    """`POST /api/v1/prompts/create` (admin, or the workspace.prompts permission); a command a test of this
+    session created already is kept (the server answers a taken command with 400)."""
+    try:
+        await client.call("POST", "/api/v1/prompts/create", json={"command": command, "name": name, "content": content})
+    except errors.BadRequest as exc:
+        if "already registered" not in str(exc):
+            raise
