@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.discord import context_menus, prompts
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
 from adapters.discord.events import (
@@ -124,6 +125,8 @@ class DiscordAdapter:
             core, settings, access=self.access, rates=self.rates, files=self.files, tasks=self.tasks, client=self.client
         )
         self.commands.register(self.client.tree)
+        prompts.register(self.client.tree, self.commands, core)
+        context_menus.register(self.client.tree, self.commands, core, self.files)
         self._chains: ReplyChains | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._accepting = True

@@ -34,6 +34,8 @@ CLEAR = "default"
 MESSAGE_LINK = re.compile(r"(?:https?://)?(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/(\d+)/(\d+)")
 
 Work = Callable[[], Awaitable[str | None]]
+Question = Callable[[], Awaitable[str]]
+"""Makes a question once the response is deferred (`SlashCommands.ask`)."""
 State = Literal["on", "off", "default"]
 MARKUP = texts.Markup(bold=lambda text: f"**{text}**")
 
@@ -190,13 +192,15 @@ class SlashCommands:
     async def ask(
         self,
         interaction: discord.Interaction,
-        question: str,
+        question: str | Question,
         *,
         model: str | None = None,
         knowledge: str | None = None,
         ephemeral: bool = False,
     ) -> None:
-        """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response."""
+        """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response.
+        `question` may be made after the response is deferred (a prompt filled in, a thread read), since
+        that can take longer than Discord's 3 s; its error is the response."""
         refusal = self._refusal(interaction)
         if refusal is not None:
             await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
@@ -206,12 +210,14 @@ class SlashCommands:
             interaction, self.rates, ephemeral=ephemeral, edit_interval=self.settings.edit_interval
         )
         bases: tuple[str, ...] = ()
-        if knowledge:
-            try:
+        try:
+            if knowledge:
                 bases = (await self.core.find_knowledge(knowledge),)
-            except (UserFacingError, OpenWebUIError) as exc:
-                await interaction.edit_original_response(content=f"⚠️ {explain(exc)}", allowed_mentions=NO_PINGS)
-                return
+            if not isinstance(question, str):
+                question = await question()
+        except (UserFacingError, OpenWebUIError) as exc:
+            await interaction.edit_original_response(content=f"⚠️ {explain(exc)}", allowed_mentions=NO_PINGS)
+            return
         place = place_key(interaction.channel, interaction.guild)
         message = IncomingMessage(
             key=ConversationKey(PLATFORM, place.workspace, place.channel, f"ask-{interaction.id}"),
@@ -334,14 +340,14 @@ class SlashCommands:
             models = await self.core.models()
         except OpenWebUIError:
             return []
-        return _named_choices([(m.id, m.name) for m in models], current)
+        return named_choices([(m.id, m.name) for m in models], current)
 
     async def tool_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
             tools = await self.core.tools()
         except OpenWebUIError:
             return []
-        return _named_choices([(t.id, t.name) for t in tools], current)
+        return named_choices([(t.id, t.name) for t in tools], current)
 
     async def kb_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         fetched_at, names = self._kb_names
@@ -355,7 +361,7 @@ class SlashCommands:
         return [app_commands.Choice(name=_choice_name(n), value=n) for n in names if wanted in n.lower()][:MAX_CHOICES]
 
 
-def _named_choices(items: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
+def named_choices(items: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
     """The (id, name) pairs matching what was typed so far, as autocomplete answers with the id as value."""
     wanted = current.lower()
     found = [(id_, name) for id_, name in items if wanted in id_.lower() or wanted in name.lower()]
