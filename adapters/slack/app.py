@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import history
 from adapters.slack.access import Access
+from adapters.slack.assistant_view import AssistantView
 from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
 from adapters.slack.files import slack_attachments, slack_file_hosts
@@ -26,6 +29,7 @@ from adapters.slack.pacing import Budgets, retry_handlers
 from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
+from adapters.slack.shortcuts import MessageShortcuts
 from adapters.slack.surface import SlackReplySurface, tell_user
 from adapters.slack.threads import FORGOTTEN_THREAD, ForgottenThreads
 from bridge import texts
@@ -49,7 +53,7 @@ SCOPES = {
     "files:read": "files shared with the bot",
     "commands": "the slash command",
     "users:read": "workspace admins as bridge admins",
-    "assistant:write": "the “is thinking…” status",
+    "assistant:write": "the “is thinking…” status and the assistant view",
 }
 
 
@@ -70,6 +74,7 @@ class SlackAdapter:
         self._access: Access | None = None
         self._commands: SlashCommands | None = None
         self._threads: ForgottenThreads | None = None
+        self._assistant: AssistantView | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -109,11 +114,22 @@ class SlackAdapter:
             answer=self.answer,
             attachments=self._attachments,
         )
+        self._assistant = AssistantView(self.core, self._client, self._access, s.suggested_prompts, self.spawn)
+        shortcuts = MessageShortcuts(
+            core=self.core,
+            access=self._access,
+            answer=self.answer,
+            attachments=self._attachments,
+            spawn=self.spawn,
+            read=partial(history.read, self._client),
+        )
         app = AsyncApp(
             client=self._client,
             signing_secret=s.signing_secret.get_secret_value(),
             request_verification_enabled=s.mode == "http",
         )
+        app.use(self._assistant.middleware())
+        shortcuts.register(app)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
@@ -199,7 +215,7 @@ class SlackAdapter:
         if not is_new_user_text(event, bot):
             return
         if is_dm(event):
-            self.spawn(self._serve(self._turn(event, body, context)), "dm")
+            self.spawn(self._serve(self._turn(event, body, context), assistant_of=bot), "dm")
         elif event.get("thread_ts") and not mentions(event, bot):
             self.spawn(self._follow_up(self._turn(event, body, context), bot), "follow-up")
 
@@ -232,9 +248,10 @@ class SlackAdapter:
             log.info("Slack: answering in %s, a thread the app took part in but has no record of", key.describe())
             await self._serve(turn, note=FORGOTTEN_THREAD)
 
-    async def _serve(self, turn: SlackTurn, note: str = "") -> None:
+    async def _serve(self, turn: SlackTurn, note: str = "", assistant_of: str = "") -> None:
         """Check who asks, then answer; a refused or empty message gets an ephemeral note, once. `note` is
-        told the asker (once) before the answer."""
+        told the asker (once) before the answer. A DM message (`assistant_of`: the app's user id) may be in
+        an assistant thread, whose view adds to it (`AssistantView.prepare`)."""
         message, place = turn.message, turn.place
         assert self._access is not None
         note_place = ReplyPlace(place.team_id, place.channel, turn.own_thread, place.user_id)
@@ -247,6 +264,8 @@ class SlackAdapter:
             return
         if note and await self.core.claim_event(PLATFORM, f"{message.event_id}:note"):
             await tell_user(self.client, self.budgets.of(place.team_id), note_place, note)
+        if assistant_of and self._assistant is not None:
+            turn = await self._assistant.prepare(turn, assistant_of)
         await self.answer(turn, ())
 
     async def answer(self, turn: SlackTurn, knowledge: tuple[str, ...]) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from .assistant import AssistantApi
 from .config import DEFAULT_BOT_SCOPES, SimConfig
 from .delivery import Deliverer, Delivery, Kind
 from .events import app_mention_event, event_callback, message_event, new_event_id, slash_command_payload
@@ -109,6 +110,8 @@ class SlackSimulator:
         self.socket = SocketModeServer(self.config, self.ws.app_id)
         self.file_host = FileHost(self.ws, self.web_api.pending_uploads)
         self.response_urls = ResponseUrls(self.config)
+        self.assistant = AssistantApi(self.ws)
+        self.web_api.add_methods(self.assistant.methods(), scope="assistant:write")
         self.deliverer = Deliverer(self.config)
         self.deliverer.transport = self.socket
         self.events_url: str | None = None

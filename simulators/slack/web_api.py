@@ -21,6 +21,8 @@ from .ratelimit import RateLimiter
 from .state import Channel, HostedFile, Message, Token, Workspace, visible_text
 
 Params = dict[str, Any]
+Method = Callable[[Params, Token], Awaitable[dict[str, Any]]]
+"""One Web API method: its parameters and the caller's token in, its answer's fields out."""
 
 
 class ApiError(Exception):
@@ -116,7 +118,7 @@ class WebApi:
         self._upload_base = upload_base
         self._issue_socket_url = issue_socket_url
         self._on_bot_message = on_bot_message
-        self._methods: dict[str, Callable[[Params, Token], Awaitable[dict[str, Any]]]] = {
+        self._methods: dict[str, Method] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.apps_connections_open,
             "chat.postMessage": self.chat_post_message,
@@ -136,6 +138,11 @@ class WebApi:
             "files.getUploadURLExternal": self.files_get_upload_url,
             "files.completeUploadExternal": self.files_complete_upload,
         }
+
+    def add_methods(self, methods: dict[str, Method], scope: str) -> None:
+        """Serve more methods (a surface kept in a module of its own), each needing `scope`."""
+        self._methods.update(methods)
+        _SCOPES.update(dict.fromkeys(methods, scope))
 
     # ------------------------------------------------------------------ dispatch
 
