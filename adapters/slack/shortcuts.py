@@ -91,7 +91,7 @@ class MessageShortcuts:
             if shortcut["callback_id"] == ADD_TO_KNOWLEDGE:
                 await respond(text=await self._add(shortcut, bot_user_id, user), response_type="ephemeral")
                 return
-            await self._answer(await self._turn(shortcut, bot_user_id, trigger), ())
+            await self._answer(await self._turn(shortcut, bot_user_id, f"{trigger}:turn"), ())
         except (UserFacingError, OpenWebUIError) as exc:
             await respond(text=f"⚠️ {explain(exc)}", response_type="ephemeral")
 
