@@ -104,9 +104,8 @@ class MessageShortcuts:
                 transcripts.EXPLAIN, "The message", [history.line(message, bot_user_id)]
             )
         else:
-            read_thread = thread_ts or (shortcut["message_ts"] if message.get("reply_count") else None)
-            lines = await self._read(channel, bot_user_id, thread_ts=read_thread)
-            heading = "The thread" if read_thread else "The channel's latest messages"
+            lines = await self._read(channel, bot_user_id, thread_ts=thread_ts)  # a thread's parent has one too
+            heading = "The thread" if thread_ts else "The channel's latest messages"
             question = transcripts.with_messages(transcripts.SUMMARIZE, heading, lines)
         event = {"channel": channel, "ts": shortcut["message_ts"], "user": shortcut["user"]["id"], "text": ""}
         if thread_ts:

@@ -91,7 +91,7 @@ async def test_a_channel_the_person_may_not_use_is_not_read(slack_bridge: SlackB
 
 async def test_a_person_refused_dms_gets_no_prompts_and_a_private_note(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
-    await slack_bridge.restart(denied_users=[ALICE])
+    await slack_bridge.restart(denied_users=[ALICE], suggested_prompts=["What can you do?"])
     thread = open_assistant_thread(sim, ALICE, viewing=GENERAL)
     await slack_bridge.settle()
     assert offered(slack_bridge, thread) == []

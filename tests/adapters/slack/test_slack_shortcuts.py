@@ -49,6 +49,13 @@ async def test_summarize_a_thread_reads_it_in_order(slack_bridge: SlackBridge) -
     assert sim.bot_messages(GENERAL, root.ts)[-1] == request.reply
     assert shortcut.url.posts == [], "nothing to say privately"
 
+    alone = await sim.user_posts(GENERAL, BOB, "lonely MARKER-t9")
+    run_message_shortcut(sim, "summarize_thread", ALICE, GENERAL, alone.ts)
+    await slack_bridge.settle()
+    [channel_request] = slack_bridge.upstream.requests_containing("MARKER-t9")
+    assert "The channel's latest messages:" in channel_request.question and "MARKER-t0" in channel_request.question
+    assert sim.bot_messages(GENERAL, alone.ts) == [channel_request.reply], "answered in the message's thread"
+
 
 async def test_a_refused_person_is_told_privately(slack_bridge: SlackBridge) -> None:
     sim = slack_bridge.sim
