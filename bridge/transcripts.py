@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bridge.messages import Attachment
+
 TRANSCRIPT_CHARS = 20_000
 """At most this many characters of messages go into one question (about 5,000 tokens)."""
 
@@ -50,3 +52,13 @@ def with_messages(question: str, heading: str, lines: Sequence[Line], limit: int
     text, left_out = transcript(lines, limit)
     cut = f" (the {left_out} oldest left out: at most {limit:,} characters are sent)" if left_out else ""
     return f"{question}\n\n{heading}{cut}:\n\n{text}"
+
+
+def as_file(filename: str, text: str) -> Attachment:
+    """A message's text as a Markdown attachment (for a knowledge base, which takes files, not text)."""
+    body = text.encode()
+
+    async def fetch() -> bytes:
+        return body
+
+    return Attachment(filename, "text/markdown", len(body), fetch)

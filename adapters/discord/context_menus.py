@@ -42,13 +42,8 @@ async def history(channel: discord.abc.Messageable, limit: int = HISTORY_MESSAGE
 
 def text_file(message: discord.Message) -> Attachment:
     """The message's text as a Markdown file for a knowledge base, named after the message."""
-    data = f"{message.author.display_name} wrote, {message.created_at:%Y-%m-%d %H:%M} UTC:\n\n{message.clean_content}"
-    body = data.encode()
-
-    async def fetch() -> bytes:
-        return body
-
-    return Attachment(f"discord-message-{message.id}.md", "text/markdown", len(body), fetch)
+    text = f"{message.author.display_name} wrote, {message.created_at:%Y-%m-%d %H:%M} UTC:\n\n{message.clean_content}"
+    return transcripts.as_file(f"discord-message-{message.id}.md", text)
 
 
 def knowledge_base_of(channel: object) -> str:

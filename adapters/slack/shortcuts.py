@@ -39,13 +39,10 @@ Respond = Callable[..., Awaitable[Any]]
 
 def text_file(shortcut: dict[str, Any], text: str) -> Attachment:
     """The message's text as a Markdown file for a knowledge base, named after the message."""
-    message = shortcut["message"]
-    body = f"@{message.get('user') or 'someone'} wrote in #{shortcut['channel'].get('name')}:\n\n{text}".encode()
-
-    async def fetch() -> bytes:
-        return body
-
-    return Attachment(f"slack-message-{shortcut['message_ts']}.md", "text/markdown", len(body), fetch)
+    author, channel = shortcut["message"].get("user") or "someone", shortcut["channel"].get("name")
+    return transcripts.as_file(
+        f"slack-message-{shortcut['message_ts']}.md", f"@{author} wrote in #{channel}:\n\n{text}"
+    )
 
 
 class MessageShortcuts:
