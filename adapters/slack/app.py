@@ -53,7 +53,7 @@ SCOPES = {
     "files:read": "files shared with the bot",
     "commands": "the slash command",
     "users:read": "workspace admins as bridge admins",
-    "assistant:write": "the “is thinking…” status and the assistant view",
+    "assistant:write": "the “is thinking…” status",
 }
 
 
