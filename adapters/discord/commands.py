@@ -79,12 +79,12 @@ class SlashCommands:
 
         @tree.command(name="new", description="Start a new OpenWebUI chat in this thread or DM")
         async def new(interaction: discord.Interaction) -> None:
-            await self._run(interaction, lambda: self.new(interaction))
+            await self.run(interaction, lambda: self.new(interaction))
 
         @tree.command(name="model", description="Show the model used here, or set it (admins)")
         @app_commands.describe(model=f"model for this channel or thread; `{CLEAR}` to inherit again")
         async def model(interaction: discord.Interaction, model: str | None = None) -> None:
-            await self._run(
+            await self.run(
                 interaction, lambda: self.model(interaction, model), ephemeral=model is None, configure=bool(model)
             )
 
@@ -92,14 +92,14 @@ class SlashCommands:
         @app_commands.describe(prompt="the new system prompt", clear="remove the system prompt set here")
         async def system(interaction: discord.Interaction, prompt: str | None = None, clear: bool = False) -> None:
             changes = prompt is not None or clear
-            await self._run(
+            await self.run(
                 interaction, lambda: self.system(interaction, prompt, clear), ephemeral=not changes, configure=changes
             )
 
         @tree.command(name="tools", description="Show the OpenWebUI tools used here, or switch one (admins)")
         @app_commands.describe(tool="an OpenWebUI tool", state="on (default), off, or default: as the model decides")
         async def tools(interaction: discord.Interaction, tool: str | None = None, state: State = "on") -> None:
-            await self._run(
+            await self.run(
                 interaction, lambda: self.tools(interaction, tool, state), ephemeral=tool is None, configure=bool(tool)
             )
 
@@ -124,19 +124,19 @@ class SlashCommands:
                 "memory": memory,
             }
             changes = {name: state for name, state in chosen.items() if state is not None}
-            await self._run(
+            await self.run(
                 interaction, lambda: self.features(interaction, changes), ephemeral=not changes, configure=bool(changes)
             )
 
         @tree.command(name="status", description="OpenWebUI's state, the model, and this conversation's chat")
         async def status(interaction: discord.Interaction) -> None:
-            await self._run(interaction, lambda: self.status(interaction), ephemeral=True)
+            await self.run(interaction, lambda: self.status(interaction), ephemeral=True)
 
         kb = app_commands.Group(name="kb", description="OpenWebUI knowledge bases")
 
         @kb.command(name="list", description="The knowledge bases OpenWebUI offers")
         async def kb_list(interaction: discord.Interaction) -> None:
-            await self._run(interaction, self.kb_list, ephemeral=True)
+            await self.run(interaction, self.kb_list, ephemeral=True)
 
         @kb.command(name="ask", description="Ask a knowledge base; the answer names its sources")
         @app_commands.describe(kb="knowledge base", question="what to ask", ephemeral="only you see the answer")
@@ -151,7 +151,7 @@ class SlashCommands:
             file: discord.Attachment | None = None,
             message: str | None = None,
         ) -> None:
-            await self._run(interaction, lambda: self.kb_add(interaction, kb, file, message), admin=True)
+            await self.run(interaction, lambda: self.kb_add(interaction, kb, file, message), admin=True)
 
         ask.autocomplete("model")(self.model_choices)
         model.autocomplete("model")(self.model_choices)
@@ -162,7 +162,7 @@ class SlashCommands:
 
     # --- the common frame -----------------------------------------------------------------------
 
-    def _refusal(self, interaction: discord.Interaction, *, configure: bool = False, admin: bool = False) -> str | None:
+    def refusal(self, interaction: discord.Interaction, *, configure: bool = False, admin: bool = False) -> str | None:
         who = asker_of(interaction.user, interaction.channel, interaction.guild)
         refusal = self.access.refusal(who)
         if refusal is None and admin and not self.access.is_admin(who):
@@ -171,11 +171,11 @@ class SlashCommands:
             refusal = NOT_ADMIN
         return refusal
 
-    async def _run(
+    async def run(
         self, interaction: discord.Interaction, work: Work, *, ephemeral: bool = False, **needs: bool
     ) -> None:
         """Refuse at once, or defer, do `work`, and show its sentence (or the error's) in the response."""
-        refusal = self._refusal(interaction, **needs)
+        refusal = self.refusal(interaction, **needs)
         if refusal is not None:
             await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
             return
@@ -201,7 +201,7 @@ class SlashCommands:
         """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response.
         `question` may be made after the response is deferred (a prompt filled in, a thread read), since
         that can take longer than Discord's 3 s; its error is the response."""
-        refusal = self._refusal(interaction)
+        refusal = self.refusal(interaction)
         if refusal is not None:
             await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
             return

@@ -6,11 +6,17 @@ import uuid
 
 import pytest
 
+from bridge.splitting import reassemble
 from simulators.discord import DiscordSimulator, SimFile, SimInteraction, SimMessage
 from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
 
 CONTEXT_MENUS = {"Ask about this message", "Summarize thread", "Add to knowledge base"}
+
+
+def _shown(sim: DiscordSimulator, channel: object) -> list[str]:
+    """What everyone sees from the bot in `channel` (notes only the asker sees left out)."""
+    return [m.content for m in sim.bot_messages(channel) if not m.ephemeral]  # type: ignore[arg-type]
 
 
 async def _answered(bridge: DiscordBridge, interaction: SimInteraction) -> SimMessage:
@@ -70,26 +76,60 @@ async def test_a_refused_person_is_told_privately_and_nothing_is_asked(
     assert not discord_bridge.upstream.requests_containing("MARKER-refused-menu")
 
 
-async def test_ask_about_a_message_in_a_channel_and_a_dm(
+async def test_ask_about_a_message_opens_a_thread_on_it_in_a_channel(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
     sim = discord_sim
     await discord_bridge.start()
     target = await sim.user_says(world.general, sim.state.owner, "what is MARKER-ctx1?")
-    answer = await _answered(
+    note = await _answered(
         discord_bridge, await sim.run_message_command(world.general, world.alice, "Ask about this message", target)
     )
     [request] = discord_bridge.upstream.asked("what is MARKER-ctx1?")
     assert request.question.startswith("Explain this message") and "owner" in request.question
-    assert answer.content == request.reply and not answer.ephemeral
+    thread = sim.thread_of(target)
+    assert thread is not None and thread.name.startswith("Explain this message")
+    assert _shown(sim, thread) == [request.reply]
+    assert note.ephemeral and note.content == f"Answering in <#{thread.id}>."
 
+    follow = await sim.user_says(thread, world.alice, "and MARKER-ctx2?")
+    await discord_bridge.wait_answered(follow)
+    assert discord_bridge.upstream.asked("and MARKER-ctx2?")[-1].message_count == 3, "the thread is that chat"
+
+    await _answered(
+        discord_bridge, await sim.run_message_command(world.general, world.alice, "Ask about this message", target)
+    )
+    assert len(_shown(sim, thread)) == 3, "asked again: answered in the thread the message has"
+
+
+async def test_ask_about_a_message_in_a_dm_answers_in_the_dm(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start()
     dm = await sim.create_dm(world.alice)
     mine = await sim.user_says(dm, world.alice, "MARKER-dm-ctx please")
+    await discord_bridge.wait_answered(mine)
     await _answered(discord_bridge, await sim.run_message_command(dm, world.alice, "Ask about this message", mine))
-    assert discord_bridge.upstream.asked("MARKER-dm-ctx please")
+    _answered_first, explained = discord_bridge.upstream.asked("MARKER-dm-ctx please")
+    assert explained.question.startswith("Explain this message") and explained.message_count == 3, "the DM's chat"
+    assert _shown(sim, dm)[-1] == explained.reply
 
 
-async def test_summarize_reads_the_whole_thread_in_order(
+async def test_a_channel_mode_bridge_answers_in_the_response(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    sim = discord_sim
+    await discord_bridge.start(reply_mode="channel")
+    target = await sim.user_says(world.general, sim.state.owner, "MARKER-chmode")
+    answer = await _answered(
+        discord_bridge, await sim.run_message_command(world.general, world.alice, "Ask about this message", target)
+    )
+    assert answer.content == discord_bridge.upstream.asked("MARKER-chmode")[-1].reply and not answer.ephemeral
+    assert sim.thread_of(target) is None
+
+
+async def test_summarize_reads_the_whole_thread_in_order_and_answers_there(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
     sim = discord_sim
@@ -102,9 +142,11 @@ async def test_summarize_reads_the_whole_thread_in_order(
     assert request.question.startswith("Summarize this conversation")
     positions = [request.question.index(f"MARKER-s{i}\n") for i in range(129)]
     assert positions == sorted(positions), "oldest first, none missing"
+    assert reassemble(_shown(sim, thread)) == request.reply, "in the thread, in as many messages as it takes"
 
-    await _answered(discord_bridge, await sim.run_slash_command(thread, world.alice, "summarize"))
-    assert len(discord_bridge.upstream.asked("point MARKER-s129")) == 2
+    answer = await _answered(discord_bridge, await sim.run_slash_command(world.general, world.alice, "summarize"))
+    assert "planning" in discord_bridge.upstream.asked("The channel's latest messages")[-1].question
+    assert answer.content == discord_bridge.upstream.asked("The channel's latest messages")[-1].reply
 
 
 async def test_add_a_message_to_the_channels_knowledge_base(
