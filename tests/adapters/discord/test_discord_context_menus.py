@@ -115,6 +115,11 @@ async def test_ask_about_a_message_in_a_dm_answers_in_the_dm(
     assert explained.question.startswith("Explain this message") and explained.message_count == 3, "the DM's chat"
     assert _shown(sim, dm)[-1] == explained.reply
 
+    await _answered(discord_bridge, await sim.run_slash_command(dm, world.alice, "summarize"))
+    summary = discord_bridge.upstream.asked("MARKER-dm-ctx please")[-1]
+    assert summary.question.startswith("Summarize this conversation") and summary.message_count == 5
+    assert _shown(sim, dm)[-1] == summary.reply
+
 
 async def test_a_channel_mode_bridge_answers_in_the_response(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
@@ -143,6 +148,8 @@ async def test_summarize_reads_the_whole_thread_in_order_and_answers_there(
     positions = [request.question.index(f"MARKER-s{i}\n") for i in range(129)]
     assert positions == sorted(positions), "oldest first, none missing"
     assert reassemble(_shown(sim, thread)) == request.reply, "in the thread, in as many messages as it takes"
+    await _answered(discord_bridge, await sim.run_slash_command(thread, world.alice, "summarize"))
+    assert discord_bridge.upstream.asked("point MARKER-s129")[-1].message_count == 3, "the thread's chat goes on"
 
     answer = await _answered(discord_bridge, await sim.run_slash_command(world.general, world.alice, "summarize"))
     assert "planning" in discord_bridge.upstream.asked("The channel's latest messages")[-1].question
