@@ -162,7 +162,7 @@ class SlashCommands:
 
     # --- the common frame -----------------------------------------------------------------------
 
-    def refusal(self, interaction: discord.Interaction, *, configure: bool = False, admin: bool = False) -> str | None:
+    def _refusal(self, interaction: discord.Interaction, *, configure: bool = False, admin: bool = False) -> str | None:
         who = asker_of(interaction.user, interaction.channel, interaction.guild)
         refusal = self.access.refusal(who)
         if refusal is None and admin and not self.access.is_admin(who):
@@ -171,15 +171,21 @@ class SlashCommands:
             refusal = NOT_ADMIN
         return refusal
 
+    async def deferred(self, interaction: discord.Interaction, *, ephemeral: bool, **needs: bool) -> bool:
+        """Within Discord's 3 s: a refused person told so privately (False), else the response deferred."""
+        refusal = self._refusal(interaction, **needs)
+        if refusal is not None:
+            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
+            return False
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        return True
+
     async def run(
         self, interaction: discord.Interaction, work: Work, *, ephemeral: bool = False, **needs: bool
     ) -> None:
         """Refuse at once, or defer, do `work`, and show its sentence (or the error's) in the response."""
-        refusal = self.refusal(interaction, **needs)
-        if refusal is not None:
-            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
+        if not await self.deferred(interaction, ephemeral=ephemeral, **needs):
             return
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         try:
             text = await work()
         except (UserFacingError, OpenWebUIError) as exc:
@@ -201,11 +207,8 @@ class SlashCommands:
         """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response.
         `question` may be made after the response is deferred (a prompt filled in, a thread read), since
         that can take longer than Discord's 3 s; its error is the response."""
-        refusal = self.refusal(interaction)
-        if refusal is not None:
-            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
+        if not await self.deferred(interaction, ephemeral=ephemeral):
             return
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         surface = InteractionReplySurface(
             interaction, self.rates, ephemeral=ephemeral, edit_interval=self.settings.edit_interval
         )

@@ -72,11 +72,8 @@ async def answer_in_place(
     if not in_conversation and (on is None or commands.settings.reply_mode != "thread"):
         await commands.ask(interaction, question)
         return
-    refusal = commands.refusal(interaction)
-    if refusal is not None:
-        await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
+    if not await commands.deferred(interaction, ephemeral=True):
         return
-    await interaction.response.defer(ephemeral=True, thinking=True)
     try:
         text = await question()
         place, key, opened = await _place(commands, interaction, text, on)
