@@ -178,6 +178,13 @@ async def test_add_a_message_to_the_channels_knowledge_base(
     assert f"discord-message-{shared.id}.md added" in added.content and "rule.md added" in added.content
     names = {f.filename for f in await extras.knowledge_files(client, kb.id)}
     assert {f"discord-message-{shared.id}.md", "rule.md"} <= names
+
+    thread = await sim.create_thread(world.general, "rules", owner=world.alice, from_message=shared)
+    inside = await sim.user_says(thread, world.alice, "a thread rule MARKER-kbthread")
+    added = await _answered(
+        discord_bridge, await sim.run_message_command(thread, sim.state.owner, "Add to knowledge base", inside)
+    )
+    assert f"discord-message-{inside.id}.md added to general" in added.content, "a thread's: its channel's"
     await extras.knowledge_delete(client, kb.id)
 
 
