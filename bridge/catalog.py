@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 
-from bridge import assistant, texts
+from bridge import assistant, prompts, texts
 from bridge.assistant import Assistance
 from bridge.errors import UserFacingError
 from bridge.intake import FileIntake
 from bridge.messages import Attachment, ConversationKey
-from bridge.openwebui import FEATURES, KnowledgeBase, Model, OpenWebUIClient, Tool, errors
+from bridge.openwebui import FEATURES, KnowledgeBase, Model, OpenWebUIClient, Prompt, Tool, errors
 from bridge.openwebui.acting import cache_label
 from bridge.store import ScopeSettings, Store
 
@@ -35,6 +35,8 @@ class Catalog:
         self._models: dict[str, tuple[float, list[Model]]] = {}  # per identity: each sees its own models
         self._tools: list[Tool] = []
         self._tools_at = float("-inf")
+        self._prompts: list[Prompt] = []
+        self._prompts_at = float("-inf")
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -179,6 +181,29 @@ class Catalog:
             + [f for f, on in scoped.features.items() if not on],
             available=[(t.name, t.id) for t in await self.tools()] if names else [],
         )
+
+    # --- the prompt library and suggestions -----------------------------------------------------
+
+    async def prompts(self, *, refresh: bool = False) -> list[Prompt]:
+        """OpenWebUI's prompt library as this key reads it, cached for a minute (autocomplete asks often)."""
+        if refresh or time.monotonic() - self._prompts_at > MODELS_TTL:
+            self._prompts = await self.client.prompts()
+            self._prompts_at = time.monotonic()
+        return self._prompts
+
+    async def find_prompt(self, command: str) -> Prompt:
+        """The prompt `command`; a command missing from the cached list is looked up once more, fresh."""
+        try:
+            return prompts.find(await self.prompts(), command)
+        except UserFacingError:
+            return prompts.find(await self.prompts(refresh=True), command)
+
+    async def suggestions(self, key: ConversationKey) -> tuple[str, ...]:
+        """The prompts OpenWebUI's model editor suggests for the model in force at `key` (none when the
+        model has none, or OpenWebUI does not list it)."""
+        model, _ = await self.effective_settings(key)
+        info = await self.model_info(model) if model else None
+        return info.suggestions if info else ()
 
     # --- conversations --------------------------------------------------------------------------
 

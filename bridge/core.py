@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bridge import texts
+from bridge import prompts, texts
 from bridge.answer_controls import AnswerControls
 from bridge.catalog import Catalog
 from bridge.engine import Engine
@@ -18,7 +18,7 @@ from bridge.identity import texts as identity_texts
 from bridge.identity.linking import Identities
 from bridge.identity.policy import SpeakerPolicy
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
-from bridge.openwebui import FEATURES, KnowledgeBase, Model, Tool, errors
+from bridge.openwebui import FEATURES, KnowledgeBase, Model, Prompt, Tool, errors
 from bridge.openwebui.acting import acting_as
 from bridge.outcomes import TurnOutcome, TurnStatus
 from bridge.surface import ReplySurface
@@ -198,6 +198,21 @@ class Core:
     async def assistance(self, key: ConversationKey) -> texts.Assistance:
         """The tools and features in force at `key` and the tools OpenWebUI offers, for `/tools` and `/features`."""
         return await self._catalog.place_assistance(key)
+
+    # --- the prompt library and suggestions -----------------------------------------------------
+
+    async def prompts(self) -> list[Prompt]:
+        """OpenWebUI's prompt library (cached for a minute: autocomplete)."""
+        return await self._catalog.prompts()
+
+    async def prompt_question(self, command: str, text: str, user_name: str) -> str:
+        """The question prompt `command` asks, its variables filled from `text` (`bridge.prompts`);
+        `UserFacingError` naming the prompts, or the variables it needs."""
+        return prompts.fill(await self._catalog.find_prompt(command), text, user_name)
+
+    async def suggestions(self, key: ConversationKey) -> tuple[str, ...]:
+        """The suggested prompts of the model in force at `key` (OpenWebUI's `meta.suggestion_prompts`)."""
+        return await self._catalog.suggestions(key)
 
     # --- knowledge ------------------------------------------------------------------------------
 

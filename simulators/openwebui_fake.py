@@ -97,6 +97,8 @@ class FakeOpenWebUI:
         self.model_meta: dict[str, dict[str, Any]] = {}
         """`info.meta` of a model by id (`toolIds`, `defaultFeatureIds`, `capabilities`), as an admin's
         workspace model has it in `/api/models`."""
+        self.prompts: list[dict[str, Any]] = []
+        """The prompt library (`GET /api/v1/prompts/`), as `POST /api/v1/prompts/create` stores it."""
         self.completions: list[dict[str, Any]] = []
         """Every completion request's body, as the bridge sent it."""
         self.assistant = FakeAssistantRoutes(self)
@@ -118,6 +120,8 @@ class FakeOpenWebUI:
             web.get("/api/v1/models", self._models),
             web.get("/api/v1/tools/", self._tools),
             web.get("/api/v1/users/user/status", self._user_status),
+            web.get("/api/v1/prompts/", self._prompts),
+            web.post("/api/v1/prompts/create", self._prompt_create),
             web.post("/api/v1/chats/new", self._chat_new),
             web.get("/api/v1/chats/list", self._chat_list),
             web.get("/api/v1/chats/{id}", self._chat_get),
@@ -245,6 +249,33 @@ class FakeOpenWebUI:
 
     async def _tools(self, request: web.Request) -> web.Response:
         return web.json_response(self.tools)
+
+    async def _prompts(self, request: web.Request) -> web.Response:
+        return web.json_response(self.prompts)
+
+    async def _prompt_create(self, request: web.Request) -> web.Response:
+        """As 0.12.4's `create_new_prompt`: a taken command is refused with 400, the command kept as given."""
+        form = await request.json()
+        if any(p["command"] == form["command"] for p in self.prompts):
+            taken = "Uh-oh! This command is already registered. Please choose another command string."
+            return web.json_response({"detail": taken}, status=400)
+        prompt = {
+            "id": str(uuid.uuid4()),
+            "command": form["command"],
+            "user_id": "fake-user",
+            "name": form["name"],
+            "content": form["content"],
+            "data": form.get("data"),
+            "meta": form.get("meta"),
+            "tags": form.get("tags") or [],
+            "is_active": True,
+            "version_id": None,
+            "created_at": int(time.time()),
+            "updated_at": int(time.time()),
+            "access_grants": [],
+        }
+        self.prompts.append(prompt)
+        return web.json_response(prompt)
 
     # --- chats ----------------------------------------------------------------------------------
 

@@ -130,6 +130,8 @@ async def use_search_engine(client: OpenWebUIClient, query_url: str) -> None:
         "BYPASS_WEB_SEARCH_EMBEDDING_AND_RETRIEVAL": True,
     }
     await client.call("POST", "/api/v1/retrieval/config/update", json={"web": web})
+
+
 async def set_tasks(client: OpenWebUIClient, enabled: bool) -> None:
     """Turn OpenWebUI's title, tags and follow-up tasks on or off (admin: `/api/v1/tasks/config/update` takes
     the whole form, so the current one is sent back changed)."""
@@ -169,3 +171,13 @@ async def set_image_generation(client: OpenWebUIClient, enabled: bool, images_ur
 async def chat_tags(client: OpenWebUIClient, chat_id: str) -> list[str]:
     """`GET /api/v1/chats/{id}/tags` → the tag ids."""
     return [str(tag["id"]) for tag in await client.call("GET", f"/api/v1/chats/{chat_id}/tags")]
+
+
+async def create_prompt(client: OpenWebUIClient, command: str, name: str, content: str) -> None:
+    """`POST /api/v1/prompts/create` (admin, or the workspace.prompts permission); a command a test of this
+    session created already is kept (the server answers a taken command with 400)."""
+    try:
+        await client.call("POST", "/api/v1/prompts/create", json={"command": command, "name": name, "content": content})
+    except errors.BadRequest as exc:
+        if "already registered" not in str(exc):
+            raise

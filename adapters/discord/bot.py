@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import linking
+from adapters.discord import context_menus, linking, prompts
 from adapters.discord.access import Access, asker_of
 from adapters.discord.commands import SlashCommands
 from adapters.discord.components import ControlButton, Dispatcher
@@ -154,6 +154,8 @@ class DiscordAdapter:
             remember_in_chain=lambda posted, root: self.chains.remember(posted, root),
         )
         self.controls.register(self.client.components)
+        prompts.register(self.client.tree, self.commands, core)
+        context_menus.register(self.client.tree, self.commands, core, self.files)
         self._chains: ReplyChains | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._accepting = True

@@ -34,6 +34,8 @@ CLEAR = "default"
 MESSAGE_LINK = re.compile(r"(?:https?://)?(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/(\d+)/(\d+)")
 
 Work = Callable[[], Awaitable[str | None]]
+Question = Callable[[], Awaitable[str]]
+"""Makes a question once the response is deferred (`SlashCommands.ask`)."""
 State = Literal["on", "off", "default"]
 MARKUP = texts.Markup(bold=lambda text: f"**{text}**")
 
@@ -77,12 +79,12 @@ class SlashCommands:
 
         @tree.command(name="new", description="Start a new OpenWebUI chat in this thread or DM")
         async def new(interaction: discord.Interaction) -> None:
-            await self._run(interaction, lambda: self.new(interaction))
+            await self.run(interaction, lambda: self.new(interaction))
 
         @tree.command(name="model", description="Show the model used here, or set it (admins)")
         @app_commands.describe(model=f"model for this channel or thread; `{CLEAR}` to inherit again")
         async def model(interaction: discord.Interaction, model: str | None = None) -> None:
-            await self._run(
+            await self.run(
                 interaction, lambda: self.model(interaction, model), ephemeral=model is None, configure=bool(model)
             )
 
@@ -90,14 +92,14 @@ class SlashCommands:
         @app_commands.describe(prompt="the new system prompt", clear="remove the system prompt set here")
         async def system(interaction: discord.Interaction, prompt: str | None = None, clear: bool = False) -> None:
             changes = prompt is not None or clear
-            await self._run(
+            await self.run(
                 interaction, lambda: self.system(interaction, prompt, clear), ephemeral=not changes, configure=changes
             )
 
         @tree.command(name="tools", description="Show the OpenWebUI tools used here, or switch one (admins)")
         @app_commands.describe(tool="an OpenWebUI tool", state="on (default), off, or default: as the model decides")
         async def tools(interaction: discord.Interaction, tool: str | None = None, state: State = "on") -> None:
-            await self._run(
+            await self.run(
                 interaction, lambda: self.tools(interaction, tool, state), ephemeral=tool is None, configure=bool(tool)
             )
 
@@ -122,19 +124,19 @@ class SlashCommands:
                 "memory": memory,
             }
             changes = {name: state for name, state in chosen.items() if state is not None}
-            await self._run(
+            await self.run(
                 interaction, lambda: self.features(interaction, changes), ephemeral=not changes, configure=bool(changes)
             )
 
         @tree.command(name="status", description="OpenWebUI's state, the model, and this conversation's chat")
         async def status(interaction: discord.Interaction) -> None:
-            await self._run(interaction, lambda: self.status(interaction), ephemeral=True)
+            await self.run(interaction, lambda: self.status(interaction), ephemeral=True)
 
         kb = app_commands.Group(name="kb", description="OpenWebUI knowledge bases")
 
         @kb.command(name="list", description="The knowledge bases OpenWebUI offers")
         async def kb_list(interaction: discord.Interaction) -> None:
-            await self._run(interaction, self.kb_list, ephemeral=True)
+            await self.run(interaction, self.kb_list, ephemeral=True)
 
         @kb.command(name="ask", description="Ask a knowledge base; the answer names its sources")
         @app_commands.describe(kb="knowledge base", question="what to ask", ephemeral="only you see the answer")
@@ -149,7 +151,7 @@ class SlashCommands:
             file: discord.Attachment | None = None,
             message: str | None = None,
         ) -> None:
-            await self._run(interaction, lambda: self.kb_add(interaction, kb, file, message), admin=True)
+            await self.run(interaction, lambda: self.kb_add(interaction, kb, file, message), admin=True)
 
         ask.autocomplete("model")(self.model_choices)
         model.autocomplete("model")(self.model_choices)
@@ -169,15 +171,21 @@ class SlashCommands:
             refusal = NOT_ADMIN
         return refusal
 
-    async def _run(
-        self, interaction: discord.Interaction, work: Work, *, ephemeral: bool = False, **needs: bool
-    ) -> None:
-        """Refuse at once, or defer, do `work`, and show its sentence (or the error's) in the response."""
+    async def deferred(self, interaction: discord.Interaction, *, ephemeral: bool, **needs: bool) -> bool:
+        """Within Discord's 3 s: a refused person told so privately (False), else the response deferred."""
         refusal = self._refusal(interaction, **needs)
         if refusal is not None:
             await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
-            return
+            return False
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        return True
+
+    async def run(
+        self, interaction: discord.Interaction, work: Work, *, ephemeral: bool = False, **needs: bool
+    ) -> None:
+        """Refuse at once, or defer, do `work`, and show its sentence (or the error's) in the response."""
+        if not await self.deferred(interaction, ephemeral=ephemeral, **needs):
+            return
         try:
             async with self.core.as_person(PLATFORM, str(interaction.user.id)):
                 text = await work()
@@ -191,29 +199,30 @@ class SlashCommands:
     async def ask(
         self,
         interaction: discord.Interaction,
-        question: str,
+        question: str | Question,
         *,
         model: str | None = None,
         knowledge: str | None = None,
         ephemeral: bool = False,
     ) -> None:
-        """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response."""
-        refusal = self._refusal(interaction)
-        if refusal is not None:
-            await interaction.response.send_message(f"⛔ {refusal}", ephemeral=True, allowed_mentions=NO_PINGS)
+        """A one-off question (its own OpenWebUI chat) answered by streaming into the command's response.
+        `question` may be made after the response is deferred (a prompt filled in, a thread read), since
+        that can take longer than Discord's 3 s; its error is the response."""
+        if not await self.deferred(interaction, ephemeral=ephemeral):
             return
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         surface = InteractionReplySurface(
             interaction, self.rates, ephemeral=ephemeral, edit_interval=self.settings.edit_interval
         )
         bases: tuple[str, ...] = ()
-        if knowledge:
-            try:
+        try:
+            if knowledge:
                 async with self.core.as_person(PLATFORM, str(interaction.user.id)):
                     bases = (await self.core.find_knowledge(knowledge),)
-            except (UserFacingError, OpenWebUIError) as exc:
-                await interaction.edit_original_response(content=f"⚠️ {explain(exc)}", allowed_mentions=NO_PINGS)
-                return
+            if not isinstance(question, str):
+                question = await question()
+        except (UserFacingError, OpenWebUIError) as exc:
+            await interaction.edit_original_response(content=f"⚠️ {explain(exc)}", allowed_mentions=NO_PINGS)
+            return
         place = place_key(interaction.channel, interaction.guild)
         message = IncomingMessage(
             key=ConversationKey(PLATFORM, place.workspace, place.channel, f"ask-{interaction.id}"),
@@ -350,14 +359,14 @@ class SlashCommands:
                 models = await self.core.models()
         except (OpenWebUIError, UserFacingError):
             return []
-        return _named_choices([(m.id, m.name) for m in models], current)
+        return named_choices([(m.id, m.name) for m in models], current)
 
     async def tool_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
             tools = await self.core.tools()
         except OpenWebUIError:
             return []
-        return _named_choices([(t.id, t.name) for t in tools], current)
+        return named_choices([(t.id, t.name) for t in tools], current)
 
     async def kb_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         user = str(interaction.user.id)
@@ -373,7 +382,7 @@ class SlashCommands:
         return [app_commands.Choice(name=_choice_name(n), value=n) for n in names if wanted in n.lower()][:MAX_CHOICES]
 
 
-def _named_choices(items: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
+def named_choices(items: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
     """The (id, name) pairs matching what was typed so far, as autocomplete answers with the id as value."""
     wanted = current.lower()
     found = [(id_, name) for id_, name in items if wanted in id_.lower() or wanted in name.lower()]

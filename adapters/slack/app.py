@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -18,8 +19,10 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import history
 from adapters.slack.access import Access
 from adapters.slack.actions import ACTION_IDS, ActionDispatcher
+from adapters.slack.assistant_view import AssistantView
 from adapters.slack.commands import Invocation, Respond, SlashCommands
 from adapters.slack.controls import AnswerControls
 from adapters.slack.events import PLATFORM, SlackTurn, command_key, is_dm, is_new_user_text, mentions, turn_for
@@ -31,6 +34,7 @@ from adapters.slack.people import DisplayNames
 from adapters.slack.place import ReplyPlace
 from adapters.slack.recovery import mark_interrupted
 from adapters.slack.settings import SlackSettings
+from adapters.slack.shortcuts import MessageShortcuts
 from adapters.slack.surface import tell_user
 from adapters.slack.threads import FORGOTTEN_THREAD, ForgottenThreads
 from bridge import texts
@@ -82,6 +86,7 @@ class SlackAdapter:
         self.actions: ActionDispatcher | None = None
         """Every click on a bridge button (`owb:<action>:<argument>`) goes here; features register their
         actions on it when the adapter starts (`adapters.slack.actions`)."""
+        self._assistant: AssistantView | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -122,6 +127,15 @@ class SlackAdapter:
             answer=self.answer,
             attachments=self._attachments,
         )
+        self._assistant = AssistantView(self.core, self._client, self._access, s.suggested_prompts, self.spawn)
+        shortcuts = MessageShortcuts(
+            core=self.core,
+            access=self._access,
+            answer=self.answer,
+            attachments=self._attachments,
+            spawn=self.spawn,
+            read=partial(history.read, self._client),
+        )
         app = AsyncApp(
             client=self._client,
             signing_secret=s.signing_secret.get_secret_value(),
@@ -137,6 +151,8 @@ class SlackAdapter:
         )
         self.actions = ActionDispatcher(self._controls.tell, self.spawn)
         self._controls.register(self.actions)
+        app.use(self._assistant.middleware())
+        shortcuts.register(app)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command(s.command)(self._on_command)
@@ -230,7 +246,7 @@ class SlackAdapter:
         if not is_new_user_text(event, bot):
             return
         if is_dm(event):
-            self.spawn(self._serve(self._turn(event, body, context)), "dm")
+            self.spawn(self._serve(self._turn(event, body, context), assistant_of=bot), "dm")
         elif event.get("thread_ts") and not mentions(event, bot):
             self.spawn(self._follow_up(self._turn(event, body, context), bot), "follow-up")
 
@@ -266,9 +282,10 @@ class SlackAdapter:
             log.info("Slack: answering in %s, a thread the app took part in but has no record of", key.describe())
             await self._serve(turn, note=FORGOTTEN_THREAD)
 
-    async def _serve(self, turn: SlackTurn, note: str = "") -> None:
+    async def _serve(self, turn: SlackTurn, note: str = "", assistant_of: str = "") -> None:
         """Check who asks, then answer; a refused or empty message gets an ephemeral note, once. `note` is
-        told the asker (once) before the answer."""
+        told the asker (once) before the answer. A DM message (`assistant_of`: the app's user id) may be in
+        an assistant thread, whose view adds to it (`AssistantView.prepare`)."""
         message, place = turn.message, turn.place
         assert self._access is not None
         note_place = ReplyPlace(place.team_id, place.channel, turn.own_thread, place.user_id)
@@ -281,6 +298,8 @@ class SlackAdapter:
             return
         if note and await self.core.claim_event(PLATFORM, f"{message.event_id}:note"):
             await tell_user(self.client, self.budgets.of(place.team_id), note_place, note)
+        if assistant_of and self._assistant is not None:
+            turn = await self._assistant.prepare(turn, assistant_of)
         await self.answer(turn, ())
 
     async def answer(self, turn: SlackTurn, knowledge: tuple[str, ...]) -> None:

@@ -56,6 +56,7 @@ def help_text(command: str) -> str:
             f"`{command} features [feature on|off|default]`: show the features used here (web search, image"
             " generation, code interpreter, memory), or switch one (admins)",
             "• Start a message with `!search` to have OpenWebUI search the web for that answer.",
+            f"`{command} prompt <command> [name=value …] [text]`: ask with a prompt of OpenWebUI's prompt library",
             f"`{command} kb list`: the knowledge bases",
             f"`{command} kb ask <kb> <question>`: ask a knowledge base; the sources are named",
             f"`{command} kb add <kb> [message link]`: add a message's files to a knowledge base (admins);"
@@ -168,6 +169,7 @@ class SlashCommands:
             "features": self._features,
             "kb": self._kb,
             "status": self._status,
+            "prompt": self._prompt,
         }.get(name.lower())
         try:
             if handler is None:
@@ -212,6 +214,14 @@ class SlashCommands:
         )
         turn = SlackTurn(message, ReplyPlace(inv.team_id, inv.channel_id, ts, inv.user_id), ts, dm=inv.is_dm)
         await self.answer(turn, (knowledge[1],) if knowledge else ())
+
+    async def _prompt(self, inv: Invocation, rest: str, respond: Respond) -> None:
+        """A prompt of OpenWebUI's library, its variables filled from the rest (`bridge.prompts`), asked as `ask`."""
+        command, text = split_name(rest)
+        if not command:
+            names = ", ".join(f"`{p.command}`" for p in (await self.core.prompts())[:25]) or "none yet"
+            raise UserFacingError(f"Use `{self.command} prompt <command> [name=value …] [text]`. Prompts: {names}.")
+        await self._ask(inv, await self.core.prompt_question(command, text, inv.user_id), respond)
 
     async def _new(self, inv: Invocation, rest: str, respond: Respond) -> None:
         key = await self._conversation_key(inv, rest)

@@ -45,6 +45,9 @@ class SlackSettings(PlatformSettings):
     allowed_users: IdList = Field([], description="users (U...) allowed; empty: all")
     denied_users: IdList = Field([], description="users refused, even when allowed")
     admin_users: IdList = Field([], description="users who may change settings; empty: the workspace's admins")
+    suggested_prompts: list[str] = Field(
+        [], description="assistant view: prompts suggested when the model has none in OpenWebUI (a JSON list)"
+    )
 
     _split = field_validator(
         "allowed_teams",

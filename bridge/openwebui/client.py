@@ -50,6 +50,18 @@ class Model:
     vision: bool = True  # OpenWebUI treats a model without declared capabilities as vision-capable
     tool_ids: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    """The prompts the web UI suggests on a new chat with this model (`meta.suggestion_prompts`' contents)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A prompt of OpenWebUI's prompt library (`GET /api/v1/prompts/`): typed as `/command` in the web UI,
+    its `content` a template whose `{{variables}}` the web UI asks for."""
+
+    command: str
+    name: str
+    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +217,11 @@ class OpenWebUIClient:
         """`GET /api/v1/tools/`: the tools this key's user may use."""
         data = await self.call("GET", "/api/v1/tools/")
         return [_tool(item) for item in data if isinstance(item, dict) and item.get("id")]
+
+    async def prompts(self) -> list[Prompt]:
+        """`GET /api/v1/prompts/`: the prompt library as this key's user may read it."""
+        data = await self.call("GET", "/api/v1/prompts/")
+        return [_prompt(item) for item in data if isinstance(item, dict) and item.get("command")]
 
     # --- chats ----------------------------------------------------------------------------------
 
@@ -614,7 +631,23 @@ def _model(item: dict[str, Any]) -> Model:
         vision=bool(capabilities.get("vision", True)),
         tool_ids=_ids(meta.get("toolIds")),
         features=tuple(f for f in _ids(meta.get("defaultFeatureIds")) if f in FEATURES and capabilities.get(f)),
+        suggestions=_suggestions(meta.get("suggestion_prompts")),
     )
+
+
+def _suggestions(value: Any) -> tuple[str, ...]:
+    """The contents of a model's suggested prompts (`[{"title": [...], "content": "..."}]`, the model editor's
+    shape); anything else an older or hand-edited model stored there is left out."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(s["content"]) for s in value if isinstance(s, dict) and str(s.get("content") or "").strip())
+
+
+def _prompt(item: dict[str, Any]) -> Prompt:
+    """A command is stored as its author typed it, with or without the web UI's leading slash: one form here."""
+    command = str(item["command"]).lstrip("/")
+    name = str(item.get("name") or item.get("title") or command)
+    return Prompt(command=command, name=name, content=str(item.get("content") or ""))
 
 
 def _ids(value: Any) -> tuple[str, ...]:

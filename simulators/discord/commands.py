@@ -31,9 +31,9 @@ class BuiltOptions:
     resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def find_command(state: SimState, guild_id: int | None, name: str) -> dict[str, Any]:
-    """The registered chat-input command a user in ``guild_id`` (None for a DM) would see."""
-    key = command_key(name)
+def find_command(state: SimState, guild_id: int | None, name: str, *, type: int = 1) -> dict[str, Any]:
+    """The registered command of ``type`` (1 chat input, 3 message) a user in ``guild_id`` (None for a DM) sees."""
+    key = command_key(name, type)
     if guild_id is not None and key in state.commands.get(guild_id, {}):
         return state.commands[guild_id][key]
     if key in state.commands.get(None, {}):

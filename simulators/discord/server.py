@@ -46,6 +46,7 @@ from simulators.discord.state import SimState
 from simulators.faults import FaultPlan
 
 INTERACTION_APPLICATION_COMMAND = 2
+MESSAGE_COMMAND = 3  # an application command's type when it is a message's context-menu entry
 Ref = int | SimUser | SimGuild | SimChannel | SimRole | SimMessage
 
 
@@ -373,6 +374,27 @@ class DiscordSimulator:
         if "guild_id" in registered:
             data["guild_id"] = registered["guild_id"]
         return await self._deliver(type, target, user_id, " ".join([name, *path]), data, {})
+
+    async def run_message_command(self, channel: Ref, user: Ref, name: str, message: Ref) -> SimInteraction:
+        """A user picks the bot's message command ``name`` (Apps menu) on ``message`` in ``channel``;
+        dispatches INTERACTION_CREATE with ``data.type`` 3, ``target_id`` and the message in ``resolved``."""
+        target = self.channel(channel)
+        user_id = _id(user)
+        self._check_can_post(target, user_id)
+        registered = find_command(self.state, target.guild_id, name, type=MESSAGE_COMMAND)
+        if self.config.enforce_command_permissions:
+            check_visible(self.state, registered, target, user_id)
+        picked = self.message(message)
+        if picked.channel_id != target.id:
+            raise SimUsageError("a message command runs on a message of the channel it is used in")
+        data: dict[str, Any] = {
+            "id": registered["id"],
+            "name": name,
+            "type": MESSAGE_COMMAND,
+            "target_id": str(picked.id),
+            "resolved": {"messages": {str(picked.id): payloads.message(self.state, picked)}},
+        }
+        return await self._deliver(INTERACTION_APPLICATION_COMMAND, target, user_id, name, data, {})
 
     async def _deliver(
         self, type: int, target: SimChannel, user_id: int, name: str, data: dict[str, Any], extra: dict[str, Any]

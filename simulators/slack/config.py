@@ -49,6 +49,10 @@ def default_rate_limits() -> dict[str, tuple[BucketSpec, ...]]:
         "chat.stopStream": (tier(20, 3),),
         "chat.appendStream": (tier(100, 10),),
         "chat.postEphemeral": (tier(100, 10),),
+        # Tier 3 each (docs.slack.dev: assistant.threads.setStatus, setSuggestedPrompts, setTitle)
+        "assistant.threads.setStatus": (tier(50, 5),),
+        "assistant.threads.setSuggestedPrompts": (tier(50, 5),),
+        "assistant.threads.setTitle": (tier(50, 5),),
     }
 
 

@@ -27,6 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from .actions import block_actions_payload
+from .assistant import AssistantApi
 from .config import DEFAULT_BOT_SCOPES, SimConfig
 from .delivery import Deliverer, Delivery, Kind
 from .events import app_mention_event, event_callback, message_event, new_event_id, slash_command_payload
@@ -111,6 +112,8 @@ class SlackSimulator:
         self.socket = SocketModeServer(self.config, self.ws.app_id)
         self.file_host = FileHost(self.ws, self.web_api.pending_uploads)
         self.response_urls = ResponseUrls(self.config)
+        self.assistant = AssistantApi(self.ws)
+        self.web_api.add_methods(self.assistant.methods(), scope="assistant:write")
         self.deliverer = Deliverer(self.config)
         self.deliverer.transport = self.socket
         self.events_url: str | None = None
@@ -476,7 +479,7 @@ class SlackSimulator:
 
     def thread_titles(self, channel: str, thread_ts: str) -> list[str]:
         """Titles set with assistant.threads.setTitle on a thread, in order."""
-        return list(self.ws.thread_titles.get((channel, thread_ts), []))
+        return list(self.assistant.threads.titles.get((channel, thread_ts), []))
 
     def calls(self, method: str | None = None) -> list[CallRecord]:
         """Every Web API call (or those of one method), oldest first."""

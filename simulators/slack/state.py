@@ -290,7 +290,6 @@ class Workspace:
     files: dict[str, HostedFile] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
     thread_status: dict[tuple[str, str], list[tuple[float, str]]] = field(default_factory=dict)
-    thread_titles: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     clock: TsClock = field(default_factory=TsClock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 

@@ -23,6 +23,8 @@ from .state import Channel, HostedFile, Message, Token, Workspace, visible_text
 from .views import ViewError, Views
 
 Params = dict[str, Any]
+Method = Callable[[Params, Token], Awaitable[dict[str, Any]]]
+"""One Web API method: its parameters and the caller's token in, its answer's fields out."""
 
 
 class ApiError(Exception):
@@ -119,7 +121,7 @@ class WebApi:
         self._upload_base = upload_base
         self._issue_socket_url = issue_socket_url
         self._on_bot_message = on_bot_message
-        self._methods: dict[str, Callable[[Params, Token], Awaitable[dict[str, Any]]]] = {
+        self._methods: dict[str, Method] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.apps_connections_open,
             "chat.postMessage": self.chat_post_message,
@@ -130,7 +132,6 @@ class WebApi:
             "chat.appendStream": self.chat_append_stream,
             "chat.stopStream": self.chat_stop_stream,
             "assistant.threads.setStatus": self.assistant_set_status,
-            "assistant.threads.setTitle": self.assistant_set_title,
             "conversations.replies": self.conversations_replies,
             "conversations.history": self.conversations_history,
             "conversations.info": self.conversations_info,
@@ -143,6 +144,11 @@ class WebApi:
         }
         self.views = Views(ws, config)
         """Modals: triggers from slash commands, and the views opened with them (`simulators.slack.views`)."""
+
+    def add_methods(self, methods: dict[str, Method], scope: str) -> None:
+        """Serve more methods (a surface kept in a module of its own), each needing `scope`."""
+        self._methods.update(methods)
+        _SCOPES.update(dict.fromkeys(methods, scope))
 
     # ------------------------------------------------------------------ dispatch
 
@@ -466,15 +472,6 @@ class WebApi:
             raise ApiError("invalid_arguments")
         status = _str(params.get("status")) or ""
         self.ws.thread_status.setdefault((channel.id, thread_ts), []).append((time.monotonic(), status))
-        return {}
-
-    async def assistant_set_title(self, params: Params, token: Token) -> dict[str, Any]:
-        channel = self._channel(params, "channel_id")
-        thread_ts = _str(params.get("thread_ts"))
-        title = _str(params.get("title"))
-        if not thread_ts or not title:
-            raise ApiError("invalid_arguments")
-        self.ws.thread_titles.setdefault((channel.id, thread_ts), []).append(title)
         return {}
 
     async def conversations_replies(self, params: Params, token: Token) -> dict[str, Any]:
