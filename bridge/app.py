@@ -13,6 +13,7 @@ from bridge.intake import FileIntake
 from bridge.openwebui import OpenWebUIClient
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.turn_paths import completion_path
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         catalog,
         max_answer_chars=settings.bridge.max_answer_chars,
         max_turn_seconds=settings.bridge.max_turn_seconds,
+        path=completion_path(settings.openwebui, client),
     )
     return App(settings, client, store, catalog, engine, Core(engine, catalog))
 
@@ -64,7 +66,11 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
     store = await Store.open(settings.bridge.database)
     client = make_client(settings)
     try:
-        yield build(settings, client, store)
+        app = build(settings, client, store)
+        try:
+            yield app
+        finally:
+            await app.engine.path.aclose()
     finally:
         await client.aclose()
         await store.close()

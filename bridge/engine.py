@@ -5,9 +5,10 @@ UI are part of the context), upload attachments, write the user message into the
 completion into the adapter's live reply, and write the answer back as a finished message. Turns of one
 conversation run one at a time in arrival order; different conversations run concurrently.
 
-The completion runs in OpenWebUI's pass-through mode (no `chat_id`): it is the only mode that streams
-over HTTP with an API key. The bridge therefore writes both messages of the turn itself, as the web UI
-would, with a correct `parentId`/`childrenIds`/`currentId` tree.
+How the completion is produced is the `CompletionPath`'s (`bridge.turn_paths`): by default OpenWebUI's
+pass-through mode (no `chat_id`), the only mode that streams over HTTP with an API key, in which the bridge
+writes both messages of the turn itself, as the web UI would, with a correct `parentId`/`childrenIds`/
+`currentId` tree; with a signed-in service account, the web UI's own way, in which OpenWebUI saves the answer.
 
 What a place uses (model, system prompt) and what OpenWebUI offers comes from the `Catalog`.
 """
@@ -31,13 +32,14 @@ from bridge.errors import StoreError, UserFacingError, explain
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
-from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, errors
+from bridge.openwebui import MalformedEvent, OpenWebUIClient, Progress, SavedAnswer, Sources, TextDelta, errors
 from bridge.openwebui import chat as chats
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.store import Conversation, Store
 from bridge.surface import ReplySurface, Source
 from bridge.tasks import finish_or_cancel
+from bridge.turn_paths import CompletionPath, PassThrough, TurnRequest
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,10 @@ class Engine:
         *,
         max_answer_chars: int,
         max_turn_seconds: float,
+        path: CompletionPath | None = None,
     ) -> None:
         self.client = client
+        self.path = path or PassThrough(client)
         self.store = store
         self.catalog = catalog
         self.max_answer_chars = max_answer_chars
@@ -196,11 +200,13 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            sources, cut = await self._read_answer(turn, reply, body, deadline)
+            request = TurnRequest(body, conversation.chat_id, user, turn.assistant_id)
+            sources, cut, saved = await self._read_answer(turn, reply, request, deadline)
             shown = _with_note(turn.text, cut) if cut else turn.text
             outcome.message_ids = await reply.finish(shown)
-            answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
-            await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
+            if cut or not saved:  # OpenWebUI saved a whole answer itself: that one stays
+                answer = chats.assistant_message(turn.assistant_id, turn.user_id, shown, turn.model, sources=sources)
+                await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)
             outcome.status, outcome.text = TurnStatus.ANSWERED, shown
             outcome.sources = source_names(sources)
@@ -231,10 +237,12 @@ class Engine:
             self._open_turns.discard(turn.id)  # type: ignore[arg-type]
 
     async def _read_answer(
-        self, turn: _TurnState, reply: LiveReply, body: dict[str, Any], deadline: float
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Stream the completion into `turn.text` and the live reply; returns the answer's sources and, when
-        it was cut, the note saying so.
+        self, turn: _TurnState, reply: LiveReply, request: TurnRequest, deadline: float
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        """Stream the completion into `turn.text` and the live reply; returns the answer's sources, when it was
+        cut the note saying so, and whether OpenWebUI saved the answer itself (`SavedAnswer`).
+
+        Until the first words, OpenWebUI's `Progress` is the reply's text (its first line).
 
         An answer is bounded (issue 14: one 10 MB event made 741 messages, endless output posted without end):
         past `max_answer_chars` the rest is not read and the stream is closed; at the turn's deadline
@@ -243,19 +251,24 @@ class Engine:
         sources: list[dict[str, Any]] = []
         malformed: list[str] = []
         cut = ""
+        saved = False
         bound = asyncio.timeout_at(deadline)
         try:
-            async with bound, aclosing(self.client.stream(body)) as events:
+            async with bound, aclosing(self.path.events(request)) as events:
                 async for event in events:
-                    if isinstance(event, TextDelta):
-                        turn.text += event.text
+                    if isinstance(event, TextDelta | SavedAnswer):
+                        turn.text = event.text if isinstance(event, SavedAnswer) else turn.text + event.text
                         if len(turn.text) > self.max_answer_chars:
                             turn.text = turn.text[: self.max_answer_chars]
                             cut = texts.answer_cut_long(self.max_answer_chars)
                             break
                         reply.update(turn.text)
+                        if isinstance(event, SavedAnswer):
+                            saved, sources = True, event.sources or sources
                     elif isinstance(event, Sources):
                         sources = event.items
+                    elif isinstance(event, Progress):
+                        reply.show_status(texts.progress_line(event.description))
                     elif isinstance(event, MalformedEvent):
                         METRICS.stream_events_skipped.inc()
                         malformed.append(event.reason)
@@ -267,7 +280,7 @@ class Engine:
             log.warning("skipped %d malformed event(s) of the answer stream: %s", len(malformed), malformed[:5])
         if cut:
             log.info("answer cut at %d characters: %s", len(turn.text), cut)
-        return sources, cut
+        return sources, cut, saved
 
     async def _completion(
         self,

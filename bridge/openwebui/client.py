@@ -60,7 +60,24 @@ class MalformedEvent:
     reason: str
 
 
-CompletionEvent = TextDelta | Sources | MalformedEvent
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What OpenWebUI says it is doing (a `status` event: searching the web, calling a tool), shown until the
+    answer's first words."""
+
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAnswer:
+    """The answer as OpenWebUI saved it in the chat, once a turn it ran itself has ended: its text is the
+    final one (what streamed live may lack what a filter changed), and the bridge does not write it again."""
+
+    text: str
+    sources: list[dict[str, Any]]
+
+
+CompletionEvent = TextDelta | Sources | MalformedEvent | Progress | SavedAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +152,7 @@ class OpenWebUIClient:
         made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
         if "json" in kwargs:
             kwargs["content"] = json_body(kwargs.pop("json"))
-            kwargs["headers"] = {"Content-Type": "application/json"}
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
         try:
             response = await self._http.request(method, path, timeout=timeout or self._request, **kwargs)
         except httpx.TransportError as exc:
