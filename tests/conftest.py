@@ -105,9 +105,16 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 def core_settings(
-    url: str, api_key: str, *, platforms: dict[str, PlatformSettings] | None = None, **bridge: Any
+    url: str,
+    api_key: str,
+    *,
+    platforms: dict[str, PlatformSettings] | None = None,
+    sign_in: tuple[str, str] | None = None,
+    **bridge: Any,
 ) -> Settings:
-    """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment."""
+    """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment;
+    `sign_in` (email, password) turns the signed-in path on."""
+    email, password = sign_in or ("", "")
     return Settings(
         OpenWebUISettings(
             _env_file=None,  # type: ignore[call-arg]
@@ -115,6 +122,8 @@ def core_settings(
             api_key=SecretStr(api_key),
             default_model="echo-1",
             file_process_timeout=60,
+            email=email,
+            password=SecretStr(password),
         ),
         BridgeSettings(_env_file=None, **bridge),  # type: ignore[call-arg]
         platforms or {},

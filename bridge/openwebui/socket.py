@@ -88,6 +88,7 @@ class EventSocket:
         self._client: socketio.AsyncClient | None = None
         self._connected = asyncio.Event()
         self._changed = asyncio.Condition()  # notified when the socket opens or an attempt fails
+        self._wanted = asyncio.Event()  # a turn waits for the socket: the next attempt goes now, not after backoff
         self._dropped = asyncio.Event()
         self._inboxes: dict[tuple[str, str], Inbox] = {}
         self._task: asyncio.Task[None] | None = None
@@ -107,6 +108,8 @@ class EventSocket:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="openwebui-socket")
             self._renewer = asyncio.create_task(self._session.run(), name="openwebui-signin")
+        if not self._connected.is_set():
+            self._wanted.set()
         try:
             async with asyncio.timeout(self._connect_timeout), self._changed:
                 await self._changed.wait_for(lambda: self._connected.is_set() or self._refused())
@@ -154,7 +157,10 @@ class EventSocket:
                     self._changed.notify_all()
                 log.warning("could not open OpenWebUI's socket (%s); again in %.1f s", type(exc).__name__, retry)
                 await _disconnect(client)
-                await asyncio.sleep(retry * random.uniform(0.8, 1.2))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(retry * random.uniform(0.8, 1.2)):
+                        await self._wanted.wait()
+                self._wanted.clear()
                 retry = min(retry * 2, LAST_RETRY)
                 continue
             retry, self._failure = FIRST_RETRY, None

@@ -44,6 +44,7 @@ class DiscordBridge:
         self.upstream = upstream
         self.db = db
         self.options: dict[str, Any] = {}  # BRIDGE_* settings (`BridgeSettings` fields) for the next start
+        self.sign_in: tuple[str, str] | None = None  # OPENWEBUI_EMAIL and _PASSWORD for the next start
         self.app: App | None = None
         self.adapter: DiscordAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -62,6 +63,7 @@ class DiscordBridge:
             db_path=self.db,
             shutdown_grace=5,
             platforms={"discord": discord_settings},
+            sign_in=self.sign_in,
             **self.options,
         )
 

@@ -1,0 +1,237 @@
+"""The signed-in path (OPENWEBUI_EMAIL / OPENWEBUI_PASSWORD) against a real OpenWebUI 0.12.4, through the real
+discord.py client and the Discord simulator: turns run the web UI's way, their events come over OpenWebUI's
+socket, and OpenWebUI saves the answers.
+
+The bridge reaches OpenWebUI through a TCP proxy the tests cut (`TcpProxy.drop`), as a failing network or a
+restarting OpenWebUI would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge import texts
+from bridge.messages import ConversationKey
+from bridge.openwebui import OpenWebUIClient
+from bridge.turn_paths import SignedInPath
+from simulators.discord import DiscordSimulator, SimChannel, SimMessage
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_server import RealOpenWebUI
+from simulators.tcp_proxy import TcpProxy
+from tests.adapters.discord.conftest import DiscordBridge, World
+from tests.conftest import OwuiTarget
+
+pytestmark = pytest.mark.contract
+
+STATUS_FILTER = '''
+class Filter:
+    async def inlet(self, body, __event_emitter__=None):
+        await __event_emitter__({"type": "status", "data": {"description": "Consulting the archive", "done": False}})
+        return body
+'''
+
+
+@pytest.fixture
+def proxy(real_owui: RealOpenWebUI) -> Iterator[TcpProxy]:
+    with TcpProxy("127.0.0.1", real_owui.port).running_in_thread() as running:
+        yield running
+
+
+@pytest.fixture
+async def signed_in(
+    discord_sim: DiscordSimulator,
+    world: World,
+    real_owui: RealOpenWebUI,
+    model_upstream: ModelUpstream,
+    proxy: TcpProxy,
+    tmp_path: Path,
+) -> AsyncIterator[DiscordBridge]:
+    """A Discord bridge whose service account signs in (the session's admin), through `proxy`."""
+    target = OwuiTarget("real", proxy.url, real_owui.api_key, model_upstream, real=real_owui)
+    bridge = DiscordBridge(discord_sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
+    bridge.sign_in = (real_owui.admin_email, real_owui.admin_password)
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
+
+
+@pytest.fixture
+async def admin(real_owui: RealOpenWebUI) -> AsyncIterator[OpenWebUIClient]:
+    """The admin's own client (its JWT), straight to OpenWebUI: to read chats and change settings."""
+    async with OpenWebUIClient(real_owui.base_url, real_owui.jwt) as client:
+        yield client
+
+
+def _path(bridge: DiscordBridge) -> SignedInPath:
+    assert bridge.app is not None
+    path = bridge.app.engine.path
+    assert isinstance(path, SignedInPath)
+    return path
+
+
+async def _answer_in_chat(bridge: DiscordBridge, admin: OpenWebUIClient, world: World, thread: SimChannel) -> dict:
+    """The thread's chat's newest assistant message, as OpenWebUI stored it."""
+    assert bridge.app is not None
+    key = ConversationKey("discord", str(world.guild.id), str(world.general.id), str(thread.id))
+    chat_id, _ = await bridge.app.core.chat_link(key)
+    chat = (await admin.get_chat(chat_id))["chat"]
+    messages = chat["history"]["messages"]
+    return messages[chat["history"]["currentId"]]
+
+
+async def _wait_for_text(sim: DiscordSimulator, thread: SimChannel, words: int, timeout: float = 60) -> SimMessage:
+    """The bot's first message in `thread` once it shows at least `words` words of an answer."""
+
+    def shown() -> bool:
+        messages = sim.bot_messages(thread)
+        return bool(messages) and len(messages[0].content.split()) >= words
+
+    await sim.wait_until(shown, timeout, f"{words} words of the answer")
+    return sim.bot_messages(thread)[0]
+
+
+async def test_a_signed_in_turn_streams_into_the_thread_and_openwebui_saves_it(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    sim = discord_sim
+    await signed_in.start()
+    question = await signed_in.ask(world.general, world.alice, "tell me [[reply:900]][[rate:60]]", timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    assert len(answer.versions) >= 3, "the answer grew in several edits while OpenWebUI streamed it"
+    assert len(answer.content) > 800
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    # OpenWebUI wrote this message itself (its `output` and task id); the bridge only read it back
+    assert stored["content"] == answer.content and stored["done"] is True
+    assert isinstance(stored.get("output"), list) and stored["meta"]["task_id"]
+    assert signed_in.upstream.asked("tell me")
+
+    later = await signed_in.ask(thread, world.alice, "and once more MARKER-sock1", timeout=90)
+    assert later is not None
+    assert sim.bot_texts(thread)[-1] == "echo: and once more MARKER-sock1 [markers: MARKER-sock1]"
+    assert [m["role"] for m in signed_in.upstream.asked("once more")[-1].messages][-3:] == ["user", "assistant", "user"]
+
+
+async def test_openwebui_status_is_the_progress_line_until_the_answer_starts(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """A filter installed through OpenWebUI's API reports a status before the model answers: it is the
+    reply's text until the first words replace it."""
+    form = {"id": "status_line", "name": "Status line", "content": STATUS_FILTER, "meta": {"description": "test"}}
+    await admin.call("POST", "/api/v1/functions/create", json=form)
+    try:
+        await admin.call("POST", "/api/v1/functions/id/status_line/toggle")
+        await admin.call("POST", "/api/v1/functions/id/status_line/toggle/global")
+        sim = discord_sim
+        await signed_in.start()
+        question = await signed_in.ask(world.general, world.alice, "slowly please [[delay:3]]", timeout=90)
+    finally:
+        await admin.call("DELETE", "/api/v1/functions/id/status_line/delete")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    shown = [version.content for version in answer.versions]
+    assert shown[0] == texts.progress_line("Consulting the archive")
+    assert shown[-1] == "echo: slowly please"
+
+
+async def test_a_socket_dropped_mid_answer_ends_it_with_what_arrived_and_the_next_turn_works(
+    signed_in: DiscordBridge,
+    discord_sim: DiscordSimulator,
+    world: World,
+    admin: OpenWebUIClient,
+    proxy: TcpProxy,
+) -> None:
+    sim = discord_sim
+    await signed_in.start()
+    question = await sim.user_says(world.general, world.alice, "long one [[reply:3000]][[rate:15]]", mentions_bot=True)
+    await sim.wait_until(lambda: sim.thread_of(question) is not None, 30, "the thread")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    await _wait_for_text(sim, thread, 8)
+    proxy.drop()
+    await signed_in.wait_answered(question, timeout=60)
+    shown = "\n".join(sim.bot_texts(thread))
+    partial, note = shown.rsplit("\n\n", 1)
+    assert note == f"⚠️ {texts.CONNECTION_LOST}"
+    assert 0 < len(partial) < 3000
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    assert stored["content"] == partial and stored["error"]["content"] == texts.CONNECTION_LOST
+    await asyncio.sleep(3)  # OpenWebUI's task was stopped: nothing goes on writing the answer
+    assert (await _answer_in_chat(signed_in, admin, world, thread))["content"] == partial
+
+    messages_before = len(sim.bot_messages(thread))
+    later = await signed_in.ask(thread, world.alice, "still there MARKER-sock2", timeout=90)
+    assert later is not None
+    assert sim.bot_texts(thread)[messages_before:] == ["echo: still there MARKER-sock2 [markers: MARKER-sock2]"]
+    assert _path(signed_in).socket.connections == 2, "the socket was opened again"
+    assert len(signed_in.upstream.asked("long one")) == 1, "the dropped turn was not asked again"
+
+
+async def test_openwebui_away_then_back(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, proxy: TcpProxy
+) -> None:
+    """OpenWebUI unreachable (restarting): the turn says so; once it is back, the socket opens again and the
+    next turn is answered."""
+    sim = discord_sim
+    await signed_in.start()
+    first = await signed_in.ask(world.general, world.alice, "hello MARKER-away1", timeout=90)
+    thread = sim.thread_of(first)
+    assert thread is not None
+    proxy.down = True
+    proxy.drop()
+    during = await signed_in.ask(thread, world.alice, "are you there", timeout=90)
+    assert during is not None
+    assert sim.bot_texts(thread)[-1].startswith("⚠️ OpenWebUI is unreachable")
+    proxy.down = False
+    after = await signed_in.ask(thread, world.alice, "back now MARKER-away2", timeout=90)
+    assert after is not None
+    assert sim.bot_texts(thread)[-1] == "echo: back now MARKER-away2 [markers: MARKER-away1 MARKER-away2]"
+
+
+async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """With a 12 s JWT lifetime, the bridge signs in again ahead of each expiry and hands the new token to
+    the open socket: OpenWebUI, which checks every socket's token every 30 s and disconnects one whose token
+    expired, never drops it, and a turn after several expiries works."""
+    config: dict[str, Any] = await admin.call("GET", "/api/v1/auths/admin/config")
+    await admin.call("POST", "/api/v1/auths/admin/config", json={**config, "JWT_EXPIRES_IN": "12s"})
+    try:
+        sim = discord_sim
+        await signed_in.start()
+        first = await signed_in.ask(world.general, world.alice, "hello MARKER-jwt1", timeout=90)
+        path = _path(signed_in)
+        signed = path.session.current
+        assert signed is not None and signed.expires_at is not None
+        assert signed.expires_at - signed.issued_at == pytest.approx(12, abs=2)
+        await asyncio.sleep(40)
+    finally:
+        await admin.call("POST", "/api/v1/auths/admin/config", json=config)
+    thread = sim.thread_of(first)
+    assert thread is not None
+    later = await signed_in.ask(thread, world.alice, "later MARKER-jwt2", timeout=90)
+    assert later is not None
+    assert sim.bot_texts(thread)[-1] == "echo: later MARKER-jwt2 [markers: MARKER-jwt1 MARKER-jwt2]"
+    renewed = path.session.current
+    assert renewed is not None and renewed.token != signed.token
+    assert path.socket.connections == 1, "the socket was never dropped for an expired token"
+
+
+async def test_a_wrong_password_is_named_in_the_answer(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, real_owui: RealOpenWebUI
+) -> None:
+    signed_in.sign_in = (real_owui.admin_email, "not-the-password")
+    await signed_in.start()
+    question = await signed_in.ask(world.general, world.alice, "hello", timeout=90)
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    [answer] = discord_sim.bot_texts(thread)
+    assert "OPENWEBUI_EMAIL and OPENWEBUI_PASSWORD" in answer and "not-the-password" not in answer
