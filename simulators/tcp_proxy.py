@@ -71,9 +71,7 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._open.update((writer, upstream_writer))
-        await asyncio.gather(
-            _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
-        )
+        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True)
         for end in (writer, upstream_writer):
             self._open.discard(end)
             end.transport.abort()

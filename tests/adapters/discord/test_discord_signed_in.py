@@ -28,12 +28,12 @@ from tests.conftest import OwuiTarget
 
 pytestmark = pytest.mark.contract
 
-STATUS_FILTER = '''
+STATUS_FILTER = """
 class Filter:
     async def inlet(self, body, __event_emitter__=None):
         await __event_emitter__({"type": "status", "data": {"description": "Consulting the archive", "done": False}})
         return body
-'''
+"""
 
 
 @pytest.fixture
