@@ -55,13 +55,14 @@ def test_the_answer_text_is_the_output_messages_only() -> None:
     assert answer.text == "Let me look."
     answer.whole_output(
         [
+            {"type": "reasoning", "content": [{"type": "output_text", "text": "the user wants rows"}]},
             {"type": "message", "content": [{"type": "output_text", "text": "Let me look."}]},
             call,
             {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "42 rows"}]},
             {"type": "message", "content": [{"type": "output_text", "text": ""}]},
         ]
     )
-    answer.stream_event({"type": "response.output_text.delta", "output_index": 3, "delta": "Found 42."})
+    answer.stream_event({"type": "response.output_text.delta", "output_index": 4, "delta": "Found 42."})
     assert answer.text == "Let me look.\nFound 42."
 
 
