@@ -4,12 +4,17 @@ token OpenWebUI refuses (401), which signs in again once and goes through."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import pytest
+from pydantic import SecretStr
 
 from bridge.openwebui import OpenWebUIClient, errors
+from bridge.openwebui import chat as chats
 from bridge.openwebui.signin import ServiceSession
 from bridge.openwebui.webui_turn import signed_in_call
+from bridge.settings import OpenWebUISettings
+from bridge.turn_paths import TurnRequest, completion_path
 from simulators.openwebui_server import RealOpenWebUI
 
 pytestmark = pytest.mark.contract
@@ -37,3 +42,30 @@ async def test_a_wrong_password_is_refused_with_the_variables_named(real_owui: R
         with pytest.raises(errors.SignInRefused) as refused:
             await session.token()
     assert "OPENWEBUI_PASSWORD" in refused.value.user_message and "wrong-password" not in str(refused.value)
+
+
+async def test_signing_in_as_another_user_than_the_keys_is_named(real_owui: RealOpenWebUI) -> None:
+    """The chat is the API key's (the admin's); the signed-in account is another user, who may not answer in
+    it: OpenWebUI answers 404, which the bridge explains as the two settings naming different accounts."""
+    other = real_owui.create_user(api_key=False)
+    settings = OpenWebUISettings(
+        _env_file=None,  # type: ignore[call-arg]
+        url=real_owui.base_url,
+        api_key=SecretStr(real_owui.api_key),
+        email=other.email,
+        password=SecretStr(other.password),
+    )
+    async with OpenWebUIClient(real_owui.base_url, real_owui.api_key) as client:
+        path = completion_path(settings, client)
+        try:
+            created = await client.new_chat(chats.new_chat("mismatch", "echo-1"))
+            user = chats.user_message(str(uuid.uuid4()), None, "hello", "echo-1")
+            await client.update_chat(created["id"], chats.attach(chats.new_chat("mismatch", "echo-1"), user))
+            body = {"model": "echo-1", "messages": [{"role": "user", "content": "hello"}]}
+            request = TurnRequest(body, created["id"], user, str(uuid.uuid4()))
+            with pytest.raises(errors.AccountMismatch) as refused:
+                async for _ in path.events(request):
+                    pass
+        finally:
+            await path.aclose()
+    assert "OPENWEBUI_EMAIL" in refused.value.user_message
