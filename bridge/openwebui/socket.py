@@ -84,7 +84,7 @@ class EventSocket:
         self._url = base_url.rstrip("/")
         self._session = session
         self._connect_timeout = connect_timeout
-        self._factory = client_factory or (lambda: socketio.AsyncClient(reconnection=False, ssl_verify=True))
+        self._factory = client_factory or (lambda: socketio.AsyncClient(reconnection=False))
         self._client: socketio.AsyncClient | None = None
         self._connected = asyncio.Event()
         self._changed = asyncio.Condition()  # notified when the socket opens or an attempt fails
@@ -145,7 +145,9 @@ class EventSocket:
     # --- the connection -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        """Open the socket, wait until it drops, tell the listening turns, open it again."""
+        """Open the socket, wait until it drops, tell the listening turns, open it again. Failed attempts, and
+        connections that dropped soon after opening, back off; a connection that lasted starts over quickly."""
+        clock = asyncio.get_running_loop().time
         retry = FIRST_RETRY
         while True:
             client = self._factory()
@@ -157,13 +159,13 @@ class EventSocket:
                     self._changed.notify_all()
                 log.warning("could not open OpenWebUI's socket (%s); again in %.1f s", type(exc).__name__, retry)
                 await _disconnect(client)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(retry * random.uniform(0.8, 1.2)):
-                        await self._wanted.wait()
-                self._wanted.clear()
-                retry = min(retry * 2, LAST_RETRY)
+                retry = await self._pause(retry)
                 continue
-            retry, self._failure = FIRST_RETRY, None
+            except asyncio.CancelledError:
+                await _disconnect(client)
+                raise
+            self._failure = None
+            opened_at = clock()
             try:
                 await self._dropped.wait()
             finally:
@@ -173,6 +175,15 @@ class EventSocket:
                     inbox.lose()
                 await _disconnect(client)
             log.warning("OpenWebUI's socket dropped; opening it again")
+            retry = FIRST_RETRY if clock() - opened_at > LAST_RETRY else await self._pause(retry)
+
+    async def _pause(self, retry: float) -> float:
+        """Wait about `retry` seconds, or until a turn needs the socket; returns the next, longer wait."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(retry * random.uniform(0.8, 1.2)):
+                await self._wanted.wait()
+        self._wanted.clear()
+        return min(retry * 2, LAST_RETRY)
 
     async def _open(self, client: socketio.AsyncClient) -> None:
         self._dropped.clear()
