@@ -39,6 +39,7 @@ class SlackBridge:
         self.db = db
         self.app: App | None = None
         self.adapter: SlackAdapter | None = None
+        self.sign_in: tuple[str, str] | None = None  # OPENWEBUI_EMAIL and _PASSWORD for the next start
         self._stack: contextlib.AsyncExitStack | None = None
 
     def settings(self, **slack: Any) -> Settings:
@@ -53,7 +54,12 @@ class SlackBridge:
         }
         slack_settings = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
         return core_settings(
-            self.owui.url, self.owui.api_key, db_path=self.db, shutdown_grace=0, platforms={"slack": slack_settings}
+            self.owui.url,
+            self.owui.api_key,
+            db_path=self.db,
+            shutdown_grace=0,
+            platforms={"slack": slack_settings},
+            sign_in=self.sign_in,
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:
