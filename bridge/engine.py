@@ -257,14 +257,15 @@ class Engine:
             async with bound, aclosing(self.path.events(request)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta | SavedAnswer):
-                        turn.text = event.text if isinstance(event, SavedAnswer) else turn.text + event.text
+                        if isinstance(event, SavedAnswer):  # the final text, as OpenWebUI saved it
+                            turn.text, saved, sources = event.text, True, event.sources or sources
+                        else:
+                            turn.text += event.text
                         if len(turn.text) > self.max_answer_chars:
                             turn.text = turn.text[: self.max_answer_chars]
                             cut = texts.answer_cut_long(self.max_answer_chars)
                             break
                         reply.update(turn.text)
-                        if isinstance(event, SavedAnswer):
-                            saved, sources = True, event.sources or sources
                     elif isinstance(event, Sources):
                         sources = event.items
                     elif isinstance(event, Progress):
