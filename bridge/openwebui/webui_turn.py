@@ -111,7 +111,7 @@ async def run(
             "parent_id": user_message.get("parentId"),
             "user_message": user_message,
             "session_id": inbox.session_id,
-            "background_tasks": {"title_generation": True, "tags_generation": True, "follow_up_generation": True},
+            "background_tasks": _background_tasks(first_turn=user_message.get("parentId") is None),
         }
         started = await signed_in_call(client, session, "POST", COMPLETIONS_PATH, json=request)
         if not isinstance(started, dict) or not started.get("task_ids"):
@@ -154,6 +154,14 @@ async def run(
             if not finished:
                 await _stop(client, session, chat_id)
     yield await _saved_answer(client, session, chat_id, assistant_id)
+
+
+def _background_tasks(*, first_turn: bool) -> dict[str, bool]:
+    """What OpenWebUI does after the answer, as its web UI asks: a title and tags for a chat's first turn only
+    (OpenWebUI would title the chat again at every turn it is asked to), follow-ups every time. Each runs only
+    when the admin enables that task."""
+    titling = {"title_generation": True, "tags_generation": True} if first_turn else {}
+    return {**titling, "follow_up_generation": True}
 
 
 async def signed_in_call(

@@ -235,3 +235,29 @@ async def test_a_wrong_password_is_named_in_the_answer(
     assert thread is not None
     [answer] = discord_sim.bot_texts(thread)
     assert "OPENWEBUI_EMAIL and OPENWEBUI_PASSWORD" in answer and "not-the-password" not in answer
+
+
+async def test_openwebui_titles_the_chat_after_its_first_turn_only(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """The web UI asks for a title (and tags) on a chat's first turn only; so does the bridge, or OpenWebUI
+    would ask the model for a new title at every turn."""
+    config: dict[str, Any] = await admin.call("GET", "/api/v1/tasks/config")
+    await admin.call("POST", "/api/v1/tasks/config/update", json={**config, "ENABLE_TITLE_GENERATION": True})
+    upstream = signed_in.upstream
+
+    def title_requests() -> int:
+        asked = upstream.requests_containing("Generate a concise title")
+        return len([r for r in asked if any("MARKER-title1" in str(m.get("content")) for m in r.messages)])
+
+    try:
+        await signed_in.start()
+        first = await signed_in.ask(world.general, world.alice, "first MARKER-title1", timeout=90)
+        await discord_sim.wait_until(lambda: title_requests() == 1, 30, "the title request")
+        thread = discord_sim.thread_of(first)
+        assert thread is not None
+        await signed_in.ask(thread, world.alice, "second turn", timeout=90)
+        await asyncio.sleep(3)  # a title request would follow the answer at once
+    finally:
+        await admin.call("POST", "/api/v1/tasks/config/update", json=config)
+    assert title_requests() == 1
