@@ -96,7 +96,7 @@ class ServiceSession:
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                await self._sign_in(self._current)
+                await self._sign_in(current)  # a sign-in since (after a 401) counts: no second one
             except errors.OpenWebUIError as exc:
                 failures += 1
                 log.warning("renewing the OpenWebUI sign-in failed (%s); trying again", type(exc).__name__)
