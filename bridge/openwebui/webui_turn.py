@@ -46,8 +46,9 @@ from bridge.openwebui.surrogates import valid_json
 log = logging.getLogger(__name__)
 
 COMPLETIONS_PATH = "/api/chat/completions"
-STOP_SECONDS = 10.0
-"""How long stopping OpenWebUI's task may take when a turn ends early (it waits for the task to save)."""
+STOP_SECONDS = 5.0
+"""How long stopping OpenWebUI's task may take when a turn ends early (it waits for the task to save): short,
+as a turn cancelled at shutdown has `tasks.CLEAN_UP_SECONDS` in all to close."""
 
 
 class AnswerText:
@@ -113,7 +114,11 @@ async def run(
             "session_id": inbox.session_id,
             "background_tasks": _background_tasks(first_turn=user_message.get("parentId") is None),
         }
-        started = await signed_in_call(client, session, "POST", COMPLETIONS_PATH, json=request)
+        try:
+            started = await signed_in_call(client, session, "POST", COMPLETIONS_PATH, json=request)
+        except errors.NotFound:
+            await _check_chat_is_ours(client, session, chat_id)
+            raise
         if not isinstance(started, dict) or not started.get("task_ids"):
             raise errors.UpstreamError(f"OpenWebUI did not start the answer: {str(started)[:200]}")
         try:
@@ -174,10 +179,16 @@ async def signed_in_call(
     except errors.Unauthorized:
         token = await session.renew_after_refusal(token)
         return await client.call(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+
+
+async def _check_chat_is_ours(client: OpenWebUIClient, session: ServiceSession, chat_id: str) -> None:
+    """After a completion OpenWebUI refused as not found (the model, or the chat): `AccountMismatch` when the
+    signed-in account cannot read the chat the bridge wrote with its API key (the two name different users,
+    and such a user often does not see the key's models either)."""
+    try:
+        await signed_in_call(client, session, "GET", f"/api/v1/chats/{chat_id}")
     except errors.NotFound as exc:
-        if path == COMPLETIONS_PATH and "model not found" not in exc.detail.lower():
-            raise errors.AccountMismatch(str(exc), status=exc.status, detail=exc.detail) from None
-        raise
+        raise errors.AccountMismatch(f"the signed-in account cannot open chat {chat_id}", status=exc.status) from None
 
 
 async def _saved_answer(client: OpenWebUIClient, session: ServiceSession, chat_id: str, message_id: str) -> SavedAnswer:
