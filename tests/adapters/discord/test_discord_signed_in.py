@@ -151,7 +151,9 @@ async def test_a_socket_dropped_mid_answer_ends_it_with_what_arrived_and_the_nex
 ) -> None:
     sim = discord_sim
     await signed_in.start()
-    question = await sim.user_says(world.general, world.alice, "long one [[reply:3000]][[rate:15]]", mentions_bot=True)
+    question = await sim.user_says(
+        world.general, world.alice, "long one zq7drop [[reply:3000]][[rate:15]]", mentions_bot=True
+    )
     await sim.wait_until(lambda: sim.thread_of(question) is not None, 30, "the thread")
     thread = sim.thread_of(question)
     assert thread is not None
@@ -172,7 +174,7 @@ async def test_a_socket_dropped_mid_answer_ends_it_with_what_arrived_and_the_nex
     assert later is not None
     assert sim.bot_texts(thread)[messages_before:] == ["echo: still there MARKER-sock2 [markers: MARKER-sock2]"]
     assert _path(signed_in).socket.connections == 2, "the socket was opened again"
-    assert len(signed_in.upstream.asked("long one")) == 1, "the dropped turn was not asked again"
+    assert len(signed_in.upstream.asked("long one zq7drop")) == 1, "the dropped turn was not asked again"
 
 
 async def test_openwebui_away_then_back(
