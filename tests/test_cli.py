@@ -185,11 +185,13 @@ def test_a_database_that_cannot_be_used_stops_every_command_with_one_line(tmp_pa
 
 @pytest.mark.contract
 def test_check_signs_in_the_service_account(real_owui: RealOpenWebUI, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    owui = OwuiTarget("real", real_owui.base_url, real_owui.api_key, model_upstream)
-    account = {"OPENWEBUI_EMAIL": real_owui.admin_email, "OPENWEBUI_PASSWORD": real_owui.admin_password}
+    user = real_owui.create_user(role="admin")  # its own sign-in budget (15 in 3 minutes per email)
+    assert user.api_key is not None
+    owui = OwuiTarget("real", real_owui.base_url, user.api_key, model_upstream)
+    account = {"OPENWEBUI_EMAIL": user.email, "OPENWEBUI_PASSWORD": user.password}
     signed = run_bridge(["check"], settings(owui, tmp_path, **account), tmp_path)
     assert signed.returncode == 0, signed.stdout + signed.stderr
-    assert f"signed in as {real_owui.admin_email}" in signed.stdout
+    assert f"signed in as {user.email}" in signed.stdout
     wrong = {**account, "OPENWEBUI_PASSWORD": "not-it-0000"}
     refused = run_bridge(["check"], settings(owui, tmp_path, **wrong), tmp_path)
     assert refused.returncode == 1 and "sign-in FAILED" in refused.stdout and "OPENWEBUI_PASSWORD" in refused.stdout

@@ -89,3 +89,7 @@ class AccountMismatch(Forbidden):
         "The bridge signs in to OpenWebUI as another user than its API key's, who cannot answer in the key's "
         "chats; an admin must set OPENWEBUI_EMAIL to the API key's account."
     )
+
+
+class SignInLimited(OpenWebUIError):
+    hint = "OpenWebUI is refusing the bridge's sign-ins for a few minutes (too many attempts); try again later."

@@ -29,6 +29,10 @@ RENEW_AHEAD_MAX = 600.0
 """Renew at most this many seconds before the token expires (and earlier for short lifetimes: a fifth)."""
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits between failed renewals (OpenWebUI down): the last one repeats until a sign-in works."""
+REFUSED_PAUSE = 180.0
+"""After OpenWebUI refused the sign-in (a wrong password) or limited it (429), no new attempt for this long:
+OpenWebUI 0.12.4 allows 15 sign-ins per email in 3 minutes (`signin_rate_limiter`, failed ones included), and
+a bridge retrying faster would keep its own account locked out. The refusal is raised again meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class ServiceSession:
         self._password = password
         self._clock = clock
         self._current: SignedIn | None = None
+        self._refusal: tuple[float, errors.OpenWebUIError] | None = None  # until when, and the error
         self._lock = asyncio.Lock()
         self.on_renewed: list[Callable[[str], Awaitable[None]]] = []
 
@@ -116,11 +121,17 @@ class ServiceSession:
             current = self._current
             if current is not None and (current is not seen or (refused and current.token != refused)):
                 return current
+            if self._refusal is not None and self._clock() < self._refusal[0]:
+                raise self._refusal[1]
             body = {"email": self._email, "password": self._password}
             try:
                 answer = await self._client.call("POST", SIGNIN_PATH, json=body, not_found=errors.SignInRefused)
             except (errors.BadRequest, errors.Unauthorized, errors.Forbidden) as exc:
-                raise errors.SignInRefused(str(exc), status=exc.status, detail=exc.detail) from None
+                kind = errors.SignInLimited if exc.status == 429 else errors.SignInRefused
+                refusal = kind(str(exc), status=exc.status, detail=exc.detail)
+                self._refusal = (self._clock() + REFUSED_PAUSE, refusal)
+                raise refusal from None
+            self._refusal = None
             signed = _signed_in(answer, self._clock())
             self._current = signed
         log.info("signed in to OpenWebUI as the service account (token valid %s)", _lifetime(signed))

@@ -211,7 +211,7 @@ class EventSocket:
 
     def _refused(self) -> bool:
         """The last attempt failed in a way another attempt will not fix soon (a wrong password)."""
-        return isinstance(self._failure, errors.SignInRefused)
+        return isinstance(self._failure, errors.SignInRefused | errors.SignInLimited)
 
     async def _join(self, client: socketio.AsyncClient, token: str) -> bool:
         """`user-join` with `token`: OpenWebUI answers the user's id and name, or nothing for a bad token."""

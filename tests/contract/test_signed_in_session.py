@@ -21,10 +21,11 @@ pytestmark = pytest.mark.contract
 
 
 async def test_a_refused_token_signs_in_again_once_and_the_call_goes_through(real_owui: RealOpenWebUI) -> None:
+    account = real_owui.create_user(role="admin")  # its own sign-in budget (15 in 3 minutes per email)
     async with OpenWebUIClient(real_owui.base_url, real_owui.api_key) as client:
-        session = ServiceSession(client, real_owui.admin_email, real_owui.admin_password)
+        session = ServiceSession(client, account.email, account.password)
         first = await session.token()
-        assert await session.user_id() == real_owui.admin.id
+        assert await session.user_id() == account.id
         signed = session.current
         assert signed is not None and signed.expires_at is not None and signed.expires_at > signed.issued_at
         # forced expiry: the token OpenWebUI holds is refused (its signature broken), though not yet due
@@ -38,9 +39,15 @@ async def test_a_refused_token_signs_in_again_once_and_the_call_goes_through(rea
 
 async def test_a_wrong_password_is_refused_with_the_variables_named(real_owui: RealOpenWebUI) -> None:
     async with OpenWebUIClient(real_owui.base_url, real_owui.api_key) as client:
-        session = ServiceSession(client, real_owui.admin_email, "wrong-password")
+        account = real_owui.create_user(role="user", api_key=False)
+        session = ServiceSession(client, account.email, "wrong-password")
         with pytest.raises(errors.SignInRefused) as refused:
             await session.token()
+        attempts = len(_sign_ins(real_owui))
+        assert attempts >= 1, "OpenWebUI's access log shows sign-ins"
+        with pytest.raises(errors.SignInRefused):  # within the pause: refused again without asking OpenWebUI
+            await session.token()
+        assert len(_sign_ins(real_owui)) == attempts
     assert "OPENWEBUI_PASSWORD" in refused.value.user_message and "wrong-password" not in str(refused.value)
 
 
@@ -69,3 +76,9 @@ async def test_signing_in_as_another_user_than_the_keys_is_named(real_owui: Real
         finally:
             await path.aclose()
     assert "OPENWEBUI_EMAIL" in refused.value.user_message
+
+
+def _sign_ins(server: RealOpenWebUI) -> list[str]:
+    """The sign-in requests in the server's access log."""
+    assert server.log_path is not None
+    return [line for line in server.log_path.read_text(errors="replace").splitlines() if "/api/v1/auths/signin" in line]

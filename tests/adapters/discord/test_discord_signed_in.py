@@ -3,7 +3,8 @@ discord.py client and the Discord simulator: turns run the web UI's way, their e
 socket, and OpenWebUI saves the answers.
 
 The bridge reaches OpenWebUI through a TCP proxy the tests cut (`TcpProxy.drop`), as a failing network or a
-restarting OpenWebUI would.
+restarting OpenWebUI would. Each test's service account is an admin of its own: OpenWebUI allows 15 sign-ins
+per email in 3 minutes, which one shared account would exhaust across the suite.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bridge.openwebui import OpenWebUIClient
 from bridge.turn_paths import SignedInPath
 from simulators.discord import DiscordSimulator, SimChannel, SimMessage
 from simulators.model_upstream import ModelUpstream
-from simulators.openwebui_server import RealOpenWebUI
+from simulators.openwebui_server import OwuiUser, RealOpenWebUI
 from simulators.tcp_proxy import TcpProxy
 from tests.adapters.discord.conftest import DiscordBridge, World
 from tests.conftest import OwuiTarget
@@ -43,18 +44,26 @@ def proxy(real_owui: RealOpenWebUI) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
+def account(real_owui: RealOpenWebUI) -> OwuiUser:
+    """The test's service account: a new admin with an API key and a password."""
+    return real_owui.create_user(role="admin")
+
+
+@pytest.fixture
 async def signed_in(
     discord_sim: DiscordSimulator,
     world: World,
     real_owui: RealOpenWebUI,
+    account: OwuiUser,
     model_upstream: ModelUpstream,
     proxy: TcpProxy,
     tmp_path: Path,
 ) -> AsyncIterator[DiscordBridge]:
-    """A Discord bridge whose service account signs in (the session's admin), through `proxy`."""
-    target = OwuiTarget("real", proxy.url, real_owui.api_key, model_upstream, real=real_owui)
+    """A Discord bridge whose service account (`account`, its key and its sign-in) signs in, through `proxy`."""
+    assert account.api_key is not None
+    target = OwuiTarget("real", proxy.url, account.api_key, model_upstream, real=real_owui)
     bridge = DiscordBridge(discord_sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
-    bridge.sign_in = (real_owui.admin_email, real_owui.admin_password)
+    bridge.sign_in = (account.email, account.password)
     try:
         yield bridge
     finally:
@@ -62,9 +71,9 @@ async def signed_in(
 
 
 @pytest.fixture
-async def admin(real_owui: RealOpenWebUI) -> AsyncIterator[OpenWebUIClient]:
-    """The admin's own client (its JWT), straight to OpenWebUI: to read chats and change settings."""
-    async with OpenWebUIClient(real_owui.base_url, real_owui.jwt) as client:
+async def admin(real_owui: RealOpenWebUI, account: OwuiUser) -> AsyncIterator[OpenWebUIClient]:
+    """The service account's own client (its JWT), straight to OpenWebUI: to read chats and change settings."""
+    async with OpenWebUIClient(real_owui.base_url, account.jwt) as client:
         yield client
 
 
@@ -228,9 +237,9 @@ async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
 
 
 async def test_a_wrong_password_is_named_in_the_answer(
-    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, real_owui: RealOpenWebUI
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, account: OwuiUser
 ) -> None:
-    signed_in.sign_in = (real_owui.admin_email, "not-the-password")
+    signed_in.sign_in = (account.email, "not-the-password")
     await signed_in.start()
     question = await signed_in.ask(world.general, world.alice, "hello", timeout=90)
     thread = discord_sim.thread_of(question)

@@ -29,10 +29,13 @@ ALICE = "U0ALICE"
 async def signed_in(
     real_owui: RealOpenWebUI, model_upstream: ModelUpstream, tmp_path: Path
 ) -> AsyncIterator[SlackBridge]:
-    target = OwuiTarget("real", real_owui.base_url, real_owui.api_key, model_upstream, real=real_owui)
+    """A Slack bridge whose service account, a new admin (its own sign-in budget), signs in."""
+    account = real_owui.create_user(role="admin")
+    assert account.api_key is not None
+    target = OwuiTarget("real", real_owui.base_url, account.api_key, model_upstream, real=real_owui)
     async with SlackSimulator(config=fast_config()) as sim:
         bridge = SlackBridge(sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
-        bridge.sign_in = (real_owui.admin_email, real_owui.admin_password)
+        bridge.sign_in = (account.email, account.password)
         await bridge.start()
         try:
             yield bridge
@@ -52,7 +55,7 @@ async def test_a_signed_in_turn_streams_into_the_slack_thread_and_openwebui_save
     assert len(sim.message_history(CHANNEL, record.ts)) >= 3, "the answer grew in several updates"
     assert bridge.app is not None and isinstance(bridge.app.engine.path, SignedInPath)
     chat_id, _ = await bridge.app.core.chat_link(ConversationKey(PLATFORM, sim.team_id, CHANNEL, posted.ts))
-    async with OpenWebUIClient(real_owui.base_url, real_owui.jwt) as admin:
+    async with OpenWebUIClient(real_owui.base_url, bridge.owui.api_key) as admin:
         chat = (await admin.get_chat(chat_id))["chat"]
     stored = chat["history"]["messages"][chat["history"]["currentId"]]
     assert stored["content"] == answer and isinstance(stored.get("output"), list), "saved by OpenWebUI itself"
