@@ -272,3 +272,24 @@ async def test_openwebui_titles_the_chat_after_its_first_turn_only(
     finally:
         await admin.call("POST", "/api/v1/tasks/config/update", json=config)
     assert title_requests() == 1
+
+
+@pytest.mark.parametrize("failure", ["[[reply:400]][[fail-mid:error]]", "[[fail]]"])
+async def test_a_model_failure_reported_on_the_socket_ends_the_turn_with_a_note(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient, failure: str
+) -> None:
+    """The model fails, mid-answer (OpenWebUI's `chat:completion` with an error) or at once (HTTP 500: its
+    `chat:message:error`): the answer ends with what arrived and the failure named, the chat keeps it as a
+    finished answer, and the next turn works."""
+    sim = discord_sim
+    await signed_in.start()
+    question = await signed_in.ask(world.general, world.alice, f"break zq7fail {failure}", timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_texts(thread)
+    assert answer.endswith("⚠️ The model failed while answering; try again in a moment.")
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    assert stored["done"] is True and stored.get("error")
+    later = await signed_in.ask(thread, world.alice, "fine now zq7ok", timeout=90)
+    assert later is not None
+    assert sim.bot_texts(thread)[-1] == "echo: fine now zq7ok"
