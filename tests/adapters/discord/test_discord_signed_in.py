@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from bridge import texts
+from bridge.engine import source_names
 from bridge.messages import ConversationKey
 from bridge.openwebui import OpenWebUIClient
 from bridge.turn_paths import SignedInPath
-from simulators.discord import DiscordSimulator, SimChannel, SimMessage
+from simulators.discord import DiscordSimulator, SimChannel, SimFile, SimMessage
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_server import OwuiUser, RealOpenWebUI
 from simulators.tcp_proxy import TcpProxy
@@ -293,3 +294,24 @@ async def test_a_model_failure_reported_on_the_socket_ends_the_turn_with_a_note(
     later = await signed_in.ask(thread, world.alice, "fine now zq7ok", timeout=90)
     assert later is not None
     assert sim.bot_texts(thread)[-1] == "echo: fine now zq7ok"
+
+
+async def test_a_file_is_searched_and_its_source_named_on_the_signed_in_path(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """A file on the message: OpenWebUI's pipeline searches it, its `sources` come over the socket and are
+    saved with the answer; the reply names the file as on the API-key way."""
+    sim = discord_sim
+    await signed_in.start()
+    handbook = SimFile("handbook.txt", b"The vault code word is MARKER-sockfile.", "text/plain")
+    question = await sim.user_says(
+        world.general, world.alice, "what is the vault code word?", mentions_bot=True, attachments=[handbook]
+    )
+    await signed_in.wait_answered(question, timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    assert sim.bot_texts(thread) == ["echo: what is the vault code word? [markers: MARKER-sockfile]"]
+    [sources] = sim.bot_messages(thread)[0].embeds
+    assert sources["title"] == "Sources" and sources["description"].split("\n") == ["• handbook.txt"]
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    assert [source.name for source in source_names(stored["sources"])] == ["handbook.txt"]
