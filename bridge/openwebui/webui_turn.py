@@ -80,6 +80,50 @@ class AnswerText:
         self._items = {index: _item(item) for index, item in enumerate(output) if isinstance(item, dict)}
 
 
+class TurnEvents:
+    """One turn's socket events (each `{"type": ..., "data": ...}`) as the `CompletionEvent`s the engine reads;
+    `finished` once OpenWebUI says the answer is done (or was stopped elsewhere, e.g. in the web UI)."""
+
+    def __init__(self) -> None:
+        self.finished = False
+        self._answer = AnswerText()
+        self._shown = ""
+        self._sources: list[dict[str, Any]] = []
+
+    def feed(self, event: dict[str, Any]) -> list[CompletionEvent]:
+        """What one event adds; raises `UpstreamError` for a failure OpenWebUI reports."""
+        kind, data = event.get("type"), event.get("data")
+        data = data if isinstance(data, dict) else {}
+        out: list[CompletionEvent] = []
+        if kind == "response:completion":
+            self._answer.stream_event(data)
+        elif kind == "chat:completion":
+            if data.get("error"):
+                raise errors.UpstreamError(f"the model failed: {str(data['error'])[:300]}")
+            if isinstance(data.get("output"), list):
+                self._answer.whole_output(data["output"])
+            if isinstance(data.get("sources"), list):
+                self._sources = [s for s in valid_json(data["sources"]) if _is_source(s)]
+                out.append(Sources(self._sources))
+            self.finished = bool(data.get("done"))
+        elif kind in ("source", "citation") and data.get("type") is None and _is_source(data):
+            self._sources = [*self._sources, valid_json(data)]
+            out.append(Sources(self._sources))
+        elif kind == "status" and not data.get("hidden") and isinstance(data.get("description"), str):
+            out.append(Progress(data["description"]))
+        elif kind == "chat:message:error":
+            error = data.get("error")
+            detail = str(error.get("content", error) if isinstance(error, dict) else error)[:300]
+            raise errors.UpstreamError(f"the model failed: {detail}", detail=detail)
+        elif kind == "chat:tasks:cancel":
+            self.finished = True  # stopped elsewhere: what OpenWebUI saved is the answer
+        text = self._answer.text
+        if text.startswith(self._shown) and len(text) > len(self._shown):
+            out.append(TextDelta(text[len(self._shown) :]))
+            self._shown = text
+        return out
+
+
 def _item(item: dict[str, Any]) -> tuple[str, str]:
     parts = item.get("content") if isinstance(item.get("content"), list) else []
     text = "".join(str(p["text"]) for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
@@ -102,7 +146,6 @@ async def run(
     Raises `ConnectionLost` when the socket drops, `Timeout` after `idle` seconds without an event,
     `UpstreamError` when OpenWebUI reports the answer failed.
     """
-    finished = False
     async with socket.subscribe(chat_id, assistant_id) as inbox:
         request = {
             **body,
@@ -121,42 +164,13 @@ async def run(
             raise
         if not isinstance(started, dict) or not started.get("task_ids"):
             raise errors.UpstreamError(f"OpenWebUI did not start the answer: {str(started)[:200]}")
+        events = TurnEvents()
         try:
-            answer = AnswerText()
-            shown = ""
-            sources: list[dict[str, Any]] = []
-            while not finished:
-                event = await inbox.next(idle)
-                kind, data = event.get("type"), event.get("data")
-                data = data if isinstance(data, dict) else {}
-                if kind == "response:completion":
-                    answer.stream_event(data)
-                elif kind == "chat:completion":
-                    if data.get("error"):
-                        raise errors.UpstreamError(f"the model failed: {str(data['error'])[:300]}")
-                    if isinstance(data.get("output"), list):
-                        answer.whole_output(data["output"])
-                    if isinstance(data.get("sources"), list):
-                        sources = [s for s in valid_json(data["sources"]) if _is_source(s)]
-                        yield Sources(sources)
-                    finished = bool(data.get("done"))
-                elif kind in ("source", "citation") and data.get("type") is None and _is_source(data):
-                    sources = [*sources, valid_json(data)]
-                    yield Sources(sources)
-                elif kind == "status" and not data.get("hidden") and isinstance(data.get("description"), str):
-                    yield Progress(data["description"])
-                elif kind == "chat:message:error":
-                    error = data.get("error")
-                    detail = error.get("content", error) if isinstance(error, dict) else error
-                    raise errors.UpstreamError(f"the model failed: {str(detail)[:300]}", detail=str(detail)[:300])
-                elif kind == "chat:tasks:cancel":
-                    finished = True  # stopped elsewhere (the web UI's stop): what it saved is the answer
-                text = answer.text
-                if text.startswith(shown) and len(text) > len(shown):
-                    yield TextDelta(text[len(shown) :])
-                    shown = text
+            while not events.finished:
+                for event in events.feed(await inbox.next(idle)):
+                    yield event
         finally:
-            if not finished:
+            if not events.finished:
                 await _stop(client, session, chat_id)
     yield await _saved_answer(client, session, chat_id, assistant_id)
 
