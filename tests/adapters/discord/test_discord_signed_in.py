@@ -95,6 +95,12 @@ async def _answer_in_chat(bridge: DiscordBridge, admin: OpenWebUIClient, world: 
     return messages[chat["history"]["currentId"]]
 
 
+async def _reply_in(bridge: DiscordBridge, thread: SimChannel, world: World, text: str) -> str:
+    """Alice says `text` in `thread`; the bot's newest message there once it is answered."""
+    await bridge.ask(thread, world.alice, text, timeout=90)
+    return bridge.sim.bot_texts(thread)[-1]
+
+
 async def _wait_for_text(sim: DiscordSimulator, thread: SimChannel, words: int, timeout: float = 60) -> SimMessage:
     """The bot's first message in `thread` once it shows at least `words` words of an answer."""
 
@@ -123,9 +129,10 @@ async def test_a_signed_in_turn_streams_into_the_thread_and_openwebui_saves_it(
     assert isinstance(stored.get("output"), list) and stored["meta"]["task_id"]
     assert signed_in.upstream.asked("tell me")
 
-    later = await signed_in.ask(thread, world.alice, "and once more MARKER-sock1", timeout=90)
-    assert later is not None
-    assert sim.bot_texts(thread)[-1] == "echo: and once more MARKER-sock1 [markers: MARKER-sock1]"
+    assert (
+        await _reply_in(signed_in, thread, world, "and once more MARKER-sock1")
+        == "echo: and once more MARKER-sock1 [markers: MARKER-sock1]"
+    )
     assert [m["role"] for m in signed_in.upstream.asked("once more")[-1].messages][-3:] == ["user", "assistant", "user"]
 
 
@@ -199,13 +206,12 @@ async def test_openwebui_away_then_back(
     assert thread is not None
     proxy.down = True
     proxy.drop()
-    during = await signed_in.ask(thread, world.alice, "are you there", timeout=90)
-    assert during is not None
-    assert sim.bot_texts(thread)[-1].startswith("⚠️ OpenWebUI is unreachable")
+    assert (await _reply_in(signed_in, thread, world, "are you there")).startswith("⚠️ OpenWebUI is unreachable")
     proxy.down = False
-    after = await signed_in.ask(thread, world.alice, "back now MARKER-away2", timeout=90)
-    assert after is not None
-    assert sim.bot_texts(thread)[-1] == "echo: back now MARKER-away2 [markers: MARKER-away1 MARKER-away2]"
+    assert (
+        await _reply_in(signed_in, thread, world, "back now MARKER-away2")
+        == "echo: back now MARKER-away2 [markers: MARKER-away1 MARKER-away2]"
+    )
 
 
 async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
@@ -229,9 +235,10 @@ async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
         await admin.call("POST", "/api/v1/auths/admin/config", json=config)
     thread = sim.thread_of(first)
     assert thread is not None
-    later = await signed_in.ask(thread, world.alice, "later MARKER-jwt2", timeout=90)
-    assert later is not None
-    assert sim.bot_texts(thread)[-1] == "echo: later MARKER-jwt2 [markers: MARKER-jwt1 MARKER-jwt2]"
+    assert (
+        await _reply_in(signed_in, thread, world, "later MARKER-jwt2")
+        == "echo: later MARKER-jwt2 [markers: MARKER-jwt1 MARKER-jwt2]"
+    )
     renewed = path.session.current
     assert renewed is not None and renewed.token != signed.token
     assert path.socket.connections == 1, "the socket was never dropped for an expired token"
@@ -291,9 +298,7 @@ async def test_a_model_failure_reported_on_the_socket_ends_the_turn_with_a_note(
     assert answer.endswith("⚠️ The model failed while answering; try again in a moment.")
     stored = await _answer_in_chat(signed_in, admin, world, thread)
     assert stored["done"] is True and stored.get("error")
-    later = await signed_in.ask(thread, world.alice, "fine now zq7ok", timeout=90)
-    assert later is not None
-    assert sim.bot_texts(thread)[-1] == "echo: fine now zq7ok"
+    assert await _reply_in(signed_in, thread, world, "fine now zq7ok") == "echo: fine now zq7ok"
 
 
 async def test_a_file_is_searched_and_its_source_named_on_the_signed_in_path(
