@@ -4,6 +4,7 @@ python -m bench                 # Discord and Slack, N = 1, 10, 50, 200
 python -m bench --quick         # N = 1 and 10 with short replies, under a minute
 python -m bench --platform discord --n 1 10 --json results.json
 python -m bench --platform discord --n 20 50 --hidden-limits   # Discord with limits its headers do not announce
+python -m bench --mode signed-in --n 10 50   # turns the web UI's way (signed in, socket), on a real OpenWebUI
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--first-token-delay", type=float, default=0.3, help="upstream seconds before a token")
     parser.add_argument("--cap", type=float, default=360.0, help="seconds a run may wait for its replies at most")
     parser.add_argument("--real-openwebui", action="store_true", help="a real OpenWebUI instead of the stand-in")
+    parser.add_argument(
+        "--mode",
+        choices=("key", "signed-in"),
+        default="key",
+        help="how turns run: key (pass-through, default) or signed-in (the web UI's way; a real OpenWebUI)",
+    )
     parser.add_argument(
         "--hidden-limits",
         action="store_true",
@@ -82,6 +89,7 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
                 args.real_openwebui,
                 profile,
                 hidden_limits=args.hidden_limits and name == "discord",
+                mode=args.mode,
             )
             began = time.monotonic()
             result = figures(await run(plan))
@@ -94,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     results = asyncio.run(_main(args))
     chars = args.reply_chars or (600 if args.quick else 3000)
-    stand_in = "a real OpenWebUI" if args.real_openwebui else "the OpenWebUI stand-in"
+    stand_in = "a real OpenWebUI" if args.real_openwebui or args.mode == "signed-in" else "the OpenWebUI stand-in"
+    if args.mode == "signed-in":
+        stand_in += " (turns signed in, the web UI's way)"
     print(f"Machine: {machine()}")
     hidden = " (Discord: also a hidden shared budget for posts and edits per channel)" if args.hidden_limits else ""
     print(

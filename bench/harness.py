@@ -45,12 +45,18 @@ class Plan:
     """Record the bridge with py-spy into this file (collapsed stacks; `bench.profile` summarises them)."""
     hidden_limits: bool = False
     """Discord: posts and edits in one channel also share a budget no header announces (`DiscordDriver`)."""
+    mode: str = "key"
+    """How the bridge runs turns (README "Two ways to run a turn"): "key", pass-through with the API key; or
+    "signed-in", the web UI's way with OpenWebUI's socket, which needs a real OpenWebUI (the stand-in has no
+    sign-in and no socket)."""
 
 
 @dataclass(slots=True)
 class _OpenWebUI:
     url: str
     api_key: str
+    email: str = ""
+    password: str = ""
 
 
 @contextlib.asynccontextmanager
@@ -66,7 +72,7 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
     server = RealOpenWebUI(upstream.base_url)
     await asyncio.to_thread(server.start)
     try:
-        yield _OpenWebUI(server.base_url, server.api_key)
+        yield _OpenWebUI(server.base_url, server.api_key, server.admin_email, server.admin_password)
     finally:
         await asyncio.to_thread(server.stop)
 
@@ -75,11 +81,12 @@ async def run(plan: Plan) -> Run:
     """Do one run and return what it recorded (raises with the bridge's log tail if the bridge fails)."""
     upstream = ModelUpstream(tokens_per_second=plan.tokens_per_second, first_token_delay=plan.first_token_delay)
     driver = _driver(plan)
-    async with upstream, openwebui(upstream, plan.real_openwebui) as owui:
+    signed_in = plan.mode == "signed-in"
+    async with upstream, openwebui(upstream, plan.real_openwebui or signed_in) as owui:
         await driver.start()
         try:
             with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-                bridge = BridgeProcess(Path(folder), _bridge_env(owui, driver))
+                bridge = BridgeProcess(Path(folder), _bridge_env(owui, driver, signed_in))
                 try:
                     return await _drive(plan, driver, upstream, bridge)
                 except BaseException:
@@ -98,8 +105,10 @@ def _driver(plan: Plan) -> Driver:
     return DRIVERS[plan.platform]()
 
 
-def _bridge_env(owui: _OpenWebUI, driver: Driver) -> dict[str, str]:
+def _bridge_env(owui: _OpenWebUI, driver: Driver, signed_in: bool) -> dict[str, str]:
+    account = {"OPENWEBUI_EMAIL": owui.email, "OPENWEBUI_PASSWORD": owui.password} if signed_in else {}
     return {
+        **account,
         "OPENWEBUI_URL": owui.url,
         "OPENWEBUI_API_KEY": owui.api_key,
         "OPENWEBUI_DEFAULT_MODEL": "echo-1",

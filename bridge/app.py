@@ -16,6 +16,7 @@ from bridge.openwebui import OpenWebUIClient
 from bridge.settings import IdentitySettings, Settings
 from bridge.store import Store
 from bridge.store.identities import IdentityStore
+from bridge.turn_paths import completion_path
 
 
 @dataclass(slots=True)
@@ -57,6 +58,7 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         catalog,
         max_answer_chars=settings.bridge.max_answer_chars,
         max_turn_seconds=settings.bridge.max_turn_seconds,
+        path=completion_path(settings.openwebui, client),
     )
     identities = make_identities(settings.identity, client, store)
     return App(settings, client, store, catalog, engine, Core(engine, catalog, identities))
@@ -81,5 +83,6 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
     finally:
         # what runs after answers (titles, follow-ups) ends before the client it uses closes
         await app.engine.background.drain(settings.bridge.shutdown_grace)
+        await app.engine.path.aclose()  # the signed-in session's socket, if any
         await client.aclose()
         await store.close()

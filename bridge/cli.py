@@ -21,7 +21,8 @@ from bridge.demo import DemoError, demo_settings
 from bridge.errors import UserFacingError
 from bridge.identity.rotation import new_key, rotate_keys
 from bridge.logs import setup_logging
-from bridge.openwebui import errors
+from bridge.openwebui import OpenWebUIClient, errors
+from bridge.openwebui.signin import ServiceSession
 from bridge.runner import serve
 from bridge.settings import ConfigError, Settings, load_settings
 from bridge.store import SchemaError, Store, StoreError
@@ -157,6 +158,7 @@ async def _check(settings: Settings, args: argparse.Namespace, known: dict[str, 
         except errors.OpenWebUIError as exc:
             print(f"  FAILED: {exc}\n  {exc.hint}")
             ok = False
+        ok = await _check_sign_in(settings, client) and ok
     print(f"Database: {settings.bridge.database}")
     services = {name: section for name, section in settings.platforms.items() if name != CONSOLE}
     for name, section in services.items():
@@ -170,6 +172,20 @@ async def _check(settings: Settings, args: argparse.Namespace, known: dict[str, 
     if not any(section.enabled for section in services.values()):
         print(NO_ADAPTER)
     return 0 if ok else 1
+
+
+async def _check_sign_in(settings: Settings, client: OpenWebUIClient) -> bool:
+    """Which way turns run (README "Two ways to run a turn"); with a sign-in, whether OpenWebUI accepts it."""
+    if not settings.openwebui.signs_in:
+        print("  turns: pass-through (API key only; OPENWEBUI_EMAIL not set)")
+        return True
+    try:
+        await ServiceSession(client, settings.openwebui.email, settings.openwebui.password.get_secret_value()).token()
+    except errors.OpenWebUIError as exc:
+        print(f"  sign-in FAILED: {exc.hint}")
+        return False
+    print(f"  signed in as {settings.openwebui.email}; turns run the web UI's way (OpenWebUI's whole pipeline)")
+    return True
 
 
 if __name__ == "__main__":

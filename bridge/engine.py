@@ -5,9 +5,10 @@ UI are part of the context), upload attachments, write the user message into the
 completion into the adapter's live reply, and write the answer back as a finished message. Turns of one
 conversation run one at a time in arrival order; different conversations run concurrently.
 
-The completion runs in OpenWebUI's pass-through mode (no `chat_id`): it is the only mode that streams
-over HTTP with an API key. The bridge therefore writes both messages of the turn itself, as the web UI
-would, with a correct `parentId`/`childrenIds`/`currentId` tree.
+How the completion is produced is the `CompletionPath`'s (`bridge.turn_paths`): by default OpenWebUI's
+pass-through mode (no `chat_id`), the only mode that streams over HTTP with an API key, in which the bridge
+writes both messages of the turn itself, as the web UI would, with a correct `parentId`/`childrenIds`/
+`currentId` tree; with a signed-in service account, the web UI's own way, in which OpenWebUI saves the answer.
 
 What a place uses (model, system prompt) and what OpenWebUI offers comes from the `Catalog`.
 """
@@ -34,15 +35,26 @@ from bridge.generated import GeneratedFiles, refs_in_text, web_ui_files
 from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
-from bridge.openwebui import MalformedEvent, OpenWebUIClient, Sources, TextDelta, ToolCalls, errors
+from bridge.openwebui import (
+    CompletionEvent,
+    MalformedEvent,
+    OpenWebUIClient,
+    Progress,
+    SavedAnswer,
+    Sources,
+    TextDelta,
+    ToolCalls,
+    errors,
+)
 from bridge.openwebui import chat as chats
-from bridge.openwebui.acting import Acting, acting_as
+from bridge.openwebui.acting import Acting, acting, acting_as
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.stopping import RunningTurns, StopSignal
 from bridge.store import Conversation, Store
 from bridge.surface import ReplySurface, Source
 from bridge.tasks import BackgroundTasks, finish_or_cancel
+from bridge.turn_paths import CompletionPath, PassThrough, TurnRequest
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +115,11 @@ class Engine:
         *,
         max_answer_chars: int,
         max_turn_seconds: float,
+        path: CompletionPath | None = None,
     ) -> None:
         self.client = client
+        self.path = path or PassThrough(client)
+        self._pass_through = PassThrough(client)
         self.store = store
         self.catalog = catalog
         self.max_answer_chars = max_answer_chars
@@ -230,16 +245,23 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            body, drawn = await self.generated.draw({**body, **assistance.request()})
-            sources, cut = await self._read_answer(turn, reply, body, deadline, stop)
+            # a linked person's turn runs with their key, which the service account's socket cannot serve
+            path = self.path if acting() is None else self._pass_through
+            body, drawn = {**body, **assistance.request()}, []
+            if not path.runs_pipeline:  # in pass-through OpenWebUI draws nothing: the bridge takes the step
+                body, drawn = await self.generated.draw(body)
+            user = chat["history"]["messages"][question.user_id]  # as written (or, regenerated, as it was)
+            request = TurnRequest(body, conversation.chat_id, user, turn.assistant_id)
+            sources, cut, saved = await self._read_answer(turn, reply, path.events(request), deadline, stop)
             shown = _with_note(turn.text, cut) if cut else turn.text
             if not shown.strip() and turn.tool_calls:
                 shown = texts.tools_not_run(turn.tool_calls)
             outcome.message_ids = await reply.finish(shown)
-            answer = chats.assistant_message(
-                turn.assistant_id, turn.user_id, shown, turn.model, sources=sources, files=web_ui_files(drawn)
-            )
-            await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
+            if cut or not saved:  # OpenWebUI saved a whole answer itself: that one stays
+                answer = chats.assistant_message(
+                    turn.assistant_id, turn.user_id, shown, turn.model, sources=sources, files=web_ui_files(drawn)
+                )
+                await self.client.update_chat(conversation.chat_id, chats.attach(chat, answer))
             await self.store.finish_turn(turn.id, TurnState.DONE)
             outcome.status, outcome.text = TurnStatus.ANSWERED, shown
             outcome.sources = source_names(sources)
@@ -250,7 +272,8 @@ class Engine:
                 outcome.notices += await self.generated.deliver(surface, produced)
             messages = [*chats.completion_messages(context), {"role": "assistant", "content": shown}]
             first = question.parent_id is None and branch is None  # a new chat, not a retry of its first question
-            self.chat_tasks.after(Answered(conversation.chat_id, turn.model, messages, answer, first), surface)
+            if not path.runs_pipeline:  # else OpenWebUI's own background tasks make them
+                self.chat_tasks.after(Answered(conversation.chat_id, turn.model, messages, answer, first), surface)
             if outcome.notices:
                 await _say(surface, "\n".join(outcome.notices))
             return outcome
@@ -276,10 +299,17 @@ class Engine:
             self._open_turns.discard(turn.id)  # type: ignore[arg-type]
 
     async def _read_answer(
-        self, turn: _TurnState, reply: LiveReply, body: dict[str, Any], deadline: float, stop: StopSignal
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Stream the completion into `turn.text` and the live reply; returns the answer's sources and, when
-        it was cut or stopped, the note saying so.
+        self,
+        turn: _TurnState,
+        reply: LiveReply,
+        stream: AsyncIterator[CompletionEvent],
+        deadline: float,
+        stop: StopSignal,
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        """Stream the completion into `turn.text` and the live reply; returns the answer's sources, when it was
+        cut or stopped the note saying so, and whether OpenWebUI saved the answer itself (`SavedAnswer`).
+
+        Until the first words, OpenWebUI's `Progress` is the reply's text (its first line).
 
         An answer is bounded (issue 14: one 10 MB event made 741 messages, endless output posted without end):
         past `max_answer_chars` the rest is not read and the stream is closed; at the turn's deadline
@@ -289,14 +319,18 @@ class Engine:
         sources: list[dict[str, Any]] = []
         malformed: list[str] = []
         cut = ""
+        saved = False
         bound = asyncio.timeout_at(deadline)
 
         async def read() -> None:
-            nonlocal sources, cut
-            async with bound, aclosing(self.client.stream(body)) as events:
+            nonlocal sources, cut, saved
+            async with bound, aclosing(stream) as events:
                 async for event in events:
-                    if isinstance(event, TextDelta):
-                        turn.text += event.text
+                    if isinstance(event, TextDelta | SavedAnswer):
+                        if isinstance(event, SavedAnswer):  # the final text, as OpenWebUI saved it
+                            turn.text, saved, sources = event.text, True, event.sources or sources
+                        else:
+                            turn.text += event.text
                         if len(turn.text) > self.max_answer_chars:
                             turn.text = turn.text[: self.max_answer_chars]
                             cut = texts.answer_cut_long(self.max_answer_chars)
@@ -306,6 +340,8 @@ class Engine:
                         sources = event.items
                     elif isinstance(event, ToolCalls):
                         turn.tool_calls += event.names  # never shown as text; named if nothing else came
+                    elif isinstance(event, Progress):
+                        reply.show_status(texts.progress_line(event.description))
                     elif isinstance(event, MalformedEvent):
                         METRICS.stream_events_skipped.inc()
                         malformed.append(event.reason)
@@ -321,7 +357,7 @@ class Engine:
             log.warning("skipped %d malformed event(s) of the answer stream: %s", len(malformed), malformed[:5])
         if cut:
             log.info("answer cut at %d characters: %s", len(turn.text), cut)
-        return sources, cut
+        return sources, cut, saved
 
     async def _completion(
         self,

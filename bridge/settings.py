@@ -51,6 +51,20 @@ class OpenWebUISettings(Section):
     idle_timeout: float = Field(120.0, gt=0, description="silence allowed between two stream chunks")
     request_timeout: float = Field(300.0, gt=0, description="whole non-streamed request")
     file_process_timeout: float = Field(300.0, gt=0)
+    email: str = Field("", description="the service account's sign-in: turns run the web UI's way (bridge.turn_paths)")
+    password: SecretStr = SecretStr("")
+
+    @property
+    def signs_in(self) -> bool:
+        """Whether the service account signs in (both `OPENWEBUI_EMAIL` and `OPENWEBUI_PASSWORD` set)."""
+        return bool(self.email and self.password.get_secret_value())
+
+    def check_sign_in(self) -> None:
+        """One of the two sign-in settings without the other is a mistake, not "off"."""
+        if self.email and not self.password.get_secret_value():
+            raise ConfigError("OPENWEBUI_PASSWORD: missing; it is needed with OPENWEBUI_EMAIL (the service account)")
+        if self.password.get_secret_value() and not self.email:
+            raise ConfigError("OPENWEBUI_EMAIL: missing; it is needed with OPENWEBUI_PASSWORD (the service account)")
 
     @field_validator("url")
     @classmethod
@@ -164,7 +178,11 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every configured secret, for the log mask."""
-        own = [self.openwebui.api_key.get_secret_value(), *self.identity.secrets()]
+        own = [
+            self.openwebui.api_key.get_secret_value(),
+            self.openwebui.password.get_secret_value(),
+            *self.identity.secrets(),
+        ]
         return [s for s in own if s] + [s for p in self.platforms.values() for s in p.secrets()]
 
 
@@ -188,6 +206,7 @@ def load_settings(
             f"BRIDGE_ENCRYPTION_KEY: missing; BRIDGE_IDENTITY_POLICY={identity.identity_policy} lets people link "
             "their OpenWebUI keys, which are stored encrypted with it; make one with `bridge make-key`"
         )
+    settings.openwebui.check_sign_in()
     for section in loaded.values():
         if section.enabled:
             section.check()

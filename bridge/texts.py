@@ -21,6 +21,10 @@ FORGOTTEN = (
 USER_REFUSED = "You are not allowed to use the OpenWebUI bridge; ask the bridge's admin for access."
 CHANNEL_REFUSED = "I am not allowed to answer in this channel; the bridge's admin decides where I work."
 ANSWER_NOT_SHOWN = "I could not post my answer here; check that I am still in this conversation, then ask again."
+CONNECTION_LOST = (
+    "The connection to OpenWebUI dropped while it was answering, so the answer ends here; send your message again "
+    "to get the rest."
+)
 QUOTE_LIMIT = 1500
 
 
@@ -44,6 +48,11 @@ def empty_message(attach: str) -> str:
 
 def interrupted_note() -> str:
     return f"⚠️ {INTERRUPTED}"
+
+
+def progress_line(description: str) -> str:
+    """What OpenWebUI is doing (its status: "Searching the web"), shown as the reply until the answer starts."""
+    return f"⏳ {clipped(' '.join(description.split()), 200)}"
 
 
 def answer_cut_long(limit: int) -> str:

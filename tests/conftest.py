@@ -119,10 +119,13 @@ def core_settings(
     *,
     platforms: dict[str, PlatformSettings] | None = None,
     identity: dict[str, Any] | None = None,
+    sign_in: tuple[str, str] | None = None,
     **bridge: Any,
 ) -> Settings:
     """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment;
-    `identity` holds `IdentitySettings` fields (the policy, the encryption key)."""
+    `identity` holds `IdentitySettings` fields (the policy, the encryption key); `sign_in` (email, password)
+    turns the signed-in path on."""
+    email, password = sign_in or ("", "")
     return Settings(
         OpenWebUISettings(
             _env_file=None,  # type: ignore[call-arg]
@@ -130,6 +133,8 @@ def core_settings(
             api_key=SecretStr(api_key),
             default_model="echo-1",
             file_process_timeout=60,
+            email=email,
+            password=SecretStr(password),
         ),
         BridgeSettings(_env_file=None, **bridge),  # type: ignore[call-arg]
         platforms or {},

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bridge.openwebui import chat as chats
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.openwebui_server import RealOpenWebUI
 from simulators.processes import environ_without_settings, free_port
 from tests.conftest import OwuiTarget
 
@@ -179,3 +181,20 @@ def test_a_database_that_cannot_be_used_stops_every_command_with_one_line(tmp_pa
         for command in commands:
             result = run_bridge([command], {**env, "BRIDGE_DB_PATH": str(path)}, tmp_path)
             assert_one_clear_line(result, str(path), action)
+
+
+@pytest.mark.contract
+def test_check_signs_in_the_service_account(real_owui: RealOpenWebUI, model_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    user = real_owui.create_user(role="admin")  # its own sign-in budget (15 in 3 minutes per email)
+    assert user.api_key is not None
+    owui = OwuiTarget("real", real_owui.base_url, user.api_key, model_upstream)
+    account = {"OPENWEBUI_EMAIL": user.email, "OPENWEBUI_PASSWORD": user.password}
+    signed = run_bridge(["check"], settings(owui, tmp_path, **account), tmp_path)
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    assert f"signed in as {user.email}" in signed.stdout
+    wrong = {**account, "OPENWEBUI_PASSWORD": "not-it-0000"}
+    refused = run_bridge(["check"], settings(owui, tmp_path, **wrong), tmp_path)
+    assert refused.returncode == 1 and "sign-in FAILED" in refused.stdout and "OPENWEBUI_PASSWORD" in refused.stdout
+    assert "not-it-0000" not in refused.stdout + refused.stderr
+    unset = run_bridge(["check"], settings(owui, tmp_path), tmp_path)
+    assert "turns: pass-through" in unset.stdout

@@ -103,7 +103,24 @@ class MalformedEvent:
     reason: str
 
 
-CompletionEvent = TextDelta | Sources | ToolCalls | MalformedEvent
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What OpenWebUI says it is doing (a `status` event: searching the web, calling a tool), shown until the
+    answer's first words."""
+
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAnswer:
+    """The answer as OpenWebUI saved it in the chat, once a turn it ran itself has ended: its text is the
+    final one (what streamed live may lack what a filter changed), and the bridge does not write it again."""
+
+    text: str
+    sources: list[dict[str, Any]]
+
+
+CompletionEvent = TextDelta | Sources | ToolCalls | MalformedEvent | Progress | SavedAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +203,7 @@ class OpenWebUIClient:
         """One request whose answer must be JSON; maps every failure onto a typed error. The methods below
         are the calls the bridge makes; tests and tools reach other endpoints through this one. Text is
         made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
-        headers = _person_auth()
+        headers = {**_person_auth(), **kwargs.pop("headers", {})}
         if "json" in kwargs:
             kwargs["content"] = json_body(kwargs.pop("json"))
             headers["Content-Type"] = "application/json"

@@ -8,6 +8,8 @@ person is shown the `hint` alone.
 
 from __future__ import annotations
 
+from bridge import texts
+
 
 class OpenWebUIError(Exception):
     """Base class. `hint` is a short sentence for the person waiting for an answer; `detail` is the
@@ -74,3 +76,27 @@ class UpstreamError(OpenWebUIError):
 
 class FileProcessingError(OpenWebUIError):
     hint = "OpenWebUI could not read that file; try another format (text, Markdown, PDF)."
+
+
+class SignInRefused(OpenWebUIError):
+    hint = (
+        "OpenWebUI refused the bridge's sign-in; an admin must check OPENWEBUI_EMAIL and OPENWEBUI_PASSWORD "
+        "(and that password sign-in is enabled in OpenWebUI)."
+    )
+
+
+class ConnectionLost(OpenWebUIError):
+    """The socket that carried a signed-in turn's events dropped mid-answer; the answer ends where it was."""
+
+    hint = texts.CONNECTION_LOST
+
+
+class AccountMismatch(Forbidden):
+    hint = (
+        "The bridge signs in to OpenWebUI as another user than its API key's, who cannot answer in the key's "
+        "chats; an admin must set OPENWEBUI_EMAIL to the API key's account."
+    )
+
+
+class SignInLimited(OpenWebUIError):
+    hint = "OpenWebUI is refusing the bridge's sign-ins for a few minutes (too many attempts); try again later."

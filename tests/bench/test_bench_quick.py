@@ -11,6 +11,7 @@ import math
 
 import pytest
 
+from bench import harness
 from bench.harness import Plan, run
 from bench.measure import figures
 from simulators.model_upstream import long_reply
@@ -35,3 +36,20 @@ async def test_one_conversation_is_measured_from_real_records(platform: str) -> 
     assert result.cpu_seconds > 0 and 20 < result.peak_rss_mb < 1000
     assert not math.isnan(result.cpu_ms_per_token)
     assert not recorded.timed_out
+
+
+@pytest.mark.contract
+async def test_the_signed_in_mode_is_measured_on_a_real_openwebui(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--mode signed-in`: the bridge is given the service account's sign-in (so every turn runs the web UI's
+    way) on a real OpenWebUI, and the reply comes over its socket, whole and growing."""
+    given: list[dict[str, str]] = []
+    make_env = harness._bridge_env
+    monkeypatch.setattr(harness, "_bridge_env", lambda *args: given.append(make_env(*args)) or given[-1])
+    plan = Plan("discord", 1, 600, 60, 0.1, time_cap=60, mode="signed-in")
+    recorded = await run(plan)
+    [env] = given
+    assert env["OPENWEBUI_EMAIL"] and env["OPENWEBUI_PASSWORD"]
+    [conversation] = recorded.conversations
+    assert conversation.final_text == conversation.upstream_reply == long_reply(600, False)
+    assert len(conversation.timeline) >= 3, "the reply is seen growing, not only at the end"
+    assert figures(recorded).correct == 1.0 and not recorded.timed_out

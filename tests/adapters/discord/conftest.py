@@ -45,6 +45,7 @@ class DiscordBridge:
         self.db = db
         self.options: dict[str, Any] = {}  # BRIDGE_* settings (`BridgeSettings` fields) for the next start
         self.identity: dict[str, Any] = {}  # `IdentitySettings` fields (policy, encryption key) for the next start
+        self.sign_in: tuple[str, str] | None = None  # OPENWEBUI_EMAIL and _PASSWORD for the next start
         self.app: App | None = None
         self.adapter: DiscordAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -64,6 +65,7 @@ class DiscordBridge:
             shutdown_grace=5,
             platforms={"discord": discord_settings},
             identity=self.identity,
+            sign_in=self.sign_in,
             **self.options,
         )
 

@@ -40,6 +40,7 @@ class SlackBridge:
         self.identity: dict[str, Any] = {}  # `IdentitySettings` fields (policy, encryption key) for the next start
         self.app: App | None = None
         self.adapter: SlackAdapter | None = None
+        self.sign_in: tuple[str, str] | None = None  # OPENWEBUI_EMAIL and _PASSWORD for the next start
         self._stack: contextlib.AsyncExitStack | None = None
 
     def settings(self, **slack: Any) -> Settings:
@@ -60,6 +61,7 @@ class SlackBridge:
             shutdown_grace=0,
             platforms={"slack": slack_settings},
             identity=self.identity,
+            sign_in=self.sign_in,
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:

@@ -1,0 +1,322 @@
+"""The signed-in path (OPENWEBUI_EMAIL / OPENWEBUI_PASSWORD) against a real OpenWebUI 0.12.4, through the real
+discord.py client and the Discord simulator: turns run the web UI's way, their events come over OpenWebUI's
+socket, and OpenWebUI saves the answers.
+
+The bridge reaches OpenWebUI through a TCP proxy the tests cut (`TcpProxy.drop`), as a failing network or a
+restarting OpenWebUI would. Each test's service account is an admin of its own: OpenWebUI allows 15 sign-ins
+per email in 3 minutes, which one shared account would exhaust across the suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge import texts
+from bridge.engine import source_names
+from bridge.messages import ConversationKey
+from bridge.openwebui import OpenWebUIClient
+from bridge.turn_paths import SignedInPath
+from simulators.discord import DiscordSimulator, SimChannel, SimFile, SimMessage
+from simulators.model_upstream import ModelUpstream
+from simulators.openwebui_server import OwuiUser, RealOpenWebUI
+from simulators.tcp_proxy import TcpProxy
+from tests.adapters.discord.conftest import DiscordBridge, World
+from tests.conftest import OwuiTarget
+
+pytestmark = pytest.mark.contract
+
+STATUS_FILTER = """
+class Filter:
+    async def inlet(self, body, __event_emitter__=None):
+        await __event_emitter__({"type": "status", "data": {"description": "Consulting the archive", "done": False}})
+        return body
+"""
+
+
+@pytest.fixture
+def proxy(real_owui: RealOpenWebUI) -> Iterator[TcpProxy]:
+    with TcpProxy("127.0.0.1", real_owui.port).running_in_thread() as running:
+        yield running
+
+
+@pytest.fixture
+def account(real_owui: RealOpenWebUI) -> OwuiUser:
+    """The test's service account: a new admin with an API key and a password."""
+    return real_owui.create_user(role="admin")
+
+
+@pytest.fixture
+async def signed_in(
+    discord_sim: DiscordSimulator,
+    world: World,
+    real_owui: RealOpenWebUI,
+    account: OwuiUser,
+    model_upstream: ModelUpstream,
+    proxy: TcpProxy,
+    tmp_path: Path,
+) -> AsyncIterator[DiscordBridge]:
+    """A Discord bridge whose service account (`account`, its key and its sign-in) signs in, through `proxy`."""
+    assert account.api_key is not None
+    target = OwuiTarget("real", proxy.url, account.api_key, model_upstream, real=real_owui)
+    bridge = DiscordBridge(discord_sim, target, model_upstream, tmp_path / "bridge.db")  # type: ignore[arg-type]
+    bridge.sign_in = (account.email, account.password)
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
+
+
+@pytest.fixture
+async def admin(real_owui: RealOpenWebUI, account: OwuiUser) -> AsyncIterator[OpenWebUIClient]:
+    """The service account's own client (its JWT), straight to OpenWebUI: to read chats and change settings."""
+    async with OpenWebUIClient(real_owui.base_url, account.jwt) as client:
+        yield client
+
+
+def _path(bridge: DiscordBridge) -> SignedInPath:
+    assert bridge.app is not None
+    path = bridge.app.engine.path
+    assert isinstance(path, SignedInPath)
+    return path
+
+
+async def _answer_in_chat(bridge: DiscordBridge, admin: OpenWebUIClient, world: World, thread: SimChannel) -> dict:
+    """The thread's chat's newest assistant message, as OpenWebUI stored it."""
+    assert bridge.app is not None
+    key = ConversationKey("discord", str(world.guild.id), str(world.general.id), str(thread.id))
+    chat_id, _ = await bridge.app.core.chat_link(key)
+    chat = (await admin.get_chat(chat_id))["chat"]
+    messages = chat["history"]["messages"]
+    return messages[chat["history"]["currentId"]]
+
+
+async def _reply_in(bridge: DiscordBridge, thread: SimChannel, world: World, text: str) -> str:
+    """Alice says `text` in `thread`; the bot's newest message there once it is answered."""
+    await bridge.ask(thread, world.alice, text, timeout=90)
+    return bridge.sim.bot_texts(thread)[-1]
+
+
+async def _wait_for_text(sim: DiscordSimulator, thread: SimChannel, words: int, timeout: float = 60) -> SimMessage:
+    """The bot's first message in `thread` once it shows at least `words` words of an answer."""
+
+    def shown() -> bool:
+        messages = sim.bot_messages(thread)
+        return bool(messages) and len(messages[0].content.split()) >= words
+
+    await sim.wait_until(shown, timeout, f"{words} words of the answer")
+    return sim.bot_messages(thread)[0]
+
+
+async def test_a_signed_in_turn_streams_into_the_thread_and_openwebui_saves_it(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    sim = discord_sim
+    await signed_in.start()
+    question = await signed_in.ask(world.general, world.alice, "tell me [[reply:900]][[rate:60]]", timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    assert len(answer.versions) >= 3, "the answer grew in several edits while OpenWebUI streamed it"
+    assert len(answer.content) > 800
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    # OpenWebUI wrote this message itself (its `output` and task id); the bridge only read it back
+    assert stored["content"] == answer.content and stored["done"] is True
+    assert isinstance(stored.get("output"), list) and stored["meta"]["task_id"]
+    assert signed_in.upstream.asked("tell me")
+
+    assert (
+        await _reply_in(signed_in, thread, world, "and once more MARKER-sock1")
+        == "echo: and once more MARKER-sock1 [markers: MARKER-sock1]"
+    )
+    assert [m["role"] for m in signed_in.upstream.asked("once more")[-1].messages][-3:] == ["user", "assistant", "user"]
+
+
+async def test_openwebui_status_is_the_progress_line_until_the_answer_starts(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """A filter installed through OpenWebUI's API reports a status before the model answers: it is the
+    reply's text until the first words replace it."""
+    form = {"id": "status_line", "name": "Status line", "content": STATUS_FILTER, "meta": {"description": "test"}}
+    await admin.call("POST", "/api/v1/functions/create", json=form)
+    try:
+        await admin.call("POST", "/api/v1/functions/id/status_line/toggle")
+        await admin.call("POST", "/api/v1/functions/id/status_line/toggle/global")
+        sim = discord_sim
+        await signed_in.start()
+        question = await signed_in.ask(world.general, world.alice, "slowly please [[delay:3]]", timeout=90)
+    finally:
+        await admin.call("DELETE", "/api/v1/functions/id/status_line/delete")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    shown = [version.content for version in answer.versions]
+    assert shown[0] == texts.progress_line("Consulting the archive")
+    assert shown[-1] == "echo: slowly please"
+
+
+async def test_a_socket_dropped_mid_answer_ends_it_with_what_arrived_and_the_next_turn_works(
+    signed_in: DiscordBridge,
+    discord_sim: DiscordSimulator,
+    world: World,
+    admin: OpenWebUIClient,
+    proxy: TcpProxy,
+) -> None:
+    sim = discord_sim
+    await signed_in.start()
+    question = await sim.user_says(
+        world.general, world.alice, "long one zq7drop [[reply:3000]][[rate:15]]", mentions_bot=True
+    )
+    await sim.wait_until(lambda: sim.thread_of(question) is not None, 30, "the thread")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    await _wait_for_text(sim, thread, 8)
+    proxy.drop()
+    await signed_in.wait_answered(question, timeout=60)
+    shown = "\n".join(sim.bot_texts(thread))
+    partial, note = shown.rsplit("\n\n", 1)
+    assert note == f"⚠️ {texts.CONNECTION_LOST}"
+    assert 0 < len(partial) < 3000
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    assert stored["content"] == partial and stored["error"]["content"] == texts.CONNECTION_LOST
+    await asyncio.sleep(3)  # OpenWebUI's task was stopped: nothing goes on writing the answer
+    assert (await _answer_in_chat(signed_in, admin, world, thread))["content"] == partial
+
+    messages_before = len(sim.bot_messages(thread))
+    later = await signed_in.ask(thread, world.alice, "still there MARKER-sock2", timeout=90)
+    assert later is not None
+    assert sim.bot_texts(thread)[messages_before:] == ["echo: still there MARKER-sock2 [markers: MARKER-sock2]"]
+    assert _path(signed_in).socket.connections == 2, "the socket was opened again"
+    assert len(signed_in.upstream.asked("long one zq7drop")) == 1, "the dropped turn was not asked again"
+
+
+async def test_openwebui_away_then_back(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, proxy: TcpProxy
+) -> None:
+    """OpenWebUI unreachable (restarting): the turn says so; once it is back, the socket opens again and the
+    next turn is answered."""
+    sim = discord_sim
+    await signed_in.start()
+    first = await signed_in.ask(world.general, world.alice, "hello MARKER-away1", timeout=90)
+    thread = sim.thread_of(first)
+    assert thread is not None
+    proxy.down = True
+    proxy.drop()
+    assert (await _reply_in(signed_in, thread, world, "are you there")).startswith("⚠️ OpenWebUI is unreachable")
+    proxy.down = False
+    assert (
+        await _reply_in(signed_in, thread, world, "back now MARKER-away2")
+        == "echo: back now MARKER-away2 [markers: MARKER-away1 MARKER-away2]"
+    )
+
+
+async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """With a 12 s JWT lifetime, the bridge signs in again ahead of each expiry and hands the new token to
+    the open socket: OpenWebUI, which checks every socket's token every 30 s and disconnects one whose token
+    expired, never drops it, and a turn after several expiries works."""
+    config: dict[str, Any] = await admin.call("GET", "/api/v1/auths/admin/config")
+    await admin.call("POST", "/api/v1/auths/admin/config", json={**config, "JWT_EXPIRES_IN": "12s"})
+    try:
+        sim = discord_sim
+        await signed_in.start()
+        first = await signed_in.ask(world.general, world.alice, "hello MARKER-jwt1", timeout=90)
+        path = _path(signed_in)
+        signed = path.session.current
+        assert signed is not None and signed.expires_at is not None
+        assert signed.expires_at - signed.issued_at == pytest.approx(12, abs=2)
+        await asyncio.sleep(40)
+    finally:
+        await admin.call("POST", "/api/v1/auths/admin/config", json=config)
+    thread = sim.thread_of(first)
+    assert thread is not None
+    assert (
+        await _reply_in(signed_in, thread, world, "later MARKER-jwt2")
+        == "echo: later MARKER-jwt2 [markers: MARKER-jwt1 MARKER-jwt2]"
+    )
+    renewed = path.session.current
+    assert renewed is not None and renewed.token != signed.token
+    assert path.socket.connections == 1, "the socket was never dropped for an expired token"
+
+
+async def test_a_wrong_password_is_named_in_the_answer(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, account: OwuiUser
+) -> None:
+    signed_in.sign_in = (account.email, "not-the-password")
+    await signed_in.start()
+    question = await signed_in.ask(world.general, world.alice, "hello", timeout=90)
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    [answer] = discord_sim.bot_texts(thread)
+    assert "OPENWEBUI_EMAIL and OPENWEBUI_PASSWORD" in answer and "not-the-password" not in answer
+
+
+async def test_openwebui_titles_the_chat_after_its_first_turn_only(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """The web UI asks for a title (and tags) on a chat's first turn only; so does the bridge, or OpenWebUI
+    would ask the model for a new title at every turn."""
+    config: dict[str, Any] = await admin.call("GET", "/api/v1/tasks/config")
+    await admin.call("POST", "/api/v1/tasks/config/update", json={**config, "ENABLE_TITLE_GENERATION": True})
+    upstream = signed_in.upstream
+
+    def title_requests() -> int:
+        asked = upstream.requests_containing("Generate a concise title")
+        return len([r for r in asked if any("MARKER-title1" in str(m.get("content")) for m in r.messages)])
+
+    try:
+        await signed_in.start()
+        first = await signed_in.ask(world.general, world.alice, "first MARKER-title1", timeout=90)
+        await discord_sim.wait_until(lambda: title_requests() == 1, 30, "the title request")
+        thread = discord_sim.thread_of(first)
+        assert thread is not None
+        await signed_in.ask(thread, world.alice, "second turn", timeout=90)
+        await asyncio.sleep(3)  # a title request would follow the answer at once
+    finally:
+        await admin.call("POST", "/api/v1/tasks/config/update", json=config)
+    assert title_requests() == 1
+
+
+@pytest.mark.parametrize("failure", ["[[reply:400]][[fail-mid:error]]", "[[fail]]"])
+async def test_a_model_failure_reported_on_the_socket_ends_the_turn_with_a_note(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient, failure: str
+) -> None:
+    """The model fails, mid-answer (OpenWebUI's `chat:completion` with an error) or at once (HTTP 500: its
+    `chat:message:error`): the answer ends with what arrived and the failure named, the chat keeps it as a
+    finished answer, and the next turn works."""
+    sim = discord_sim
+    await signed_in.start()
+    question = await signed_in.ask(world.general, world.alice, f"break zq7fail {failure}", timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_texts(thread)
+    assert answer.endswith("⚠️ The model failed while answering; try again in a moment.")
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    assert stored["done"] is True and stored.get("error")
+    assert await _reply_in(signed_in, thread, world, "fine now zq7ok") == "echo: fine now zq7ok"
+
+
+async def test_a_file_is_searched_and_its_source_named_on_the_signed_in_path(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """A file on the message: OpenWebUI's pipeline searches it, its `sources` come over the socket and are
+    saved with the answer; the reply names the file as on the API-key way."""
+    sim = discord_sim
+    await signed_in.start()
+    handbook = SimFile("handbook.txt", b"The vault code word is MARKER-sockfile.", "text/plain")
+    question = await sim.user_says(
+        world.general, world.alice, "what is the vault code word?", mentions_bot=True, attachments=[handbook]
+    )
+    await signed_in.wait_answered(question, timeout=90)
+    thread = sim.thread_of(question)
+    assert thread is not None
+    assert sim.bot_texts(thread) == ["echo: what is the vault code word? [markers: MARKER-sockfile]"]
+    [sources] = sim.bot_messages(thread)[0].embeds
+    assert sources["title"] == "Sources" and sources["description"].split("\n") == ["• handbook.txt"]
+    stored = await _answer_in_chat(signed_in, admin, world, thread)
+    assert [source.name for source in source_names(stored["sources"])] == ["handbook.txt"]
