@@ -127,6 +127,11 @@ class RateBudget:
         self._take()
         return True
 
+    def full_in(self) -> float:
+        """Seconds until the bucket is full, from when on its refills are lost (0: they are being lost now)."""
+        self._refill()
+        return max(self.capacity - self._tokens, 0.0) / self.rate
+
     def delay(self, urgent: bool = False) -> float:
         """About how long a request made now would wait: until a token, plus the requests that go first."""
         ahead = len(self._urgent) if urgent else self.waiting
