@@ -127,10 +127,11 @@ class RateBudget:
         self._take()
         return True
 
-    def full_in(self) -> float:
-        """Seconds until the bucket is full, from when on its refills are lost (0: they are being lost now)."""
+    def available(self) -> float:
+        """The grants it holds now, a fraction of one included (and the reserve); at `capacity` its refills
+        are being lost."""
         self._refill()
-        return max(self.capacity - self._tokens, 0.0) / self.rate
+        return self._tokens
 
     def delay(self, urgent: bool = False) -> float:
         """About how long a request made now would wait: until a token, plus the requests that go first."""

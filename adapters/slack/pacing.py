@@ -90,9 +90,10 @@ class WorkspaceBudgets:
         """Nobody is waiting to post in this workspace or channel, and both budgets have a grant now."""
         return self.post.delay() == 0 and self.channel_post(channel).delay() == 0
 
-    def take_spare_post(self, channel: str) -> bool:
-        """Take a post's grants in the workspace and in `channel` if posting is spare; else take nothing."""
-        if not self.posting_is_spare(channel):
+    def take_spare_post(self, channel: str, *, keep: float = 0.0) -> bool:
+        """Take a post's grants in the workspace and in `channel` if posting is spare and the workspace's
+        posting budget holds more than `keep` grants; else take nothing."""
+        if not self.posting_is_spare(channel) or self.post.available() <= keep:
             return False
         return self.post.try_acquire() and self.channel_post(channel).try_acquire()
 

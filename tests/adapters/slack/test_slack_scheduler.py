@@ -169,3 +169,40 @@ async def test_a_posted_reply_holding_streams_back_goes_on_in_a_new_message_whil
         granted = await _granted_within(budgets, {"streamed": streamed, "posted": posted}, UNLOCK_STILL + 0.5)
         assert scheduler._due_in(posted, unlocks=False) > 1.0, "without the streams, it would not post yet"
         assert granted == expected, append_rate
+
+
+@in_virtual_time
+async def test_posted_replies_do_not_post_for_the_streams_where_one_posting_burst_cannot_lift_them_all() -> None:
+    """As above, with appends about to be lost, but two posted replies against a posting burst of one:
+    one post would not move the replies most behind on, only take room the ends of final texts need."""
+    budgets = _budgets(append=10.0, post=100.0)
+    scheduler = budgets.scheduler
+    shares = {"posted": scheduler.join("C2", can_stream=False), "other": scheduler.join("C3", can_stream=False)}
+    streamed = scheduler.join("C1", can_stream=True)
+    scheduler.shown(streamed, native=True)
+    streamed.tag += 1
+    assert await _granted_within(budgets, {"streamed": streamed, **shares}, UNLOCK_STILL + 0.5) == []
+
+
+@in_virtual_time
+async def test_a_post_for_a_reply_behind_its_fair_share_leaves_half_the_posting_burst() -> None:
+    """Replies that started together end together, and their final texts' ends need posting room: a
+    reply behind its fair share posts only while the workspace's posting budget holds more than half
+    its burst (here 3 of 4: it posts; 1 of 4: it waits)."""
+    for spent, expected in ((1, Way.POST), (3, None)):
+        clock = loop_clock()
+        budgets = WorkspaceBudgets(
+            update=RateBudget(0.01, 1, clock=clock),
+            post=RateBudget(0.001, 4, clock=clock),
+            clock=clock,
+        )
+        assert budgets.update.try_acquire()
+        for _ in range(spent):
+            assert budgets.post.try_acquire()
+        share = budgets.scheduler.join("C1", can_stream=False)
+        wait = STILL * budgets.scheduler.fair_interval + 1
+        try:
+            way: Way | None = await asyncio.wait_for(budgets.scheduler.turn(share), wait)
+        except TimeoutError:
+            way = None
+        assert way is expected, spent
