@@ -53,7 +53,7 @@ AHEAD = 0.5
 """After its grant, a reply may be ahead of the reply most behind among those waiting by `LEAD` updates
 plus `AHEAD` of those that one has had beyond its first since this reply joined. Counted with their first
 and final texts, the replies' updates then stay within 1.5 : 1 however long they run, (1.5 k + 0.5 + 2) /
-(k + 2) < 1.5, and within one of each other while the reply most behind has had up to two (issue 15 at
+(k + 2) ≤ 1.5, and within one of each other while the reply most behind has had up to two (issue 15 at
 N = 50, where about one update per reply fits in an answer: max − min ≤ 1)."""
 DUE = 0.25
 STILL = 0.5
