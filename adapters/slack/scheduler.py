@@ -58,12 +58,13 @@ N = 50, where about one update per reply fits in an answer: max − min ≤ 1)."
 DUE = 0.25
 STILL = 0.5
 STILL_AT_LEAST = 5.0
-DUE_KEEPS = 0.5
 """A posted reply goes on in a new message when it is `DUE` (in updates) behind its fair share and has
 shown nothing for `STILL` of the fair interval, and at least `STILL_AT_LEAST` seconds: a new message for a
-wait of a second or two would cut the reply for little. Such a post leaves `DUE_KEEPS` of the workspace's
-posting burst: replies that started together end together, and the ends of their final texts go on as
-posts when `chat.update` is spent (N = 50: 40 of them within a second or two)."""
+wait of a second or two would cut the reply for little. Such a post takes only posting room that would
+otherwise spill, the workspace's posting budget full but for one grant: replies that started together end
+together, and the ends of their final texts go on as posts when `chat.update` is spent (N = 50: some 40
+within a second or two); a wave of such posts just before would leave them queueing (completion p50 at
+N = 50: 0.2–0.3 s, with half the burst kept 0.8–1.4 s)."""
 UNLOCK_BEFORE_FULL = 3.0
 UNLOCK_STILL = 3.0
 """Streams held back by `LEAD` and `AHEAD` wait for the posted replies most behind, which only
@@ -250,7 +251,7 @@ class Scheduler:
         if share.can_stream and budgets.streaming_available and budgets.start.try_acquire():
             return Way.START
         if self._due_in(share, unlocks=False) == 0:
-            return Way.POST if budgets.take_spare_post(share.channel, keep=DUE_KEEPS * budgets.post.capacity) else None
+            return Way.POST if budgets.take_spare_post(share.channel, keep=budgets.post.capacity - 1) else None
         if unlocks and self._due_in(share, unlocks=True) == 0 and budgets.take_spare_post(share.channel):
             return Way.POST
         return None

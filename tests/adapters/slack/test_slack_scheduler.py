@@ -185,11 +185,11 @@ async def test_posted_replies_do_not_post_for_the_streams_where_one_posting_burs
 
 
 @in_virtual_time
-async def test_a_post_for_a_reply_behind_its_fair_share_leaves_half_the_posting_burst() -> None:
+async def test_a_post_for_a_reply_behind_its_fair_share_takes_only_posting_room_that_would_spill() -> None:
     """Replies that started together end together, and their final texts' ends need posting room: a
-    reply behind its fair share posts only while the workspace's posting budget holds more than half
-    its burst (here 3 of 4: it posts; 1 of 4: it waits)."""
-    for spent, expected in ((1, Way.POST), (3, None)):
+    reply behind its fair share posts only while the workspace's posting budget is full but for one
+    grant (here 4 of 4: it posts; 2 of 4: it waits)."""
+    for spent, expected in ((0, Way.POST), (2, None)):
         clock = loop_clock()
         budgets = WorkspaceBudgets(
             update=RateBudget(0.01, 1, clock=clock),
