@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bench.records import SharedBudget, Visible
+from bench.records import Bucket, SharedBudget, Visible
 from bridge.splitting import reassemble
 from simulators.discord import (
     MESSAGES_SHARE_ONE_BUDGET,
@@ -243,11 +243,16 @@ class SlackDriver:
 
     def budget(self) -> SharedBudget:
         """The budgets that grow a reply's text, for the whole workspace: `chat.update` (Tier 3, 50 a minute)
-        for posted messages and `chat.appendStream` (Tier 4, 100 a minute) for native streams."""
-        methods = ("chat.update", "chat.appendStream")
-        calls = sorted(c.at for method in methods for c in self.sim.calls(method) if c.status != 429)
-        per_minute = sum(self.sim.config.rate_limits[method][0].refill_per_s * 60 for method in methods)
-        return SharedBudget("Slack chat.update + chat.appendStream", per_minute, 60.0, calls)
+        for posted messages and `chat.appendStream` (Tier 4, 100 a minute) for native streams, each a token
+        bucket in the simulator as Slack's tiers allow bursts."""
+        buckets = []
+        for method in ("chat.update", "chat.appendStream"):
+            [spec] = self.sim.config.rate_limits[method]
+            accepted = sorted(c.at for c in self.sim.calls(method) if c.status != 429)
+            buckets.append(Bucket(spec.capacity, spec.refill_per_s, accepted))
+        calls = sorted(at for bucket in buckets for at in bucket.calls)
+        per_minute = sum(bucket.rate * 60 for bucket in buckets)
+        return SharedBudget("Slack chat.update + chat.appendStream", per_minute, 60.0, calls, buckets)
 
 
 DRIVERS: dict[str, type[DiscordDriver] | type[SlackDriver]] = {"discord": DiscordDriver, "slack": SlackDriver}

@@ -146,7 +146,9 @@ def budget_use(budget: SharedBudget, conversations: list[Conversation]) -> tuple
     """Seconds during which the replies in progress asked more of the shared budget than it allows, and the
     share of the budget used in those seconds (NaN when it never binds).
 
-    A reply asks `demand_per_s` from its first token until its final text is visible.
+    A reply asks `demand_per_s` from its first token until its final text is visible. The budget allows its
+    rate in those seconds plus what its buckets had saved up when they began (`SharedBudget.allowance`):
+    counted against the rate alone, a run that spends a bucket's burst would show more than 100 %.
     """
     events: list[tuple[float, float]] = []
     for c in conversations:
@@ -167,4 +169,4 @@ def budget_use(budget: SharedBudget, conversations: list[Conversation]) -> tuple
         return 0.0, math.nan
     calls = sorted(budget.calls)
     used = sum(bisect.bisect_left(calls, end) - bisect.bisect_left(calls, begin) for begin, end in periods)
-    return duration, used / (budget.rate * duration)
+    return duration, used / sum(budget.allowance(begin, end) for begin, end in periods)

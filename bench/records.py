@@ -48,18 +48,51 @@ class Conversation:
         return self.upstream_reply is not None and self.final_text == self.upstream_reply
 
 
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One token bucket of a shared budget, as the platform keeps it: `capacity` calls at once, refilled at
+    `rate` calls a second, full before its first call; `calls`: when it accepted one (sorted)."""
+
+    capacity: float
+    rate: float
+    calls: list[float]
+
+    def tokens_at(self, at: float) -> float:
+        """The calls it would have accepted at once at `at`: what is saved up may be spent on top of the rate."""
+        tokens, last = self.capacity, None
+        for call in self.calls:
+            if call >= at:
+                break
+            if last is not None:
+                tokens = min(self.capacity, tokens + (call - last) * self.rate)
+            tokens, last = tokens - 1, call
+        if last is not None:
+            tokens = min(self.capacity, tokens + (at - last) * self.rate)
+        return max(tokens, 0.0)
+
+
 @dataclass(slots=True)
 class SharedBudget:
-    """A platform budget every conversation draws on: its limit, and when each call counted against it."""
+    """A platform budget every conversation draws on: its limit, and when each call counted against it.
+
+    `buckets`: where the platform keeps the budget as token buckets (Slack's tiers), the buckets it is made
+    of; a stretch of time then allows their saved-up calls on top of the rate. None known (Discord's global
+    limit, a window of one second): the rate alone.
+    """
 
     name: str
     limit: float
     per: float
     calls: list[float]
+    buckets: list[Bucket] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.limit / self.per
+
+    def allowance(self, begin: float, end: float) -> float:
+        """The most calls the platform would have accepted from `begin` to `end`, given what came before."""
+        return self.rate * (end - begin) + sum(bucket.tokens_at(begin) for bucket in self.buckets)
 
 
 @dataclass(slots=True)

@@ -127,6 +127,12 @@ class RateBudget:
         self._take()
         return True
 
+    def available(self) -> float:
+        """The grants it holds now, a fraction of one included (and the reserve); at `capacity` its refills
+        are being lost."""
+        self._refill()
+        return self._tokens
+
     def delay(self, urgent: bool = False) -> float:
         """About how long a request made now would wait: until a token, plus the requests that go first."""
         ahead = len(self._urgent) if urgent else self.waiting

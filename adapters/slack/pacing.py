@@ -4,8 +4,11 @@ Slack limits each Web API method per workspace per app (`chat.update` Tier 3 ≈
 and `chat.stopStream` Tier 2 ≈ 20/min, `chat.appendStream` Tier 4 ≈ 100/min) and `chat.postMessage` to
 about one message a second per channel. Every reply streaming at once in a workspace draws on the same
 budgets, so they live here, shared, instead of in each reply; which reply gets a routine grant is the
-workspace's `Scheduler`'s choice. The rates sit a little under Slack's so that network jitter never
-turns into a 429; when one comes anyway, `paced` honours its `Retry-After` and sends the same call again.
+workspace's `Scheduler`'s choice. The rates are Slack's documented ones (Slack says "50+" a minute and so
+on); each burst is one call under what Slack (the simulator) accepts at once, so that a call delayed on the
+way by up to a second (`chat.update`: 1.2 s, `chat.appendStream`: 0.6 s, `chat.startStream`: 3 s) never
+turns into a 429. A rate 10 % under Slack's left a tenth of the budgets unused for nothing (issue 15). When
+a 429 comes anyway, `paced` honours its `Retry-After` and sends the same call again.
 """
 
 from __future__ import annotations
@@ -49,10 +52,10 @@ class WorkspaceBudgets:
     """Every budget of one workspace, and what the workspace turned out to support."""
 
     # chat.update, Tier 3; one grant kept for a final text, so a lone reply's end never waits for a refill
-    update: RateBudget = field(default_factory=lambda: _per_minute(45, 4, reserve=1))
-    start: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.startStream, Tier 2
-    stop: RateBudget = field(default_factory=lambda: _per_minute(18, 2))  # chat.stopStream, Tier 2
-    append: RateBudget = field(default_factory=lambda: _per_minute(90, 8, reserve=1))  # chat.appendStream, Tier 4
+    update: RateBudget = field(default_factory=lambda: _per_minute(50, 4, reserve=1))
+    start: RateBudget = field(default_factory=lambda: _per_minute(20, 2))  # chat.startStream, Tier 2
+    stop: RateBudget = field(default_factory=lambda: _per_minute(20, 2))  # chat.stopStream, Tier 2
+    append: RateBudget = field(default_factory=lambda: _per_minute(100, 9, reserve=1))  # chat.appendStream, Tier 4
     post: RateBudget = field(default_factory=lambda: _per_minute(240, 20))  # chat.postMessage, workspace-wide
     ephemeral: RateBudget = field(default_factory=lambda: _per_minute(90, 8))  # chat.postEphemeral, Tier 4
     status: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus
@@ -89,9 +92,10 @@ class WorkspaceBudgets:
         """Nobody is waiting to post in this workspace or channel, and both budgets have a grant now."""
         return self.post.delay() == 0 and self.channel_post(channel).delay() == 0
 
-    def take_spare_post(self, channel: str) -> bool:
-        """Take a post's grants in the workspace and in `channel` if posting is spare; else take nothing."""
-        if not self.posting_is_spare(channel):
+    def take_spare_post(self, channel: str, *, keep: float = 0.0) -> bool:
+        """Take a post's grants in the workspace and in `channel` if posting is spare and the workspace's
+        posting budget holds more than `keep` grants; else take nothing."""
+        if not self.posting_is_spare(channel) or self.post.available() <= keep:
             return False
         return self.post.try_acquire() and self.channel_post(channel).try_acquire()
 

@@ -4,7 +4,7 @@ is, and the fair interval the stall target is measured against."""
 from __future__ import annotations
 
 from bench.measure import figures
-from bench.records import Conversation, Cost, Run, SharedBudget, Visible
+from bench.records import Bucket, Conversation, Cost, Run, SharedBudget, Visible
 
 SLACK_BUDGET = SharedBudget("Slack chat.update + chat.appendStream", 150, 60.0, [])
 
@@ -64,3 +64,24 @@ def test_the_fair_interval_is_the_replies_over_the_budgets_calls_per_second() ->
     twenty = [_reply(f"r{i}", [0.0, 10.0]) for i in range(20)]
     assert figures(_run(twenty)).fair_interval == 8.0
     assert figures(_run(twenty[:1])).fair_interval == 1.0
+
+
+def test_a_bucket_s_saved_up_calls_count_in_the_allowance_so_the_share_never_passes_100_percent() -> None:
+    """Slack keeps its tiers as token buckets: a bucket full at the start of a binding stretch accepts its
+    burst on top of the rate. A bridge that spends the burst and then every refill used all there was:
+    100 %, not the 150 % the rate alone would make of it. A burst spent before the stretch (a warm-up) is
+    not there to spend again."""
+    calls = [0.1] * 5 + [0.5 + i for i in range(10)]  # a burst of 5, then one a second, all accepted
+    bucket = Bucket(capacity=5, rate=1.0, calls=calls)
+    budget = SharedBudget("one bucket", 60, 60.0, calls, [bucket])
+    replies = [_reply(f"r{i}", [0.0, 10.0]) for i in range(3)]  # three replies want 3 a second: it binds
+    run = _run(replies)
+    run.budget = budget
+    result = figures(run)
+    assert result.budget_binds_for == 10.0
+    assert result.budget_used == 1.0
+
+    warmed = Bucket(capacity=5, rate=1.0, calls=[-0.5] * 5 + calls[5:])
+    assert warmed.tokens_at(0.0) == 0.5
+    run.budget = SharedBudget("one bucket", 60, 60.0, warmed.calls, [warmed])
+    assert figures(run).budget_used == 10 / 10.5
