@@ -23,6 +23,7 @@ from bridge.engine import Engine
 from bridge.errors import UserFacingError
 from bridge.messages import Answered, ConversationKey, IncomingMessage, Person
 from bridge.openwebui import errors
+from bridge.openwebui.acting import acting_as
 from bridge.outcomes import TurnOutcome
 from bridge.stopping import StopResult
 from bridge.store import Turn
@@ -32,15 +33,18 @@ log = logging.getLogger(__name__)
 
 SurfaceFor = Callable[[ConversationKey], Awaitable[ReplySurface]]
 """The adapter's surface for a new answer in the conversation at that key."""
+RunTurn = Callable[[IncomingMessage, ReplySurface, Branch], Awaitable[TurnOutcome]]
+"""How a branch turn runs: the core's way, so that the identity policy and the chat owner's key apply."""
 
 
 class AnswerControls:
     """Stop, regenerate, rate and re-ask, over the engine (its store, client and running turns)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, run: RunTurn | None = None) -> None:
         self._engine = engine
         self._store = engine.store
         self._client = engine.client
+        self._run: RunTurn = run or (lambda message, surface, branch: engine.handle(message, surface, branch=branch))
 
     def stop(self, platform: str, question: str, who: Person, *, admin: bool) -> str:
         """Stop the answer to `question`; "" when stopped, else the sentence to show `who` privately."""
@@ -77,7 +81,7 @@ class AnswerControls:
             text="",
         )
         branch = Branch(BranchKind.REGENERATE, turn.user_message_id, click_id)
-        return await self._engine.handle(message, surface, branch=branch)
+        return await self._run(message, surface, branch)
 
     async def ask_edited(
         self, platform: str, question: str, text: str, edit_id: str, who: Person, surface_for: SurfaceFor
@@ -106,7 +110,7 @@ class AnswerControls:
             text=text,
         )
         branch = Branch(BranchKind.EDIT, turn.user_message_id, question)
-        return await self._engine.handle(message, await surface_for(turn.conversation.key), branch=branch)
+        return await self._run(message, await surface_for(turn.conversation.key), branch)
 
     async def rate(self, platform: str, turn_id: int, who: Person, rating: int) -> str:
         """Record `who`'s 👍 (1) or 👎 (-1) on the answer as OpenWebUI feedback; the sentence to show them."""
@@ -114,14 +118,15 @@ class AnswerControls:
         feedback = _feedback(turn, who, platform, rating)
         known = await self._store.feedback_id(platform, turn.assistant_message_id, who.id)
         feedback_id = known
-        try:
-            if known is not None:
-                await self._client.update_feedback(known, feedback)
-        except errors.NotFound:
-            log.info("feedback %s is gone from OpenWebUI; creating it again", known)
-            feedback_id = None
-        if feedback_id is None:
-            feedback_id = await self._client.create_feedback(feedback)
+        with acting_as(await self._engine.owner_of(turn.conversation.chat_id)):  # with linking: the chat's owner
+            try:
+                if known is not None:
+                    await self._client.update_feedback(known, feedback)
+            except errors.NotFound:
+                log.info("feedback %s is gone from OpenWebUI; creating it again", known)
+                feedback_id = None
+            if feedback_id is None:
+                feedback_id = await self._client.create_feedback(feedback)
         await self._store.set_feedback(platform, turn.assistant_message_id, who.id, feedback_id, rating)
         return texts.rated(rating, changed=known is not None)
 
@@ -133,7 +138,8 @@ class AnswerControls:
 
     async def _asked_text(self, turn: Turn) -> str:
         """The question's text as the chat stores it ("" when it is not there any more)."""
-        chat = (await self._client.get_chat(turn.conversation.chat_id)).get("chat") or {}
+        with acting_as(await self._engine.owner_of(turn.conversation.chat_id)):
+            chat = (await self._client.get_chat(turn.conversation.chat_id)).get("chat") or {}
         message = ((chat.get("history") or {}).get("messages") or {}).get(turn.user_message_id) or {}
         content = message.get("content") if isinstance(message, dict) else ""
         return content if isinstance(content, str) else ""

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from bridge import prompts, texts
 from bridge.answer_controls import AnswerControls
+from bridge.branching import Branch
 from bridge.catalog import Catalog
 from bridge.engine import Engine
 from bridge.errors import UserFacingError
@@ -35,22 +36,30 @@ class Core:
         self._link_commands: dict[str, str] = {}
         if identities is not None:
             engine.owner_of = identities.acting_for_chat
-        self.controls = AnswerControls(engine)
+        self.controls = AnswerControls(
+            engine, run=lambda message, surface, branch: self.handle(message, surface, branch=branch)
+        )
         """Stop, Regenerate, 👍/👎 and edited questions (`bridge.answer_controls`)."""
 
     # --- turns ----------------------------------------------------------------------------------
 
     async def handle(
-        self, message: IncomingMessage, surface: ReplySurface, *, knowledge: tuple[str, ...] = ()
+        self,
+        message: IncomingMessage,
+        surface: ReplySurface,
+        *,
+        knowledge: tuple[str, ...] = (),
+        branch: Branch | None = None,
     ) -> TurnOutcome:
-        """Answer `message` through `surface`; `knowledge` adds knowledge-base ids to search (`/kb ask`).
+        """Answer `message` through `surface`; `knowledge` adds knowledge-base ids to search (`/kb ask`);
+        `branch` makes it a regenerated answer or an edited question (`controls`).
 
         With linking on, the turn runs as the owner of the conversation's chat, after the identity policy
         let the asker in (`bridge.identity.policy`); a refusal, or a key OpenWebUI refused, ends in the
         outcome's `private_note` for the adapter to show the asker alone.
         """
         if self._policy is None or self._identities is None:
-            return await self._engine.handle(message, surface, knowledge=knowledge)
+            return await self._engine.handle(message, surface, knowledge=knowledge, branch=branch)
         platform = message.key.platform
         decision = await self._policy.decide(message, knowledge, self.link_command(platform))
         if decision.refusal:
@@ -58,7 +67,7 @@ class Core:
                 return TurnOutcome(TurnStatus.DUPLICATE)
             return TurnOutcome(TurnStatus.REFUSED, error="identity policy", private_note=decision.refusal)
         with acting_as(decision.acting):
-            outcome = await self._engine.handle(message, surface, knowledge=knowledge)
+            outcome = await self._engine.handle(message, surface, knowledge=knowledge, branch=branch)
         if outcome.chat_id and outcome.chat_id != decision.chat_id and decision.starter is not None:
             await self._identities.store.set_owner(outcome.chat_id, decision.starter)
         if decision.acting is not None and decision.acting.refused and decision.owner is not None:

@@ -151,3 +151,29 @@ async def test_in_a_shared_thread_the_model_hears_both_names_and_the_chat_stays_
     assert "may not use" in sim.bot_messages(dm)[-1].content and "echo-1" in sim.bot_messages(dm)[-1].content
     assert not discord_bridge.upstream.asked("may I?")
     owui.model_access.clear()
+
+
+async def test_regenerate_in_a_linked_person_s_chat_runs_with_their_key(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """A button is a turn too: Regenerate in Alice's chat (in her own history, which the service account may
+    not read) runs as its owner, as her messages do, never as the service account."""
+    sim, owui = discord_sim, discord_bridge.owui
+    _link_on(discord_bridge, "linked")
+    await discord_bridge.start()
+    key = owui.add_user("Alice Smith")
+    await link(sim, world.general, world.alice, key)
+    question = await discord_bridge.ask(world.general, world.alice, "name a fruit")
+    thread = sim.thread_of(question)
+    assert thread is not None
+    [answer] = sim.bot_messages(thread)
+    regenerate = next(b["custom_id"] for row in answer.components for b in row["components"])
+    assert regenerate.startswith("owb:regen:")
+
+    clicked = await sim.user_clicks(answer, world.alice, regenerate)
+    await sim.wait_for_response(clicked, final=True, timeout=10)
+    await discord_bridge.wait_idle()
+    assert [m.content.splitlines()[-1] for m in sim.bot_messages(thread)] == ["echo: name a fruit"] * 2
+    [chat] = [c for c in owui.chats_of(key) if "name a fruit" in str(c)]
+    [user] = [m for m in chat["history"]["messages"].values() if m["role"] == "user"]
+    assert len(user["childrenIds"]) == 2, "the new attempt is a branch of Alice's own chat"
