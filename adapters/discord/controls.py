@@ -40,7 +40,7 @@ from bridge import texts
 from bridge.control_ids import Action, follow_up_argument, parse_control_id, parse_follow_up
 from bridge.core import Core
 from bridge.errors import UserFacingError
-from bridge.messages import ConversationKey, IncomingMessage, Person
+from bridge.messages import ConversationKey, Person
 from bridge.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -199,10 +199,19 @@ class AnswerControls:
             raise UserFacingError(texts.CONTROL_EXPIRED)
         if channel is None:
             raise UserFacingError(NO_CHANNEL)
-        await interaction.response.defer()  # reading the suggestion back from OpenWebUI may take a moment
-        message = await self.core.controls.follow_up(
-            PLATFORM, *suggestion, _person(interaction.user), str(interaction.id)
-        )
+        await interaction.response.defer()
+        self.tasks.spawn(self._ask(interaction, suggestion, channel), name=f"discord-follow-up-{interaction.id}")
+
+    async def _ask(self, interaction: discord.Interaction, suggestion: tuple[int, int], channel: object) -> None:
+        """Read the suggestion back from OpenWebUI and answer it; one of the adapter's tasks, so a shutdown
+        lets it finish like any answer."""
+        try:
+            message = await self.core.controls.follow_up(
+                PLATFORM, *suggestion, _person(interaction.user), str(interaction.id)
+            )
+        except UserFacingError as exc:
+            await tell_privately(interaction, str(exc))
+            return
         surface = self.surface(
             channel,  # type: ignore[arg-type]
             message.key,
@@ -210,11 +219,6 @@ class AnswerControls:
             reply_to=interaction.message,
             max_upload_bytes=upload_limit(interaction.guild),
         )
-        self.tasks.spawn(self._ask(interaction, message, surface), name=f"discord-follow-up-{interaction.id}")
-
-    async def _ask(
-        self, interaction: discord.Interaction, message: IncomingMessage, surface: ChannelReplySurface
-    ) -> None:
         outcome = await self.core.handle(message, surface)
         if outcome.private_note:  # the identity policy's refusal, for the clicker alone
             await tell_privately(interaction, f"⛔ {outcome.private_note}")

@@ -36,6 +36,7 @@ from adapters.slack.access import Access
 from adapters.slack.actions import ActionDispatcher, Click, Spawn, actions_block, button
 from adapters.slack.events import dedupe_key, plain_text
 from adapters.slack.pacing import WorkspaceBudgets, paced
+from adapters.slack.people import DisplayNames
 from adapters.slack.place import ReplyPlace
 from adapters.slack.settings import PLATFORM, SlackSettings
 from adapters.slack.surface import SlackReplySurface, tell_user
@@ -137,6 +138,7 @@ class AnswerControls:
         budgets_of: Callable[[str], WorkspaceBudgets],
         access: Access,
         spawn: Spawn,
+        names: DisplayNames,
     ) -> None:
         self.core = core
         self.settings = settings
@@ -145,6 +147,8 @@ class AnswerControls:
         """The budgets of a workspace, read at each use (the adapter's `Budgets` may be replaced)."""
         self.access = access
         self.spawn = spawn
+        self.names = names
+        """Display names, as a person's messages carry them (a click's payload has only the handle)."""
 
     def register(self, dispatcher: ActionDispatcher) -> None:
         dispatcher.register(Action.STOP, self.stop)
@@ -229,7 +233,7 @@ class AnswerControls:
         suggestion = parse_follow_up(argument)
         if suggestion is None:
             raise UserFacingError(texts.CONTROL_EXPIRED)
-        person = Person(click.user_id, click.user_name)
+        person = Person(click.user_id, await self.names.of(click.user_id))
         message = await self.core.controls.follow_up(PLATFORM, *suggestion, person, click.click_id)
         place = _place(message.key, click.user_id)
         outcome = await self.run(
