@@ -5,7 +5,7 @@ contract suite, a real OpenWebUI 0.12.4 make the suggestions with the follow-up 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -13,9 +13,10 @@ from bridge import texts
 from bridge.control_ids import Action, control_id, follow_up_argument
 from bridge.messages import ConversationKey
 from bridge.openwebui import chat as chats
-from simulators.discord import DiscordSimulator, SimInteraction, SimMessage
+from simulators.discord import DiscordSimulator, SimChannel, SimInteraction, SimMessage, SimUser
 from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
+from tests.adapters.discord.test_discord_after_answer import after_answers, tasks_on  # noqa: F401 (tasks_on: a fixture)
 
 # The fake's suggestions ("More about <first four words>", "Why <them>?"): the first outgrows a label (of 80
 # characters on Discord, 75 on Slack), the second fits both.
@@ -33,29 +34,31 @@ async def _click(bridge: DiscordBridge, message: SimMessage, user: object, custo
     return interaction
 
 
-async def _after_answers(bridge: DiscordBridge) -> None:
-    assert bridge.app is not None
-    await extras.after_answers(bridge.app.engine)
-
-
-@pytest.fixture
-async def tasks_on(discord_bridge: DiscordBridge) -> AsyncIterator[DiscordBridge]:
-    async with extras.tasks_turned_on(discord_bridge.owui.url, discord_bridge.owui.api_key):
-        yield discord_bridge
-
-
-async def test_suggestions_are_buttons_under_the_answer_and_a_click_asks_the_whole_text_after_a_restart(
-    tasks_on: DiscordBridge, discord_sim: DiscordSimulator, world: World
-) -> None:
-    bridge, sim = tasks_on, discord_sim
-    bob = await sim.create_user("bob")
-    await sim.add_member(world.guild, bob)
-    await bridge.start()
-    question = await bridge.ask(world.general, world.alice, f"{LONG} please")
-    await _after_answers(bridge)
-    thread = sim.thread_of(question)
+async def _answered(bridge: DiscordBridge, world: World, text: str, **discord: Any) -> tuple[SimChannel, SimMessage]:
+    """The bridge starts (`discord`: its settings), Alice asks `text` in #general, and the answer and the work
+    after it are done: (the thread, the answer)."""
+    await bridge.start(**discord)
+    question = await bridge.ask(world.general, world.alice, text, timeout=60)
+    await after_answers(bridge)
+    thread = bridge.sim.thread_of(question)
     assert thread is not None
-    [answer] = sim.bot_messages(thread)
+    [answer] = bridge.sim.bot_messages(thread)
+    return thread, answer
+
+
+async def _stranger(sim: DiscordSimulator, world: World, name: str) -> SimUser:
+    user = await sim.create_user(name)
+    await sim.add_member(world.guild, user)
+    return user
+
+
+@pytest.mark.usefixtures("tasks_on")
+async def test_suggestions_are_buttons_under_the_answer_and_a_click_asks_the_whole_text_after_a_restart(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    bridge, sim = discord_bridge, discord_sim
+    bob = await _stranger(sim, world, "bob")
+    thread, answer = await _answered(bridge, world, f"{LONG} please")
     assert answer.content == f"echo: {LONG} please", "the suggestions change the buttons only"
     controls, *suggestions = _rows(answer)
     turn = controls[0]["custom_id"].rsplit(":", 1)[1]
@@ -76,35 +79,24 @@ async def test_suggestions_are_buttons_under_the_answer_and_a_click_asks_the_who
 
     [stored] = [c["chat"] for c in bridge.owui.chats.values() if c["chat"]["title"] == f"About {LONG}"]
     path = chats.chain(chats.readable(stored) or {})
-    assert [(m["role"], m["content"]) for m in path] == [
-        ("user", f"{LONG} please"),
-        ("assistant", f"echo: {LONG} please"),
-        ("user", MORE),
-        ("assistant", f"echo: {MORE}"),
-    ]
-    assert path[2]["name"] == "bob", "asked as the person who clicked"
+    assert [m["content"] for m in path] == [f"{LONG} please", f"echo: {LONG} please", MORE, f"echo: {MORE}"]
+    assert path[2]["role"] == "user" and path[2]["name"] == "bob", "asked as the person who clicked"
     assert path[1]["followUps"] == [MORE, WHY]
 
 
+@pytest.mark.usefixtures("tasks_on")
 async def test_a_person_the_access_rules_refuse_is_told_privately_and_nothing_is_asked(
-    tasks_on: DiscordBridge, discord_sim: DiscordSimulator, world: World
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
 ) -> None:
-    bridge, sim = tasks_on, discord_sim
-    mallory = await sim.create_user("mallory")
-    await sim.add_member(world.guild, mallory)
-    await bridge.start(denied_users=[str(mallory.id)])
-    question = await bridge.ask(world.general, world.alice, "guarded suggestions")
-    await _after_answers(bridge)
-    thread = sim.thread_of(question)
-    assert thread is not None
-    [answer] = sim.bot_messages(thread)
+    mallory = await _stranger(discord_sim, world, "mallory")
+    thread, answer = await _answered(discord_bridge, world, "guarded suggestions", denied_users=[str(mallory.id)])
     suggestion = _rows(answer)[1][0]["custom_id"]
-    refused = await _click(bridge, answer, mallory, suggestion)
+    refused = await _click(discord_bridge, answer, mallory, suggestion)
     assert refused.original_message is not None and refused.original_message.ephemeral
     assert refused.original_message.content == f"⛔ {texts.USER_REFUSED}"
-    await bridge.wait_idle()
-    assert sim.bot_messages(thread, include_ephemeral=False) == [answer]
-    asked = [m for c in bridge.owui.chats.values() for m in c["chat"]["history"]["messages"].values()]
+    await discord_bridge.wait_idle()
+    assert discord_sim.bot_messages(thread, include_ephemeral=False) == [answer]
+    asked = [m for c in discord_bridge.owui.chats.values() for m in c["chat"]["history"]["messages"].values()]
     assert not [m for m in asked if m["role"] == "user" and m["content"].startswith("More about guarded")]
 
 
@@ -116,12 +108,7 @@ async def test_a_real_openwebui_suggestion_clicked_continues_its_chat(
     reads them back from it and continues the same chat."""
     bridge, sim = discord_bridge_on_real_owui, discord_sim
     async with extras.tasks_turned_on(bridge.owui.url, bridge.owui.api_key) as admin:
-        await bridge.start()
-        question = await bridge.ask(world.general, world.alice, "Rivers and their bridges", timeout=60)
-        await _after_answers(bridge)
-        thread = sim.thread_of(question)
-        assert thread is not None
-        [answer] = sim.bot_messages(thread)
+        thread, answer = await _answered(bridge, world, "Rivers and their bridges")
         why = _rows(answer)[2][0]
         assert why["label"] == "Why Rivers and their bridges?"
         await _click(bridge, answer, world.alice, why["custom_id"])

@@ -5,7 +5,6 @@ delivers the click; the fake OpenWebUI makes the suggestions with the follow-up 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,15 +13,15 @@ from bridge import texts
 from bridge.control_ids import Action, control_id, follow_up_argument
 from bridge.openwebui import chat as chats
 from simulators.slack.state import Message
-from tests import openwebui_extras as extras
 from tests.adapters.slack.conftest import SlackBridge
+from tests.adapters.slack.test_slack_after_answer import after_answers, tasks_on  # noqa: F401 (tasks_on: a fixture)
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
 BOB = "U0BOB"
 # The fake's suggestions ("More about <first four words>", "Why <them>?"): the first outgrows Slack's 75
 # characters of a button, the second fits.
-LONG = "Deep Counterrevolutionaries Internationalization Electroencephalograms"
+LONG = "Wide Counterrevolutionaries Internationalization Electroencephalograms"
 MORE, WHY = f"More about {LONG}", f"Why {LONG}?"
 
 
@@ -30,37 +29,24 @@ def _buttons(message: Message) -> list[dict[str, Any]]:
     return [e for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]]
 
 
-async def _after_answers(bridge: SlackBridge) -> None:
+async def _answered(bridge: SlackBridge, text: str) -> tuple[str, Message]:
+    """Alice asks `text` in the channel, and the answer and the work after it are done: (her message's ts,
+    the message of the answer's suggestions)."""
+    posted = await bridge.sim.user_mentions_app(CHANNEL, ALICE, text)
     await bridge.settle()
-    assert bridge.app is not None
-    await extras.after_answers(bridge.app.engine)
-    await bridge.settle()
+    await after_answers(bridge)
+    answer, suggestions = bridge.sim.bot_message_records(CHANNEL, posted.ts)
+    assert answer.visible_text == f"echo: {text}"
+    return posted.ts, suggestions
 
 
-def _chat(bridge: SlackBridge, question: str) -> dict[str, Any]:
-    found = [
-        chats.readable(stored["chat"]) or {}
-        for stored in bridge.owui.chats.values()
-        if any(m.get("content") == question for m in stored["chat"]["history"]["messages"].values())
-    ]
-    assert len(found) == 1
-    return found[0]
-
-
-@pytest.fixture
-async def tasks_on(slack_bridge: SlackBridge) -> AsyncIterator[SlackBridge]:
-    async with extras.tasks_turned_on(slack_bridge.owui.url, slack_bridge.owui.api_key):
-        yield slack_bridge
-
-
+@pytest.mark.usefixtures("tasks_on")
 async def test_suggestions_are_buttons_under_the_answer_and_a_click_asks_once_after_a_restart(
-    tasks_on: SlackBridge,
+    slack_bridge: SlackBridge,
 ) -> None:
-    bridge, sim = tasks_on, tasks_on.sim
-    posted = await sim.user_mentions_app(CHANNEL, ALICE, f"{LONG} please")
-    await _after_answers(bridge)
-    answer, suggestions = sim.bot_message_records(CHANNEL, posted.ts)
-    assert answer.visible_text == f"echo: {LONG} please"
+    bridge, sim = slack_bridge, slack_bridge.sim
+    thread, suggestions = await _answered(bridge, f"{LONG} please")
+    answer = sim.bot_message_records(CHANNEL, thread)[0]
     turn = int(_buttons(answer)[0]["action_id"].rsplit(":", 1)[1])
     buttons = _buttons(suggestions)
     assert [b["text"]["text"] for b in buttons] == [texts.clipped(MORE, 75), WHY]
@@ -73,29 +59,26 @@ async def test_suggestions_are_buttons_under_the_answer_and_a_click_asks_once_af
     await bridge.settle()
     sim.deliver_interactive(click.payload)  # the same click once more (a redelivery)
     await bridge.settle()
-    first, _, second = sim.bot_message_records(CHANNEL, posted.ts)[:3]
+    first, _, second = sim.bot_message_records(CHANNEL, thread)[:3]
     assert first.ts == answer.ts
     assert second.visible_text == f"{texts.follow_up_heading('bob', MORE)}\necho: {MORE}"
     assert len(bridge.asked(MORE)) == 1, "a click delivered twice is answered once"
 
-    path = chats.chain(_chat(bridge, f"{LONG} please"))
-    assert [(m["role"], m["content"]) for m in path] == [
-        ("user", f"{LONG} please"),
-        ("assistant", f"echo: {LONG} please"),
-        ("user", MORE),
-        ("assistant", f"echo: {MORE}"),
-    ]
-    assert path[2]["name"] == "bob", "asked as the person who clicked"
+    [stored] = [c["chat"] for c in bridge.owui.chats.values() if c["chat"]["title"] == f"About {LONG}"]
+    path = chats.chain(chats.readable(stored) or {})
+    assert [m["content"] for m in path] == [f"{LONG} please", f"echo: {LONG} please", MORE, f"echo: {MORE}"]
+    assert path[2]["role"] == "user" and path[2]["name"] == "bob", "asked as the person who clicked"
 
 
-async def test_a_person_the_access_rules_refuse_is_told_privately_and_nothing_is_asked(tasks_on: SlackBridge) -> None:
-    bridge, sim = tasks_on, tasks_on.sim
+@pytest.mark.usefixtures("tasks_on")
+async def test_a_person_the_access_rules_refuse_is_told_privately_and_nothing_is_asked(
+    slack_bridge: SlackBridge,
+) -> None:
+    bridge, sim = slack_bridge, slack_bridge.sim
     await bridge.restart(denied_users=[BOB])
-    posted = await sim.user_mentions_app(CHANNEL, ALICE, "guarded suggestions")
-    await _after_answers(bridge)
-    _, suggestions = sim.bot_message_records(CHANNEL, posted.ts)
+    thread, suggestions = await _answered(bridge, "guarded ideas")
     await sim.user_clicks(CHANNEL, suggestions.ts, BOB, _buttons(suggestions)[0]["action_id"])
     await bridge.settle()
     assert [e["visible_text"] for e in sim.ephemerals(CHANNEL, BOB)] == [f"⛔ {texts.USER_REFUSED}"]
-    assert len(sim.bot_message_records(CHANNEL, posted.ts)) == 2
-    assert not bridge.asked("More about guarded")
+    assert len(sim.bot_message_records(CHANNEL, thread)) == 2
+    assert not bridge.asked("More about guarded ideas")
