@@ -100,6 +100,24 @@ async def test_a_person_the_access_rules_refuse_is_told_privately_and_nothing_is
     assert not [m for m in asked if m["role"] == "user" and m["content"].startswith("More about guarded")]
 
 
+@pytest.mark.usefixtures("tasks_on")
+async def test_in_a_reply_chain_the_click_is_answered_in_the_chain_and_a_reply_continues_it(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    await discord_bridge.start(reply_mode="channel")
+    await discord_bridge.ask(world.general, world.alice, "Chains of ferries explained")
+    await after_answers(discord_bridge)
+    [answer] = discord_sim.bot_messages(world.general)
+    await _click(discord_bridge, answer, world.alice, _rows(answer)[2][0]["custom_id"])
+    await discord_bridge.wait_idle()
+    _, asked = discord_sim.bot_messages(world.general)
+    # a reply in the chain, under the answer whose button was clicked
+    assert (asked.reference_id, asked.content.splitlines()[-1]) == (answer.id, "echo: Why Chains of ferries explained?")
+    reply = await discord_sim.user_says(world.general, world.alice, "ferry fares", reply_to=asked, mention_author=False)
+    await discord_bridge.wait_answered(reply)
+    assert discord_bridge.upstream.asked("ferry fares")[-1].message_count == 5, "the same chat goes on"
+
+
 @pytest.mark.contract
 async def test_a_real_openwebui_suggestion_clicked_continues_its_chat(
     discord_bridge_on_real_owui: DiscordBridge, discord_sim: DiscordSimulator, world: World
