@@ -1,5 +1,5 @@
-"""The controls on an answer, as the core offers them to adapters: Stop, Regenerate, 👍/👎, and asking an
-edited question again.
+"""The controls on an answer, as the core offers them to adapters: Stop, Regenerate, 👍/👎, asking an
+edited question again, and a follow-up suggestion clicked.
 
 Buttons name what they act on with ids that outlive the process: Stop names the question being answered
 (only a running turn can be stopped), the others name the turn's row in the store. So a button on an old
@@ -19,6 +19,7 @@ from typing import Any
 
 from bridge import texts
 from bridge.branching import Branch, BranchKind, variant_event_id
+from bridge.control_ids import Action
 from bridge.engine import Engine
 from bridge.errors import UserFacingError
 from bridge.messages import Answered, ConversationKey, IncomingMessage, Person
@@ -112,6 +113,31 @@ class AnswerControls:
         branch = Branch(BranchKind.EDIT, turn.user_message_id, question)
         return await self._run(message, await surface_for(turn.conversation.key), branch)
 
+    async def follow_up(self, platform: str, turn_id: int, index: int, who: Person, click_id: str) -> IncomingMessage:
+        """Suggestion `index` of turn `turn_id`'s answer as `who`'s next message in its conversation, for the
+        adapter to answer as any message there (`Core.handle`). The text is read back from the answer in
+        OpenWebUI (`followUps`, where `bridge.chat_tasks` stored it), so a button works after a restart. The
+        event id is the click's: a click the platform delivers again is answered once. `UserFacingError` when
+        the conversation was ended or the suggestion is gone."""
+        turn = await self._turn(platform, turn_id)
+        if turn.archived:
+            raise UserFacingError(texts.CONVERSATION_ENDED)
+        try:
+            suggestions = (await self._stored_message(turn, turn.assistant_message_id)).get("followUps")
+        except errors.NotFound:  # the chat was deleted in OpenWebUI
+            suggestions = None
+        text = suggestions[index] if isinstance(suggestions, list) and index < len(suggestions) else None
+        if not isinstance(text, str) or not text.strip():
+            raise UserFacingError(texts.FOLLOW_UP_GONE)
+        return IncomingMessage(
+            key=turn.conversation.key,
+            event_id=f"{click_id}#{Action.FOLLOW_UP}:{who.id}",
+            author_id=who.id,
+            author_name=who.name,
+            text=text,
+            heading=texts.follow_up_heading(who.name, text),
+        )
+
     async def rate(self, platform: str, turn_id: int, who: Person, rating: int) -> str:
         """Record `who`'s 👍 (1) or 👎 (-1) on the answer as OpenWebUI feedback; the sentence to show them."""
         turn = await self._turn(platform, turn_id)
@@ -138,11 +164,16 @@ class AnswerControls:
 
     async def _asked_text(self, turn: Turn) -> str:
         """The question's text as the chat stores it ("" when it is not there any more)."""
+        content = (await self._stored_message(turn, turn.user_message_id)).get("content")
+        return content if isinstance(content, str) else ""
+
+    async def _stored_message(self, turn: Turn, message_id: str) -> dict[str, Any]:
+        """Message `message_id` of the turn's chat as OpenWebUI stores it ({} when it is not there any more),
+        read with the key of the chat's owner (`Engine.owner_of`)."""
         with acting_as(await self._engine.owner_of(turn.conversation.chat_id)):
             chat = (await self._client.get_chat(turn.conversation.chat_id)).get("chat") or {}
-        message = ((chat.get("history") or {}).get("messages") or {}).get(turn.user_message_id) or {}
-        content = message.get("content") if isinstance(message, dict) else ""
-        return content if isinstance(content, str) else ""
+        message = ((chat.get("history") or {}).get("messages") or {}).get(message_id)
+        return message if isinstance(message, dict) else {}
 
 
 def _question(turn: Turn) -> str:

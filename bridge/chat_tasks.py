@@ -40,12 +40,14 @@ TITLE_CHARS = 200
 class Answered:
     """A finished answer, as the tasks need it.
 
+    turn_id: the turn's row in the store (what the platform's follow-up buttons name).
     messages: the chat's chain as a completion's messages, the answer last.
     answer: the assistant message as stored in the chat (its `followUps` are added to it).
     first: the chat's first answer (a title and tags are made only then, as the web UI does).
     """
 
     chat_id: str
+    turn_id: int
     model: str
     messages: list[dict[str, Any]]
     answer: dict[str, Any]
@@ -96,7 +98,7 @@ class ChatTasks:
             return
         message = {**answered.answer, "followUps": follow_ups}
         await self._client.update_chat(answered.chat_id, {"history": {"messages": {message["id"]: message}}})
-        await surface.show_followups(follow_ups)
+        await surface.show_followups(answered.turn_id, follow_ups)
 
     async def _ask(self, kind: str, answered: Answered) -> str:
         """The task model's text for task `kind`; "" when the task is off (remembered for `OFF_FOR`)."""

@@ -234,7 +234,7 @@ class Engine:
             question = place_question(
                 chat, turn.user_id, message.text, turn.model, files, branch, name=message.author_name
             )
-            turn.user_id, reply.heading = question.user_id, question.heading
+            turn.user_id, reply.heading = question.user_id, question.heading or message.heading
             context = chats.chain(chat)
             if question.patch is not None:
                 await self.client.update_chat(conversation.chat_id, question.patch)
@@ -273,7 +273,8 @@ class Engine:
             messages = [*chats.completion_messages(context), {"role": "assistant", "content": shown}]
             first = question.parent_id is None and branch is None  # a new chat, not a retry of its first question
             if not path.runs_pipeline:  # else OpenWebUI's own background tasks make them
-                self.chat_tasks.after(Answered(conversation.chat_id, turn.model, messages, answer, first), surface)
+                answered = Answered(conversation.chat_id, turn.id, turn.model, messages, answer, first)
+                self.chat_tasks.after(answered, surface)
             if outcome.notices:
                 await _say(surface, "\n".join(outcome.notices))
             return outcome

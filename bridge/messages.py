@@ -69,6 +69,9 @@ class IncomingMessage:
     new_conversation: bool = False
     title_hint: str = ""
     model: str | None = None
+    heading: str = ""
+    """A line shown above the answer on the platform, where no message there shows what was asked (a clicked
+    follow-up suggestion)."""
 
 
 @dataclass(frozen=True, slots=True)

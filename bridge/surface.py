@@ -110,8 +110,9 @@ class SurfaceExtras:
         bridge owns it (a thread it opened, an assistant thread), else nothing."""
         return None
 
-    async def show_followups(self, followups: list[str]) -> None:
-        """Suggestions OpenWebUI made for the person's next message, after the answer."""
+    async def show_followups(self, turn_id: int, followups: list[str]) -> None:
+        """Suggestions OpenWebUI made for the person's next message, after the answer of turn `turn_id` (stored
+        on that answer in OpenWebUI, where a click reads its suggestion back: `AnswerControls.follow_up`)."""
         return None
 
 
@@ -150,4 +151,4 @@ class ReplySurface(Protocol):
 
     async def set_title(self, title: str) -> None: ...
 
-    async def show_followups(self, followups: list[str]) -> None: ...
+    async def show_followups(self, turn_id: int, followups: list[str]) -> None: ...

@@ -78,6 +78,7 @@ EDIT_NOT_LAST = (
     "Only your latest question in a conversation is asked again when you edit it; send a new message instead."
 )
 EDITED_HEADING = "✏️ *Answer to the edited question*"
+FOLLOW_UP_GONE = "That suggestion is no longer on its answer in the OpenWebUI chat; type your question instead."
 
 
 def stopped_by(name: str) -> str:
@@ -88,6 +89,11 @@ def stopped_by(name: str) -> str:
 def attempt_heading(number: int) -> str:
     """Heads a regenerated answer: which of the question's answers it is."""
     return f"🔁 *Attempt {number}*"
+
+
+def follow_up_heading(name: str, text: str) -> str:
+    """Heads the answer to a clicked follow-up suggestion: who asked what (no message on the platform shows it)."""
+    return f"💬 *{name} asked:* {text}"
 
 
 def rated(rating: int, changed: bool) -> str:
@@ -284,6 +290,8 @@ def tools_not_run(names: Sequence[str]) -> str:
         f"⚠️ The model only asked to use {named}, which OpenWebUI did not run, so there is no answer. "
         "Ask again, or ask an admin to check the model's tools in OpenWebUI."
     )
+
+
 IMAGE_GENERATION_OFF = "image generation is turned off in OpenWebUI, or not allowed for the bridge's user"
 IMAGE_GENERATION_FAILED = "OpenWebUI's image engine failed"
 

@@ -103,7 +103,7 @@ class RecordingSurface(SurfaceExtras):
     async def set_title(self, title: str) -> None:
         self.titles.append(title)
 
-    async def show_followups(self, followups: list[str]) -> None:
+    async def show_followups(self, turn_id: int, followups: list[str]) -> None:
         self.followups.append(followups)
 
     @property

@@ -69,8 +69,10 @@ class ControlButton(DynamicItem[Button[Any]], template=TEMPLATE):
         label: str | None = None,
         emoji: str | None = None,
         style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
     ) -> None:
-        super().__init__(Button(label=label, emoji=emoji, style=style, custom_id=control_id(action, argument)))
+        button = Button(label=label, emoji=emoji, style=style, custom_id=control_id(action, argument))
+        super().__init__(button, row=row)
         self.action = action
         self.argument = argument
 
@@ -86,7 +88,8 @@ class ControlButton(DynamicItem[Button[Any]], template=TEMPLATE):
 
 
 def view_of(*buttons: ControlButton) -> discord.ui.View:
-    """A message's buttons in one row; no timeout (the buttons outlive the view: see the module docstring)."""
+    """A message's buttons, in one row unless they name theirs; no timeout (the buttons outlive the view: see
+    the module docstring)."""
     view = discord.ui.View(timeout=None)
     for button in buttons:
         view.add_item(button)

@@ -9,6 +9,11 @@ an edited question asked again.
   Only the clicker sees the confirmation. The same reactions on an answer rate it too (the answer's
   buttons name its turn); a reaction gets no confirmation (the reaction shows), removing one changes
   nothing, and one from a person the access rules refuse is ignored (Discord has no private answer to it).
+* **Follow-up suggestions** OpenWebUI made after an answer are buttons under its own, one row each (at most
+  `MAX_FOLLOW_UPS`), added by one edit of the answer's last message when they arrive: they stay with the
+  answer they belong to, also when the conversation has moved on, and post nothing new. A click by anyone
+  allowed in the conversation is their next message there (`bridge.answer_controls`), headed on the answer
+  with who asked what, since no message of theirs shows it.
 * **Editing** the latest question of a conversation asks it again as a new branch. Discord has no private
   answer to a message edit, so an edit of an older question gets a short reply that deletes itself after
   `HINT_SECONDS`.
@@ -30,8 +35,9 @@ from adapters.discord.components import ControlButton, Dispatcher, tell_privatel
 from adapters.discord.events import PLATFORM, from_a_person, readable_text
 from adapters.discord.pacing import DiscordRateLimits
 from adapters.discord.settings import DiscordSettings
-from adapters.discord.surface import NO_PINGS, UPLOAD_LIMIT, ChannelReplySurface
-from bridge.control_ids import Action, parse_control_id
+from adapters.discord.surface import NO_PINGS, UPLOAD_LIMIT, ChannelReplySurface, upload_limit
+from bridge import texts
+from bridge.control_ids import Action, follow_up_argument, parse_control_id, parse_follow_up
 from bridge.core import Core
 from bridge.errors import UserFacingError
 from bridge.messages import ConversationKey, Person
@@ -42,6 +48,9 @@ log = logging.getLogger(__name__)
 HINT_SECONDS = 20.0
 """How long the reply to an edit of an older question stays before it deletes itself."""
 THUMBS = {"👍": 1, "👎": -1}
+LABEL_CHARS = 80  # Discord's longest button label
+MAX_FOLLOW_UPS = 4  # Discord shows five rows of buttons on a message; the answer's own take the first
+NO_CHANNEL = "I cannot see this channel any more."
 
 
 def stop_view(stop_id: str) -> discord.ui.View:
@@ -54,6 +63,16 @@ def answer_view(turn_id: int) -> discord.ui.View:
         ControlButton(Action.RATE_UP, str(turn_id), emoji="👍"),
         ControlButton(Action.RATE_DOWN, str(turn_id), emoji="👎"),
     )
+
+
+def followup_view(turn_id: int, followups: list[str]) -> discord.ui.View:
+    """The finished answer's buttons, and under them a row for each suggestion, its text as the label
+    (clipped to Discord's 80 characters; a click reads the whole text back: `bridge.control_ids`)."""
+    view = answer_view(turn_id)
+    for index, text in enumerate(followups[:MAX_FOLLOW_UPS]):
+        argument = follow_up_argument(turn_id, index)
+        view.add_item(ControlButton(Action.FOLLOW_UP, argument, label=texts.clipped(text, LABEL_CHARS), row=index + 1))
+    return view
 
 
 def _person(user: discord.abc.User) -> Person:
@@ -98,6 +117,7 @@ class AnswerControls:
         dispatcher.register(Action.REGENERATE, self.regenerate)
         dispatcher.register(Action.RATE_UP, lambda interaction, turn: self.rate(interaction, turn, 1))
         dispatcher.register(Action.RATE_DOWN, lambda interaction, turn: self.rate(interaction, turn, -1))
+        dispatcher.register(Action.FOLLOW_UP, self.follow_up)
 
     def surface(
         self,
@@ -125,6 +145,7 @@ class AnswerControls:
             max_upload_bytes=max_upload_bytes,
             stop_view=stop_view(stop_id),
             buttons=lambda: self._buttons(stop_id),
+            followups=followup_view,
         )
 
     def _buttons(self, stop_id: str) -> discord.ui.View | None:
@@ -158,7 +179,7 @@ class AnswerControls:
         answered = await self.core.controls.answered(PLATFORM, int(turn))
         channel = interaction.channel
         if channel is None:
-            raise UserFacingError("I cannot see this channel any more.")
+            raise UserFacingError(NO_CHANNEL)
         await interaction.response.defer()
         click = str(interaction.id)
         surface = self.surface(channel, answered.key, click, reply_to=interaction.message)  # type: ignore[arg-type]
@@ -166,6 +187,41 @@ class AnswerControls:
             PLATFORM, answered.turn_id, _person(interaction.user), click, surface
         )
         self.tasks.spawn(regenerate, name=f"discord-regenerate-{interaction.id}")
+
+    async def follow_up(self, interaction: discord.Interaction, argument: str) -> None:
+        """A suggestion clicked: its text is the clicker's next message in the answer's conversation, answered
+        where the button is (the thread, or under the answer in a reply chain), as any message there."""
+        if refusal := self._refusal(interaction):
+            await tell_privately(interaction, refusal)
+            return
+        suggestion, channel = parse_follow_up(argument), interaction.channel
+        if suggestion is None:
+            raise UserFacingError(texts.CONTROL_EXPIRED)
+        if channel is None:
+            raise UserFacingError(NO_CHANNEL)
+        await interaction.response.defer()
+        self.tasks.spawn(self._ask(interaction, suggestion, channel), name=f"discord-follow-up-{interaction.id}")
+
+    async def _ask(self, interaction: discord.Interaction, suggestion: tuple[int, int], channel: object) -> None:
+        """Read the suggestion back from OpenWebUI and answer it; one of the adapter's tasks, so a shutdown
+        lets it finish like any answer."""
+        try:
+            message = await self.core.controls.follow_up(
+                PLATFORM, *suggestion, _person(interaction.user), str(interaction.id)
+            )
+        except UserFacingError as exc:
+            await tell_privately(interaction, str(exc))
+            return
+        surface = self.surface(
+            channel,  # type: ignore[arg-type]
+            message.key,
+            message.event_id,
+            reply_to=interaction.message,
+            max_upload_bytes=upload_limit(interaction.guild),
+        )
+        outcome = await self.core.handle(message, surface)
+        if outcome.private_note:  # the identity policy's refusal, for the clicker alone
+            await tell_privately(interaction, f"⛔ {outcome.private_note}")
 
     async def rate(self, interaction: discord.Interaction, turn: str, rating: int) -> None:
         if refusal := self._refusal(interaction):

@@ -100,7 +100,8 @@ class ChannelReplySurface(SurfaceExtras):
     Buttons: `stop_view` (Stop) goes on every message posted while the answer streams, and routine edits
     keep it; a final write (the reply's final text, or a message that is complete) sets `buttons()` (the
     finished answer's: Regenerate, 👍, 👎; None: none) instead, in the same call. `close` changes what
-    still shows Stop (a message whose final text needed no write of its own).
+    still shows Stop (a message whose final text needed no write of its own). `followups` makes the finished
+    answer's buttons with its follow-up suggestions under them (`show_followups`).
     """
 
     def __init__(
@@ -115,11 +116,13 @@ class ChannelReplySurface(SurfaceExtras):
         max_upload_bytes: int = UPLOAD_LIMIT,
         stop_view: discord.ui.View | None = None,
         buttons: Callable[[], discord.ui.View | None] | None = None,
+        followups: Callable[[int, list[str]], discord.ui.View] | None = None,
     ) -> None:
         self.limits = SurfaceLimits(MAX_CHARS, min_edit_interval=edit_interval, max_message_age=MAX_MESSAGE_AGE)
         self.max_upload_bytes = max_upload_bytes
         self.stop_view = stop_view
         self.buttons = buttons
+        self._followups = followups
         self._showing_stop: set[int] = set()
         self.channel = channel
         self._rename = rename
@@ -258,6 +261,18 @@ class ChannelReplySurface(SurfaceExtras):
         last = self.message_ids[-1]
         with self._paid(grant, "PATCH", f"{self._messages_path}/{last}"):
             await self.channel.get_partial_message(last).edit(embed=sources_embed(sources), allowed_mentions=NO_PINGS)
+
+    async def show_followups(self, turn_id: int, followups: list[str]) -> None:
+        """The suggestions as buttons on the answer's last message, under its own: one edit of its buttons
+        (text and sources stay), a routine one, since they come after the answer is complete."""
+        if self._followups is None or not followups or not self.message_ids:
+            return
+        last = self.message_ids[-1]
+        grant = await self.pace("edit", False)
+        with self._paid(grant, "PATCH", f"{self._messages_path}/{last}"):
+            await self.channel.get_partial_message(last).edit(
+                view=self._followups(turn_id, followups), allowed_mentions=NO_PINGS
+            )
 
     async def post_files(self, files: list[OutgoingFile]) -> None:
         """The files as attachments of new messages under the answer (ten a message, within the upload limit)."""

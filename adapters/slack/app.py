@@ -148,6 +148,7 @@ class SlackAdapter:
             budgets_of=lambda team: self.budgets.of(team),
             access=self._access,
             spawn=self.spawn,
+            names=self._names,
         )
         self.actions = ActionDispatcher(self._controls.tell, self.spawn)
         self._controls.register(self.actions)

@@ -12,6 +12,9 @@ question asked again.
   streaming `STOP_AFTER` seconds after its first text (a quick answer needs none). Slack gives no way to
   remove an ephemeral message, so it stays until they reload; clicked after the end, it says the answer
   has finished. The asker (or an admin) may stop it: the answer ends where it is, marked stopped.
+* **Follow-up suggestions** OpenWebUI made after an answer are buttons in a small message under it (posted
+  when they arrive). A click by anyone allowed in the conversation is their next message there
+  (`bridge.answer_controls`), headed on the answer with who asked what, since no message of theirs shows it.
 * **Editing** (`message_changed`) the latest question of a conversation asks it again as a new branch; an
   older one gets a note only its author sees.
 
@@ -33,10 +36,12 @@ from adapters.slack.access import Access
 from adapters.slack.actions import ActionDispatcher, Click, Spawn, actions_block, button
 from adapters.slack.events import dedupe_key, plain_text
 from adapters.slack.pacing import WorkspaceBudgets, paced
+from adapters.slack.people import DisplayNames
 from adapters.slack.place import ReplyPlace
 from adapters.slack.settings import PLATFORM, SlackSettings
 from adapters.slack.surface import SlackReplySurface, tell_user
-from bridge.control_ids import Action
+from bridge import texts
+from bridge.control_ids import Action, follow_up_argument, parse_follow_up
 from bridge.core import Core
 from bridge.errors import UserFacingError
 from bridge.messages import ConversationKey, Person
@@ -47,6 +52,7 @@ log = logging.getLogger(__name__)
 STOP_AFTER = 2.0
 """Seconds an answer must still be streaming after its first text before the asker is offered Stop."""
 STOP_TEXT = "Still answering. Stop it here if you have what you need."
+LABEL_CHARS = 75  # Slack's longest button text
 
 Work = Callable[[SlackReplySurface], Awaitable[TurnOutcome]]
 """A turn run on the surface it is given."""
@@ -56,6 +62,19 @@ def stop_blocks(stop_id: str) -> list[dict[str, Any]]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": STOP_TEXT}},
         actions_block(button("⏹️ Stop", Action.STOP, stop_id, style="danger")),
+    ]
+
+
+def followup_blocks(turn_id: int, followups: list[str]) -> list[dict[str, Any]]:
+    """A button for each suggestion, its text as the label (clipped to Slack's 75 characters; a click reads
+    the whole text back: `bridge.control_ids`)."""
+    return [
+        actions_block(
+            *(
+                button(texts.clipped(text, LABEL_CHARS), Action.FOLLOW_UP, follow_up_argument(turn_id, index))
+                for index, text in enumerate(followups)
+            )
+        )
     ]
 
 
@@ -119,6 +138,7 @@ class AnswerControls:
         budgets_of: Callable[[str], WorkspaceBudgets],
         access: Access,
         spawn: Spawn,
+        names: DisplayNames,
     ) -> None:
         self.core = core
         self.settings = settings
@@ -127,12 +147,15 @@ class AnswerControls:
         """The budgets of a workspace, read at each use (the adapter's `Budgets` may be replaced)."""
         self.access = access
         self.spawn = spawn
+        self.names = names
+        """Display names, as a person's messages carry them (a click's payload has only the handle)."""
 
     def register(self, dispatcher: ActionDispatcher) -> None:
         dispatcher.register(Action.STOP, self.stop)
         dispatcher.register(Action.REGENERATE, self.regenerate)
         dispatcher.register(Action.RATE_UP, lambda click, turn: self.rate(click, turn, 1))
         dispatcher.register(Action.RATE_DOWN, lambda click, turn: self.rate(click, turn, -1))
+        dispatcher.register(Action.FOLLOW_UP, self.follow_up)
 
     async def tell(self, place: ReplyPlace, text: str) -> None:
         await tell_user(self.client, self.budgets_of(place.team_id), place, text)
@@ -171,6 +194,7 @@ class AnswerControls:
             return answer_blocks(turn) if turn is not None else []
 
         surface.buttons = buttons
+        surface.followups = followup_blocks
         return surface, offer
 
     # --- clicks ---------------------------------------------------------------------------------
@@ -200,6 +224,23 @@ class AnswerControls:
             click.click_id,
             lambda surface: self.core.controls.regenerate(PLATFORM, answered.turn_id, person, click.click_id, surface),
         )
+
+    async def follow_up(self, click: Click, argument: str) -> None:
+        """A suggestion clicked: its text is the clicker's next message in the answer's conversation, answered
+        in its thread as any message there."""
+        if await self._refused(click):
+            return
+        suggestion = parse_follow_up(argument)
+        if suggestion is None:
+            raise UserFacingError(texts.CONTROL_EXPIRED)
+        person = Person(click.user_id, await self.names.of(click.user_id))
+        message = await self.core.controls.follow_up(PLATFORM, *suggestion, person, click.click_id)
+        place = _place(message.key, click.user_id)
+        outcome = await self.run(
+            place, message.event_id, lambda surface: self.core.handle(message, surface), assistant_thread=click.dm
+        )
+        if outcome.private_note:  # the identity policy's refusal, for the clicker alone
+            await self.tell(place, f"⛔ {outcome.private_note}")
 
     async def rate(self, click: Click, turn: str, rating: int) -> None:
         if await self._refused(click):

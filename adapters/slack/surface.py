@@ -45,6 +45,7 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], object]
 PLACEHOLDER_DELAY = 1.5  # seconds without text before a top-level DM reply shows a placeholder
 PLACEHOLDER_TEXT = "_Thinking…_"
 STATUS_TEXT = "is thinking…"
+FOLLOW_UPS_TEXT = "Suggested follow-ups"  # what notifications show of the follow-up buttons' message
 UPLOAD_LIMIT = 1024**3  # Slack's largest file; the bridge's own BRIDGE_MAX_FILE_BYTES is usually smaller
 
 
@@ -86,6 +87,8 @@ class SlackReplySurface(SurfaceExtras):
         self.buttons: Callable[[], list[dict[str, Any]]] | None = None
         """The blocks of the finished answer's buttons (the adapter's; [] when there are none). They ride on
         the reply's final writes: a final post or update, the last stream's `chat.stopStream`."""
+        self.followups: Callable[[int, list[str]], list[dict[str, Any]]] | None = None
+        """The blocks of a turn's follow-up suggestions as buttons (the adapter's; None: not shown)."""
         self.on_first_text: Callable[[], None] | None = None
         """Called once when the reply's first text shows (the adapter offers Stop then)."""
         self._buttons_on: str | None = None  # the message a final write gave the buttons
@@ -223,6 +226,21 @@ class SlackReplySurface(SurfaceExtras):
                 blocks=[{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}],
             ),
             urgent=True,
+            also=(self._budgets.post,),
+        )
+
+    async def show_followups(self, turn_id: int, followups: list[str]) -> None:
+        """The suggestions as buttons in a small message of their own under the answer (a native stream's
+        message takes no blocks after it stopped, and `chat.update` would have to send the whole answer
+        again), on the channel's post budget, behind the text of other replies."""
+        if self.followups is None or not followups:
+            return
+        blocks = self.followups(turn_id, followups)
+        await paced(
+            self._budgets.channel_post(self.place.channel),
+            lambda: self._client.chat_postMessage(
+                channel=self.place.channel, thread_ts=self.place.thread_ts, text=FOLLOW_UPS_TEXT, blocks=blocks
+            ),
             also=(self._budgets.post,),
         )
 

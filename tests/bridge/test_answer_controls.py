@@ -184,6 +184,46 @@ async def test_an_answer_of_an_ended_conversation_is_not_regenerated(
     assert len(await extras.list_chats(client)) == chats_before, "no chat is started for it"
 
 
+async def test_a_follow_up_is_read_back_from_the_answer_and_asked_once_as_the_clickers_next_message(
+    engine: Engine, controls: AnswerControls, client: OpenWebUIClient
+) -> None:
+    k = key()
+    surface = RecordingSurface()
+    await extras.set_tasks(client, True)
+    try:
+        first = await engine.handle(message(k, "Bridges over rivers explained please"), surface)
+        await extras.after_answers(engine)
+    finally:
+        await extras.set_tasks(client, False)
+    assert first.turn_id is not None
+    assert surface.followups == [["More about Bridges over rivers explained", "Why Bridges over rivers explained?"]]
+
+    asked = await controls.follow_up("test", first.turn_id, 1, BOB, "click-1")
+    assert (asked.key, asked.author_id, asked.author_name) == (k, BOB.id, BOB.name)
+    assert asked.text == "Why Bridges over rivers explained?"
+    answered = RecordingSurface()
+    outcome = await engine.handle(asked, answered)
+    assert outcome.status == "answered" and outcome.chat_id == first.chat_id, outcome.error
+    heading = texts.follow_up_heading("Bob", "Why Bridges over rivers explained?")
+    assert answered.visible(outcome.message_ids) == f"{heading}\necho: Why Bridges over rivers explained?"
+    path = chats.chain(await _stored(client, first.chat_id))
+    assert [(m["role"], m["content"]) for m in path][2:] == [
+        ("user", "Why Bridges over rivers explained?"),
+        ("assistant", "echo: Why Bridges over rivers explained?"),
+    ]
+    assert path[2]["name"] == "Bob"
+    again = await controls.follow_up("test", first.turn_id, 1, BOB, "click-1")
+    assert (await engine.handle(again, RecordingSurface())).status == "duplicate", "the same click once"
+
+    with pytest.raises(UserFacingError) as gone:
+        await controls.follow_up("test", first.turn_id, 2, BOB, "click-2")
+    assert str(gone.value) == texts.FOLLOW_UP_GONE
+    await engine.store.archive_conversation(k)
+    with pytest.raises(UserFacingError) as ended:
+        await controls.follow_up("test", first.turn_id, 0, BOB, "click-3")
+    assert str(ended.value) == texts.CONVERSATION_ENDED
+
+
 async def test_a_button_of_an_unknown_turn_says_it_expired(controls: AnswerControls) -> None:
     with pytest.raises(UserFacingError) as expired:
         await controls.rate("test", 999_999, ADA, 1)

@@ -39,7 +39,7 @@ async def test_an_assistant_thread_takes_its_chat_title(tasks_on: SlackBridge) -
     await bridge.settle()
     await after_answers(bridge)
     assert sim.thread_titles(dm, opened.ts) == ["About Bridges over rivers explained"]
-    assert sim.bot_messages(dm, opened.ts) == [bridge.reply_to(QUESTION)]
+    assert sim.bot_messages(dm, opened.ts) == [bridge.reply_to(QUESTION), ""]  # and the follow-ups' buttons
     assert thread.ts != opened.ts
     assert [c.params["channel_id"] for c in sim.calls("assistant.threads.setTitle")] == [dm]
 
@@ -50,7 +50,7 @@ async def test_a_channel_thread_and_a_dm_top_level_get_no_title(tasks_on: SlackB
     await sim.user_dm(ALICE, "Top level talk here")
     await bridge.settle()
     await after_answers(bridge)
-    assert sim.bot_messages(CHANNEL, posted.ts) == [bridge.reply_to(QUESTION)]
+    assert sim.bot_messages(CHANNEL, posted.ts) == [bridge.reply_to(QUESTION), ""]  # and the follow-ups' buttons
     assert sim.calls("assistant.threads.setTitle") == []
 
 
