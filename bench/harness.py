@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.bridge_process import BridgeProcess, profiled
 from bench.drivers import DRIVERS, DiscordDriver, Driver
+from bench.linking import link_everyone
 from bench.records import Conversation, Cost, Run
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
 from simulators.openwebui_fake import FakeOpenWebUI
@@ -45,12 +46,15 @@ class Plan:
     """Record the bridge with py-spy into this file (collapsed stacks; `bench.profile` summarises them)."""
     hidden_limits: bool = False
     """Discord: posts and edits in one channel also share a budget no header announces (`DiscordDriver`)."""
+    linked: bool = False
+    """Every person linked to an OpenWebUI user of their own, policy `linked` (`bench.linking`)."""
 
 
 @dataclass(slots=True)
 class _OpenWebUI:
     url: str
     api_key: str
+    fake: FakeOpenWebUI | None = None
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +63,7 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
     keeps serving the upstream it calls during start-up)."""
     if not real:
         async with FakeOpenWebUI(upstream.base_url) as fake:
-            yield _OpenWebUI(fake.url, fake.api_key)
+            yield _OpenWebUI(fake.url, fake.api_key, fake)
         return
     from simulators.openwebui_server import RealOpenWebUI
 
@@ -79,9 +83,18 @@ async def run(plan: Plan) -> Run:
         await driver.start()
         try:
             with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-                bridge = BridgeProcess(Path(folder), _bridge_env(owui, driver))
+                await driver.prepare(plan.n + 1)
+                env = _bridge_env(owui, driver)
+                if plan.linked:
+                    assert owui.fake is not None, "--linked runs on the OpenWebUI stand-in only"
+                    database = Path(folder) / "data" / "bridge.db"
+                    env |= await link_everyone(plan.platform, driver.user_ids(), owui.fake, database)
+                bridge = BridgeProcess(Path(folder), env)
                 try:
-                    return await _drive(plan, driver, upstream, bridge)
+                    recorded = await _drive(plan, driver, upstream, bridge)
+                    if owui.fake is not None:
+                        recorded.chat_owners = len({chat["user_id"] for chat in owui.fake.chats.values()})
+                    return recorded
                 except BaseException:
                     print(f"--- bridge log tail ({plan.platform}, N={plan.n}) ---\n{bridge.log_tail()}")
                     raise
@@ -110,7 +123,6 @@ def _bridge_env(owui: _OpenWebUI, driver: Driver) -> dict[str, str]:
 
 
 async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess) -> Run:
-    await driver.prepare(plan.n + 1)
     await bridge.start()
     await _until(lambda: _connected(driver), CONNECT_TIMEOUT, bridge, "the bridge to connect")
     await _warm_up(plan, driver, upstream, bridge)
@@ -145,6 +157,7 @@ async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Br
         cost=cost,
         timed_out=timed_out,
         hidden_limits=plan.hidden_limits,
+        linked=plan.linked,
     )
 
 
