@@ -51,6 +51,9 @@ class OpenWebUISettings(Section):
     idle_timeout: float = Field(120.0, gt=0, description="silence allowed between two stream chunks")
     request_timeout: float = Field(300.0, gt=0, description="whole non-streamed request")
     file_process_timeout: float = Field(300.0, gt=0)
+    trusted_email_header: str = Field(
+        "", description="OpenWebUI's WEBUI_AUTH_TRUSTED_EMAIL_HEADER, for BRIDGE_LINK_BY_EMAIL"
+    )
 
     @field_validator("url")
     @classmethod
@@ -100,6 +103,7 @@ class IdentitySettings(Section):
     identity_policy: Literal["service", "mixed", "linked"] = "service"
     encryption_key: SecretStr = SecretStr("")
     encryption_old_keys: SecretStr = SecretStr("")
+    link_by_email: bool = False
 
     @field_validator("encryption_key", "encryption_old_keys")
     @classmethod
@@ -188,10 +192,25 @@ def load_settings(
             f"BRIDGE_ENCRYPTION_KEY: missing; BRIDGE_IDENTITY_POLICY={identity.identity_policy} lets people link "
             "their OpenWebUI keys, which are stored encrypted with it; make one with `bridge make-key`"
         )
+    if identity.link_by_email:
+        _check_link_by_email(identity, settings.openwebui)
     for section in loaded.values():
         if section.enabled:
             section.check()
     return settings
+
+
+def _check_link_by_email(identity: IdentitySettings, openwebui: OpenWebUISettings) -> None:
+    if not identity.linking:
+        raise ConfigError(
+            "BRIDGE_LINK_BY_EMAIL: needs BRIDGE_IDENTITY_POLICY=mixed or linked (under service nobody acts as "
+            "themselves)"
+        )
+    if not openwebui.trusted_email_header.strip():
+        raise ConfigError(
+            "OPENWEBUI_TRUSTED_EMAIL_HEADER: missing; BRIDGE_LINK_BY_EMAIL=true signs people in to OpenWebUI by "
+            "their email through the header OpenWebUI's WEBUI_AUTH_TRUSTED_EMAIL_HEADER names (the same name here)"
+        )
 
 
 def _load(cls: type[S], env_file: str | Path | None) -> S:

@@ -119,10 +119,12 @@ def core_settings(
     *,
     platforms: dict[str, PlatformSettings] | None = None,
     identity: dict[str, Any] | None = None,
+    trusted_email_header: str = "",
     **bridge: Any,
 ) -> Settings:
     """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment;
-    `identity` holds `IdentitySettings` fields (the policy, the encryption key)."""
+    `identity` holds `IdentitySettings` fields (the policy, the encryption key, `link_by_email`, whose
+    header is `trusted_email_header`)."""
     return Settings(
         OpenWebUISettings(
             _env_file=None,  # type: ignore[call-arg]
@@ -130,6 +132,7 @@ def core_settings(
             api_key=SecretStr(api_key),
             default_model="echo-1",
             file_process_timeout=60,
+            trusted_email_header=trusted_email_header,
         ),
         BridgeSettings(_env_file=None, **bridge),  # type: ignore[call-arg]
         platforms or {},

@@ -38,6 +38,7 @@ class SlackBridge:
         self.upstream = upstream
         self.db = db
         self.identity: dict[str, Any] = {}  # `IdentitySettings` fields (policy, encryption key) for the next start
+        self.trusted_email_header = ""  # `OPENWEBUI_TRUSTED_EMAIL_HEADER` for the next start
         self.app: App | None = None
         self.adapter: SlackAdapter | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -60,6 +61,7 @@ class SlackBridge:
             shutdown_grace=0,
             platforms={"slack": slack_settings},
             identity=self.identity,
+            trusted_email_header=self.trusted_email_header,
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:
