@@ -29,7 +29,8 @@ class User:
     bot_id: str | None = None
     is_admin: bool = False
     email: str = ""
-    """Confirmed, as Slack shows it (`is_email_confirmed`); in `profile.email` only for `users:read.email`."""
+    """In `profile.email` only for a token with `users:read.email`."""
+    email_confirmed: bool = True
 
     def to_api(self, *, with_email: bool = False) -> dict[str, Any]:
         """The `user` object of users.info; `with_email`: the token has `users:read.email`."""
@@ -43,7 +44,7 @@ class User:
             "is_bot": self.is_bot,
             "is_admin": self.is_admin,
             "is_app_user": False,
-            "is_email_confirmed": bool(self.email),
+            "is_email_confirmed": bool(self.email) and self.email_confirmed,
             "tz": "Europe/Paris",
             "profile": {
                 "real_name": real,

@@ -79,7 +79,7 @@ async def test_a_verified_email_acts_as_its_openwebui_user_and_an_unknown_one_as
     assert "not linked" in await _whoami(slack_bridge, dave)
 
 
-async def test_linked_only_refuses_an_unknown_email_and_no_scope_means_no_email(
+async def test_linked_only_refuses_an_unknown_email_and_no_scope_or_unconfirmed_means_no_email(
     slack_bridge: SlackBridge, trusting: FakeOpenWebUI
 ) -> None:
     sim = slack_bridge.sim
@@ -97,6 +97,12 @@ async def test_linked_only_refuses_an_unknown_email_and_no_scope_means_no_email(
     await sim.user_mentions_app(GENERAL, erin, "erin without scope")
     await slack_bridge.settle()
     assert not any("erin without scope" in str(chat) for chat in trusting.chats_of(key))
+
+    await _on(slack_bridge, "mixed")
+    assert "mapped by email" in await _whoami(slack_bridge, erin)
+    sim.ws.users[erin].email_confirmed = False
+    await slack_bridge.restart()  # a fresh users.info cache
+    assert "not linked" in await _whoami(slack_bridge, erin), "an unconfirmed email maps nobody"
 
 
 async def test_a_refused_session_is_told_privately_and_the_next_message_signs_in_again(
