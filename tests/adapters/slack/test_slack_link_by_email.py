@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,13 @@ async def _whoami(bridge: SlackBridge, user: str) -> str:
     return answer.text
 
 
+async def _ask(bridge: SlackBridge, user: str, text: str) -> Any:
+    """`user` mentions the app in #general; the posted message, once the bridge settled."""
+    posted = await bridge.sim.user_mentions_app(GENERAL, user, text)
+    await bridge.settle()
+    return posted
+
+
 def _signins(owui: FakeOpenWebUI) -> int:
     return sum(path == "/api/v1/auths/signin" for _, _, path in owui.requests)
 
@@ -65,14 +73,12 @@ async def test_a_verified_email_acts_as_its_openwebui_user_and_an_unknown_one_as
 
     whoami = await _whoami(slack_bridge, carol)
     assert "Carol Owui" in whoami and "mapped by email" in whoami
-    posted = await sim.user_mentions_app(GENERAL, carol, "carol by email")
-    await slack_bridge.settle()
+    posted = await _ask(slack_bridge, carol, "carol by email")
     assert sim.bot_messages(GENERAL, posted.ts) == ["echo: carol by email"]
     assert any("carol by email" in str(chat) for chat in trusting.chats_of(key)), "in Carol's own history"
     assert not any("carol by email" in str(chat) for chat in trusting.chats_of(trusting.api_key))
 
-    posted = await sim.user_mentions_app(GENERAL, dave, "dave unknown")
-    await slack_bridge.settle()
+    posted = await _ask(slack_bridge, dave, "dave unknown")
     assert sim.bot_messages(GENERAL, posted.ts) == ["echo: dave unknown"], "mixed: the service account answers"
     assert any("dave unknown" in str(chat) for chat in trusting.chats_of(trusting.api_key))
     assert not any(user.email == dave_email for user in trusting.users.values()), "no OpenWebUI account is made"
@@ -85,8 +91,7 @@ async def test_linked_only_refuses_an_unknown_email_and_no_scope_or_unconfirmed_
     sim = slack_bridge.sim
     await _on(slack_bridge, "linked")
     dave, _ = _person(slack_bridge, "dave")
-    await sim.user_mentions_app(GENERAL, dave, "dave refused")
-    await slack_bridge.settle()
+    await _ask(slack_bridge, dave, "dave refused")
     assert any("`/owui link` first" in e["text"] for e in sim.ephemerals(GENERAL, dave))
     assert not slack_bridge.upstream.asked("dave refused")
 
@@ -94,8 +99,7 @@ async def test_linked_only_refuses_an_unknown_email_and_no_scope_or_unconfirmed_
     erin, erin_email = _person(slack_bridge, "erin")
     key = trusting.add_user("Erin Owui", erin_email)
     assert "not linked" in await _whoami(slack_bridge, erin), "without users:read.email Slack shows no email"
-    await sim.user_mentions_app(GENERAL, erin, "erin without scope")
-    await slack_bridge.settle()
+    await _ask(slack_bridge, erin, "erin without scope")
     assert not any("erin without scope" in str(chat) for chat in trusting.chats_of(key))
 
     await _on(slack_bridge, "mixed")
@@ -112,19 +116,16 @@ async def test_a_refused_session_is_told_privately_and_the_next_message_signs_in
     await _on(slack_bridge, "mixed")
     carol, carol_email = _person(slack_bridge, "carol")
     key = trusting.add_user("Carol Owui", carol_email)
-    await sim.user_mentions_app(GENERAL, carol, "first as carol")
-    await slack_bridge.settle()
+    await _ask(slack_bridge, carol, "first as carol")
     for token in [t for t, user in trusting.users.items() if user.email == carol_email and t != key]:
         del trusting.users[token]  # an admin revoked her sessions
 
-    posted = await sim.user_mentions_app(GENERAL, carol, "after revoking")
-    await slack_bridge.settle()
+    posted = await _ask(slack_bridge, carol, "after revoking")
     notes = [e["text"] for e in sim.ephemerals(GENERAL, carol)]
     assert any("refused the session of your email's account" in note for note in notes)
     assert not any("echo:" in text for text in sim.bot_messages(GENERAL, posted.ts)), "not answered as anyone else"
 
-    posted = await sim.user_mentions_app(GENERAL, carol, "signed in again")
-    await slack_bridge.settle()
+    posted = await _ask(slack_bridge, carol, "signed in again")
     assert sim.bot_messages(GENERAL, posted.ts) == ["echo: signed in again"]
     assert any("signed in again" in str(chat) for chat in trusting.chats_of(key))
 
