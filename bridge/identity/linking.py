@@ -108,7 +108,10 @@ class Identities:
     async def whoami(self, platform: str, user_id: str, link_command: str) -> str:
         account = await self.store.get(platform, user_id)
         if account is None:
-            mapped = await self._mapped(platform, user_id)
+            try:
+                mapped = await self._mapped(platform, user_id)
+            except LinkBroken as exc:
+                return str(exc)
             if mapped is not None:
                 return texts.mapped_by_email(mapped.owui_name, mapped.by_email, platform, link_command)
             return texts.whoami("", "", None, False, self.policy, link_command)
