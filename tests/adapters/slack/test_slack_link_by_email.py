@@ -129,6 +129,14 @@ async def test_a_refused_session_is_told_privately_and_the_next_message_signs_in
     assert sim.bot_messages(GENERAL, posted.ts) == ["echo: signed in again"]
     assert any("signed in again" in str(chat) for chat in trusting.chats_of(key))
 
+    grace, grace_email = _person(slack_bridge, "grace")
+    trusting.add_user("Grace Owui", grace_email)
+    trusting.down = True
+    try:
+        assert "did not answer when the bridge signed you in" in await _whoami(slack_bridge, grace)
+    finally:
+        trusting.down = False
+
 
 async def test_a_session_is_kept_until_near_its_expiry_and_never_logged(
     trusting: FakeOpenWebUI, caplog: pytest.LogCaptureFixture
