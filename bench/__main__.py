@@ -5,6 +5,7 @@ python -m bench --quick         # N = 1 and 10 with short replies, under a minut
 python -m bench --platform discord --n 1 10 --json results.json
 python -m bench --platform discord --n 20 50 --hidden-limits   # Discord with limits its headers do not announce
 python -m bench --mode signed-in --n 10 50   # turns the web UI's way (signed in, socket), on a real OpenWebUI
+python -m bench --n 10 50 --linked   # each N twice: the service account, then every person linked (issue 12)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from bench.harness import Plan, run
 from bench.measure import Figures, figures
 from bench.profile import summary
-from bench.report import misses, table, warnings
+from bench.report import linking_cost, misses, table, warnings
 
 FULL_N = (1, 10, 50, 200)
 QUICK_N = (1, 10)
@@ -48,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         "--hidden-limits",
         action="store_true",
         help="Discord: posts and edits in one channel share a hidden 5 per 5 s that no header announces",
+    )
+    parser.add_argument(
+        "--linked",
+        action="store_true",
+        help="run each N twice, the second time with every person linked to an OpenWebUI user of their own",
     )
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--profile", type=Path, help="record the bridge with py-spy into this folder, summarise")
@@ -75,31 +81,36 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
     results: list[Figures] = []
     for name in args.platform:
         for n in sizes:
-            profile = None
-            if args.profile:
-                args.profile.mkdir(parents=True, exist_ok=True)
-                profile = args.profile.resolve() / f"{name}-{n}.txt"
-            plan = Plan(
-                name,
-                n,
-                chars,
-                args.rate,
-                args.first_token_delay,
-                args.cap,
-                args.real_openwebui,
-                profile,
-                hidden_limits=args.hidden_limits and name == "discord",
-                mode=args.mode,
-            )
-            began = time.monotonic()
-            result = figures(await run(plan))
-            print(f"# {name} N={n}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
-            results.append(result)
+            for linked in (False, True) if args.linked else (False,):
+                profile = None
+                if args.profile:
+                    args.profile.mkdir(parents=True, exist_ok=True)
+                    profile = args.profile.resolve() / f"{name}-{n}{'-linked' if linked else ''}.txt"
+                plan = Plan(
+                    name,
+                    n,
+                    chars,
+                    args.rate,
+                    args.first_token_delay,
+                    args.cap,
+                    args.real_openwebui,
+                    profile,
+                    hidden_limits=args.hidden_limits and name == "discord",
+                    mode=args.mode,
+                    linked=linked,
+                )
+                began = time.monotonic()
+                result = figures(await run(plan))
+                print(f"# {name} {result.label}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+                results.append(result)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.linked and args.real_openwebui:
+        parser.error("--linked links the stand-in's users; it does not run with --real-openwebui")
     results = asyncio.run(_main(args))
     chars = args.reply_chars or (600 if args.quick else 3000)
     stand_in = "a real OpenWebUI" if args.real_openwebui or args.mode == "signed-in" else "the OpenWebUI stand-in"
@@ -113,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name in args.platform:
         print(table(name, [f for f in results if f.platform == name]) + "\n")
+    for line in linking_cost(results):
+        print(line)
     for line in warnings(results):
         print(f"warning: {line}")
     missed = misses(results)

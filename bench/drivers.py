@@ -63,6 +63,7 @@ class Driver(Protocol):
     def bridge_env(self) -> dict[str, str]: ...
     async def wait_connected(self, timeout: float) -> None: ...
     async def prepare(self, n: int) -> None: ...
+    def user_ids(self) -> list[str]: ...
     async def ask(self, index: int, text: str) -> object: ...
     async def warm_up(self, text: str) -> object: ...
     @property
@@ -116,6 +117,10 @@ class DiscordDriver:
             user = await self.sim.create_user(f"user{i}")
             await self.sim.add_member(self._guild, user)
             self._users.append(user)
+
+    def user_ids(self) -> list[str]:
+        """The prepared users' ids as the bridge sees them (`--linked` links each one)."""
+        return [str(user.id) for user in self._users]
 
     async def ask(self, index: int, text: str) -> SimMessage:
         channel = self._channels[index % len(self._channels)]
@@ -207,6 +212,9 @@ class SlackDriver:
             channel = f"C0ROOM{i}"
             self.sim.add_channel(channel, f"room-{i}")
             self._channels.append(channel)
+
+    def user_ids(self) -> list[str]:
+        return list(self._users)
 
     async def ask(self, index: int, text: str) -> SlackPlace:
         channel = self._channels[index % len(self._channels)]

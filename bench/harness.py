@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.bridge_process import BridgeProcess, profiled
 from bench.drivers import DRIVERS, DiscordDriver, Driver
+from bench.linking import link_everyone
 from bench.records import Conversation, Cost, Run
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
 from simulators.openwebui_fake import FakeOpenWebUI
@@ -49,6 +50,8 @@ class Plan:
     """How the bridge runs turns (README "Two ways to run a turn"): "key", pass-through with the API key; or
     "signed-in", the web UI's way with OpenWebUI's socket, which needs a real OpenWebUI (the stand-in has no
     sign-in and no socket)."""
+    linked: bool = False
+    """Every person linked to an OpenWebUI user of their own, policy `linked` (`bench.linking`)."""
 
 
 @dataclass(slots=True)
@@ -57,6 +60,7 @@ class _OpenWebUI:
     api_key: str
     email: str = ""
     password: str = ""
+    fake: FakeOpenWebUI | None = None
 
 
 @contextlib.asynccontextmanager
@@ -65,7 +69,7 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
     keeps serving the upstream it calls during start-up)."""
     if not real:
         async with FakeOpenWebUI(upstream.base_url) as fake:
-            yield _OpenWebUI(fake.url, fake.api_key)
+            yield _OpenWebUI(fake.url, fake.api_key, fake=fake)
         return
     from simulators.openwebui_server import RealOpenWebUI
 
@@ -86,9 +90,18 @@ async def run(plan: Plan) -> Run:
         await driver.start()
         try:
             with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-                bridge = BridgeProcess(Path(folder), _bridge_env(owui, driver, signed_in))
+                await driver.prepare(plan.n + 1)
+                env = _bridge_env(owui, driver, signed_in)
+                if plan.linked:
+                    assert owui.fake is not None, "--linked runs on the OpenWebUI stand-in only"
+                    database = Path(folder) / "data" / "bridge.db"
+                    env |= await link_everyone(plan.platform, driver.user_ids(), owui.fake, database)
+                bridge = BridgeProcess(Path(folder), env)
                 try:
-                    return await _drive(plan, driver, upstream, bridge)
+                    recorded = await _drive(plan, driver, upstream, bridge)
+                    if owui.fake is not None:
+                        recorded.chat_owners = len({chat["user_id"] for chat in owui.fake.chats.values()})
+                    return recorded
                 except BaseException:
                     print(f"--- bridge log tail ({plan.platform}, N={plan.n}) ---\n{bridge.log_tail()}")
                     raise
@@ -119,7 +132,6 @@ def _bridge_env(owui: _OpenWebUI, driver: Driver, signed_in: bool) -> dict[str, 
 
 
 async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess) -> Run:
-    await driver.prepare(plan.n + 1)
     await bridge.start()
     await _until(lambda: _connected(driver), CONNECT_TIMEOUT, bridge, "the bridge to connect")
     await _warm_up(plan, driver, upstream, bridge)
@@ -154,6 +166,7 @@ async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Br
         cost=cost,
         timed_out=timed_out,
         hidden_limits=plan.hidden_limits,
+        linked=plan.linked,
     )
 
 

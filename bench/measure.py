@@ -53,6 +53,11 @@ class Figures:
     timed_out: bool
     unfinished: int
     hidden_limits: bool = False  # Discord's posts and edits also shared a budget no header announces
+    linked: bool = False  # every person acted as an OpenWebUI user of their own (`--linked`)
+
+    @property
+    def label(self) -> str:
+        return f"N={self.n}" + (" linked" if self.linked else "")
 
 
 def figures(run: Run) -> Figures:
@@ -95,6 +100,7 @@ def figures(run: Run) -> Figures:
         timed_out=run.timed_out,
         unfinished=sum(not c.correct for c in convs),
         hidden_limits=run.hidden_limits,
+        linked=run.linked,
     )
 
 

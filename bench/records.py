@@ -121,4 +121,7 @@ class Run:
     cost: Cost
     timed_out: bool
     hidden_limits: bool = False
+    linked: bool = False
+    chat_owners: int = 0
+    """OpenWebUI users whose history holds the run's chats (the stand-in's records; 0 on a real OpenWebUI)."""
     notes: list[str] = field(default_factory=list)

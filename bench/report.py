@@ -139,10 +139,10 @@ def _cell(row: Row, f: Figures) -> str:
 
 def table(platform: str, runs: list[Figures]) -> str:
     """A Markdown table of one platform's runs, N ascending."""
-    runs = sorted(runs, key=lambda f: f.n)
+    runs = sorted(runs, key=lambda f: (f.n, f.linked))
     budget = runs[0].budget_name if runs else ""
     hidden = "; hidden shared limits on" if any(f.hidden_limits for f in runs) else ""
-    header = ["figure", "target", *(f"N={f.n}" for f in runs)]
+    header = ["figure", "target", *(f.label for f in runs)]
     lines = [
         f"**{platform}** (shared budget: {budget}{hidden})",
         "",
@@ -153,13 +153,35 @@ def table(platform: str, runs: list[Figures]) -> str:
     return "\n".join(lines)
 
 
+LINKING_FIGURES: list[tuple[str, Callable[[Figures], float]]] = [
+    ("first text p50", lambda f: f.first_text[0]),
+    ("gap median", lambda f: f.gap[0]),
+    ("behind upstream p50", lambda f: f.lag[0]),
+    ("completion lag p50", lambda f: f.completion[0]),
+    ("CPU per token", lambda f: f.cpu_ms_per_token),
+]
+"""The streaming figures `--linked` compares (issue 12: linking changes none by more than 5 %)."""
+
+
+def linking_cost(runs: list[Figures]) -> list[str]:
+    """Per platform and N with both runs: each streaming figure linked / not linked, as a ratio."""
+    lines = []
+    for plain in sorted((f for f in runs if not f.linked), key=lambda f: (f.platform, f.n)):
+        linked = next((f for f in runs if f.linked and (f.platform, f.n) == (plain.platform, plain.n)), None)
+        if linked is None:
+            continue
+        ratios = ", ".join(f"{name} {value(linked) / value(plain):.2f}" for name, value in LINKING_FIGURES)
+        lines.append(f"{plain.platform} N={plain.n}, linked / not linked: {ratios}")
+    return lines
+
+
 def misses(runs: list[Figures]) -> list[str]:
     """One line per missed target: platform, N, figure."""
     found = []
     for f in sorted(runs, key=lambda f: (f.platform, f.n)):
         for row in ROWS:
             if row.check(f) is False:
-                found.append(f"{f.platform} N={f.n}: {row.label} = {row.value(f)} (target {row.target})")
+                found.append(f"{f.platform} {f.label}: {row.label} = {row.value(f)} (target {row.target})")
     return found
 
 
@@ -168,10 +190,10 @@ def warnings(runs: list[Figures]) -> list[str]:
     found = []
     for f in sorted(runs, key=lambda f: (f.platform, f.n)):
         if f.timed_out:
-            found.append(f"{f.platform} N={f.n}: stopped at its time cap with {f.unfinished} replies unfinished")
+            found.append(f"{f.platform} {f.label}: stopped at its time cap with {f.unfinished} replies unfinished")
         if f.bench_cpu_share > 0.8:
             found.append(
-                f"{f.platform} N={f.n}: the benchmark process (simulator, upstream, stand-in) used "
+                f"{f.platform} {f.label}: the benchmark process (simulator, upstream, stand-in) used "
                 f"{f.bench_cpu_share:.0%} of a core; its timestamps may trail"
             )
     return found

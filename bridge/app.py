@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from bridge.catalog import Catalog
 from bridge.core import Core
 from bridge.engine import Engine
+from bridge.identity.by_email import EmailSignIn
 from bridge.identity.linking import Identities
 from bridge.identity.vault import KeyVault
 from bridge.intake import FileIntake
 from bridge.openwebui import OpenWebUIClient
-from bridge.settings import IdentitySettings, Settings
+from bridge.settings import Settings
 from bridge.store import Store
 from bridge.store.identities import IdentityStore
 from bridge.turn_paths import completion_path
@@ -60,16 +61,20 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         max_turn_seconds=settings.bridge.max_turn_seconds,
         path=completion_path(settings.openwebui, client),
     )
-    identities = make_identities(settings.identity, client, store)
+    identities = make_identities(settings, client, store)
     return App(settings, client, store, catalog, engine, Core(engine, catalog, identities))
 
 
-def make_identities(settings: IdentitySettings, client: OpenWebUIClient, store: Store) -> Identities | None:
-    """Linked accounts when the policy lets people link (`load_settings` made sure a key is set)."""
-    if not settings.linking:
+def make_identities(settings: Settings, client: OpenWebUIClient, store: Store) -> Identities | None:
+    """Linked accounts when the policy lets people link (`load_settings` made sure a key is set), and the
+    sign-in by email where the operator turned it on (and named OpenWebUI's trusted header)."""
+    identity = settings.identity
+    if not identity.linking:
         return None
-    vault = KeyVault(settings.encryption_key.get_secret_value(), settings.old_keys)
-    return Identities(IdentityStore(store), vault, client, settings.identity_policy)
+    vault = KeyVault(identity.encryption_key.get_secret_value(), identity.old_keys)
+    header = settings.openwebui.trusted_email_header.strip()
+    by_email = EmailSignIn(client, header) if identity.link_by_email and header else None
+    return Identities(IdentityStore(store), vault, client, identity.identity_policy, by_email)
 
 
 @asynccontextmanager

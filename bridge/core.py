@@ -16,7 +16,7 @@ from bridge.catalog import Catalog
 from bridge.engine import Engine
 from bridge.errors import UserFacingError
 from bridge.identity import texts as identity_texts
-from bridge.identity.linking import Identities
+from bridge.identity.linking import EmailLookup, Identities
 from bridge.identity.policy import SpeakerPolicy
 from bridge.messages import Attachment, ConversationKey, IncomingMessage
 from bridge.openwebui import FEATURES, KnowledgeBase, Model, Prompt, Tool, errors
@@ -71,10 +71,10 @@ class Core:
         if outcome.chat_id and outcome.chat_id != decision.chat_id and decision.starter is not None:
             await self._identities.store.set_owner(outcome.chat_id, decision.starter)
         if decision.acting is not None and decision.acting.refused and decision.owner is not None:
-            await self._identities.refused(decision.owner)
-            mine = decision.owner.user_id == message.author_id and decision.owner.platform == platform
             link = self.link_command(platform)
-            outcome.private_note = identity_texts.link_again(link) if mine else identity_texts.owner_refused(link)
+            note = await self._identities.refused(decision.owner, link)
+            mine = decision.owner.user_id == message.author_id and decision.owner.platform == platform
+            outcome.private_note = note if mine else identity_texts.owner_refused(link)
         return outcome
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -102,6 +102,16 @@ class Core:
 
     def link_command(self, platform: str) -> str:
         return self._link_commands.get(platform, "the link command")
+
+    @property
+    def links_by_email(self) -> bool:
+        """Unlinked people act as the OpenWebUI user of their verified email (`BRIDGE_LINK_BY_EMAIL`)."""
+        return self._identities is not None and self._identities.by_email is not None
+
+    def set_email_lookup(self, platform: str, lookup: EmailLookup) -> None:
+        """How `platform` tells a person's verified email, for `BRIDGE_LINK_BY_EMAIL` (Slack's `users.info`)."""
+        if self._identities is not None:
+            self._identities.emails[platform] = lookup
 
     async def link(self, platform: str, user_id: str, api_key: str, unlink_command: str) -> str:
         """Check the key against OpenWebUI and keep it, encrypted; the sentence for the person alone."""
@@ -151,8 +161,7 @@ class Core:
                 yield
         except errors.LinkRefused:
             assert person is not None
-            await self._identities.refused(person)
-            raise UserFacingError(identity_texts.link_again(link)) from None
+            raise UserFacingError(await self._identities.refused(person, link)) from None
 
     # --- conversations --------------------------------------------------------------------------
 

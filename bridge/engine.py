@@ -224,10 +224,12 @@ class Engine:
             ask = assistant.read_prefix(message.text)
             message = replace(message, text=ask.text)  # the question goes on without its prefix
             turn.model = await self.catalog.resolve_model(message.model, settings.model)
-            assistance = await self.catalog.assistance(turn.model, settings, ask.features)
+            # At once: a person's first turn in a minute fetches their own model list (`Catalog.models`).
+            assistance, (conversation, chat) = await asyncio.gather(
+                self.catalog.assistance(turn.model, settings, ask.features), self._open_chat(message, turn.model)
+            )
             if activity := assistance.activity(await self.catalog.tool_names() if assistance.tool_ids else {}):
                 reply.announce(activity)
-            conversation, chat = await self._open_chat(message, turn.model)
             turn.conversation, turn.chat, outcome.chat_id = conversation, chat, conversation.chat_id
             files, images, outcome.notices = await self._attachments(message, conversation, turn.model)
             files += [{"type": "image", "url": url} for url in images]

@@ -66,6 +66,10 @@ class OpenWebUISettings(Section):
         if self.password.get_secret_value() and not self.email:
             raise ConfigError("OPENWEBUI_EMAIL: missing; it is needed with OPENWEBUI_PASSWORD (the service account)")
 
+    trusted_email_header: str = Field(
+        "", description="OpenWebUI's WEBUI_AUTH_TRUSTED_EMAIL_HEADER, for BRIDGE_LINK_BY_EMAIL"
+    )
+
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
@@ -114,6 +118,7 @@ class IdentitySettings(Section):
     identity_policy: Literal["service", "mixed", "linked"] = "service"
     encryption_key: SecretStr = SecretStr("")
     encryption_old_keys: SecretStr = SecretStr("")
+    link_by_email: bool = False
 
     @field_validator("encryption_key", "encryption_old_keys")
     @classmethod
@@ -207,10 +212,25 @@ def load_settings(
             "their OpenWebUI keys, which are stored encrypted with it; make one with `bridge make-key`"
         )
     settings.openwebui.check_sign_in()
+    if identity.link_by_email:
+        _check_link_by_email(identity, settings.openwebui)
     for section in loaded.values():
         if section.enabled:
             section.check()
     return settings
+
+
+def _check_link_by_email(identity: IdentitySettings, openwebui: OpenWebUISettings) -> None:
+    if not identity.linking:
+        raise ConfigError(
+            "BRIDGE_LINK_BY_EMAIL: needs BRIDGE_IDENTITY_POLICY=mixed or linked (under service nobody acts as "
+            "themselves)"
+        )
+    if not openwebui.trusted_email_header.strip():
+        raise ConfigError(
+            "OPENWEBUI_TRUSTED_EMAIL_HEADER: missing; BRIDGE_LINK_BY_EMAIL=true signs people in to OpenWebUI by "
+            "their email through the header OpenWebUI's WEBUI_AUTH_TRUSTED_EMAIL_HEADER names (the same name here)"
+        )
 
 
 def _load(cls: type[S], env_file: str | Path | None) -> S:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 import uuid
@@ -101,6 +102,14 @@ class FakeOpenWebUI:
         """The prompt library (`GET /api/v1/prompts/`), as `POST /api/v1/prompts/create` stores it."""
         self.completions: list[dict[str, Any]] = []
         """Every completion request's body, as the bridge sent it."""
+        self.trusted_email_header = ""
+        """OpenWebUI's `WEBUI_AUTH_TRUSTED_EMAIL_HEADER`: set, `POST /api/v1/auths/signin` signs in as the user
+        of the email that header carries (creating a `pending` one for an unknown email, as the real server
+        does) and answers a session token; unset, a sign-in without a password fails."""
+        self.session_seconds: float | None = 28 * 86400.0
+        """A session token's life (`JWT_EXPIRES_IN`, 4 weeks by default; None: no expiry)."""
+        self.session_expiry: dict[str, float] = {}
+        """Each session token's `expires_at`; after it the token answers 401 "Invalid token"."""
         self.assistant = FakeAssistantRoutes(self)
         """Tasks, chat tags, image generation and file downloads, with their admin switches (off by default)."""
         self._runner: web.AppRunner | None = None
@@ -122,6 +131,8 @@ class FakeOpenWebUI:
             web.get("/api/v1/users/user/status", self._user_status),
             web.get("/api/v1/prompts/", self._prompts),
             web.post("/api/v1/prompts/create", self._prompt_create),
+            web.get("/api/v1/users/search", self._user_search),
+            web.post("/api/v1/auths/signin", self._signin),
             web.post("/api/v1/chats/new", self._chat_new),
             web.get("/api/v1/chats/list", self._chat_list),
             web.get("/api/v1/chats/{id}", self._chat_get),
@@ -180,12 +191,15 @@ class FakeOpenWebUI:
         self.requests.append((time.monotonic(), request.method, request.path))
         if self.down:
             raise web.HTTPServiceUnavailable(text="down")
-        open_paths = ("/health", "/api/version")
+        open_paths = ("/health", "/api/version", "/api/v1/auths/signin")
         if request.path.startswith("/api") and request.path not in open_paths and handler != self._web_ui:
             auth = request.headers.get("Authorization", "")
             if not auth:
                 return web.json_response({"detail": "Not authenticated"}, status=401)
-            user = self.users.get(auth.removeprefix("Bearer "))
+            token = auth.removeprefix("Bearer ")
+            if self.session_expiry.get(token, math.inf) <= time.time():
+                return web.json_response({"detail": "Invalid token"}, status=401)
+            user = self.users.get(token)
             if user is None:
                 return web.json_response({"detail": "Your session has expired or the token is invalid."}, status=401)
             request[USER] = user
@@ -217,6 +231,34 @@ class FakeOpenWebUI:
     async def _user_status(self, request: web.Request) -> web.Response:
         user: FakeUser = request[USER]
         return web.json_response({"id": user.id, "name": user.name, "email": user.email, "role": user.role})
+
+    async def _user_search(self, request: web.Request) -> web.Response:
+        """Every user whose name or email contains `query` (any verified user may ask, as on the real server)."""
+        query = request.query.get("query", "").lower()
+        found = {u.id: u for u in self.users.values() if query in u.name.lower() or query in u.email.lower()}
+        users = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role} for u in found.values()]
+        return web.json_response({"users": users, "total": len(users)})
+
+    async def _signin(self, request: web.Request) -> web.Response:
+        """The trusted-header sign-in (`trusted_email_header`), as `routers/auths.py` does it in 0.12.4."""
+        if not self.trusted_email_header:
+            detail = "The email or password provided is incorrect. Please check for typos and try logging in again."
+            return web.json_response({"detail": detail}, status=400)
+        email = request.headers.get(self.trusted_email_header, "").lower()
+        if not email:
+            detail = (
+                "Your provider has not provided a trusted header. Please contact your administrator for assistance."
+            )
+            return web.json_response({"detail": detail}, status=400)
+        user = next((u for u in self.users.values() if u.email == email), None)
+        user = user or FakeUser(f"user-{uuid.uuid4().hex[:8]}", email, email, "pending")
+        token = f"eyJ{uuid.uuid4().hex}.{uuid.uuid4().hex}.{uuid.uuid4().hex}"
+        self.users[token] = user
+        expires_at = int(time.time() + self.session_seconds) if self.session_seconds is not None else None
+        if expires_at is not None:
+            self.session_expiry[token] = expires_at
+        session = {"token": token, "token_type": "Bearer", "expires_at": expires_at}
+        return web.json_response(session | {"id": user.id, "email": user.email, "name": user.name, "role": user.role})
 
     async def _web_ui(self, request: web.Request) -> web.Response:
         if request.method != "GET":

@@ -234,7 +234,11 @@ class RealOpenWebUI:
         return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
 
     def _sign_in(self, email: str, password: str, *, make_key: bool) -> OwuiUser:
-        with httpx.Client(base_url=self.base_url, timeout=30.0) as client:
+        """Sign in with the password, or with the trusted email header where the server trusts one
+        (`WEBUI_AUTH_TRUSTED_EMAIL_HEADER` in `extra_env`: it then takes no password sign-in at all)."""
+        trusted = self.extra_env.get("WEBUI_AUTH_TRUSTED_EMAIL_HEADER")
+        headers = {trusted: email} if trusted else {}
+        with httpx.Client(base_url=self.base_url, timeout=30.0, headers=headers) as client:
             response = client.post("/api/v1/auths/signin", json={"email": email, "password": password})
             response.raise_for_status()
             session = response.json()

@@ -120,11 +120,12 @@ def core_settings(
     platforms: dict[str, PlatformSettings] | None = None,
     identity: dict[str, Any] | None = None,
     sign_in: tuple[str, str] | None = None,
+    trusted_email_header: str = "",
     **bridge: Any,
 ) -> Settings:
     """Settings as a test bridge has them: the default model `echo-1`, nothing read from the environment;
-    `identity` holds `IdentitySettings` fields (the policy, the encryption key); `sign_in` (email, password)
-    turns the signed-in path on."""
+    `identity` holds `IdentitySettings` fields (the policy, the encryption key, `link_by_email`, whose
+    header is `trusted_email_header`); `sign_in` (email, password) turns the signed-in path on."""
     email, password = sign_in or ("", "")
     return Settings(
         OpenWebUISettings(
@@ -135,6 +136,7 @@ def core_settings(
             file_process_timeout=60,
             email=email,
             password=SecretStr(password),
+            trusted_email_header=trusted_email_header,
         ),
         BridgeSettings(_env_file=None, **bridge),  # type: ignore[call-arg]
         platforms or {},

@@ -159,6 +159,7 @@ class SlackAdapter:
         app.command(s.command)(self._on_command)
         if self.core.linking:
             self._linking = Linking(self.core, self._client, self._access, s.command)
+            self.core.set_email_lookup(PLATFORM, self._names.email)
             app.view(CALLBACK_ID)(self._linking.on_submit)
         app.action(ACTION_IDS)(self.actions.on_action)
         await self._check_bot_token()
@@ -192,7 +193,8 @@ class SlackAdapter:
         except SlackApiError as error:
             raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it ({error.response.get('error')})") from None
         granted = set(str(auth.headers.get("x-oauth-scopes") or "").split(",")) - {""}
-        missing = [f"{scope} ({use})" for scope, use in SCOPES.items() if granted and scope not in granted]
+        wanted = SCOPES | ({"users:read.email": "BRIDGE_LINK_BY_EMAIL"} if self.core.links_by_email else {})
+        missing = [f"{scope} ({use})" for scope, use in wanted.items() if granted and scope not in granted]
         if missing:
             log.warning("Slack: the bot token lacks scopes, so these do not work: %s", "; ".join(missing))
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))

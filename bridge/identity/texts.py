@@ -46,6 +46,26 @@ def whoami(name: str, email: str, linked_at: float | None, refused: bool, policy
     return f"You talk to OpenWebUI as {who}, linked {since}.{state}"
 
 
+def mapped_by_email(name: str, email: str, platform: str, link: str) -> str:
+    who = (name or "an OpenWebUI account") + f" ({email})"
+    return (
+        f"You talk to OpenWebUI as {who}, mapped by email: your verified {platform.title()} email is that "
+        f"account's. {link} links another account with its API key instead."
+    )
+
+
+EMAIL_SIGN_IN_FAILED = (
+    "OpenWebUI did not answer when the bridge signed you in by your email; you were not answered. Try again shortly."
+)
+
+
+def email_refused(link: str) -> str:
+    return (
+        "OpenWebUI refused the session of your email's account (removed, or its sessions revoked); "
+        f"send your message again, or link a key with {link}."
+    )
+
+
 def unlinked(was: bool) -> str:
     return "Unlinked: the bridge forgot your key." if was else "You were not linked."
 

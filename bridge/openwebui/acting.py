@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 @dataclass(eq=False)
 class Acting:
-    """A linked person's key for the calls of one scope. `label` names them in caches and logs (never the
-    key); `refused` is set when OpenWebUI refused the key (deleted or expired), so the caller can tell them
-    privately to link again."""
+    """A linked person's credential for the calls of one scope, sent as `Authorization: Bearer`: their API
+    key (`sk-…`) or an OpenWebUI session JWT (people mapped by email, `bridge.identity.by_email`); the server
+    takes either. `label` names them in caches and logs (never the key); `refused` is set when OpenWebUI
+    refused it (deleted or expired), so the caller can tell them privately."""
 
     label: str
     api_key: str = field(repr=False)

@@ -203,7 +203,7 @@ class OpenWebUIClient:
         """One request whose answer must be JSON; maps every failure onto a typed error. The methods below
         are the calls the bridge makes; tests and tools reach other endpoints through this one. Text is
         made valid both ways (`surrogates`): what is sent, and what comes back (a chat another client wrote)."""
-        headers = {**_person_auth(), **kwargs.pop("headers", {})}
+        headers = _person_auth() | kwargs.pop("headers", {})
         if "json" in kwargs:
             kwargs["content"] = json_body(kwargs.pop("json"))
             headers["Content-Type"] = "application/json"

@@ -201,9 +201,9 @@ class SlackSimulator:
         """Replace the bot token's scopes (e.g. without `files:read`)."""
         self.ws.tokens[self.bot_token].scopes = set(scopes)
 
-    def add_user(self, user_id: str, name: str, *, is_admin: bool = False) -> None:
+    def add_user(self, user_id: str, name: str, *, is_admin: bool = False, email: str = "") -> None:
         """A new human member of every public and private channel, with a DM to the bot."""
-        self.ws.users[user_id] = User(user_id, name, self.ws.team_id, is_admin=is_admin)
+        self.ws.users[user_id] = User(user_id, name, self.ws.team_id, is_admin=is_admin, email=email)
         for channel in self.ws.channels.values():
             if channel.kind != "im":
                 channel.members.add(user_id)

@@ -28,9 +28,12 @@ class User:
     is_bot: bool = False
     bot_id: str | None = None
     is_admin: bool = False
+    email: str = ""
+    """In `profile.email` only for a token with `users:read.email`."""
+    email_confirmed: bool = True
 
-    def to_api(self) -> dict[str, Any]:
-        """The `user` object of users.info."""
+    def to_api(self, *, with_email: bool = False) -> dict[str, Any]:
+        """The `user` object of users.info; `with_email`: the token has `users:read.email`."""
         real = self.real_name or self.name
         return {
             "id": self.id,
@@ -41,12 +44,14 @@ class User:
             "is_bot": self.is_bot,
             "is_admin": self.is_admin,
             "is_app_user": False,
+            "is_email_confirmed": bool(self.email) and self.email_confirmed,
             "tz": "Europe/Paris",
             "profile": {
                 "real_name": real,
                 "display_name": self.name,
                 "team": self.team_id,
                 **({"bot_id": self.bot_id} if self.bot_id else {}),
+                **({"email": self.email} if self.email and with_email else {}),
             },
         }
 
@@ -335,8 +340,8 @@ def default_workspace(bot_token: str, app_token: str, bot_scopes: set[str]) -> W
     """A small workspace: alice and bob, #general and #random (bot member), a private channel, DMs."""
     ws = Workspace()
     ws.users = {
-        "U0ALICE": User("U0ALICE", "alice", ws.team_id, "Alice Example", is_admin=True),
-        "U0BOB": User("U0BOB", "bob", ws.team_id, "Bob Example"),
+        "U0ALICE": User("U0ALICE", "alice", ws.team_id, "Alice Example", is_admin=True, email="alice@example.test"),
+        "U0BOB": User("U0BOB", "bob", ws.team_id, "Bob Example", email="bob@example.test"),
         ws.bot_user_id: User(ws.bot_user_id, "owui-bridge", ws.team_id, is_bot=True, bot_id=ws.bot_id),
         "U0OTHERBOT": User("U0OTHERBOT", "otherbot", ws.team_id, is_bot=True, bot_id="B0OTHERBOT"),
     }

@@ -500,7 +500,7 @@ class WebApi:
         user = self.ws.users.get(_str(params.get("user")) or "")
         if user is None:
             raise ApiError("user_not_found")
-        return {"user": user.to_api()}
+        return {"user": user.to_api(with_email="users:read.email" in token.scopes)}
 
     async def reactions_add(self, params: Params, token: Token) -> dict[str, Any]:
         channel = self._channel(params)

@@ -53,3 +53,15 @@ async def test_the_signed_in_mode_is_measured_on_a_real_openwebui(monkeypatch: p
     assert conversation.final_text == conversation.upstream_reply == long_reply(600, False)
     assert len(conversation.timeline) >= 3, "the reply is seen growing, not only at the end"
     assert figures(recorded).correct == 1.0 and not recorded.timed_out
+
+
+@pytest.mark.parametrize("platform", ["discord", "slack"])
+async def test_a_linked_run_answers_each_person_as_themselves(platform: str) -> None:
+    """`--linked`: the two people (the measured one and the warm-up's) each have the chat in their own
+    OpenWebUI history, none in the service account's, and the reply arrives whole."""
+    plan = Plan(platform, 1, reply_chars=200, tokens_per_second=60, first_token_delay=0.1, time_cap=30, linked=True)
+    recorded = await run(plan)
+    assert recorded.chat_owners == 2
+    [conversation] = recorded.conversations
+    assert conversation.final_text == conversation.upstream_reply == long_reply(200, False)
+    assert figures(recorded).label == "N=1 linked"

@@ -101,3 +101,17 @@ def test_linking_needs_an_encryption_key_and_never_shows_it(monkeypatch: pytest.
     assert settings.identity.linking and settings.identity.old_keys == [old]
     assert key in settings.secrets() and old in settings.secrets(), "both are masked in every log line"
     assert key not in repr(settings.identity) + str(settings.identity)
+
+
+def test_link_by_email_needs_a_linking_policy_and_the_trusted_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
+    monkeypatch.setenv("BRIDGE_LINK_BY_EMAIL", "true")
+    with pytest.raises(ConfigError, match=r"^BRIDGE_LINK_BY_EMAIL: needs BRIDGE_IDENTITY_POLICY=mixed or linked"):
+        load()
+    monkeypatch.setenv("BRIDGE_IDENTITY_POLICY", "linked")
+    monkeypatch.setenv("BRIDGE_ENCRYPTION_KEY", make_key())
+    with pytest.raises(ConfigError, match=r"^OPENWEBUI_TRUSTED_EMAIL_HEADER: missing"):
+        load()
+    monkeypatch.setenv("OPENWEBUI_TRUSTED_EMAIL_HEADER", "X-Forwarded-Email")
+    settings = load()
+    assert settings.identity.link_by_email and settings.openwebui.trusted_email_header == "X-Forwarded-Email"

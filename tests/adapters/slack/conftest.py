@@ -38,6 +38,7 @@ class SlackBridge:
         self.upstream = upstream
         self.db = db
         self.identity: dict[str, Any] = {}  # `IdentitySettings` fields (policy, encryption key) for the next start
+        self.trusted_email_header = ""  # `OPENWEBUI_TRUSTED_EMAIL_HEADER` for the next start
         self.app: App | None = None
         self.adapter: SlackAdapter | None = None
         self.sign_in: tuple[str, str] | None = None  # OPENWEBUI_EMAIL and _PASSWORD for the next start
@@ -62,6 +63,7 @@ class SlackBridge:
             platforms={"slack": slack_settings},
             identity=self.identity,
             sign_in=self.sign_in,
+            trusted_email_header=self.trusted_email_header,
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:
