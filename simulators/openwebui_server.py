@@ -192,7 +192,9 @@ class RealOpenWebUI:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the server's process group, SIGKILL it if it has not exited within ``timeout``."""
+        """SIGTERM the server's process group, SIGKILL it if it has not exited within ``timeout``. The group,
+        not only its leader: a process the server forked may still be shutting down when the leader is gone,
+        and nothing may outlive `stop` (a demo's Ctrl-C leaves no server behind)."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -201,6 +203,9 @@ class RealOpenWebUI:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout)
+        if process is not None and not _group_gone(process.pid, timeout):
+            os.killpg(process.pid, signal.SIGKILL)
+            _group_gone(process.pid, timeout)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -274,3 +279,25 @@ class RealOpenWebUI:
         if api_key and role != "admin":
             self.allow_user_api_keys(True)
         return self._sign_in(email, password, make_key=api_key)
+
+
+def _group_gone(pgid: int, timeout: float) -> bool:
+    """Whether process group `pgid` has no live process left (zombies, already dead, do not count), waiting
+    up to `timeout` seconds for it to empty."""
+    deadline = time.monotonic() + timeout
+    while _live_in_group(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _live_in_group(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()  # after "pid (comm)": state, ppid, pgrp, ...
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
