@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from adapters.discord.surface import ChannelReplySurface
 from bridge import texts
 from bridge.engine import source_names
 from bridge.messages import ConversationKey
@@ -25,6 +26,7 @@ from simulators.discord import DiscordSimulator, SimChannel, SimFile, SimMessage
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_server import OwuiUser, RealOpenWebUI
 from simulators.tcp_proxy import TcpProxy
+from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
 from tests.conftest import OwuiTarget
 
@@ -320,3 +322,36 @@ async def test_a_file_is_searched_and_its_source_named_on_the_signed_in_path(
     assert sources["title"] == "Sources" and sources["description"].split("\n") == ["• handbook.txt"]
     stored = await _answer_in_chat(signed_in, admin, world, thread)
     assert [source.name for source in source_names(stored["sources"])] == ["handbook.txt"]
+
+
+async def test_openwebui_s_title_names_the_thread_and_its_follow_ups_reach_the_reply(
+    signed_in: DiscordBridge,
+    discord_sim: DiscordSimulator,
+    world: World,
+    real_owui: RealOpenWebUI,
+    account: OwuiUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenWebUI's own pipeline makes the title and follow-ups and sends them over the socket after the
+    answer's end: the thread the bot opened takes the title (its first answer only, as on the API-key way),
+    and the follow-ups go to the reply's surface after every answer (Discord shows none yet: recorded)."""
+    shown: list[list[str]] = []
+
+    async def record(surface: ChannelReplySurface, followups: list[str]) -> None:
+        shown.append(followups)
+
+    monkeypatch.setattr(ChannelReplySurface, "show_followups", record)
+    assert account.api_key is not None
+    async with extras.tasks_turned_on(real_owui.base_url, account.api_key):
+        await signed_in.start()
+        question = await signed_in.ask(world.general, world.alice, "Bridges over rivers explained please", timeout=90)
+        assert signed_in.app is not None
+        await extras.after_answers(signed_in.app.engine)
+        thread = discord_sim.thread_of(question)
+        assert thread is not None and discord_sim.channel(thread).name == "About Bridges over rivers explained"
+        follow_ups = ["More about Bridges over rivers explained", "Why Bridges over rivers explained?"]
+        assert shown == [follow_ups]
+        await signed_in.ask(thread, world.alice, "and in winter?", timeout=90)
+        await extras.after_answers(signed_in.app.engine)
+    assert shown == [follow_ups, follow_ups]
+    assert len(discord_sim.calls(route="PATCH /channels/{channel_id}")) == 1, "renamed after the first answer only"
