@@ -88,6 +88,9 @@ class TurnEvents:
 
     def __init__(self) -> None:
         self.finished = False
+        self.saved: SavedAnswer | None = None
+        """The answer as OpenWebUI saved it, when its end carried the whole output (which it saved just
+        before): the saved `content` is that output's text, so the chat need not be read back."""
         self._answer = AnswerText()
         self._shown = ""
         self._sources: list[dict[str, Any]] = []
@@ -108,6 +111,8 @@ class TurnEvents:
                 self._sources = [s for s in valid_json(data["sources"]) if _is_source(s)]
                 out.append(Sources(self._sources))
             self.finished = bool(data.get("done"))
+            if self.finished and isinstance(data.get("output"), list):
+                self.saved = SavedAnswer(self._answer.text, self._sources)
         elif kind in ("source", "citation") and data.get("type") is None and _is_source(data):
             self._sources = [*self._sources, valid_json(data)]
             out.append(Sources(self._sources))
@@ -177,7 +182,9 @@ async def run(
         finally:
             if not events.finished:
                 await _stop(client, session, chat_id)
-        answer = await _saved_answer(client, session, chat_id, assistant_id)
+        # Read back only when the end did not carry the answer (stopped elsewhere): under load every request
+        # to OpenWebUI waits behind its streams, and the final text would wait for it.
+        answer = events.saved or await _saved_answer(client, session, chat_id, assistant_id)
         handed_on = True
         yield replace(answer, later=LateEvents(inbox, titled=first_turn))
     finally:
