@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.openwebui import OpenWebUIClient, errors
+from bridge.openwebui import AfterAnswer, OpenWebUIClient, errors
 from bridge.surface import ReplySurface
 from bridge.tasks import BackgroundTasks
 
@@ -34,6 +34,9 @@ MAX_FOLLOW_UPS = 5
 FOLLOW_UP_CHARS = 400  # OpenWebUI's own bounds (`utils/task.py`, `parse_follow_ups`)
 MAX_TAGS = 10
 TITLE_CHARS = 200
+PIPELINE_SECONDS = 120.0
+"""How long after an answer the bridge listens for the title and follow-ups OpenWebUI's own pipeline makes
+(signed-in way): its task model answers them one after the other, under load slowly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +79,22 @@ class ChatTasks:
             await self._quietly(self._tags(answered), "tags")
         await self._quietly(self._follow_ups(answered, surface), "follow-ups")
 
+    def relay(self, later: AfterAnswer, surface: ReplySurface, turn_id: int, *, first: bool) -> None:
+        """On the signed-in way OpenWebUI's own pipeline makes the title and follow-ups, and stores them: the
+        surface is told when they arrive, as after this class's own tasks; returns at once."""
+        self._tasks.spawn(self._relay(later, surface, turn_id, first), name="pipeline-extras")
+
+    async def _relay(self, later: AfterAnswer, surface: ReplySurface, turn_id: int, first: bool) -> None:
+        extras = await later.wait(PIPELINE_SECONDS)
+        title = _title_text(extras.title)
+        if first and title:
+            await self._quietly(surface.set_title(title), "title")
+        follow_ups = _strings(list(extras.follow_ups), MAX_FOLLOW_UPS, FOLLOW_UP_CHARS)
+        if follow_ups:
+            await self._quietly(surface.show_followups(turn_id, follow_ups), "follow-ups")
+
     async def _title(self, answered: Answered, surface: ReplySurface) -> None:
-        found = _json_object(await self._ask("title", answered)).get("title")
-        title = " ".join(found.split())[:TITLE_CHARS] if isinstance(found, str) else ""
+        title = _title_text(_json_object(await self._ask("title", answered)).get("title"))
         if not title:
             return
         await self._client.set_chat_title(answered.chat_id, title)
@@ -129,6 +145,11 @@ def _json_object(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def _title_text(found: Any) -> str:
+    """A title on one line, within `TITLE_CHARS`; "" for another shape."""
+    return " ".join(found.split())[:TITLE_CHARS] if isinstance(found, str) else ""
 
 
 def _strings(value: Any, most: int, longest: int) -> list[str]:

@@ -36,6 +36,7 @@ from bridge.live_reply import LiveReply
 from bridge.messages import ConversationKey, IncomingMessage, InterruptedTurn
 from bridge.metrics import METRICS
 from bridge.openwebui import (
+    AfterAnswer,
     CompletionEvent,
     MalformedEvent,
     OpenWebUIClient,
@@ -78,6 +79,7 @@ class _TurnState:
     chat: dict[str, Any] | None = None
     conversation: Conversation | None = None
     tool_calls: list[str] = field(default_factory=list)  # tools the model asked for that nobody ran
+    later: AfterAnswer | None = None  # OpenWebUI's title and follow-ups still to come (signed-in way)
 
 
 class _KeyedLocks:
@@ -274,7 +276,10 @@ class Engine:
                 outcome.notices += await self.generated.deliver(surface, produced)
             messages = [*chats.completion_messages(context), {"role": "assistant", "content": shown}]
             first = question.parent_id is None and branch is None  # a new chat, not a retry of its first question
-            if not path.runs_pipeline:  # else OpenWebUI's own background tasks make them
+            if turn.later is not None:  # OpenWebUI's own background tasks make them: shown when they come
+                self.chat_tasks.relay(turn.later, surface, turn.id, first=first)
+                turn.later = None
+            elif not path.runs_pipeline:
                 answered = Answered(conversation.chat_id, turn.id, turn.model, messages, answer, first)
                 self.chat_tasks.after(answered, surface)
             if outcome.notices:
@@ -300,6 +305,8 @@ class Engine:
             return outcome
         finally:
             self._open_turns.discard(turn.id)  # type: ignore[arg-type]
+            if turn.later is not None:  # the turn failed after its answer was saved: nothing more to show
+                turn.later.close()
 
     async def _read_answer(
         self,
@@ -332,6 +339,7 @@ class Engine:
                     if isinstance(event, TextDelta | SavedAnswer):
                         if isinstance(event, SavedAnswer):  # the final text, as OpenWebUI saved it
                             turn.text, saved, sources = event.text, True, event.sources or sources
+                            turn.later = event.later
                         else:
                             turn.text += event.text
                         if len(turn.text) > self.max_answer_chars:

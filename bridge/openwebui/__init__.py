@@ -2,12 +2,14 @@
 
 from bridge.openwebui.client import (
     FEATURES,
+    AfterAnswer,
     CompletionEvent,
     FileContent,
     KnowledgeBase,
     MalformedEvent,
     Model,
     OpenWebUIClient,
+    PipelineExtras,
     Progress,
     Prompt,
     SavedAnswer,
@@ -20,12 +22,14 @@ from bridge.openwebui.client import (
 
 __all__ = [
     "FEATURES",
+    "AfterAnswer",
     "CompletionEvent",
     "FileContent",
     "KnowledgeBase",
     "MalformedEvent",
     "Model",
     "OpenWebUIClient",
+    "PipelineExtras",
     "Progress",
     "Prompt",
     "SavedAnswer",

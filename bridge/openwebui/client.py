@@ -19,7 +19,7 @@ import time
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
@@ -118,6 +118,29 @@ class SavedAnswer:
 
     text: str
     sources: list[dict[str, Any]]
+    later: AfterAnswer | None = None
+    """What OpenWebUI's own background tasks send after the answer (its title, its follow-ups): they come
+    after the answer's end, so they are awaited apart from the turn (the reader must `wait` or `close` it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineExtras:
+    """A chat's title and an answer's follow-up suggestions as OpenWebUI's pipeline sent them (raw: the
+    reader bounds them as it bounds its own tasks' results); empty when a task is off or was not asked."""
+
+    title: str = ""
+    follow_ups: tuple[Any, ...] = ()
+
+
+class AfterAnswer(Protocol):
+    def close(self) -> None:
+        """Stop listening (idempotent)."""
+        ...
+
+    async def wait(self, within: float) -> PipelineExtras:
+        """What arrives within `within` seconds, or until OpenWebUI says its work on the answer ended; then
+        closes."""
+        ...
 
 
 CompletionEvent = TextDelta | Sources | ToolCalls | MalformedEvent | Progress | SavedAnswer

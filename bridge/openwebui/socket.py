@@ -24,8 +24,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import socketio
@@ -46,10 +46,15 @@ _LOST = object()  # put in a turn's inbox when the connection it listened on dro
 class Inbox:
     """The events of one turn (one chat's assistant message), in arrival order."""
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, on_close: Callable[[Inbox], None]) -> None:
         self.session_id = session_id
         """The socket's id when the turn subscribed: the turn's `session_id` for OpenWebUI."""
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Receive no more (idempotent)."""
+        self._on_close(self)
 
     def put(self, data: Any) -> None:
         self._queue.put_nowait(data)
@@ -122,17 +127,17 @@ class EventSocket:
         assert self._client is not None and self._client.sid
         return self._client.sid
 
-    @asynccontextmanager
-    async def subscribe(self, chat_id: str, message_id: str) -> AsyncIterator[Inbox]:
-        """Receive the events of the answer `message_id` in `chat_id` while inside."""
-        inbox = Inbox(await self.session_id())
+    async def subscribe(self, chat_id: str, message_id: str) -> Inbox:
+        """Receive the events of the answer `message_id` in `chat_id` until the inbox is closed: not a block,
+        because OpenWebUI's title and follow-ups come after the answer's end, read apart from the turn."""
         key = (chat_id, message_id)
+        inbox = Inbox(await self.session_id(), partial(self._forget, key))
         self._inboxes[key] = inbox
-        try:
-            yield inbox
-        finally:
-            if self._inboxes.get(key) is inbox:
-                del self._inboxes[key]
+        return inbox
+
+    def _forget(self, key: tuple[str, str], inbox: Inbox) -> None:
+        if self._inboxes.get(key) is inbox:
+            del self._inboxes[key]
 
     async def aclose(self) -> None:
         for task in (self._task, self._renewer):

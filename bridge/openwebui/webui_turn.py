@@ -27,12 +27,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from bridge.openwebui import errors
 from bridge.openwebui.client import (
     CompletionEvent,
     OpenWebUIClient,
+    PipelineExtras,
     Progress,
     SavedAnswer,
     Sources,
@@ -40,7 +42,7 @@ from bridge.openwebui.client import (
     _is_source,
 )
 from bridge.openwebui.signin import ServiceSession
-from bridge.openwebui.socket import EventSocket
+from bridge.openwebui.socket import EventSocket, Inbox
 from bridge.openwebui.surrogates import valid_json
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,9 @@ class TurnEvents:
 
     def __init__(self) -> None:
         self.finished = False
+        self.saved: SavedAnswer | None = None
+        """The answer as OpenWebUI saved it, when its end carried the whole output (which it saved just
+        before): the saved `content` is that output's text, so the chat need not be read back."""
         self._answer = AnswerText()
         self._shown = ""
         self._sources: list[dict[str, Any]] = []
@@ -106,6 +111,8 @@ class TurnEvents:
                 self._sources = [s for s in valid_json(data["sources"]) if _is_source(s)]
                 out.append(Sources(self._sources))
             self.finished = bool(data.get("done"))
+            if self.finished and isinstance(data.get("output"), list):
+                self.saved = SavedAnswer(self._answer.text, self._sources)
         elif kind in ("source", "citation") and data.get("type") is None and _is_source(data):
             self._sources = [*self._sources, valid_json(data)]
             out.append(Sources(self._sources))
@@ -146,7 +153,10 @@ async def run(
     Raises `ConnectionLost` when the socket drops, `Timeout` after `idle` seconds without an event,
     `UpstreamError` when OpenWebUI reports the answer failed.
     """
-    async with socket.subscribe(chat_id, assistant_id) as inbox:
+    inbox = await socket.subscribe(chat_id, assistant_id)
+    handed_on = False  # once the answer is yielded, its reader owns the inbox (the title and follow-ups to come)
+    try:
+        first_turn = user_message.get("parentId") is None
         request = {
             **body,
             "stream": True,
@@ -155,7 +165,7 @@ async def run(
             "parent_id": user_message.get("parentId"),
             "user_message": user_message,
             "session_id": inbox.session_id,
-            "background_tasks": _background_tasks(first_turn=user_message.get("parentId") is None),
+            "background_tasks": _background_tasks(first_turn=first_turn),
         }
         try:
             started = await signed_in_call(client, session, "POST", COMPLETIONS_PATH, json=request)
@@ -172,7 +182,49 @@ async def run(
         finally:
             if not events.finished:
                 await _stop(client, session, chat_id)
-    yield await _saved_answer(client, session, chat_id, assistant_id)
+        # Read back only when the end did not carry the answer (stopped elsewhere): under load every request
+        # to OpenWebUI waits behind its streams, and the final text would wait for it.
+        answer = events.saved or await _saved_answer(client, session, chat_id, assistant_id)
+        handed_on = True
+        yield replace(answer, later=LateEvents(inbox, titled=first_turn))
+    finally:
+        if not handed_on:
+            inbox.close()
+
+
+class LateEvents:
+    """What OpenWebUI's background tasks send after the answer's end (`background_tasks_handler`): the
+    follow-ups (`chat:message:follow_ups`, `{"follow_ups": [...]}`), then for a first turn the title
+    (`chat:title`, a string; when the title task is off, OpenWebUI names the chat after the question) and tags
+    (`chat:tags`, stored by OpenWebUI, nothing to show). `chat:active` `{"active": false}` ends its work on
+    the chat."""
+
+    def __init__(self, inbox: Inbox, *, titled: bool) -> None:
+        self._inbox = inbox
+        self._titled = titled
+
+    def close(self) -> None:
+        self._inbox.close()
+
+    async def wait(self, within: float) -> PipelineExtras:
+        title, follow_ups = "", None
+        try:
+            async with asyncio.timeout(within):
+                while follow_ups is None or (self._titled and not title):
+                    event = await self._inbox.next(within)
+                    kind, data = event.get("type"), event.get("data")
+                    if kind == "chat:title" and isinstance(data, str):
+                        title = data
+                    elif kind == "chat:message:follow_ups" and isinstance(data, dict):
+                        found = data.get("follow_ups")
+                        follow_ups = tuple(found) if isinstance(found, list) else ()
+                    elif kind == "chat:active" and isinstance(data, dict) and data.get("active") is False:
+                        break
+        except (TimeoutError, errors.Timeout, errors.ConnectionLost) as exc:
+            log.info("OpenWebUI's title and follow-ups: stopped waiting (%s)", type(exc).__name__)
+        finally:
+            self.close()
+        return PipelineExtras(title, follow_ups or ())
 
 
 def _background_tasks(*, first_turn: bool) -> dict[str, bool]:

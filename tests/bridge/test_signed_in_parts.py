@@ -10,7 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.live_reply import LiveReply
-from bridge.openwebui.webui_turn import AnswerText
+from bridge.openwebui import PipelineExtras
+from bridge.openwebui.socket import Inbox
+from bridge.openwebui.webui_turn import AnswerText, LateEvents
 from bridge.settings import BridgeSettings, ConfigError, OpenWebUISettings, Settings, load_settings
 from bridge.surface import SurfaceLimits
 from tests.clock import in_virtual_time, loop_clock
@@ -82,3 +84,29 @@ async def test_the_status_is_the_reply_until_the_first_words() -> None:
     await reply.finish("The answer is 42.")
     shown = [op.text for op in surface.ops]
     assert shown == ["⏳ Searching the web", "⏳ Reading 3 pages", "The answer ", "The answer is 42."]
+
+
+async def test_the_events_after_an_answer_give_its_title_and_follow_ups_and_end_with_openwebui_s_work() -> None:
+    """After the answer's end OpenWebUI sends follow-ups, then (first turn) the title and tags, then
+    `chat:active` false: what came is kept, and the listener stops at the end of OpenWebUI's work, not at
+    its time limit; its inbox is closed either way."""
+    closed: list[Inbox] = []
+    inbox = Inbox("sid", closed.append)
+    for event in (
+        {"type": "chat:message:follow_ups", "data": {"follow_ups": ["Why?", "How?"]}},
+        {"type": "chat:tags", "data": ["rivers"]},
+        {"type": "chat:active", "data": {"active": False}},
+        {"type": "chat:title", "data": "too late"},
+    ):
+        inbox.put(event)
+    async with asyncio.timeout(5):
+        extras = await LateEvents(inbox, titled=True).wait(60)
+    assert extras == PipelineExtras("", ("Why?", "How?")) and closed == [inbox]
+
+    later = Inbox("sid", closed.append)
+    later.put({"type": "chat:title", "data": "About rivers"})
+    later.put({"type": "chat:message:follow_ups", "data": {"follow_ups": ["More?"]}})
+    assert await LateEvents(later, titled=True).wait(60) == PipelineExtras("About rivers", ("More?",))
+    quiet = Inbox("sid", closed.append)
+    assert await LateEvents(quiet, titled=False).wait(0.05) == PipelineExtras()
+    assert closed == [inbox, later, quiet]

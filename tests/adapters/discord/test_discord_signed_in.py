@@ -25,6 +25,7 @@ from simulators.discord import DiscordSimulator, SimChannel, SimFile, SimMessage
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_server import OwuiUser, RealOpenWebUI
 from simulators.tcp_proxy import TcpProxy
+from tests import openwebui_extras as extras
 from tests.adapters.discord.conftest import DiscordBridge, World
 from tests.conftest import OwuiTarget
 
@@ -320,3 +321,34 @@ async def test_a_file_is_searched_and_its_source_named_on_the_signed_in_path(
     assert sources["title"] == "Sources" and sources["description"].split("\n") == ["• handbook.txt"]
     stored = await _answer_in_chat(signed_in, admin, world, thread)
     assert [source.name for source in source_names(stored["sources"])] == ["handbook.txt"]
+
+
+async def test_openwebui_s_title_names_the_thread_and_its_follow_ups_reach_the_reply(
+    signed_in: DiscordBridge,
+    discord_sim: DiscordSimulator,
+    world: World,
+    real_owui: RealOpenWebUI,
+    account: OwuiUser,
+) -> None:
+    """OpenWebUI's own pipeline makes the title and follow-ups and sends them over the socket after the
+    answer's end: the thread the bot opened takes the title (its first answer only, as on the API-key way),
+    and the follow-ups become buttons under each answer."""
+    follow_ups = ["More about Bridges over rivers explained", "Why Bridges over rivers explained?"]
+
+    def labels(thread: SimChannel) -> list[str]:
+        last = discord_sim.bot_messages(thread)[-1]
+        return [b.get("label", "") for row in last.components for b in row["components"]]
+
+    assert account.api_key is not None
+    async with extras.tasks_turned_on(real_owui.base_url, account.api_key):
+        await signed_in.start()
+        question = await signed_in.ask(world.general, world.alice, "Bridges over rivers explained please", timeout=90)
+        assert signed_in.app is not None
+        await extras.after_answers(signed_in.app.engine)
+        thread = discord_sim.thread_of(question)
+        assert thread is not None and discord_sim.channel(thread).name == "About Bridges over rivers explained"
+        assert set(follow_ups) <= set(labels(thread))
+        await signed_in.ask(thread, world.alice, "and in winter?", timeout=90)
+        await extras.after_answers(signed_in.app.engine)
+        assert set(follow_ups) <= set(labels(thread)), "the second answer has its own"
+    assert len(discord_sim.calls(route="PATCH /channels/{channel_id}")) == 1, "renamed after the first answer only"

@@ -16,6 +16,7 @@ from bridge.turn_paths import SignedInPath
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_server import RealOpenWebUI
 from simulators.slack import SlackSimulator
+from tests import openwebui_extras as extras
 from tests.adapters.slack.conftest import SlackBridge, fast_config
 from tests.conftest import OwuiTarget
 
@@ -59,3 +60,17 @@ async def test_a_signed_in_turn_streams_into_the_slack_thread_and_openwebui_save
         chat = (await admin.get_chat(chat_id))["chat"]
     stored = chat["history"]["messages"][chat["history"]["currentId"]]
     assert stored["content"] == answer and isinstance(stored.get("output"), list), "saved by OpenWebUI itself"
+
+
+async def test_openwebui_s_title_names_the_assistant_thread(signed_in: SlackBridge) -> None:
+    """The title OpenWebUI's own pipeline makes, sent over its socket after the answer's end, is the Slack
+    assistant thread's title (assistant.threads.setTitle), as on the API-key way."""
+    bridge, sim = signed_in, signed_in.sim
+    async with extras.tasks_turned_on(bridge.owui.url, bridge.owui.api_key):
+        dm = sim.dm_channel(ALICE)
+        opened = await sim.user_dm(ALICE, "a first message at the top")
+        await sim.user_dm(ALICE, "Bridges over rivers explained please", thread_ts=opened.ts)
+        await bridge.settle(timeout=90)
+        assert bridge.app is not None
+        await extras.after_answers(bridge.app.engine)
+    assert sim.thread_titles(dm, opened.ts) == ["About Bridges over rivers explained"]
