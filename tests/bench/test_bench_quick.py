@@ -38,6 +38,7 @@ async def test_one_conversation_is_measured_from_real_records(platform: str) -> 
     assert not recorded.timed_out
 
 
+@pytest.mark.slow
 @pytest.mark.contract
 async def test_the_signed_in_mode_is_measured_on_a_real_openwebui(monkeypatch: pytest.MonkeyPatch) -> None:
     """`--mode signed-in`: the bridge is given the service account's sign-in (so every turn runs the web UI's

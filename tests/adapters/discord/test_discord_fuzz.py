@@ -38,6 +38,7 @@ def discord_sim_config() -> SimulatorConfig:
 CHANNELS = 5
 
 
+@pytest.mark.slow
 async def test_hostile_answers_stay_within_limits_ping_nobody_and_read_as_written(
     discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

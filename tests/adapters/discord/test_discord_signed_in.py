@@ -215,6 +215,7 @@ async def test_openwebui_away_then_back(
     )
 
 
+@pytest.mark.slow
 async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
     signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
 ) -> None:

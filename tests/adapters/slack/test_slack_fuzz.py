@@ -31,6 +31,7 @@ def widen_budgets(bridge: SlackBridge) -> None:
     budgets.channels[CHANNEL] = RateBudget(rate=1000.0, capacity=1000)
 
 
+@pytest.mark.slow
 async def test_hostile_answers_stay_within_limits_ping_nobody_and_read_as_written(
     slack_bridge: SlackBridge, caplog: pytest.LogCaptureFixture
 ) -> None:

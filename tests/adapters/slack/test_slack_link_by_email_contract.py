@@ -24,7 +24,7 @@ from tests import openwebui_extras as extras
 from tests.adapters.slack.conftest import SlackBridge
 from tests.identity_team import Team, as_ada, team, use_shared_model
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.slow]  # a real OpenWebUI of its own (a trusted header)
 __all__ = ["as_ada", "team"]
 
 HEADER = "X-Forwarded-Email"

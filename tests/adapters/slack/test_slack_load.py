@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
 from bench.drivers import timeline
 from bridge.splitting import reassemble
 from simulators.model_upstream import long_reply
@@ -81,6 +83,7 @@ def _shown_at(sim: SlackSimulator, records: list[Message]) -> list[float]:
     return [v.at for v in timeline((v.at, i, v.visible_text) for i, r in enumerate(records) for v in r.versions)]
 
 
+@pytest.mark.slow
 async def test_twenty_replies_at_once_share_every_budget(slack_bridge: SlackBridge) -> None:
     """Twenty answers of about 20 s start together. Slack's start budget (20 a minute) lets two of them
     stream at their first text; the rest are posted and share `chat.update` (50 a minute). As the start
