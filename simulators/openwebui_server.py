@@ -15,6 +15,7 @@ usable from a session-scoped fixture by tests running on any event loop.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -194,21 +195,29 @@ class RealOpenWebUI:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the server's process group, SIGKILL it if it has not exited within ``timeout``. The group,
         not only its leader: a process the server forked may still be shutting down when the leader is gone,
-        and nothing may outlive `stop` (a demo's Ctrl-C leaves no server behind)."""
+        and nothing may outlive `stop`. A Ctrl-C while it waits (an impatient second one in the demo) kills the
+        group at once instead of leaving the server behind."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout)
-        if process is not None and not _group_gone(process.pid, timeout):
-            os.killpg(process.pid, signal.SIGKILL)
-            _group_gone(process.pid, timeout)
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        try:
+            if process is not None:
+                self._end(process, timeout)
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+
+    @staticmethod
+    def _end(process: subprocess.Popen[bytes], timeout: float) -> None:
+        try:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout)
+            if process.poll() is None or not _group_gone(process.pid, timeout):
+                _kill_group(process)
+        except KeyboardInterrupt:
+            _kill_group(process)
+            raise
 
     def __enter__(self) -> RealOpenWebUI:
         return self.start()
@@ -279,6 +288,15 @@ class RealOpenWebUI:
         if api_key and role != "admin":
             self.allow_user_api_keys(True)
         return self._sign_in(email, password, make_key=api_key)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every process of the server's group and wait (bounded) until none is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
+    _group_gone(process.pid, 5)
 
 
 def _group_gone(pgid: int, timeout: float) -> bool:
