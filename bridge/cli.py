@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bridge demo: {exc}", file=sys.stderr)
         return 1
     except (SchemaError, StoreError) as exc:
-        print(f"database error ({settings.bridge.database}): {exc}", file=sys.stderr)
+        print(f"database error ({settings.bridge.database_label}): {exc}", file=sys.stderr)
         return 1
     except errors.OpenWebUIError as exc:
         print(f"OpenWebUI error: {exc} — {exc.hint}", file=sys.stderr)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _migrate(settings: Settings, args: argparse.Namespace, known: dict[str, Platform]) -> int:
     store = await Store.open(settings.bridge.database)
     await store.close()
-    print(f"database ready: {settings.bridge.database}")
+    print(f"database ready: {settings.bridge.database_label}")
     return 0
 
 
@@ -159,7 +159,7 @@ async def _check(settings: Settings, args: argparse.Namespace, known: dict[str, 
             print(f"  FAILED: {exc}\n  {exc.hint}")
             ok = False
         ok = await _check_sign_in(settings, client) and ok
-    print(f"Database: {settings.bridge.database}")
+    print(f"Database: {settings.bridge.database_label}")
     services = {name: section for name, section in settings.platforms.items() if name != CONSOLE}
     for name, section in services.items():
         if not section.enabled:

@@ -2,7 +2,7 @@
 file still in place and every platform connected) and `/metrics` (Prometheus), on `BRIDGE_HEALTH_PORT`.
 
 OpenWebUI is watched in the background with backoff, so a bridge started while OpenWebUI is down comes
-up, reports not ready, and becomes ready by itself when OpenWebUI is back. The database file is watched
+up, reports not ready, and becomes ready by itself when OpenWebUI is back. The database is watched
 too: deleted or replaced while the bridge runs, it would silently lose everything written from then on.
 """
 
@@ -57,10 +57,11 @@ class OpenWebUIWatch:
 
 
 class DatabaseWatch:
-    """Checks every `interval` seconds, and at each `/readyz`, that the database file is still the one open.
+    """Checks every `interval` seconds, and at each `/readyz`, that the database is usable: an SQLite file
+    still the one open, a PostgreSQL server still answering.
 
-    The change is logged once, as CRITICAL: from then on what the bridge learns (new conversations,
-    settings) is written into a file no path names, and is gone at the next start.
+    A file deleted or replaced is logged once, as CRITICAL: from then on what the bridge learns (new
+    conversations, settings) is written into a file no path names, and is gone at the next start.
     """
 
     def __init__(self, store: Store, interval: float = 10.0) -> None:
@@ -69,15 +70,17 @@ class DatabaseWatch:
         self.problem = ""
 
     async def check(self) -> bool:
-        problem = await asyncio.to_thread(self.store.file_problem)
-        if problem and problem != self.problem:
+        problem = await self.store.problem()
+        if problem and problem != self.problem and self.store.dialect == "postgresql":
+            log.error("%s: turns fail until it is back", problem)
+        elif problem and problem != self.problem:
             log.critical(
                 "%s: what the bridge remembers from now on is lost at the next restart. Restore the file from a "
                 "backup and restart the bridge, or restart it to begin with an empty database",
                 problem,
             )
         elif self.problem and not problem:
-            log.info("the database file %s is in place again", self.store.path)
+            log.info("the database %s is usable again", self.store.label)
         self.problem = problem
         return not problem
 

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.identity.vault import valid_key
+from bridge.store.backends import is_server_url, redact
 
 S = TypeVar("S", bound="Section")
 
@@ -89,6 +90,9 @@ class BridgeSettings(Section):
 
     data_dir: Path = Path("data")
     db_path: Path | None = None
+    db_url: SecretStr = Field(
+        SecretStr(""), description="postgresql://user:password@host/db: replicas share it; empty: the SQLite file"
+    )
     system_prompt: str = ""
     max_file_bytes: int = Field(25 * 1024 * 1024, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -105,9 +109,23 @@ class BridgeSettings(Section):
         return value.upper() if isinstance(value, str) else value
 
     @property
-    def database(self) -> Path:
-        """The SQLite file: `BRIDGE_DB_PATH`, or `bridge.db` in the data folder."""
-        return self.db_path or self.data_dir / "bridge.db"
+    def database(self) -> Path | str:
+        """What `Store.open` takes: `BRIDGE_DB_URL` when set, else the SQLite file (`BRIDGE_DB_PATH`, or
+        `bridge.db` in the data folder)."""
+        return self.db_url.get_secret_value() or self.db_path or self.data_dir / "bridge.db"
+
+    @property
+    def database_label(self) -> str:
+        """The database for messages and logs: the URL without its password."""
+        return redact(str(self.database))
+
+    @field_validator("db_url")
+    @classmethod
+    def _server_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url and not is_server_url(url):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL (or empty for SQLite)")
+        return value
 
 
 class IdentitySettings(Section):

@@ -23,6 +23,7 @@ from bridge.store import Store
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.openwebui_server import OpenWebUIUnavailable, RealOpenWebUI, executable
+from simulators.postgres_server import PostgresUnavailable, RealPostgres
 from simulators.threaded import serve_in_thread
 
 pytest_plugins = ["simulators.discord.pytest_plugin", "simulators.slack.pytest_plugin"]
@@ -111,6 +112,31 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "bridge.db")
     yield s
     await s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[RealPostgres]:
+    """One real PostgreSQL server for the session; each test takes a database of its own from it
+    (`postgres.create_database()`). Without PostgreSQL installed the tests that need it are skipped, except
+    in CI (`CI=true`), where a skip would hide the store's second backend."""
+    try:
+        server = RealPostgres().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """What `Store.open` takes, once per backend: an SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "bridge.db"
+    return request.getfixturevalue("postgres").create_database()
 
 
 def core_settings(

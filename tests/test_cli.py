@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from bridge.openwebui import chat as chats
@@ -150,6 +151,20 @@ def test_migrate_and_run_without_platforms(tmp_path: Path) -> None:
     assert migrated.returncode == 0 and db.exists(), migrated.stderr
     idle = run_bridge(["run"], {"OPENWEBUI_API_KEY": "sk-x", "BRIDGE_DB_PATH": str(db)}, tmp_path)
     assert idle.returncode == 1 and "DISCORD_BOT_TOKEN" in idle.stderr and "bridge chat" in idle.stderr
+
+
+def test_migrate_on_postgresql_and_a_wrong_url_named_without_its_password(tmp_path: Path, postgres) -> None:  # type: ignore[no-untyped-def]
+    url = postgres.create_database()
+    migrated = run_bridge(["migrate"], {"BRIDGE_DB_URL": url}, tmp_path)
+    assert migrated.returncode == 0 and "database ready: postgresql://" in migrated.stdout, migrated.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM conversations").fetchone()[0] == 0
+    wrong = f"postgresql://postgres:pw-s3cret@127.0.0.1:{free_port()}/bridge"
+    refused = run_bridge(["migrate"], {"BRIDGE_DB_URL": wrong}, tmp_path)
+    assert_one_clear_line(refused, "127.0.0.1", "BRIDGE_DB_URL")
+    assert "pw-s3cret" not in refused.stdout + refused.stderr
+    not_a_url = run_bridge(["migrate"], {"BRIDGE_DB_URL": "mysql://x"}, tmp_path)
+    assert_one_clear_line(not_a_url, "BRIDGE_DB_URL", "postgresql://")
 
 
 def test_a_database_that_cannot_be_used_stops_every_command_with_one_line(tmp_path: Path) -> None:

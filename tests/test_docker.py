@@ -73,7 +73,8 @@ def test_the_wheel_carries_migrations_and_its_bridge_command_works(tmp_path: Pat
     wheel = next(tmp_path.glob("openwebui_bridge-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        assert "bridge/_migrations/0001_initial.sql" in names
+        for dialect in ("sqlite", "postgresql"):
+            assert f"bridge/_migrations/{dialect}/0001_initial.sql" in names
         assert any(
             n.endswith("entry_points.txt") and "bridge = bridge.cli:main" in archive.read(n).decode() for n in names
         )

@@ -1,4 +1,4 @@
-"""The identity tables (`migrations/0003_identities.sql`): linked accounts and who owns each chat.
+"""The identity tables (`migrations/*/0003_identities.sql`): linked accounts and who owns each chat.
 
 Kept apart from `Store`'s conversation tables but on the same connection and thread (`Store._run`), so
 linking never races a turn's writes. Keys come in and go out as ciphertext: this module never sees one.
@@ -52,7 +52,11 @@ class IdentityStore:
         """Link (or link again, replacing the key and clearing a refusal)."""
         await self._store._run(
             lambda: self._store._write(
-                f"INSERT OR REPLACE INTO identities ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                f"INSERT INTO identities ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
+                "ON CONFLICT (platform, user_id) DO UPDATE SET key_ciphertext = excluded.key_ciphertext, "
+                "owui_user_id = excluded.owui_user_id, "
+                "owui_name = excluded.owui_name, owui_email = excluded.owui_email, linked_at = excluded.linked_at, "
+                "refused_at = NULL",
                 (
                     account.platform,
                     account.user_id,
@@ -67,7 +71,7 @@ class IdentityStore:
 
     async def get(self, platform: str, user_id: str) -> LinkedAccount | None:
         row = await self._store._run(
-            lambda: self._store._db.execute(
+            lambda: self._store._sql.execute(
                 f"SELECT {_COLUMNS} FROM identities WHERE platform = ? AND user_id = ?", (platform, user_id)
             ).fetchone()
         )
@@ -75,7 +79,7 @@ class IdentityStore:
 
     async def all(self) -> list[LinkedAccount]:
         rows = await self._store._run(
-            lambda: self._store._db.execute(f"SELECT {_COLUMNS} FROM identities ORDER BY platform, user_id").fetchall()
+            lambda: self._store._sql.execute(f"SELECT {_COLUMNS} FROM identities ORDER BY platform, user_id").fetchall()
         )
         return [LinkedAccount(*row) for row in rows]
 
@@ -97,9 +101,9 @@ class IdentityStore:
         """(platform, user_id, new ciphertext) for each row, in one transaction (key rotation)."""
 
         def write() -> None:
-            with self._store._db.conn:
+            with self._store._sql.transaction():
                 for platform, user_id, ciphertext in rows:
-                    self._store._db.execute(
+                    self._store._sql.execute(
                         "UPDATE identities SET key_ciphertext = ? WHERE platform = ? AND user_id = ?",
                         (ciphertext, platform, user_id),
                     )
@@ -110,7 +114,7 @@ class IdentityStore:
 
     async def owner(self, chat_id: str) -> ChatOwner | None:
         row = await self._store._run(
-            lambda: self._store._db.execute(
+            lambda: self._store._sql.execute(
                 "SELECT platform, user_id, owui_user_id FROM chat_owners WHERE chat_id = ?", (chat_id,)
             ).fetchone()
         )
@@ -119,8 +123,8 @@ class IdentityStore:
     async def set_owner(self, chat_id: str, owner: ChatOwner) -> None:
         await self._store._run(
             lambda: self._store._write(
-                "INSERT OR IGNORE INTO chat_owners (chat_id, platform, user_id, owui_user_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO chat_owners (chat_id, platform, user_id, owui_user_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (chat_id, owner.platform, owner.user_id, owner.owui_user_id, time.time()),
             )
         )

@@ -1,14 +1,14 @@
-"""The conversation store: platform conversations ↔ OpenWebUI chats, on SQLite (WAL) via sqlite-utils.
+"""The conversation store: platform conversations ↔ OpenWebUI chats, on SQLite (WAL, the default) or
+PostgreSQL (several replicas sharing one state), by `bridge.store.backends`.
 
 All SQL runs on one dedicated thread, one statement group at a time, so the event loop never blocks on
-the disk or on a lock held by another process, and the connection is never shared between threads.
+the disk, the network or a lock held by another process, and the connection is never shared between threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database
+import psycopg
 
 from bridge.errors import StoreError
 from bridge.messages import ConversationKey
 from bridge.outcomes import TurnState
+from bridge.store.backends import DATABASE_ERRORS, Backend, Cursor, open_backend
 from bridge.store.migrate import migrate
 
 T = TypeVar("T")
@@ -74,83 +75,64 @@ class StoredFile:
 
 
 class Store:
-    """Async façade over the SQLite file; open with `await Store.open(path)`."""
+    """Async façade over the database; open with `await Store.open(target)`: a path or URL (`bridge.store.backends`)."""
 
-    def __init__(self, db: Database, executor: ThreadPoolExecutor, path: Path | None = None) -> None:
-        self._db = db
+    def __init__(self, backend: Backend, executor: ThreadPoolExecutor) -> None:
+        self._sql = backend
         self._executor = executor
-        self.path = path
-        self._identity = _identity(path) if path else None
+        self.label = backend.label
+        self.dialect = backend.dialect
 
     @classmethod
-    async def open(cls, path: Path | str, *, busy_timeout: float = 5.0) -> Store:
-        """Create the folder and file if needed, switch to WAL, apply migrations.
+    async def open(cls, target: Path | str, *, busy_timeout: float = 5.0) -> Store:
+        """Connect (creating an SQLite file and its folder if needed) and apply migrations.
 
-        `busy_timeout` is how long a statement waits for a lock held by another process before failing.
+        `busy_timeout` is how long an SQLite statement waits for a lock held by another process before
+        failing, and how long a PostgreSQL connection attempt may take.
         """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         loop = asyncio.get_running_loop()
-        target = Path(path)
-        on_disk = str(target) != ":memory:"
 
-        def connect() -> Database:
-            if on_disk:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(target), check_same_thread=False, timeout=busy_timeout)
+        def connect() -> Backend:
+            backend = open_backend(target, busy_timeout=busy_timeout)
             try:
-                db = Database(conn)
-                if on_disk:
-                    db.enable_wal()
-                db.execute("PRAGMA foreign_keys = ON")
-                db.execute("PRAGMA synchronous = NORMAL")
-                migrate(db)
+                migrate(backend)
             except BaseException:
-                conn.close()
+                backend.close()
                 raise
-            return db
+            return backend
 
         try:
-            db = await loop.run_in_executor(executor, connect)
-        except (sqlite3.Error, OSError) as exc:
+            backend = await loop.run_in_executor(executor, connect)
+        except (*DATABASE_ERRORS, OSError) as exc:
             executor.shutdown(wait=False)
             raise StoreError(cannot_open(exc)) from exc
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(db, executor, target if on_disk else None)
+        return cls(backend, executor)
 
-    def file_problem(self) -> str:
-        """What happened to the database file since it was opened; "" while its path still names that file.
-
-        SQLite does not notice its file deleted or replaced while it is open: writes go on into the old
-        file and are lost at the next start. Only comparing the path's device and inode with those of the
-        file opened shows it. A stat, cheap enough to ask often (but not on the event loop).
-        """
-        if self.path is None:
-            return ""
+    async def problem(self) -> str:
+        """What makes the database unsafe or unreachable now ("" when all is well): a file deleted or
+        replaced under the bridge, a server that stopped answering. Cheap enough to ask often."""
         try:
-            now = _identity(self.path)
-        except FileNotFoundError:
-            return f"the database file {self.path} was deleted while the bridge runs"
-        except OSError as exc:
-            return f"the database file {self.path} cannot be checked ({exc.strerror})"
-        if now != self._identity:
-            return f"the database file {self.path} was replaced by another file while the bridge runs"
-        return ""
+            return await self._run(self._sql.problem)
+        except StoreError as exc:
+            return str(exc)
 
     async def close(self) -> None:
-        await self._run(self._db.conn.close)
+        await self._run(self._sql.close)
         self._executor.shutdown(wait=True)
 
     async def _run(self, fn: Callable[[], T]) -> T:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+        except DATABASE_ERRORS as exc:
             raise StoreError(f"database error: {exc}") from exc
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._db.conn:
-            return self._db.execute(sql, params)
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> Cursor:
+        with self._sql.transaction():
+            return self._sql.execute(sql, params)
 
     # --- deduplication --------------------------------------------------------------------------
 
@@ -158,7 +140,7 @@ class Store:
         """True the first time an event id is seen; False for a redelivery."""
         cursor = await self._run(
             lambda: self._write(
-                "INSERT OR IGNORE INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+                "INSERT INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (platform, event_id, time.time()),
             )
         )
@@ -178,7 +160,7 @@ class Store:
         adapter can tell a thread the bridge took part in, even after `/new`)."""
         active = "" if include_archived else "AND archived_at IS NULL "
         row = await self._run(
-            lambda: self._db.execute(
+            lambda: self._sql.execute(
                 "SELECT id, chat_id FROM conversations WHERE platform = ? AND workspace = ? AND channel = ? "
                 f"AND thread = ? {active}ORDER BY id DESC LIMIT 1",
                 _key(key),
@@ -191,18 +173,18 @@ class Store:
 
         def write() -> int:
             now = time.time()
-            with self._db.conn:
-                self._db.execute(
+            with self._sql.transaction():
+                self._sql.execute(
                     "UPDATE conversations SET archived_at = ? WHERE platform = ? AND workspace = ? "
                     "AND channel = ? AND thread = ? AND archived_at IS NULL",
                     (now, *_key(key)),
                 )
-                cursor = self._db.execute(
+                cursor = self._sql.execute(
                     "INSERT INTO conversations (platform, workspace, channel, thread, chat_id, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (*_key(key), chat_id, now, now),
                 )
-            return int(cursor.lastrowid or 0)
+                return int(cursor.fetchone()[0])
 
         return Conversation(await self._run(write), key, chat_id)
 
@@ -230,10 +212,10 @@ class Store:
     ) -> int:
         def write() -> int:
             now = time.time()
-            with self._db.conn:
-                cursor = self._db.execute(
+            with self._sql.transaction():
+                cursor = self._sql.execute(
                     "INSERT INTO turns (conversation_id, event_id, user_message_id, assistant_message_id, "
-                    "parent_message_id, model, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "parent_message_id, model, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         conversation.id,
                         event_id,
@@ -245,8 +227,9 @@ class Store:
                         now,
                     ),
                 )
-                self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation.id))
-            return int(cursor.lastrowid or 0)
+                turn_id = int(cursor.fetchone()[0])
+                self._sql.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation.id))
+            return turn_id
 
         return await self._run(write)
 
@@ -292,8 +275,8 @@ class Store:
         or a later variant of it (regenerated, edited: event ids `question#...`)."""
         prefix = question + "#"
         found = await self._turns(
-            "c.platform = ? AND (t.event_id = ? OR substr(t.event_id, 1, ?) = ?) ORDER BY t.id DESC LIMIT 1",
-            (platform, question, len(prefix), prefix),
+            "c.platform = ? AND (t.event_id = ? OR substr(t.event_id, 1, length(?)) = ?) ORDER BY t.id DESC LIMIT 1",
+            (platform, question, prefix, prefix),
         )
         return found[0] if found else None
 
@@ -305,7 +288,7 @@ class Store:
             "t.state, t.platform_message_ids, c.id, c.platform, c.workspace, c.channel, c.thread, c.chat_id, "
             "c.archived_at FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE "
         )
-        rows = await self._run(lambda: self._db.execute(sql + where, params).fetchall())
+        rows = await self._run(lambda: self._sql.execute(sql + where, params).fetchall())
         return [
             Turn(
                 row[0],
@@ -327,7 +310,7 @@ class Store:
     async def feedback_id(self, platform: str, assistant_message_id: str, user_id: str) -> str | None:
         """The OpenWebUI feedback `user_id` gave that answer, if any: a second click updates it."""
         row = await self._run(
-            lambda: self._db.execute(
+            lambda: self._sql.execute(
                 "SELECT feedback_id FROM feedback WHERE platform = ? AND assistant_message_id = ? AND user_id = ?",
                 (platform, assistant_message_id, user_id),
             ).fetchone()
@@ -361,7 +344,7 @@ class Store:
             tools: Switches = {}
             features: Switches = {}
             for scope in scopes:
-                row = self._db.execute(
+                row = self._sql.execute(
                     "SELECT model, system_prompt, tools, features FROM scope_settings WHERE platform = ? "
                     "AND workspace = ? AND channel = ? AND thread = ?",
                     scope,
@@ -384,15 +367,15 @@ class Store:
         """
 
         def write() -> None:
-            with self._db.conn:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO scope_settings (platform, workspace, channel, thread, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
+            with self._sql.transaction():
+                self._sql.execute(
+                    "INSERT INTO scope_settings (platform, workspace, channel, thread, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (*_key(scope), time.time()),
                 )
                 for column, value in (("model", model), ("system_prompt", system_prompt)):
                     if value is not None:
-                        self._db.execute(
+                        self._sql.execute(
                             f"UPDATE scope_settings SET {column} = ?, updated_at = ? WHERE platform = ? "
                             "AND workspace = ? AND channel = ? AND thread = ?",
                             (value or None, time.time(), *_key(scope)),
@@ -407,13 +390,13 @@ class Store:
             raise ValueError(f"not a switch column: {column}")
 
         def write() -> Switches:
-            with self._db.conn:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO scope_settings (platform, workspace, channel, thread, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
+            with self._sql.transaction():
+                self._sql.execute(
+                    "INSERT INTO scope_settings (platform, workspace, channel, thread, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (*_key(scope), time.time()),
                 )
-                row = self._db.execute(
+                row = self._sql.execute(
                     f"SELECT {column} FROM scope_settings WHERE platform = ? AND workspace = ? AND channel = ? "
                     "AND thread = ?",
                     _key(scope),
@@ -423,7 +406,7 @@ class Store:
                     switches.pop(name, None)
                 else:
                     switches[name] = on
-                self._db.execute(
+                self._sql.execute(
                     f"UPDATE scope_settings SET {column} = ?, updated_at = ? WHERE platform = ? AND workspace = ? "
                     "AND channel = ? AND thread = ?",
                     (json.dumps(switches) if switches else None, time.time(), *_key(scope)),
@@ -445,7 +428,7 @@ class Store:
 
     async def files(self, conversation: Conversation) -> list[StoredFile]:
         rows = await self._run(
-            lambda: self._db.execute(
+            lambda: self._sql.execute(
                 "SELECT file_id, filename, content_type, size FROM files WHERE conversation_id = ? ORDER BY id",
                 (conversation.id,),
             ).fetchall()
@@ -453,9 +436,11 @@ class Store:
         return [StoredFile(*row) for row in rows]
 
 
-def cannot_open(exc: sqlite3.Error | OSError) -> str:
+def cannot_open(exc: Exception) -> str:
     """Why the database could not be opened, and what the operator can do about it: the CLI prints this
-    after the file's path, as the one line a failed start shows."""
+    after the database's path or URL, as the one line a failed start shows."""
+    if isinstance(exc, psycopg.Error):
+        return f"the PostgreSQL server refused or failed ({str(exc).strip().splitlines()[0]}); check BRIDGE_DB_URL"
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return f"another process holds it locked ({exc}); stop the other bridge that uses this file"
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
@@ -468,11 +453,6 @@ def cannot_open(exc: sqlite3.Error | OSError) -> str:
         f"cannot open it ({reason}); check that BRIDGE_DB_PATH names a file, not a folder, and the permissions: "
         "the bridge's user must be able to create and write the file and its folder"
     )
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    stat = os.stat(path)
-    return stat.st_dev, stat.st_ino
 
 
 def _switches(stored: str | None) -> Switches:

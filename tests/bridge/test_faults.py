@@ -55,14 +55,14 @@ async def test_disk_full_mid_turn(fault_engine, fake_owui: FakeOpenWebUI) -> Non
     engine, store, path = fault_engine
     conversation = key()
     first = await engine.handle(message(conversation, "first"), RecordingSurface())
-    pages = await store._run(lambda: store._db.execute("PRAGMA page_count").fetchone()[0])
-    await store._run(lambda: store._db.execute(f"PRAGMA max_page_count = {pages}"))
+    pages = await store._run(lambda: store._sql.execute("PRAGMA page_count").fetchone()[0])
+    await store._run(lambda: store._sql.execute(f"PRAGMA max_page_count = {pages}"))
     surface = RecordingSurface()
     big_event = message(conversation, "full?", event_id="e" * 20000)
     outcome = await engine.handle(big_event, surface)  # its event row needs pages the database may not grow
     assert outcome.status == "failed" and "full" in outcome.error
     assert "database" in "\n".join(surface.texts)
-    await store._run(lambda: store._db.execute("PRAGMA max_page_count = 1073741823"))
+    await store._run(lambda: store._sql.execute("PRAGMA max_page_count = 1073741823"))
     again = await engine.handle(message(conversation, "room again"), RecordingSurface())
     assert again.status == "answered" and again.chat_id == first.chat_id
     with sqlite3.connect(path) as check:

@@ -48,7 +48,7 @@ async def test_with_the_database_refusing_writes_a_mention_still_gets_a_sentence
     await discord_bridge.start()
     assert discord_bridge.app is not None
     store = discord_bridge.app.store
-    await store._run(lambda: store._db.execute("PRAGMA query_only = ON"))
+    await store._run(lambda: store._sql.execute("PRAGMA query_only = ON"))
     question = await discord_bridge.ask(world.general, world.alice, "is anyone keeping notes?")
     thread = sim.thread_of(question)
     assert thread is not None
