@@ -43,6 +43,7 @@ from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import NO_PINGS, upload_limit
 from adapters.discord.titles import ThreadRenames
 from bridge import texts
+from bridge.assistant import read_prefix
 from bridge.core import Core
 from bridge.errors import StoreError, UserFacingError
 from bridge.messages import IncomingMessage, InterruptedTurn
@@ -277,7 +278,8 @@ class DiscordAdapter:
             return
         channel, key, title = plan.channel, plan.key, ""
         if plan.action is Action.OPEN_THREAD:
-            title = thread_name(text, fallback=attachments[0].filename if attachments else message.author.display_name)
+            fallback = attachments[0].filename if attachments else message.author.display_name
+            title = thread_name(read_prefix(text).text, fallback=fallback)  # named for the question, not `!search`
             try:
                 thread = await message.create_thread(
                     name=title,

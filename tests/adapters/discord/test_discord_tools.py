@@ -130,3 +130,13 @@ async def test_ask_with_a_search_prefix_shows_the_search_in_the_response_until_t
     assert versions[-1] == "echo: what is new?"
     assert "-# Searching the web…" in versions
     assert fake_owui.completions[-1]["features"] == {"web_search": True}
+
+
+async def test_a_thread_opened_by_a_search_is_named_for_the_question(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World, fake_owui: FakeOpenWebUI
+) -> None:
+    await discord_bridge.start()
+    question = await discord_bridge.ask(world.general, world.alice, "!search what is new in Python?")
+    thread = discord_sim.thread_of(question)
+    assert thread is not None and thread.name == "what is new in Python?"
+    assert fake_owui.completions[-1]["features"] == {"web_search": True}
