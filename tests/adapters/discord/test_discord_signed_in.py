@@ -160,6 +160,24 @@ async def test_openwebui_status_is_the_progress_line_until_the_answer_starts(
     assert shown[-1] == "echo: slowly please"
 
 
+async def test_a_filter_function_changes_the_answer_on_the_signed_in_path(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """The filter of tests/bridge/test_tools_and_features.py (the API-key path), installed through the API and
+    named by a workspace model: OpenWebUI's own pipeline runs its inlet too, and the answer changes the same way."""
+    await extras.create_filter(admin, "stamp", extras.STAMP_FILTER)
+    await extras.create_model(admin, "filtered-1", "echo-1", {"filterIds": ["stamp"]})
+    await signed_in.start()
+    assert signed_in.app is not None
+    await signed_in.app.core.set_model(
+        ConversationKey("discord", str(world.guild.id), str(world.general.id)), "filtered-1"
+    )
+    question = await signed_in.ask(world.general, world.alice, "hello filter", timeout=90)
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    assert discord_sim.bot_texts(thread) == ["echo: hello filter MARKER-filter1 [markers: MARKER-filter1]"]
+
+
 async def test_a_socket_dropped_mid_answer_ends_it_with_what_arrived_and_the_next_turn_works(
     signed_in: DiscordBridge,
     discord_sim: DiscordSimulator,
