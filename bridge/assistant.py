@@ -9,7 +9,9 @@ So a turn that uses tools or features asks for legacy calling.
 
 What is in force at a place: the model's own defaults (its `toolIds` and `defaultFeatureIds`, as the web UI
 applies them), changed by what admins switched on or off for the place (`/tools`, `/features`), plus what
-the person asked for in this turn (a `!search` prefix).
+the person asked for in this turn (a `!search` prefix). The model's `defaultFilterIds` go along as the
+request's `filter_ids`, as the web UI sends them: a filter that can be toggled (`toggle = True`) runs only
+when named there (`utils/filter.resolve_filter_pipeline`); other filters of the model always run.
 """
 
 from __future__ import annotations
@@ -63,16 +65,19 @@ class Assistance:
 
     tool_ids: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    filter_ids: tuple[str, ...] = ()  # the model's toggleable filters that are on by default
 
     def request(self) -> dict[str, Any]:
-        """The completion body's additions: nothing at all when the turn uses neither (today's request)."""
-        if not self.tool_ids and not self.features:
-            return {}
-        body: dict[str, Any] = {"params": {"function_calling": "legacy"}}
+        """The completion body's additions: nothing at all for a plain turn (today's request)."""
+        body: dict[str, Any] = {}
+        if self.tool_ids or self.features:
+            body["params"] = {"function_calling": "legacy"}
         if self.tool_ids:
             body["tool_ids"] = list(self.tool_ids)
         if self.features:
             body["features"] = {name: True for name in self.features}
+        if self.filter_ids:
+            body["filter_ids"] = list(self.filter_ids)
         return body
 
     def activity(self, tool_names: Mapping[str, str]) -> str:
@@ -91,4 +96,5 @@ def assistance(
     return Assistance(
         in_force(model.tool_ids if model else (), tools),
         tuple(f for f in in_force(model.features if model else (), features, asked) if f in FEATURES),
+        model.filter_ids if model else (),
     )

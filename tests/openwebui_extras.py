@@ -84,6 +84,21 @@ class Filter:
 '''
 """A filter function whose inlet adds a marker to the question, so the answer changes."""
 
+TOGGLE_FILTER = '''"""
+title: Toggled stamp
+"""
+
+
+class Filter:
+    def __init__(self):
+        self.toggle = True
+
+    def inlet(self, body: dict) -> dict:
+        body["messages"][-1]["content"] += " MARKER-toggle1"
+        return body
+'''
+"""A filter a person can switch on and off in the web UI (`toggle`): it runs only when the request names it."""
+
 
 async def ensure_created(client: OpenWebUIClient, path: str, body: dict[str, Any]) -> None:
     """`POST path` creating `body["id"]`, unless a test of this session created it already (the real

@@ -50,6 +50,8 @@ class Model:
     vision: bool = True  # OpenWebUI treats a model without declared capabilities as vision-capable
     tool_ids: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    filter_ids: tuple[str, ...] = ()
+    """Its toggleable filters switched on by default (`defaultFilterIds`): a turn names them, as the web UI does."""
     suggestions: tuple[str, ...] = ()
     """The prompts the web UI suggests on a new chat with this model (`meta.suggestion_prompts`' contents)."""
 
@@ -671,6 +673,7 @@ def _model(item: dict[str, Any]) -> Model:
         vision=bool(capabilities.get("vision", True)),
         tool_ids=_ids(meta.get("toolIds")),
         features=tuple(f for f in _ids(meta.get("defaultFeatureIds")) if f in FEATURES and capabilities.get(f)),
+        filter_ids=_ids(meta.get("defaultFilterIds")),
         suggestions=_suggestions(meta.get("suggestion_prompts")),
     )
 

@@ -37,6 +37,8 @@ def test_the_request_asks_for_legacy_calling_only_when_something_is_used() -> No
         "params": {"function_calling": "legacy"},
         "features": {"memory": True},
     }
+    # a model's default filters are named, without changing how tools are called
+    assert Assistance(filter_ids=("toggled",)).request() == {"filter_ids": ["toggled"]}
 
 
 def test_the_activity_names_what_was_asked() -> None:

@@ -182,6 +182,24 @@ async def test_web_search_runs_under_legacy_calling_and_names_its_pages(
 
 
 @pytest.mark.contract
+async def test_a_toggleable_filter_runs_when_the_model_has_it_on_by_default(
+    real_client: OpenWebUIClient, real_engine: Engine
+) -> None:
+    """As in the web UI: a model's `defaultFilterIds` name the toggleable filters switched on for its chats;
+    one the model offers but does not switch on stays off."""
+    client, engine = real_client, real_engine
+    await extras.create_filter(client, "toggled", extras.TOGGLE_FILTER)
+    offered = {"filterIds": ["toggled"]}
+    await extras.create_model(client, "toggled-on", "echo-1", {**offered, "defaultFilterIds": ["toggled"]})
+    await extras.create_model(client, "toggled-off", "echo-1", offered)
+    on, off = RecordingSurface(), RecordingSurface()
+    answered_on = await engine.handle(message(key(), "stamp me", model="toggled-on"), on)
+    answered_off = await engine.handle(message(key(), "leave me", model="toggled-off"), off)
+    assert on.visible(answered_on.message_ids) == "echo: stamp me MARKER-toggle1 [markers: MARKER-toggle1]"
+    assert off.visible(answered_off.message_ids) == "echo: leave me"
+
+
+@pytest.mark.contract
 async def test_a_filter_function_changes_the_answer(real_client: OpenWebUIClient, real_engine: Engine) -> None:
     client, engine = real_client, real_engine
     await extras.create_filter(client, "stamp", extras.STAMP_FILTER)
