@@ -352,7 +352,7 @@ class Engine:
                     elif isinstance(event, ToolCalls):
                         turn.tool_calls += event.names  # never shown as text; named if nothing else came
                     elif isinstance(event, Progress):
-                        reply.show_status(texts.progress_line(event.description))
+                        reply.announce(texts.progress_line(event.description))
                     elif isinstance(event, MalformedEvent):
                         METRICS.stream_events_skipped.inc()
                         malformed.append(event.reason)

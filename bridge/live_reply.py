@@ -79,7 +79,6 @@ class LiveReply:
         self.heading = ""
         """A line shown above the text (a regenerated answer's "Attempt 2"); set before the first update."""
         self._text = ""
-        self._status = ""  # what OpenWebUI is doing, shown while there is no text yet
         self._final = False
         self._changed = asyncio.Event()
         self._finishing = asyncio.Event()
@@ -105,7 +104,8 @@ class LiveReply:
             self._task = asyncio.create_task(self._send_loop())
 
     def announce(self, activity: str) -> None:
-        """Show `activity` (what OpenWebUI was asked to do) as the reply's progress until the first text."""
+        """Show `activity` as the reply's progress until the first text: what the bridge asked OpenWebUI to do
+        (API-key turns), or what OpenWebUI says it is doing (its status events, signed-in turns)."""
         if self.stats.first_visible_at is not None or self._final:
             return
         if self._progress is not None:
@@ -118,14 +118,6 @@ class LiveReply:
         if text != self._text and not self._final:
             self._text = text
             self._changed.set()
-
-    def show_status(self, line: str) -> None:
-        """A line saying what is being done (searching the web, calling a tool): the reply shows it until the
-        answer's first words replace it."""
-        if line != self._status and not self._final:
-            self._status = line
-            if not self._text:
-                self._changed.set()
 
     async def finish(self, text: str) -> list[str]:
         """Show the exact final `text` and return the ids of the messages it fills.
@@ -197,7 +189,7 @@ class LiveReply:
         """The first post or edit that brings the messages up to the newest text:
         (op, message index, its text, whether that message is the reply's last so far)."""
         self._roll_over_old_message()
-        text = self._text if self._final else whole_words(self._text) or self._status
+        text = self._text if self._final else whole_words(self._text)
         parts = self._parts(self._limits.render(text))
         for index, part in enumerate(parts):
             position = self._frozen + index

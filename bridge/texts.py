@@ -51,8 +51,9 @@ def interrupted_note() -> str:
 
 
 def progress_line(description: str) -> str:
-    """What OpenWebUI is doing (its status: "Searching the web"), shown as the reply until the answer starts."""
-    return f"⏳ {clipped(' '.join(description.split()), 200)}"
+    """What OpenWebUI is doing (its status: "Searching the web"), one short line: the reply's progress (Slack's
+    assistant status, Discord's first line) until the answer starts."""
+    return clipped(" ".join(description.split()), 200)
 
 
 def answer_cut_long(limit: int) -> str:

@@ -100,6 +100,28 @@ class Filter:
 """A filter a person can switch on and off in the web UI (`toggle`): it runs only when the request names it."""
 
 
+STATUS_FILTER = """
+class Filter:
+    async def inlet(self, body, __event_emitter__=None):
+        await __event_emitter__({"type": "status", "data": {"description": "Consulting the archive", "done": False}})
+        return body
+"""
+"""A filter whose inlet reports a status over OpenWebUI's socket before the model answers."""
+
+
+@contextlib.asynccontextmanager
+async def global_filter(client: OpenWebUIClient, function_id: str, content: str) -> AsyncIterator[None]:
+    """A filter function on for every model while the block runs (admin), deleted after it."""
+    form = {"id": function_id, "name": function_id, "content": content, "meta": {"description": function_id}}
+    await client.call("POST", "/api/v1/functions/create", json=form)
+    try:
+        await client.call("POST", f"/api/v1/functions/id/{function_id}/toggle")
+        await client.call("POST", f"/api/v1/functions/id/{function_id}/toggle/global")
+        yield
+    finally:
+        await client.call("DELETE", f"/api/v1/functions/id/{function_id}/delete")
+
+
 async def ensure_created(client: OpenWebUIClient, path: str, body: dict[str, Any]) -> None:
     """`POST path` creating `body["id"]`, unless a test of this session created it already (the real
     server answers a taken id with 400 or 401)."""

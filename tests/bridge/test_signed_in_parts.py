@@ -69,21 +69,21 @@ def test_the_answer_text_is_the_output_messages_only() -> None:
 
 
 @in_virtual_time
-async def test_the_status_is_the_reply_until_the_first_words() -> None:
+async def test_the_status_is_the_reply_s_progress_until_the_first_words() -> None:
     surface = RecordingSurface(limits=SurfaceLimits(max_chars=2000, min_edit_interval=0.1))
     reply = LiveReply(surface, clock=loop_clock())
     reply.start()
-    reply.show_status("⏳ Searching the web")
+    reply.announce("Searching the web")
     await asyncio.sleep(0.5)
-    reply.show_status("⏳ Reading 3 pages")
+    reply.announce("Reading 3 pages")
     await asyncio.sleep(0.5)
     reply.update("The answer ")
     await asyncio.sleep(0.5)
-    reply.show_status("⏳ Calling a tool")  # text is there: the status is not shown any more
+    reply.announce("Calling a tool")  # text is there: progress is not shown any more
     await asyncio.sleep(0.5)
     await reply.finish("The answer is 42.")
-    shown = [op.text for op in surface.ops]
-    assert shown == ["⏳ Searching the web", "⏳ Reading 3 pages", "The answer ", "The answer is 42."]
+    assert surface.activities == ["Searching the web", "Reading 3 pages"]
+    assert [op.text for op in surface.ops] == ["The answer ", "The answer is 42."]
 
 
 async def test_the_events_after_an_answer_give_its_title_and_follow_ups_and_end_with_openwebui_s_work() -> None:

@@ -31,14 +31,6 @@ from tests.conftest import OwuiTarget
 
 pytestmark = pytest.mark.contract
 
-STATUS_FILTER = """
-class Filter:
-    async def inlet(self, body, __event_emitter__=None):
-        await __event_emitter__({"type": "status", "data": {"description": "Consulting the archive", "done": False}})
-        return body
-"""
-
-
 @pytest.fixture
 def proxy(real_owui: RealOpenWebUI) -> Iterator[TcpProxy]:
     with TcpProxy("127.0.0.1", real_owui.port).running_in_thread() as running:
@@ -142,21 +134,15 @@ async def test_openwebui_status_is_the_progress_line_until_the_answer_starts(
 ) -> None:
     """A filter installed through OpenWebUI's API reports a status before the model answers: it is the
     reply's text until the first words replace it."""
-    form = {"id": "status_line", "name": "Status line", "content": STATUS_FILTER, "meta": {"description": "test"}}
-    await admin.call("POST", "/api/v1/functions/create", json=form)
-    try:
-        await admin.call("POST", "/api/v1/functions/id/status_line/toggle")
-        await admin.call("POST", "/api/v1/functions/id/status_line/toggle/global")
-        sim = discord_sim
+    sim = discord_sim
+    async with extras.global_filter(admin, "status_line", extras.STATUS_FILTER):
         await signed_in.start()
         question = await signed_in.ask(world.general, world.alice, "slowly please [[delay:3]]", timeout=90)
-    finally:
-        await admin.call("DELETE", "/api/v1/functions/id/status_line/delete")
     thread = sim.thread_of(question)
     assert thread is not None
     [answer] = sim.bot_messages(thread)
     shown = [version.content for version in answer.versions]
-    assert shown[0] == texts.progress_line("Consulting the archive")
+    assert shown[0] == "-# Consulting the archive"  # the reply's progress line, as for an API-key turn's activity
     assert shown[-1] == "echo: slowly please"
 
 

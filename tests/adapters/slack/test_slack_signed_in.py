@@ -74,3 +74,20 @@ async def test_openwebui_s_title_names_the_assistant_thread(signed_in: SlackBrid
         assert bridge.app is not None
         await extras.after_answers(bridge.app.engine)
     assert sim.thread_titles(dm, opened.ts) == ["About Bridges over rivers explained"]
+
+
+async def test_openwebui_s_status_is_the_assistant_thread_s_status_until_the_answer(signed_in: SlackBridge) -> None:
+    """A status OpenWebUI reports while it works (here a filter's, before the model answers) becomes the
+    assistant thread's status, as an API-key turn's activity does, and the answer replaces it."""
+    bridge, sim = signed_in, signed_in.sim
+    dm = sim.dm_channel(ALICE)
+    opened = await sim.user_dm(ALICE, "a first message at the top")
+    await bridge.settle(timeout=90)
+    async with (
+        OpenWebUIClient(bridge.owui.url, bridge.owui.api_key) as admin,
+        extras.global_filter(admin, "status_slack", extras.STATUS_FILTER),
+    ):
+        await sim.user_dm(ALICE, "slowly please [[delay:3]]", thread_ts=opened.ts)
+        await bridge.settle(timeout=90)
+    assert "is consulting the archive" in sim.thread_statuses(dm, opened.ts)
+    assert sim.bot_messages(dm, opened.ts)[-1] == bridge.reply_to("slowly please")
