@@ -9,7 +9,7 @@ So a turn that uses tools or features asks for legacy calling.
 
 What is in force at a place: the model's own defaults (its `toolIds` and `defaultFeatureIds`, as the web UI
 applies them), changed by what admins switched on or off for the place (`/tools`, `/features`), plus what
-the person asked for in this turn (a `!search` prefix). The model's `defaultFilterIds` go along as the
+the person asked for in this turn (a `!search` or `!image` prefix). The model's `defaultFilterIds` go along as the
 request's `filter_ids`, as the web UI sends them: a filter that can be toggled (`toggle = True`) runs only
 when named there (`utils/filter.resolve_filter_pipeline`); other filters of the model always run.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 from bridge.openwebui import FEATURES, Model
 
-TURN_PREFIXES = {"!search": "web_search"}
+TURN_PREFIXES = {"!search": "web_search", "!image": "image_generation"}
 """A message starting with one of these asks for that feature in this turn only (the prefix is removed)."""
 
 _ACTIVITIES = {

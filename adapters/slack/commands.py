@@ -55,7 +55,8 @@ def help_text(command: str) -> str:
             f"`{command} tools [tool [on|off|default]]`: show the OpenWebUI tools used here, or switch one (admins)",
             f"`{command} features [feature on|off|default]`: show the features used here (web search, image"
             " generation, code interpreter, memory), or switch one (admins)",
-            "• Start a message with `!search` to have OpenWebUI search the web for that answer.",
+            "• Start a message with `!search` to have OpenWebUI search the web for that answer, or `!image` for a "
+            "picture.",
             f"`{command} prompt <command> [name=value …] [text]`: ask with a prompt of OpenWebUI's prompt library",
             f"`{command} kb list`: the knowledge bases",
             f"`{command} kb ask <kb> <question>`: ask a knowledge base; the sources are named",

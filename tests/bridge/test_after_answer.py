@@ -185,3 +185,14 @@ async def test_a_turn_that_asks_for_a_picture_shows_it_and_stores_it_on_the_answ
     assert picture.data == TINY_PNG
     stored = chats.chain(chats.readable((await client.get_chat(outcome.chat_id))["chat"]) or {})[-1]
     assert stored["files"] == [{"type": "image", "url": picture.link.removeprefix(client.base_url)}]
+
+
+async def test_an_image_prefix_asks_for_a_picture_of_what_follows(
+    engine: Engine, owui: OwuiTarget, images_on: None
+) -> None:
+    surface = RecordingSurface()
+    outcome = await engine.handle(message(key(), "!image a green triangle MARKER-img2"), surface)
+    assert outcome.status == "answered", outcome.error
+    assert owui.upstream.image_prompts[-1] == "a green triangle MARKER-img2"
+    assert [picture.data for picture in surface.files] == [TINY_PNG]
+    assert surface.activities == ["Generating an image…"]
