@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` has used (`/proc/PID/stat` utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 class BridgeProcess:
     """Start, watch and stop one bridge process; its output goes to `folder/bridge.log`."""
 
@@ -49,9 +55,7 @@ class BridgeProcess:
             raise RuntimeError(f"the bridge exited with code {self._process.returncode}:\n{self.log_tail()}")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU seconds the process has used (`/proc/PID/stat` utime + stime)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS
+        return cpu_seconds(self.pid)
 
     def peak_rss_mb(self) -> float:
         """The process's peak resident memory (`VmHWM`), in MB."""

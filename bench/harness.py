@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.bridge_process import BridgeProcess, profiled
+from bench.bridge_process import BridgeProcess, cpu_seconds, profiled
 from bench.drivers import DRIVERS, DiscordDriver, Driver
 from bench.linking import link_everyone
 from bench.records import Conversation, Cost, Run
@@ -61,6 +62,8 @@ class _OpenWebUI:
     email: str = ""
     password: str = ""
     fake: FakeOpenWebUI | None = None
+    pid: int | None = None
+    """A real OpenWebUI's process, whose CPU the run reports."""
 
 
 @contextlib.asynccontextmanager
@@ -76,7 +79,7 @@ async def openwebui(upstream: ModelUpstream, real: bool) -> AsyncIterator[_OpenW
     server = RealOpenWebUI(upstream.base_url)
     await asyncio.to_thread(server.start)
     try:
-        yield _OpenWebUI(server.base_url, server.api_key, server.admin_email, server.admin_password)
+        yield _OpenWebUI(server.base_url, server.api_key, server.admin_email, server.admin_password, pid=server.pid)
     finally:
         await asyncio.to_thread(server.stop)
 
@@ -98,7 +101,7 @@ async def run(plan: Plan) -> Run:
                     env |= await link_everyone(plan.platform, driver.user_ids(), owui.fake, database)
                 bridge = BridgeProcess(Path(folder), env)
                 try:
-                    recorded = await _drive(plan, driver, upstream, bridge)
+                    recorded = await _drive(plan, driver, upstream, bridge, owui.pid)
                     if owui.fake is not None:
                         recorded.chat_owners = len({chat["user_id"] for chat in owui.fake.chats.values()})
                     return recorded
@@ -131,12 +134,16 @@ def _bridge_env(owui: _OpenWebUI, driver: Driver, signed_in: bool) -> dict[str, 
     }
 
 
-async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess) -> Run:
+async def _drive(
+    plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess, openwebui_pid: int | None
+) -> Run:
+    """Warm up, ask the N questions at once, wait for the replies; `openwebui_pid`: a real OpenWebUI's."""
     await bridge.start()
     await _until(lambda: _connected(driver), CONNECT_TIMEOUT, bridge, "the bridge to connect")
     await _warm_up(plan, driver, upstream, bridge)
 
     cpu_before, bench_before, started = bridge.cpu_seconds(), time.process_time(), time.monotonic()
+    owui_before = cpu_seconds(openwebui_pid) if openwebui_pid else math.nan
     tags = [f"BENCH-{plan.platform}-{plan.n}-{i:03d}" for i in range(plan.n)]
     async with profiled(bridge.pid, plan.profile):
         handles = await asyncio.gather(
@@ -151,6 +158,7 @@ async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Br
         peak_rss_mb=bridge.peak_rss_mb(),
         bench_cpu_seconds=time.process_time() - bench_before,
         wall_seconds=ended - started,
+        openwebui_cpu_seconds=cpu_seconds(openwebui_pid) - owui_before if openwebui_pid else math.nan,
     )
     conversations = [_conversation(tag, started, handle, driver, upstream) for tag, handle in waiter.items]
     return Run(
@@ -261,6 +269,7 @@ def _conversation(tag: str, asked_at: float, handle: Any, driver: Driver, upstre
     conversation.streamed = driver.streamed(handle)
     if request is not None:
         conversation.upstream_reply = request.reply
+        conversation.model_asked_at = request.received_at
         conversation.first_token_at = request.first_token_at
         conversation.last_token_at = request.last_token_at
         conversation.progress = list(request.progress)

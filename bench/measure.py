@@ -30,6 +30,7 @@ class Figures:
     n: int
     first_text: tuple[float, float, float]  # p50, p95, p99: upstream's first token -> first text visible
     asked_to_text: tuple[float, float]  # p50, p99: the user's message -> first text visible (all causes)
+    asked_to_model: tuple[float, float]  # p50, p99: the user's message -> the model upstream asked
     gap: tuple[float, float]  # median, p95 of the gaps between visible updates of one reply
     lag: tuple[float, float]  # p50, p95 of how far the visible text trails the upstream's at each update
     completion: tuple[float, float]  # p50, p99: upstream's last token -> final text visible
@@ -45,6 +46,7 @@ class Figures:
     refused_for_length: int
     correct: float  # share of replies whose final visible text equals the upstream's
     cpu_seconds: float
+    openwebui_cpu: tuple[float, float]  # a real OpenWebUI's CPU s during the conversations, share (NaN: stand-in)
     peak_rss_mb: float
     cpu_ms_per_token: float
     tokens: int
@@ -64,6 +66,7 @@ def figures(run: Run) -> Figures:
     convs = run.conversations
     first = [c.timeline[0].at - c.first_token_at for c in convs if c.timeline and c.first_token_at is not None]
     waited = [c.timeline[0].at - c.asked_at for c in convs if c.timeline]
+    before_model = [c.model_asked_at - c.asked_at for c in convs if c.model_asked_at is not None]
     gaps = [g for c in convs for g in _gaps(c)]
     lags = [lag for c in convs for lag in _lags(c)]
     completion = [c.timeline[-1].at - c.last_token_at for c in convs if c.timeline and c.last_token_at is not None]
@@ -77,6 +80,7 @@ def figures(run: Run) -> Figures:
         n=run.n,
         first_text=(percentile(first, 50), percentile(first, 95), percentile(first, 99)),
         asked_to_text=(percentile(waited, 50), percentile(waited, 99)),
+        asked_to_model=(percentile(before_model, 50), percentile(before_model, 99)),
         gap=(percentile(gaps, 50), percentile(gaps, 95)),
         lag=(percentile(lags, 50), percentile(lags, 95)),
         completion=(percentile(completion, 50), percentile(completion, 99)),
@@ -92,6 +96,10 @@ def figures(run: Run) -> Figures:
         refused_for_length=run.refused_for_length,
         correct=sum(c.correct for c in convs) / len(convs) if convs else math.nan,
         cpu_seconds=cost.cpu_seconds,
+        openwebui_cpu=(
+            cost.openwebui_cpu_seconds,
+            cost.openwebui_cpu_seconds / cost.wall_seconds if cost.wall_seconds else math.nan,
+        ),
         peak_rss_mb=cost.peak_rss_mb,
         cpu_ms_per_token=1000 * cost.cpu_seconds / tokens if tokens else math.nan,
         tokens=tokens,

@@ -7,6 +7,7 @@ upstream stamp their records with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -30,6 +31,9 @@ class Conversation:
     tag: str
     asked_at: float
     upstream_reply: str | None = None
+    model_asked_at: float | None = None
+    """When the model upstream received the question: everything before it is the bridge's and OpenWebUI's
+    work before the model (the two ways to run a turn differ most there)."""
     first_token_at: float | None = None
     last_token_at: float | None = None
     progress: list[tuple[float, int]] = field(default_factory=list)
@@ -103,6 +107,9 @@ class Cost:
     peak_rss_mb: float
     bench_cpu_seconds: float
     wall_seconds: float
+    openwebui_cpu_seconds: float = math.nan
+    """A real OpenWebUI's CPU seconds during the conversations (NaN for the stand-in, which runs in the
+    benchmark's own process): its server-side work, which the signed-in way makes heavier."""
 
 
 @dataclass(slots=True)

@@ -77,6 +77,11 @@ ROWS: list[Row] = [
         lambda f: f"{_s(f.asked_to_text[0])} / {_s(f.asked_to_text[1])}",
     ),
     Row(
+        "asked → model asked p50 / p99 (s)",
+        "",
+        lambda f: f"{_s(f.asked_to_model[0])} / {_s(f.asked_to_model[1])}",
+    ),
+    Row(
         "gap between updates median / p95 (s)",
         "median ≤ 1.2 at N=1 (Discord)",
         lambda f: f"{_s(f.gap[0])} / {_s(f.gap[1])}",
@@ -121,6 +126,11 @@ ROWS: list[Row] = [
     Row("edits refused for length", "0", lambda f: str(f.refused_for_length), lambda f: f.refused_for_length == 0),
     Row("final texts exact", "100 %", lambda f: f"{f.correct:.0%}", lambda f: f.correct == 1.0),
     Row("bridge CPU s (share of one core)", "", lambda f: f"{f.cpu_seconds:.1f} ({f.bridge_cpu_share:.0%})"),
+    Row(
+        "OpenWebUI CPU s (a real one; share of one core)",
+        "",
+        lambda f: "–" if math.isnan(f.openwebui_cpu[0]) else f"{f.openwebui_cpu[0]:.1f} ({f.openwebui_cpu[1]:.0%})",
+    ),
     Row(
         "bridge peak RSS (MB)",
         "≤ 200 at N=200",

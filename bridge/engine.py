@@ -240,7 +240,10 @@ class Engine:
             )
             turn.user_id, reply.heading = question.user_id, question.heading or message.heading
             context = chats.chain(chat)
-            if question.patch is not None:
+            # a linked person's turn runs with their key, which the service account's socket cannot serve
+            path = self.path if acting() is None else self._pass_through
+            if question.patch is not None and not path.adds_question:
+                # (when OpenWebUI adds it, a turn that fails first writes it with its note: `_close_failed`)
                 await self.client.update_chat(conversation.chat_id, question.patch)
             turn.id = outcome.turn_id = stop.turn_id = await self.store.begin_turn(
                 conversation, message.event_id, turn.user_id, turn.assistant_id, question.parent_id, turn.model
@@ -249,8 +252,6 @@ class Engine:
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
             system_prompt = self.catalog.system_prompt_of(settings)
             body = await self._completion(conversation, context, turn.model, system_prompt, knowledge)
-            # a linked person's turn runs with their key, which the service account's socket cannot serve
-            path = self.path if acting() is None else self._pass_through
             body, drawn = {**body, **assistance.request()}, []
             if not path.runs_pipeline:  # in pass-through OpenWebUI draws nothing: the bridge takes the step
                 body, drawn = await self.generated.draw(body)

@@ -40,6 +40,11 @@ class CompletionPath(Protocol):
     runs_pipeline: bool
     """Whether OpenWebUI runs its whole pipeline for the turn (image generation, titles, tags, follow-ups):
     then the bridge does not take those steps itself."""
+    adds_question: bool
+    """Whether OpenWebUI adds the user's message to the chat itself as the turn starts (the web UI's way: its
+    `insert_chat_turn` writes the question and the empty answer in one go): then the bridge does not write it
+    first, which on a busy OpenWebUI was a whole-chat write (tens of ms at 10 turns at once, up to seconds at
+    50) in every turn's wait for the model."""
 
     def events(self, request: TurnRequest) -> AsyncIterator[CompletionEvent]:
         """The answer's events, as an async generator the engine closes when it stops reading."""
@@ -52,6 +57,7 @@ class PassThrough:
     """OpenWebUI's pass-through stream (no `chat_id`): the only HTTP stream an API key gets."""
 
     runs_pipeline = False
+    adds_question = False
 
     def __init__(self, client: OpenWebUIClient) -> None:
         self.client = client
@@ -67,6 +73,7 @@ class SignedInPath:
     """The web UI's way, as the signed-in service account, over one shared socket."""
 
     runs_pipeline = True
+    adds_question = True
 
     def __init__(self, client: OpenWebUIClient, session: ServiceSession, socket: EventSocket, *, idle: float) -> None:
         self.client = client

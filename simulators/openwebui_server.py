@@ -227,6 +227,11 @@ class RealOpenWebUI:
     ) -> None:
         self.stop()
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     # ---- credentials -------------------------------------------------------------------------------
 
     @property

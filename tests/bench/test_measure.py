@@ -3,8 +3,11 @@ is, and the fair interval the stall target is measured against."""
 
 from __future__ import annotations
 
+import math
+
 from bench.measure import figures
 from bench.records import Bucket, Conversation, Cost, Run, SharedBudget, Visible
+from bench.report import ROWS
 
 SLACK_BUDGET = SharedBudget("Slack chat.update + chat.appendStream", 150, 60.0, [])
 
@@ -85,3 +88,22 @@ def test_a_bucket_s_saved_up_calls_count_in_the_allowance_so_the_share_never_pas
     assert warmed.tokens_at(0.0) == 0.5
     run.budget = SharedBudget("one bucket", 60, 60.0, warmed.calls, [warmed])
     assert figures(run).budget_used == 10 / 10.5
+
+
+def test_the_wait_before_the_model_and_openwebui_s_cpu_are_reported_apart() -> None:
+    """`asked → model asked` is the user's message to the upstream receiving the question (the bridge's and
+    OpenWebUI's work before the model, where the two ways to run a turn differ); a real OpenWebUI's CPU is
+    its own row, and the stand-in (in the benchmark's process) shows none."""
+    early, late = _reply("early", [1.0, 2.0]), _reply("late", [1.5, 2.5])
+    early.model_asked_at, late.model_asked_at = 0.25, 0.75
+    stand_in = _run([early, late])
+    result = figures(stand_in)
+    assert result.asked_to_model == (0.5, 0.745)
+    assert math.isnan(result.openwebui_cpu[0])
+    real = _run([early, late])
+    real.cost.openwebui_cpu_seconds = 10.0
+    assert figures(real).openwebui_cpu == (10.0, 0.25)
+    [before_model] = [row for row in ROWS if row.label.startswith("asked → model asked")]
+    [owui] = [row for row in ROWS if row.label.startswith("OpenWebUI CPU")]
+    assert before_model.value(result) == "0.50 / 0.74"
+    assert owui.value(result) == "–" and owui.value(figures(real)) == "10.0 (25%)"

@@ -78,14 +78,18 @@ def _path(bridge: DiscordBridge) -> SignedInPath:
     return path
 
 
-async def _answer_in_chat(bridge: DiscordBridge, admin: OpenWebUIClient, world: World, thread: SimChannel) -> dict:
-    """The thread's chat's newest assistant message, as OpenWebUI stored it."""
+async def _chat_of(bridge: DiscordBridge, admin: OpenWebUIClient, world: World, thread: SimChannel) -> dict:
+    """The thread's chat, as OpenWebUI stored it."""
     assert bridge.app is not None
     key = ConversationKey("discord", str(world.guild.id), str(world.general.id), str(thread.id))
     chat_id, _ = await bridge.app.core.chat_link(key)
-    chat = (await admin.get_chat(chat_id))["chat"]
-    messages = chat["history"]["messages"]
-    return messages[chat["history"]["currentId"]]
+    return (await admin.get_chat(chat_id))["chat"]
+
+
+async def _answer_in_chat(bridge: DiscordBridge, admin: OpenWebUIClient, world: World, thread: SimChannel) -> dict:
+    """The thread's chat's newest assistant message, as OpenWebUI stored it."""
+    chat = await _chat_of(bridge, admin, world, thread)
+    return chat["history"]["messages"][chat["history"]["currentId"]]
 
 
 async def _reply_in(bridge: DiscordBridge, thread: SimChannel, world: World, text: str) -> str:
@@ -127,6 +131,39 @@ async def test_a_signed_in_turn_streams_into_the_thread_and_openwebui_saves_it(
         == "echo: and once more MARKER-sock1 [markers: MARKER-sock1]"
     )
     assert [m["role"] for m in signed_in.upstream.asked("once more")[-1].messages][-3:] == ["user", "assistant", "user"]
+
+
+async def test_openwebui_adds_the_question_itself_and_the_bridge_writes_no_chat_in_a_turn(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, admin: OpenWebUIClient
+) -> None:
+    """On the web UI's way OpenWebUI writes the question (with the empty answer) as the turn starts, so the
+    bridge's own whole-chat write before each turn is left out (README, Benchmark: it was the larger part of
+    the wait the bridge added under load); the chat keeps the asker's name and its chain of messages."""
+    await signed_in.start()
+    assert signed_in.app is not None
+    client = signed_in.app.engine.client
+    writes: list[str] = []
+    update_chat = client.update_chat
+
+    async def counted(chat_id: str, chat: dict[str, Any]) -> dict[str, Any]:
+        writes.append(chat_id)
+        return await update_chat(chat_id, chat)
+
+    client.update_chat = counted  # type: ignore[method-assign]
+    question = await signed_in.ask(world.general, world.alice, "first zq8one", timeout=90)
+    thread = discord_sim.thread_of(question)
+    assert thread is not None
+    assert await _reply_in(signed_in, thread, world, "second zq8two") == "echo: second zq8two"
+    assert writes == [], "the bridge wrote the chat during a turn OpenWebUI saves itself"
+    chat = await _chat_of(signed_in, admin, world, thread)
+    messages = chat["history"]["messages"]
+    second_answer = messages[chat["history"]["currentId"]]
+    second = messages[second_answer["parentId"]]
+    first_answer = messages[second["parentId"]]
+    first = messages[first_answer["parentId"]]
+    assert [first["content"], second["content"]] == ["first zq8one", "second zq8two"]
+    assert first["name"] == second["name"] == "alice" and first["parentId"] is None
+    assert second["id"] in first_answer["childrenIds"] and second_answer["id"] in second["childrenIds"]
 
 
 async def test_openwebui_status_is_the_progress_line_until_the_answer_starts(
@@ -250,8 +287,8 @@ async def test_the_token_is_renewed_before_it_expires_and_the_socket_keeps_it(
     assert path.socket.connections == 1, "the socket was never dropped for an expired token"
 
 
-async def test_a_wrong_password_is_named_in_the_answer(
-    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, account: OwuiUser
+async def test_a_wrong_password_is_named_in_the_answer_and_the_chat_keeps_the_question(
+    signed_in: DiscordBridge, discord_sim: DiscordSimulator, world: World, account: OwuiUser, admin: OpenWebUIClient
 ) -> None:
     signed_in.sign_in = (account.email, "not-the-password")
     await signed_in.start()
@@ -260,6 +297,12 @@ async def test_a_wrong_password_is_named_in_the_answer(
     assert thread is not None
     [answer] = discord_sim.bot_texts(thread)
     assert "OPENWEBUI_EMAIL and OPENWEBUI_PASSWORD" in answer and "not-the-password" not in answer
+    # OpenWebUI never started the turn, so it never added the question: the bridge wrote it with the note
+    chat = await _chat_of(signed_in, admin, world, thread)
+    note = chat["history"]["messages"].get(chat["history"]["currentId"] or "")
+    assert note is not None, "the chat has no answer with the note"
+    assert note["done"] is True and "OPENWEBUI_EMAIL" in str(note.get("error"))
+    assert chat["history"]["messages"][note["parentId"]]["content"] == "hello"
 
 
 async def test_openwebui_titles_the_chat_after_its_first_turn_only(
