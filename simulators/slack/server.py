@@ -188,14 +188,16 @@ class SlackSimulator:
         """The app id (`api_app_id` in payloads)."""
         return self.ws.app_id
 
-    def use_http(self, events_url: str | None) -> None:
-        """Deliver events and commands as signed POSTs to `events_url`; None goes back to Socket Mode."""
-        self.events_url = events_url
-        if events_url is None:
+    def use_http(self, events_url: str | Sequence[str] | None) -> None:
+        """Deliver events and commands as signed POSTs to `events_url` (several: to each in turn, as a load
+        balancer in front of replicas would); None goes back to Socket Mode."""
+        urls = [events_url] if isinstance(events_url, str) else list(events_url or ())
+        self.events_url = urls[0] if urls else None
+        if not urls:
             self.deliverer.transport = self.socket
         else:
             assert self._session is not None, "start() the simulator first"
-            self.deliverer.transport = HttpDeliverer(self.config, events_url, self.signing_secret, self._session)
+            self.deliverer.transport = HttpDeliverer(self.config, urls, self.signing_secret, self._session)
 
     def set_bot_scopes(self, scopes: set[str]) -> None:
         """Replace the bot token's scopes (e.g. without `files:read`)."""
