@@ -387,14 +387,16 @@ class SlackSimulator:
         *,
         signature: str | None = None,
         timestamp: int | None = None,
+        url: str | None = None,
     ) -> HttpAnswer:
-        """One POST to the events URL outside the retry machinery — to send a bad signature or a stale
-        timestamp (e.g. `timestamp=int(time.time()) - 600`)."""
+        """One POST to the events URL (`url`: one of several given to `use_http`; by default the next in turn)
+        outside the retry machinery — to send a bad signature or a stale timestamp (e.g.
+        `timestamp=int(time.time()) - 600`)."""
         transport = self.deliverer.transport
         if not isinstance(transport, HttpDeliverer):
             raise RuntimeError("call use_http(url) first")
         body, content_type = encode(kind, payload)
-        return await transport.send(transport.signed(body, content_type, signature, timestamp))
+        return await transport.send(transport.signed(body, content_type, signature, timestamp), url)
 
     async def replay_http(self, delivery: Delivery) -> HttpAnswer:
         """Send `delivery`'s last HTTP attempt again, unchanged: same body, timestamp and signature (a captured
