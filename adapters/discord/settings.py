@@ -67,6 +67,12 @@ class DiscordSettings(PlatformSettings):
     def _shard_ids(cls, value: object) -> object:
         return split_ids(value)
 
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _empty_count(cls, value: object) -> object:
+        """`DISCORD_SHARD_COUNT=` (left empty, as in .env.example) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("shard_ids")
     @classmethod
     def _distinct_shard_ids(cls, value: list[int]) -> list[int]:

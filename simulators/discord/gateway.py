@@ -428,10 +428,13 @@ class Gateway:
             assert session.connection is not None
             await session.connection.send({"op": Op.RECONNECT, "d": None})
 
-    async def invalidate_sessions(self, *, resumable: bool) -> None:
-        """Op 9; with ``resumable=False`` the sessions are gone and the bot must IDENTIFY again."""
+    async def invalidate_sessions(self, *, resumable: bool, shard_id: int | None = None) -> None:
+        """Op 9 (to the session of shard ``shard_id`` only, when given); with ``resumable=False`` the sessions
+        are gone and the bot must IDENTIFY again."""
         for session in self.live_sessions():
             assert session.connection is not None
+            if shard_id is not None and (session.shard is None or session.shard[0] != shard_id):
+                continue
             if not resumable:
                 session.resumable = False
             await session.connection.send({"op": Op.INVALID_SESSION, "d": resumable})

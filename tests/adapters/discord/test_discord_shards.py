@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord.settings import DiscordSettings
 from bridge.adapter import platforms
 from bridge.settings import ConfigError, load_settings
 from simulators.discord import DiscordSimulator, SimChannel, SimMessage
@@ -119,6 +120,26 @@ async def test_without_shard_settings_one_connection_gets_every_server(
     assert adapter.client.shard_count is None
 
 
+async def test_one_process_runs_several_shards_and_is_not_ready_while_one_is_down(
+    discord_bridge: DiscordBridge, discord_sim: DiscordSimulator, world: World
+) -> None:
+    """discord.py identifies a process's shards 5 s apart (Discord's one IDENTIFY per 5 s), so this takes ~10 s."""
+    sim = discord_sim
+    adapter = await discord_bridge.start(shard_count=SHARDS, shard_ids=[0, 1])
+    assert adapter.ready() and sorted(s.shard for s in sim.gateway.live_sessions()) == [(0, 2), (1, 2)]
+    for shard in (0, 1):
+        channel = await channel_on_shard(sim, world, shard, f"server {shard}")
+        question = await discord_bridge.ask(channel, world.alice, f"both shards here {shard}")
+        assert answers(sim, question) == [f"echo: both shards here {shard}"]
+
+    await sim.invalidate_session(shard_id=1)  # shard 1 must IDENTIFY again (after 5 s); shard 0 stays connected
+    await sim.wait_until(lambda: not adapter.ready(), 3, "not ready while shard 1 is down")
+    assert [s.shard for s in sim.gateway.live_sessions()] == [(0, 2)]
+    await sim.wait_until(adapter.ready, 10, "ready again once shard 1 is back")
+    question = await discord_bridge.ask(await channel_on_shard(sim, world, 1, "later"), world.alice, "back again")
+    assert answers(sim, question) == ["echo: back again"]
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [
@@ -140,5 +161,22 @@ def test_shard_settings_that_do_not_fit_name_their_variable(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as error:
-        load_settings(None, platforms={name: p.settings for name, p in platforms().items()})
+        load_discord()
     assert str(error.value).startswith(says)
+
+
+def test_shard_settings_left_empty_mean_no_sharding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-x")
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "a-token")
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "")
+    assert load_discord().shards is None
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "3")
+    assert load_discord().shards == ([0, 1, 2], 3), "a count alone: every shard in this process"
+
+
+def load_discord() -> DiscordSettings:
+    settings = load_settings(None, platforms={name: p.settings for name, p in platforms().items()})
+    discord = settings.platforms["discord"]
+    assert isinstance(discord, DiscordSettings)
+    return discord
