@@ -455,28 +455,6 @@ async def test_http_mode_retries_a_slow_ack(slack_sim: SlackSimulator) -> None:
     assert calls == [(None, None), ("1", "http_timeout")]
 
 
-async def test_socket_mode_client_reconnects_after_disconnect(slack_sim: SlackSimulator) -> None:
-    app = bolt_app(slack_sim)
-    mentions: list[str] = []
-
-    @app.event("app_mention")
-    async def on_mention(event: dict[str, Any]) -> None:
-        mentions.append(event["text"])
-
-    @app.event("message")
-    async def on_message() -> None:
-        return None
-
-    async with socket_mode_app(slack_sim, app):
-        first = slack_sim.socket.connections[0]
-        await slack_sim.disconnect_sockets()
-        assert await slack_sim.wait_for(lambda: any(c is not first for c in slack_sim.socket.connections), 5)
-        posted = await slack_sim.user_mentions_app(CHANNEL, ALICE, "after reconnect")
-        assert await posted.acked(3)
-    assert len(slack_sim.calls("apps.connections.open")) == 2
-    assert mentions == [posted.text]
-
-
 def mention_collector(sim: SlackSimulator, into: list[str]) -> AsyncApp:
     """A bolt app that records the text of each mention it is given (and ignores other messages)."""
     app = bolt_app(sim)
@@ -490,6 +468,18 @@ def mention_collector(sim: SlackSimulator, into: list[str]) -> AsyncApp:
         return None
 
     return app
+
+
+async def test_socket_mode_client_reconnects_after_disconnect(slack_sim: SlackSimulator) -> None:
+    mentions: list[str] = []
+    async with socket_mode_app(slack_sim, mention_collector(slack_sim, mentions)):
+        first = slack_sim.socket.connections[0]
+        await slack_sim.disconnect_sockets()
+        assert await slack_sim.wait_for(lambda: any(c is not first for c in slack_sim.socket.connections), 5)
+        posted = await slack_sim.user_mentions_app(CHANNEL, ALICE, "after reconnect")
+        assert await posted.acked(3)
+    assert len(slack_sim.calls("apps.connections.open")) == 2
+    assert mentions == [posted.text]
 
 
 async def test_socket_mode_spreads_envelopes_over_the_apps_connections(slack_sim: SlackSimulator) -> None:

@@ -39,6 +39,21 @@ async def settle(*replicas: SlackBridge) -> None:
             await replica.settle()
 
 
+async def start_connected(replica: SlackBridge) -> None:
+    """Start `replica` in Socket Mode beside the running one: until Slack has both connections."""
+    await replica.start()
+    assert await replica.sim.wait_for(lambda: len(replica.sim.socket.connections) == 2, 5)
+
+
+async def http_endpoints(*replicas: SlackBridge) -> list[str]:
+    """(Re)start each replica in HTTP mode on a port of its own; their events URLs, in that order."""
+    urls = []
+    for replica in replicas:
+        adapter = await replica.restart(mode="http")
+        urls.append(f"http://127.0.0.1:{adapter.http_port}{adapter.settings.http_path}")
+    return urls
+
+
 def answered_once(bridge: SlackBridge, posted: list[UserMessage], question: str) -> None:
     for number, message in enumerate(posted):
         text = f"{question} {number}"
@@ -50,8 +65,7 @@ async def test_socket_mode_replicas_each_hold_a_connection_and_answer_every_even
     slack_bridge: SlackBridge, second_replica: SlackBridge
 ) -> None:
     sim = slack_bridge.sim
-    await second_replica.start()
-    assert await sim.wait_for(lambda: len(sim.socket.connections) == 2, 5)
+    await start_connected(second_replica)
     assert slack_bridge.adapter is not None and slack_bridge.adapter.ready()
     assert second_replica.adapter is not None and second_replica.adapter.ready()
 
@@ -73,8 +87,7 @@ async def test_a_thread_goes_on_whichever_replica_gets_the_next_message(
     slack_bridge: SlackBridge, second_replica: SlackBridge
 ) -> None:
     sim = slack_bridge.sim
-    await second_replica.start()
-    assert await sim.wait_for(lambda: len(sim.socket.connections) == 2, 5)
+    await start_connected(second_replica)
     first = await sim.user_mentions_app(CHANNEL, ALICE, "remember MARKER-shared")
     await settle(slack_bridge, second_replica)
     carriers = {first.deliveries[0].attempts[0].via}
@@ -92,9 +105,7 @@ async def test_http_replicas_behind_a_load_balancer_check_signatures_and_answer_
     slack_bridge: SlackBridge, second_replica: SlackBridge
 ) -> None:
     sim = slack_bridge.sim
-    first = await slack_bridge.restart(mode="http")
-    second = await second_replica.start(mode="http")
-    urls = [f"http://127.0.0.1:{a.http_port}{a.settings.http_path}" for a in (first, second)]
+    urls = await http_endpoints(slack_bridge, second_replica)
     assert urls[0] != urls[1]
     sim.use_http(urls)
     dm = sim.dm_channel(ALICE)
@@ -135,9 +146,7 @@ async def test_a_request_the_balancer_sends_to_a_stopped_replica_is_answered_by_
     slack_bridge: SlackBridge, second_replica: SlackBridge
 ) -> None:
     sim = slack_bridge.sim
-    first = await slack_bridge.restart(mode="http")
-    second = await second_replica.start(mode="http")
-    alive, stopped = (f"http://127.0.0.1:{a.http_port}{a.settings.http_path}" for a in (first, second))
+    alive, stopped = await http_endpoints(slack_bridge, second_replica)
     await second_replica.stop()
     sim.use_http([stopped, alive])  # the balancer has not noticed yet: the next request goes to the stopped one
 
