@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,6 +22,8 @@ DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
 SECTIONS = (OpenWebUISettings, BridgeSettings, *(p.settings for p in platforms().values()))
 KNOWN = {f"{c.model_config.get('env_prefix', '')}{f}".upper() for c in SECTIONS for f in c.model_fields}
+STORE_URL = "BRIDGE_DB_URL"  # the PostgreSQL store's setting (issue 16), known once that store is merged
+REPLICAS = ("bridge-1", "bridge-2")
 
 
 def dockerfile_env() -> dict[str, str]:
@@ -59,6 +62,43 @@ def test_compose_wires_the_bridge_to_openwebui_with_known_settings() -> None:
     assert grace > BridgeSettings.model_fields["shutdown_grace"].default
     named = {v.split(":", 1)[0] for s in services.values() for v in s.get("volumes", [])}
     assert named <= set(COMPOSE["volumes"])
+
+
+def test_the_replicas_profile_runs_two_bridges_on_one_postgresql_with_the_discord_shards_split() -> None:
+    services = COMPOSE["services"]
+    profile = {name for name, service in services.items() if "replicas" in service.get("profiles", [])}
+    assert profile == {"postgres", *REPLICAS}, "the profile adds PostgreSQL and two replicas, nothing else"
+    postgres = services["postgres"]
+    assert postgres["image"] == "postgres:15"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    [(volume, target)] = [v.split(":") for v in postgres["volumes"]]
+    assert target == "/var/lib/postgresql/data" and volume in COMPOSE["volumes"]
+    pg_env = postgres["environment"]
+
+    replicas = [services[name] for name in REPLICAS]
+    shard_ids: list[int] = []
+    for replica in replicas:
+        env = replica["environment"]
+        assert set(env) <= KNOWN | {STORE_URL}
+        url = urlsplit(env[STORE_URL])
+        assert url.scheme == "postgresql" and url.hostname == "postgres" and url.port == 5432
+        assert (url.username, url.password, url.path) == (
+            pg_env["POSTGRES_USER"],
+            pg_env["POSTGRES_PASSWORD"],
+            f"/{pg_env['POSTGRES_DB']}",
+        )
+        assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert env["OPENWEBUI_URL"] == services["bridge"]["environment"]["OPENWEBUI_URL"]
+        assert replica["build"] == services["bridge"]["build"] and replica["env_file"] == services["bridge"]["env_file"]
+        assert float(replica["stop_grace_period"].rstrip("s")) > BridgeSettings.model_fields["shutdown_grace"].default
+        # the image's health check asks the port inside; each replica is reached on its own port outside
+        [port] = replica["ports"]
+        assert port.split(":")[1] == env["BRIDGE_HEALTH_PORT"] == dockerfile_env()["BRIDGE_HEALTH_PORT"]
+        assert int(env["DISCORD_SHARD_COUNT"]) == len(REPLICAS)
+        shard_ids += [int(shard) for shard in env["DISCORD_SHARD_IDS"].split(",")]
+    host_ports = [p.split(":")[0] for s in services.values() for p in s.get("ports", [])]
+    assert len(host_ports) == len(set(host_ports)), "every service on its own host port"
+    assert sorted(shard_ids) == list(range(len(REPLICAS))), "every shard runs in exactly one replica"
 
 
 def test_the_wheel_carries_migrations_and_its_bridge_command_works(tmp_path: Path) -> None:

@@ -91,7 +91,12 @@ class BridgeClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.components = Dispatcher()
         """Where every click on a bridge button goes (`adapters.discord.components`)."""
-        self.gateway_live = False
+        self._connected = False
+
+    @property
+    def gateway_live(self) -> bool:
+        """The gateway connection is up (between a connect or resume and the next disconnect)."""
+        return self._connected
 
     async def setup_hook(self) -> None:
         """Logged in, not yet connected: commands are synced before any can be used, and clicks on the
@@ -101,16 +106,18 @@ class BridgeClient(discord.Client):
         log.info("Discord slash commands synced: %s", ", ".join(f"/{c.name}" for c in synced))
 
     async def on_ready(self) -> None:
-        log.info("Discord: connected as %s to %d server(s)", self.user, len(self.guilds))
+        sharded = self.adapter.settings.shards
+        where = f" on shard(s) {', '.join(map(str, sharded[0]))} of {sharded[1]}" if sharded else ""
+        log.info("Discord: connected as %s to %d server(s)%s", self.user, len(self.guilds), where)
 
     async def on_connect(self) -> None:
-        self.gateway_live = True
+        self._connected = True
 
     async def on_resumed(self) -> None:
-        self.gateway_live = True
+        self._connected = True
 
     async def on_disconnect(self) -> None:
-        self.gateway_live = False
+        self._connected = False
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
@@ -122,6 +129,22 @@ class BridgeClient(discord.Client):
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         if self.adapter.accepting:
             self.adapter.controls.on_reaction(payload)
+
+
+class ShardedBridgeClient(BridgeClient, discord.AutoShardedClient):
+    """The same client running only some of the bot's shards (`DISCORD_SHARD_IDS` of `DISCORD_SHARD_COUNT`),
+    one gateway connection each: Discord sends it the events of the servers on those shards
+    (`(guild_id >> 22) % shard_count`) and direct messages only on shard 0, so processes that run the other
+    shards share the servers without answering anything twice."""
+
+    @property
+    def gateway_live(self) -> bool:
+        """Every shard of this process connected: with one down, its servers would go unanswered.
+
+        discord.py's per-shard state, not the connect/disconnect events: those come without a shard id, so
+        one shard's reconnect would hide another's outage."""
+        shards = self.shards
+        return set(shards) == set(self.shard_ids or ()) and not any(shard.is_closed() for shard in shards.values())
 
 
 class DiscordAdapter:
@@ -138,7 +161,7 @@ class DiscordAdapter:
         self.files = AttachmentFetcher(core.max_file_bytes, settings.api_url)
         self.tasks = BackgroundTasks("Discord")
         self.renames = ThreadRenames()
-        self.client = BridgeClient(self, **client_options)
+        self.client = _client(self, settings, client_options)
         self.commands = SlashCommands(
             core, settings, access=self.access, rates=self.rates, files=self.files, tasks=self.tasks, client=self.client
         )
@@ -328,6 +351,14 @@ class DiscordAdapter:
             await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("Discord: could not answer message %s: %s", message.id, exc)
+
+
+def _client(adapter: DiscordAdapter, settings: DiscordSettings, options: dict[str, Any]) -> BridgeClient:
+    """One connection as before, or this process's shards when `DISCORD_SHARD_COUNT` is set."""
+    if settings.shards is None:
+        return BridgeClient(adapter, **options)
+    shard_ids, shard_count = settings.shards
+    return ShardedBridgeClient(adapter, shard_ids=shard_ids, shard_count=shard_count, **options)
 
 
 def _raise_start_failure(runner: asyncio.Task[None], api_url: str) -> None:

@@ -3,7 +3,9 @@
 One :class:`GatewaySession` per IDENTIFY. A session outlives its socket: dispatches sent while the bot is
 disconnected are kept (with their sequence numbers) and replayed on RESUME, exactly the contract discord.py
 relies on after a dropped connection or an op 7 RECONNECT. Intents chosen at IDENTIFY decide which events a
-session receives and whether message content is blanked.
+session receives and whether message content is blanked. A session that IDENTIFYs with ``shard: [id, count]``
+gets, as on Discord, only the servers of its shard (``(guild_id >> 22) % count == id``: in READY, GUILD_CREATE
+and every server event) and direct messages only on shard 0.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ CLOSE_DECODE_ERROR = 4002
 CLOSE_NOT_AUTHENTICATED = 4003
 CLOSE_AUTHENTICATION_FAILED = 4004
 CLOSE_ALREADY_AUTHENTICATED = 4005
+CLOSE_INVALID_SHARD = 4010
 CLOSE_DISALLOWED_INTENTS = 4014
 
 _RESUME_LOG_SIZE = 2000
@@ -151,6 +154,8 @@ class GatewaySession:
     connection: _Connection | None = None
     resumable: bool = True
     log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_RESUME_LOG_SIZE))
+    shard: tuple[int, int] | None = None
+    """``(shard_id, shard_count)`` from IDENTIFY; None: the session gets every server."""
 
     def wants(self, event: str, *, dm: bool) -> bool:
         needed = _EVENT_INTENTS.get(event)
@@ -158,6 +163,38 @@ class GatewaySession:
             return True
         intent = needed[1] if dm else needed[0]
         return intent is None or bool(self.intents & intent)
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether events of this server (None: outside any, a DM) go to this session's shard."""
+        if self.shard is None:
+            return True
+        shard_id, shard_count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, shard_count) == shard_id
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a server's events: Discord's formula, on the snowflake's timestamp bits."""
+    return (guild_id >> 22) % shard_count
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """The server an event belongs to (GUILD_CREATE is the server itself), None outside any."""
+    guild = data.get("id") if event == "GUILD_CREATE" else data.get("guild_id")
+    return int(guild) if guild else None
+
+
+def _shard(data: dict[str, Any]) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard`` pair, None when absent; ValueError when Discord would refuse it (4010)."""
+    if "shard" not in data:
+        return None
+    value = data["shard"]
+    if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
+        raise ValueError("shard must be [shard_id, shard_count]")
+    if not 0 <= value[0] < value[1]:
+        raise ValueError("shard_id must be at least 0 and below shard_count")
+    return value[0], value[1]
 
 
 @dataclass(frozen=True)
@@ -267,11 +304,16 @@ class Gateway:
         if privileged & ~self._allowed_privileged:
             await connection.ws.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
             return None
+        try:
+            shard = _shard(data)
+        except ValueError:
+            await connection.ws.close(code=CLOSE_INVALID_SHARD, message=b"Invalid shard.")
+            return None
         self.identify_count += 1
-        session = GatewaySession(secrets.token_hex(16), intents, connection=connection)
+        session = GatewaySession(secrets.token_hex(16), intents, connection=connection, shard=shard)
         self.sessions[session.id] = session
         state = self._state
-        my_guilds = [g for g in state.guilds.values() if state.bot.id in g.members]
+        my_guilds = [g for g in state.guilds.values() if state.bot.id in g.members and session.serves(g.id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": payloads.user(state.bot),
@@ -341,13 +383,15 @@ class Gateway:
     async def dispatch(
         self, name: str, data: dict[str, Any], *, dm: bool = False, without_content: dict[str, Any] | None = None
     ) -> int:
-        """Send an event to every live session that asked for it; returns how many sessions got it.
+        """Send an event to every live session that asked for it and whose shard has its server; returns how
+        many sessions got it.
 
         ``without_content`` is the payload for sessions lacking the message-content intent.
         """
         delivered = 0
+        guild = _guild_of(name, data)
         for session in list(self.sessions.values()):
-            if not session.resumable or not session.wants(name, dm=dm):
+            if not session.resumable or not session.wants(name, dm=dm) or not session.serves(guild):
                 continue
             body = data
             if without_content is not None and not session.intents & Intent.MESSAGE_CONTENT:
@@ -384,10 +428,13 @@ class Gateway:
             assert session.connection is not None
             await session.connection.send({"op": Op.RECONNECT, "d": None})
 
-    async def invalidate_sessions(self, *, resumable: bool) -> None:
-        """Op 9; with ``resumable=False`` the sessions are gone and the bot must IDENTIFY again."""
+    async def invalidate_sessions(self, *, resumable: bool, shard_id: int | None = None) -> None:
+        """Op 9 (to the session of shard ``shard_id`` only, when given); with ``resumable=False`` the sessions
+        are gone and the bot must IDENTIFY again."""
         for session in self.live_sessions():
             assert session.connection is not None
+            if shard_id is not None and (session.shard is None or session.shard[0] != shard_id):
+                continue
             if not resumable:
                 session.resumable = False
             await session.connection.send({"op": Op.INVALID_SESSION, "d": resumable})

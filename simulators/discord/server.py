@@ -446,9 +446,9 @@ class DiscordSimulator:
         """Op 7 RECONNECT to every connected session."""
         await self.gateway.send_reconnect()
 
-    async def invalidate_session(self, *, resumable: bool = False) -> None:
-        """Op 9 INVALID_SESSION to every connected session."""
-        await self.gateway.invalidate_sessions(resumable=resumable)
+    async def invalidate_session(self, *, resumable: bool = False, shard_id: int | None = None) -> None:
+        """Op 9 INVALID_SESSION to every connected session, or only to that of shard ``shard_id``."""
+        await self.gateway.invalidate_sessions(resumable=resumable, shard_id=shard_id)
 
     async def drop_connections(self, code: int | None = 4000) -> None:
         """Close gateway sockets (abruptly when ``code`` is None); sessions stay resumable."""

@@ -105,6 +105,7 @@ class SimConfig:
       max_retries: redeliveries of one event after the first attempt (Slack: 3).
       retry_delays: seconds to wait before redelivery n (Slack: ~0, 60, 300; shortened for tests).
       connect_wait: seconds an event waits for a Socket Mode connection before the attempt counts as failed.
+      socket_seed: seeds the random choice of the Socket Mode connection each envelope goes to (several open).
       echo_bot_messages: deliver a `message` event for each message the bot posts (as Slack does when the app
         is subscribed to message.* events); the app must ignore its own messages.
     Slash commands
@@ -126,6 +127,7 @@ class SimConfig:
     max_retries: int = 3
     retry_delays: tuple[float, ...] = (0.0, 1.0, 5.0)
     connect_wait: float = 5.0
+    socket_seed: int = 0
     echo_bot_messages: bool = True
     response_url_uses: int = 5
     response_url_ttl: float = 30 * 60.0

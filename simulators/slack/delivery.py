@@ -33,6 +33,8 @@ class Attempt:
     retry_reason: str
     outcome: str = "pending"
     envelope_id: str | None = None
+    via: str | None = None
+    """What carried it: the Socket Mode connection's name (`socket-1`, ...) or the URL posted to."""
     http_status: int | None = None
     latency: float | None = None
     sent: SignedRequest | None = None

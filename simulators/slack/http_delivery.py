@@ -1,5 +1,8 @@
 """Slack's HTTP delivery: signed POSTs to the app's Request URL, as event JSON or form-encoded commands.
 
+Several URLs stand for a load balancer in front of several app replicas: each request goes to the next one in
+turn, so a retry reaches another replica than the attempt it retries.
+
 Also sends deliberately broken requests (bad signature, stale timestamp) so a test can check the app
 refuses them, replays a captured request byte for byte (as an attacker who saw it could, within the
 timestamp's five minutes), and the `url_verification` handshake Slack performs when the Request URL is set.
@@ -7,8 +10,10 @@ timestamp's five minutes), and the `url_verification` handshake Slack performs w
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -43,13 +48,16 @@ def encode(kind: str, payload: dict[str, Any]) -> tuple[bytes, str]:
 
 
 class HttpDeliverer:
-    """Posts signed requests to `url` with a client session owned by the simulator."""
+    """Posts signed requests to `urls` in turn with a client session owned by the simulator."""
 
-    def __init__(self, config: SimConfig, url: str, signing_secret: str, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, config: SimConfig, urls: Sequence[str], signing_secret: str, session: aiohttp.ClientSession
+    ) -> None:
         self.config = config
-        self.url = url
+        self.urls = tuple(urls)
         self.signing_secret = signing_secret
         self.session = session
+        self._turns = itertools.cycle(self.urls)
 
     def signed(
         self,
@@ -71,10 +79,15 @@ class HttpDeliverer:
         }
         return SignedRequest(body, headers)
 
-    async def send(self, request: SignedRequest) -> HttpAnswer:
-        """POST `request` as it is (also to replay a captured one)."""
+    def next_url(self) -> str:
+        """Where the next request goes (the only URL, or the next replica's)."""
+        return next(self._turns)
+
+    async def send(self, request: SignedRequest, url: str | None = None) -> HttpAnswer:
+        """POST `request` as it is (also to replay a captured one) to `url`, by default the next in turn."""
         timeout = aiohttp.ClientTimeout(total=self.config.ack_timeout)
-        async with self.session.post(self.url, data=request.body, headers=request.headers, timeout=timeout) as resp:
+        target = url or self.next_url()
+        async with self.session.post(target, data=request.body, headers=request.headers, timeout=timeout) as resp:
             return HttpAnswer(resp.status, await resp.text(), resp.content_type)
 
     async def attempt(self, delivery: Delivery, attempt: Attempt) -> None:
@@ -84,8 +97,9 @@ class HttpDeliverer:
         if attempt.retry_num > 0:
             retry_headers = {"X-Slack-Retry-Num": str(attempt.retry_num), "X-Slack-Retry-Reason": attempt.retry_reason}
         attempt.sent = self.signed(body, content_type, extra_headers=retry_headers)
+        attempt.via = self.next_url()
         try:
-            answer = await self.send(attempt.sent)
+            answer = await self.send(attempt.sent, attempt.via)
         except TimeoutError:
             attempt.outcome = "http_timeout"
             return

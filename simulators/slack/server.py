@@ -188,14 +188,16 @@ class SlackSimulator:
         """The app id (`api_app_id` in payloads)."""
         return self.ws.app_id
 
-    def use_http(self, events_url: str | None) -> None:
-        """Deliver events and commands as signed POSTs to `events_url`; None goes back to Socket Mode."""
-        self.events_url = events_url
-        if events_url is None:
+    def use_http(self, events_url: str | Sequence[str] | None) -> None:
+        """Deliver events and commands as signed POSTs to `events_url` (several: to each in turn, as a load
+        balancer in front of replicas would); None goes back to Socket Mode."""
+        urls = [events_url] if isinstance(events_url, str) else list(events_url or ())
+        self.events_url = urls[0] if urls else None
+        if not urls:
             self.deliverer.transport = self.socket
         else:
             assert self._session is not None, "start() the simulator first"
-            self.deliverer.transport = HttpDeliverer(self.config, events_url, self.signing_secret, self._session)
+            self.deliverer.transport = HttpDeliverer(self.config, urls, self.signing_secret, self._session)
 
     def set_bot_scopes(self, scopes: set[str]) -> None:
         """Replace the bot token's scopes (e.g. without `files:read`)."""
@@ -385,14 +387,16 @@ class SlackSimulator:
         *,
         signature: str | None = None,
         timestamp: int | None = None,
+        url: str | None = None,
     ) -> HttpAnswer:
-        """One POST to the events URL outside the retry machinery — to send a bad signature or a stale
-        timestamp (e.g. `timestamp=int(time.time()) - 600`)."""
+        """One POST to the events URL (`url`: one of several given to `use_http`; by default the next in turn)
+        outside the retry machinery — to send a bad signature or a stale timestamp (e.g.
+        `timestamp=int(time.time()) - 600`)."""
         transport = self.deliverer.transport
         if not isinstance(transport, HttpDeliverer):
             raise RuntimeError("call use_http(url) first")
         body, content_type = encode(kind, payload)
-        return await transport.send(transport.signed(body, content_type, signature, timestamp))
+        return await transport.send(transport.signed(body, content_type, signature, timestamp), url)
 
     async def replay_http(self, delivery: Delivery) -> HttpAnswer:
         """Send `delivery`'s last HTTP attempt again, unchanged: same body, timestamp and signature (a captured

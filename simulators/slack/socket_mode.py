@@ -3,13 +3,19 @@
 On connect the server says `hello`; it then sends envelopes (`events_api`, `slash_commands`, `interactive`)
 and expects `{"envelope_id": ...}` back, possibly with a `payload` (a slash command's immediate answer).
 A ticket in the URL is good for one connection, as Slack's are.
+
+An app may hold several connections at once (one per replica, or a new one opened before an old one closes):
+Slack sends each envelope on one of them at random, and an envelope left without an ack is retried on another
+one when there is another. A connection Slack told to `disconnect` gets nothing new while others are open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,11 +29,14 @@ from .delivery import Attempt, Delivery
 
 @dataclass(eq=False)
 class Connection:
-    """One open Socket Mode WebSocket and the frames it carried."""
+    """One open Socket Mode WebSocket and the frames it carried; `name` tells it apart in `Attempt.via`."""
 
     ws: web.WebSocketResponse
+    name: str
     opened_at: float = field(default_factory=time.monotonic)
     received: list[dict[str, Any]] = field(default_factory=list)
+    retiring: bool = False
+    """Told to `disconnect`: the app is replacing it, so envelopes go to its other connections."""
 
 
 class SocketModeServer:
@@ -40,6 +49,8 @@ class SocketModeServer:
         self.tickets: set[str] = set()
         self.connected = asyncio.Event()
         self._acks: dict[str, asyncio.Future[Any]] = {}
+        self._numbers = itertools.count(1)
+        self._pick = random.Random(config.socket_seed)
 
     def issue_url(self, base_ws_url: str) -> str:
         """A fresh single-use URL, as apps.connections.open answers."""
@@ -55,7 +66,7 @@ class SocketModeServer:
         self.tickets.discard(ticket)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        conn = Connection(ws)
+        conn = Connection(ws, f"socket-{next(self._numbers)}")
         self.connections.append(conn)
         self.connected.set()
         try:
@@ -87,13 +98,14 @@ class SocketModeServer:
             future.set_result(data.get("payload"))
 
     async def attempt(self, delivery: Delivery, attempt: Attempt) -> None:
-        """Send one envelope on the newest connection and wait `ack_timeout` for its ack."""
-        conn = await self._connection()
+        """Send one envelope on one of the open connections and wait `ack_timeout` for its ack."""
+        conn = await self._connection(delivery)
         if conn is None:
             attempt.outcome = "no_connection"
             return
         envelope_id = str(uuid.uuid4())
         attempt.envelope_id = envelope_id
+        attempt.via = conn.name
         envelope: dict[str, Any] = {
             "envelope_id": envelope_id,
             "payload": delivery.payload,
@@ -117,6 +129,7 @@ class SocketModeServer:
     async def disconnect_all(self, reason: str = "refresh_requested") -> None:
         """Ask every client to reconnect, as Slack does before recycling a connection."""
         for conn in list(self.connections):
+            conn.retiring = True
             with contextlib.suppress(ConnectionError):
                 await conn.ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-sim"}})
 
@@ -125,11 +138,20 @@ class SocketModeServer:
         for conn in list(self.connections):
             await conn.ws.close()
 
-    async def _connection(self) -> Connection | None:
-        open_conns = [c for c in self.connections if not c.ws.closed]
-        if not open_conns:
+    async def _connection(self, delivery: Delivery) -> Connection | None:
+        """A random open connection, preferring those not retiring and, for a retry, those that have not
+        already left this delivery without an ack; waits `connect_wait` for one when none is open."""
+        if not self._open():
             self.connected.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.connected.wait(), self.config.connect_wait)
-            open_conns = [c for c in self.connections if not c.ws.closed]
-        return open_conns[-1] if open_conns else None
+        candidates = self._open()
+        if not candidates:
+            return None
+        failed = {a.via for a in delivery.attempts if a.outcome not in ("acked", "pending")}
+        for keep in (lambda c: not c.retiring, lambda c: c.name not in failed):
+            candidates = [c for c in candidates if keep(c)] or candidates
+        return self._pick.choice(candidates)
+
+    def _open(self) -> list[Connection]:
+        return [c for c in self.connections if not c.ws.closed]

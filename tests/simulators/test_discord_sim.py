@@ -52,6 +52,26 @@ async def test_client_becomes_ready_and_sees_the_guild(discord_sim: DiscordSimul
         assert [c.route for c in sim.calls()][:2] == ["GET /users/@me", "GET /oauth2/applications/@me"]
 
 
+async def test_a_shard_that_does_not_exist_is_refused_with_4010(discord_sim: DiscordSimulator) -> None:
+    with pytest.raises(discord.ConnectionClosed) as closed:
+        async with running_client(discord_sim, bot_client(shard_id=2, shard_count=2)):
+            pass
+    assert closed.value.code == 4010
+    assert discord_sim.identify_count == 0
+
+
+async def test_a_sharded_session_gets_its_shards_servers_in_ready(discord_sim: DiscordSimulator) -> None:
+    sim = discord_sim
+    guilds = [await sim.create_guild("first")]
+    while len({g.id >> 22 for g in guilds}) < 4:  # ids a millisecond apart fall on both shards of 2
+        sim.advance_clock(0.001)
+        guilds.append(await sim.create_guild("another"))
+    for shard in (0, 1):
+        async with running_client(sim, bot_client(shard_id=shard, shard_count=2)) as client:
+            assert {g.id for g in client.guilds} == {g.id for g in guilds if (g.id >> 22) % 2 == shard}
+    assert [s.shard for s in sim.gateway.sessions.values()] == [(0, 2), (1, 2)]
+
+
 async def test_on_message_sees_content_only_with_the_intent_or_a_mention(
     discord_sim: DiscordSimulator, discord_sim_world: BasicWorld
 ) -> None:

@@ -455,19 +455,24 @@ async def test_http_mode_retries_a_slow_ack(slack_sim: SlackSimulator) -> None:
     assert calls == [(None, None), ("1", "http_timeout")]
 
 
-async def test_socket_mode_client_reconnects_after_disconnect(slack_sim: SlackSimulator) -> None:
-    app = bolt_app(slack_sim)
-    mentions: list[str] = []
+def mention_collector(sim: SlackSimulator, into: list[str]) -> AsyncApp:
+    """A bolt app that records the text of each mention it is given (and ignores other messages)."""
+    app = bolt_app(sim)
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any]) -> None:
-        mentions.append(event["text"])
+        into.append(event["text"])
 
     @app.event("message")
     async def on_message() -> None:
         return None
 
-    async with socket_mode_app(slack_sim, app):
+    return app
+
+
+async def test_socket_mode_client_reconnects_after_disconnect(slack_sim: SlackSimulator) -> None:
+    mentions: list[str] = []
+    async with socket_mode_app(slack_sim, mention_collector(slack_sim, mentions)):
         first = slack_sim.socket.connections[0]
         await slack_sim.disconnect_sockets()
         assert await slack_sim.wait_for(lambda: any(c is not first for c in slack_sim.socket.connections), 5)
@@ -475,6 +480,63 @@ async def test_socket_mode_client_reconnects_after_disconnect(slack_sim: SlackSi
         assert await posted.acked(3)
     assert len(slack_sim.calls("apps.connections.open")) == 2
     assert mentions == [posted.text]
+
+
+async def test_socket_mode_spreads_envelopes_over_the_apps_connections(slack_sim: SlackSimulator) -> None:
+    first: list[str] = []
+    second: list[str] = []
+    async with (
+        socket_mode_app(slack_sim, mention_collector(slack_sim, first)),
+        socket_mode_app(slack_sim, mention_collector(slack_sim, second)),
+    ):
+        assert await slack_sim.wait_for(lambda: len(slack_sim.socket.connections) == 2, 5)
+        posted = [await slack_sim.user_mentions_app(CHANNEL, ALICE, f"spread {n}") for n in range(10)]
+        for message in posted:
+            assert await message.acked(3)
+        assert await slack_sim.wait_for(lambda: len(first) + len(second) == len(posted), 3)
+    assert sorted(first + second) == sorted(m.text for m in posted), "each envelope reached one connection once"
+    assert first and second, "both connections carried events"
+    mentions = [m.deliveries[0] for m in posted]
+    assert {d.attempts[0].via for d in mentions} == {"socket-1", "socket-2"}
+    assert all(len(d.attempts) == 1 for d in mentions)
+
+
+async def test_an_envelope_left_without_ack_is_retried_on_another_connection(slack_sim: SlackSimulator) -> None:
+    """A replica that hangs (its connection open, no ack): Slack retries on another connection."""
+    handled: list[str] = []
+    async with socket_mode_app(slack_sim, mention_collector(slack_sim, handled)), aiohttp.ClientSession() as session:
+        opened = await AsyncWebClient(base_url=slack_sim.api_url).apps_connections_open(app_token=slack_sim.app_token)
+        async with session.ws_connect(str(opened["url"])):  # never acknowledges anything
+            assert await slack_sim.wait_for(lambda: len(slack_sim.socket.connections) == 2, 5)
+            posted = [await slack_sim.user_mentions_app(CHANNEL, ALICE, f"hung {n}") for n in range(6)]
+            for message in posted:
+                assert await message.acked(5)
+    mentions = [m.deliveries[0] for m in posted]
+    retried = [d for d in mentions if len(d.attempts) > 1]
+    assert retried, "some envelopes went to the silent connection"
+    for delivery in retried:
+        assert [(a.retry_num, a.via, a.outcome) for a in delivery.attempts] == [
+            (0, "socket-2", "timeout"),
+            (1, "socket-1", "acked"),
+        ]
+    assert sorted(handled) == sorted(m.text for m in posted), "every mention handled once, retried or not"
+
+
+async def test_a_connection_told_to_disconnect_gets_nothing_new_while_another_is_open(
+    slack_sim: SlackSimulator,
+) -> None:
+    handled: list[str] = []
+    async with socket_mode_app(slack_sim, mention_collector(slack_sim, handled)), aiohttp.ClientSession() as session:
+        opened = await AsyncWebClient(base_url=slack_sim.api_url).apps_connections_open(app_token=slack_sim.app_token)
+        async with session.ws_connect(str(opened["url"])):  # told to disconnect, stays open a while
+            assert await slack_sim.wait_for(lambda: len(slack_sim.socket.connections) == 2, 5)
+            await slack_sim.disconnect_sockets()
+            assert await slack_sim.wait_for(lambda: any(c.name == "socket-3" for c in slack_sim.socket.connections))
+            posted = [await slack_sim.user_mentions_app(CHANNEL, ALICE, f"after refresh {n}") for n in range(6)]
+            for message in posted:
+                assert await message.acked(5)
+    assert [[(a.via, a.outcome) for a in m.deliveries[0].attempts] for m in posted] == [[("socket-3", "acked")]] * 6
+    assert sorted(handled) == sorted(m.text for m in posted)
 
 
 async def test_interactive_payload_reaches_action_listener(slack_sim: SlackSimulator) -> None:
