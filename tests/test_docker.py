@@ -22,7 +22,6 @@ DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
 SECTIONS = (OpenWebUISettings, BridgeSettings, *(p.settings for p in platforms().values()))
 KNOWN = {f"{c.model_config.get('env_prefix', '')}{f}".upper() for c in SECTIONS for f in c.model_fields}
-STORE_URL = "BRIDGE_DB_URL"  # the PostgreSQL store's setting (issue 16), known once that store is merged
 REPLICAS = ("bridge-1", "bridge-2")
 
 
@@ -79,8 +78,8 @@ def test_the_replicas_profile_runs_two_bridges_on_one_postgresql_with_the_discor
     shard_ids: list[int] = []
     for replica in replicas:
         env = replica["environment"]
-        assert set(env) <= KNOWN | {STORE_URL}
-        url = urlsplit(env[STORE_URL])
+        assert set(env) <= KNOWN
+        url = urlsplit(env["BRIDGE_DB_URL"])
         assert url.scheme == "postgresql" and url.hostname == "postgres" and url.port == 5432
         assert (url.username, url.password, url.path) == (
             pg_env["POSTGRES_USER"],
