@@ -69,7 +69,7 @@ class SlackAdapter:
     def __init__(self, core: Core, settings: SlackSettings) -> None:
         self.core = core
         self.settings = settings
-        self.budgets = Budgets()
+        self.budgets = Budgets(shared=core.budgets)
         self.tasks = BackgroundTasks("Slack")
         self.http_port: int | None = None
         self._session: aiohttp.ClientSession | None = None

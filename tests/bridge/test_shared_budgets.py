@@ -1,0 +1,130 @@
+"""Rate budgets shared by replicas (issue 16): the share arithmetic, a budget granting its share, and two
+boards on one real PostgreSQL splitting a budget by demand and taking a dead replica's share back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bridge.pacing import RateBudget
+from bridge.shared_budgets import IDLE_DEMAND, SharedBudgets, fraction
+from bridge.store import Store
+from bridge.store.budget_shares import PostgresBudgetShares
+from simulators.postgres_server import RealPostgres
+
+
+def test_share_follows_demand_idle_replicas_keep_a_floor_and_all_idle_split_evenly() -> None:
+    assert fraction(3, []) == 1.0  # alone: the whole budget
+    assert fraction(30, [10]) == pytest.approx(0.75)
+    assert fraction(10, [30]) == pytest.approx(0.25)
+    assert fraction(0, [0, 0]) == pytest.approx(1 / 3)  # everybody idle: even
+    idle = fraction(0, [20])
+    assert idle == pytest.approx(IDLE_DEMAND / (20 + IDLE_DEMAND)) and idle > 0  # a floor, not nothing
+    assert fraction(20, [0]) + idle == pytest.approx(1)  # the parts add up to the whole budget
+
+
+def test_a_budget_grants_its_share_of_rate_capacity_and_peak() -> None:
+    budget = RateBudget(rate=46, capacity=8, peak=46, reserve=1)
+    budget.share(0.25)
+    assert (budget.rate, budget.capacity, budget.peak) == (11.5, 2, 11)
+    assert budget.available() <= 2  # tokens beyond the new capacity are gone: no burst past the share
+    budget.share(0.05)
+    assert budget.capacity == 2 and budget.peak == 2  # one grant beyond the reserve stays: a first text goes at once
+    budget.retune(23, 23)  # a 429 halved the whole budget: the share applies to what is left
+    assert budget.rate == pytest.approx(23 * 0.05)
+    budget.share(1.0)
+    assert (budget.rate, budget.capacity, budget.peak) == (23, 8, 23)
+    with pytest.raises(ValueError):
+        budget.share(0)
+
+
+async def test_a_larger_share_reaches_a_request_already_waiting() -> None:
+    """A request that waits on a small share's slow refill is granted soon after the share grows, not when
+    the old rate would have let it through."""
+    budget = RateBudget(rate=10, capacity=1)
+    budget.share(0.01)  # one grant every 10 s
+    await budget.acquire()
+    waiting = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    started = time.monotonic()
+    budget.share(1.0)
+    await asyncio.wait_for(waiting, 2)
+    assert time.monotonic() - started < 0.5
+
+
+class _Demand:
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self) -> float:
+        return self.value
+
+
+async def _board(url: str, demand: _Demand, fractions: list[float], ttl: float = 1.0) -> SharedBudgets:
+    board = SharedBudgets(PostgresBudgetShares(url), interval=0.1, ttl=ttl)
+    board.register("slack:T1", demand, fractions.append)
+    return board
+
+
+async def test_two_replicas_split_a_budget_by_demand_and_a_dead_one_gives_its_share_back(
+    postgres: RealPostgres,
+) -> None:
+    url = postgres.create_database()
+    await (await Store.open(url)).close()  # migrated, as the bridge does before it shares anything
+    seen_a: list[float] = []
+    seen_b: list[float] = []
+    a = await _board(url, _Demand(30), seen_a)
+    b = await _board(url, _Demand(10), seen_b)
+    await a.exchange()  # a is alone so far: whole
+    assert a.fraction_of("slack:T1") == 1.0
+    await b.exchange()
+    await a.exchange()
+    assert b.fraction_of("slack:T1") == pytest.approx(0.25)
+    assert a.fraction_of("slack:T1") == pytest.approx(0.75)
+    assert seen_a[-1] == pytest.approx(0.75) and seen_b[-1] == pytest.approx(0.25)  # the budgets were told
+    assert a.round_trip_summary() is not None
+
+    # b dies: it stops exchanging; once its rows are older than the TTL, a has the whole budget again
+    await asyncio.sleep(0.5)
+    await a.exchange()
+    assert a.fraction_of("slack:T1") == pytest.approx(0.75)  # within the TTL b still counts
+    await asyncio.sleep(0.7)
+    await a.exchange()
+    assert a.fraction_of("slack:T1") == 1.0 and seen_a[-1] == 1.0
+
+    # a budget registered while another replica lives starts at an even split, not the whole
+    c = await _board(url, _Demand(0), [])
+    await c.exchange()
+    await a.exchange()
+    late: list[float] = []
+    a.register("discord:bot:global", _Demand(0), late.append)
+    assert late == [0.5]
+    for board in (a, b, c):
+        await board._withdraw()
+
+
+async def test_a_replica_that_stops_withdraws_its_share_at_once(postgres: RealPostgres) -> None:
+    url = postgres.create_database()
+    await (await Store.open(url)).close()
+    a = await _board(url, _Demand(5), [], ttl=30)
+    b = await _board(url, _Demand(5), [], ttl=30)
+    running = asyncio.create_task(b.run())
+    await asyncio.sleep(0.3)
+    await a.exchange()
+    assert a.fraction_of("slack:T1") == pytest.approx(0.5)
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    await a.exchange()
+    assert a.fraction_of("slack:T1") == 1.0  # long before the TTL of 30 s
+    await a._withdraw()
+
+
+async def test_without_postgresql_every_budget_stays_whole() -> None:
+    board = SharedBudgets()
+    told: list[float] = []
+    board.register("discord:bot:global", _Demand(50), told.append)
+    await asyncio.wait_for(board.run(), 1)  # returns at once: nothing to share with
+    assert told == [] and board.fraction_of("discord:bot:global") == 1.0 and not board.shared
