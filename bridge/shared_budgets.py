@@ -2,25 +2,30 @@
 
 Discord allows a bot 50 requests a second and Slack each workspace about 50 `chat.update` a minute, however
 many processes send them. Each adapter keeps its budgets in `RateBudget`s and registers each named limit
-here ("discord:global", "slack:T123") with its *demand*: the replies in progress that draw on it. Every
-`BRIDGE_BUDGET_SYNC_INTERVAL` seconds the board writes this replica's demand for each budget to a table in
-the shared database and reads the others' (`BudgetShares`); each budget then grants
+here ("discord:<bot>:global", "slack:T123") with its *demand*: the replies in progress that draw on it.
+Every `BRIDGE_BUDGET_SYNC_INTERVAL` seconds the board reads the other replicas' rows in a table of the shared
+database and writes its own (`BudgetShares`): per budget, its demand and the share it grants. Its *target* is
 
-    its whole rate * my demand / the demand of every replica alive
+    my demand / the demand of every replica alive
 
-with an idle replica counted as `IDLE_DEMAND` replies, so that a first reply there starts at once from the
-grants its bucket holds, and replicas all idle split evenly. A replica that stops refreshing its rows (it
-died) is left out once they are `BRIDGE_BUDGET_TTL` seconds old: the others take its share back. One
-replica alone, or the SQLite store (one process), keeps the whole budget, as before.
+with an idle replica counted as `IDLE_DEMAND` replies, so that replicas all idle split evenly and one with a
+first reply takes a share at once. The share it grants is its target, but never more than what the others'
+published shares leave free: replicas exchange one at a time (`BudgetShares` serialises them), a replica
+publishes a share no smaller than the one it grants, and it lowers its share before it publishes it, raises
+it only after; so the shares in force never add up to more than the whole, even while demand moves (a share
+given up is taken by the others at their next exchange). The buckets' capacities and per-second peaks
+shrink with their rates (`RateBudget.share`), so bursts add up the same way, and a bucket keeps one grant
+beyond its reserve, so a first text on a replica with a small share goes out at once.
 
-Shares follow demand with a delay of one interval: a replica whose replies just began takes the others'
-spare rate half a second later. That costs a little rate while demand moves, never a burst beyond the
-platform's limit, because the buckets' capacities shrink with their rates (`RateBudget.share`).
+A replica that stops refreshing its rows (it died) is left out once they are `BRIDGE_BUDGET_TTL` seconds
+old: the others take its share back. One that stops cleanly withdraws its rows at once. One replica alone,
+or the SQLite store (one process), keeps the whole budget, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -39,16 +44,30 @@ log = logging.getLogger(__name__)
 IDLE_DEMAND = 0.1
 """The demand an idle replica counts for: a tenth of a reply, next to busy replicas a small share that still
 refills a first text's grant; and when every replica is idle, an even split."""
+LEAST_SHARE = 0.01
+"""The smallest share a replica grants, when the others hold the rest: a budget never stops completely."""
 
-Demands = dict[str, dict[str, float]]
-"""Per budget name, the demand of each live replica (by replica id)."""
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One replica's row for one budget: the replies that want it, and the share it may grant."""
+
+    demand: float
+    share: float
+
+
+Seen = dict[str, dict[str, Row]]
+"""Per budget name, the other live replicas' rows (by replica id)."""
 
 
 class BudgetShares(Protocol):
     """Where replicas see each other's demand: a table in the shared database (`bridge.store.budget_shares`)."""
 
-    async def exchange(self, replica: str, demands: Mapping[str, float], ttl: float) -> Demands:
-        """Write this replica's demand per budget (now) and return every live replica's, this one included."""
+    async def exchange(
+        self, replica: str, names: list[str], ttl: float, decide: Callable[[Seen], Mapping[str, Row]]
+    ) -> None:
+        """One exchange at a time among all replicas: read the other live replicas' rows of the budgets `names`,
+        then write this replica's rows as `decide` makes them from what was read."""
         ...
 
     async def withdraw(self, replica: str) -> None:
@@ -59,9 +78,15 @@ class BudgetShares(Protocol):
 
 
 def fraction(mine: float, others: list[float]) -> float:
-    """This replica's part of a budget, from its demand and the other live replicas' (replies in progress)."""
+    """This replica's target part of a budget, from its demand and the other live replicas' (replies in progress)."""
     weight = max(mine, IDLE_DEMAND)
     return weight / (weight + sum(max(other, IDLE_DEMAND) for other in others))
+
+
+def granted(mine: float, others: list[Row]) -> float:
+    """The share to grant: the target, within what the others' published shares leave free."""
+    free = 1.0 - sum(row.share for row in others)
+    return max(min(fraction(mine, [row.demand for row in others]), free), LEAST_SHARE)
 
 
 @dataclass(slots=True)
@@ -83,7 +108,7 @@ class SharedBudgets:
         self.ttl = ttl
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._budgets: dict[str, _Registered] = {}
-        self._replicas = 1  # live replicas at the last exchange, for a budget registered in between
+        self._wake = asyncio.Event()  # a budget was registered: exchange now rather than at the next interval
         self.round_trips: deque[float] = deque(maxlen=2000)
         """Seconds each exchange with the table took, newest last (the benchmark reports them)."""
         self._failing = False
@@ -94,13 +119,12 @@ class SharedBudgets:
 
     def register(self, name: str, demand: Callable[[], float], apply: Callable[[float], None]) -> None:
         """Share budget `name` with the other replicas: `demand()` says how many replies want it now, and
-        `apply(fraction)` makes the budget grant that part of the platform's limit. Until the next exchange a
-        new budget takes an even part among the replicas seen last, not the whole: they may all start
-        using it at once (a workspace's first messages reach every replica together)."""
+        `apply(fraction)` makes the budget grant that part of the platform's limit. Shared, a new budget grants
+        only `LEAST_SHARE` until its first exchange, which comes at once: the others may hold the whole."""
         entry = self._budgets[name] = _Registered(demand, apply)
-        if self._shares is not None and self._replicas > 1:
-            entry.fraction = 1 / self._replicas
-            apply(entry.fraction)
+        if self._shares is not None:
+            self._set(entry, LEAST_SHARE)
+            self._wake.set()
 
     def fraction_of(self, name: str) -> float:
         entry = self._budgets.get(name)
@@ -112,8 +136,10 @@ class SharedBudgets:
             return
         try:
             while True:
+                self._wake.clear()
                 await self.exchange()
-                await asyncio.sleep(self.interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
         finally:
             summary = self.round_trip_summary()
             if summary:
@@ -126,12 +152,26 @@ class SharedBudgets:
             await self._withdraw()
 
     async def exchange(self) -> None:
-        """One round: publish this replica's demand, read the others', set every budget's share."""
+        """One round: read the others' rows, lower shares that must go down, publish, then raise the others."""
         assert self._shares is not None
-        demands = {name: float(entry.demand()) for name, entry in self._budgets.items()}
+        budgets = dict(self._budgets)
+        raised: dict[str, float] = {}
+
+        def decide(seen: Seen) -> dict[str, Row]:
+            rows = {}
+            for name, entry in budgets.items():
+                demand = float(entry.demand())
+                share = granted(demand, list(seen.get(name, {}).values()))
+                if share < entry.fraction:  # lowered before it is published: the others may take it at once
+                    self._set(entry, share)
+                elif share > entry.fraction:
+                    raised[name] = share
+                rows[name] = Row(demand, share)
+            return rows
+
         started = time.monotonic()
         try:
-            seen = await self._shares.exchange(self.replica, demands, self.ttl)
+            await self._shares.exchange(self.replica, list(budgets), self.ttl, decide)
         except Exception as exc:  # the database is away: keep the shares as they are, and say so once
             if not self._failing:
                 log.warning("cannot share rate budgets with the other replicas (%s); keeping the last shares", exc)
@@ -143,14 +183,13 @@ class SharedBudgets:
         if self._failing:
             log.info("sharing rate budgets with the other replicas again")
             self._failing = False
-        self._replicas = len({replica for rows in seen.values() for replica in rows}) or 1
-        for name, entry in self._budgets.items():
-            rows = seen.get(name, {})
-            others = [demand for replica, demand in rows.items() if replica != self.replica]
-            share = fraction(demands[name], others)
-            if share != entry.fraction:
-                entry.fraction = share
-                entry.apply(share)
+        for name, share in raised.items():  # raised only now that the larger share is published
+            self._set(budgets[name], share)
+
+    @staticmethod
+    def _set(entry: _Registered, share: float) -> None:
+        entry.fraction = share
+        entry.apply(share)
 
     def round_trip_summary(self) -> tuple[float, float] | None:
         """(median, 99th percentile) of the exchanges' round trips in seconds; None before the first."""

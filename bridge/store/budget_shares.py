@@ -3,19 +3,19 @@
 
 It has a connection of its own, asynchronous on the event loop, not the store's thread: an exchange every
 half second must not queue behind a turn's statements, nor a turn behind it. Time is the server's clock
-(`clock_timestamp()`), so replicas on machines whose clocks differ agree on which rows are live. One
-statement per exchange: write this replica's rows, drop rows long dead, read the live rows of the
-budgets it has.
+(`clock_timestamp()`), so replicas on machines whose clocks differ agree on which rows are live. Replicas
+exchange one at a time (a transaction-scoped advisory lock): one reads the others' shares and writes its
+own before the next reads, which is what keeps the shares in force within the whole budget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
 
-from bridge.shared_budgets import Demands
+from bridge.shared_budgets import Row, Seen
 from bridge.store.backends import redact
 
 FORGET_AFTER = 60.0
@@ -39,34 +39,31 @@ class PostgresBudgetShares:
             )
         return self._conn
 
-    async def exchange(self, replica: str, demands: Mapping[str, float], ttl: float) -> Demands:
-        if not demands:
-            return {}
-        names = list(demands)
-        rows = ", ".join(f"(%s, %s, %s, {_NOW})" for _ in names)
-        sql = (
-            "WITH mine AS (INSERT INTO budget_shares (budget, replica, demand, seen_at) VALUES "
-            f"{rows} ON CONFLICT (budget, replica) DO UPDATE SET demand = EXCLUDED.demand, "
-            "seen_at = EXCLUDED.seen_at RETURNING budget, replica, demand), "
-            f"gone AS (DELETE FROM budget_shares WHERE seen_at < {_NOW} - %s) "
-            "SELECT budget, replica, demand FROM mine UNION ALL "
-            "SELECT budget, replica, demand FROM budget_shares "
-            f"WHERE budget = ANY(%s) AND replica <> %s AND seen_at >= {_NOW} - %s"
-        )
-        params: list[Any] = [value for name in names for value in (name, replica, demands[name])]
-        params += [FORGET_AFTER, names, replica, ttl]
+    async def exchange(
+        self, replica: str, names: list[str], ttl: float, decide: Callable[[Seen], Mapping[str, Row]]
+    ) -> None:
+        """In one transaction under an advisory lock, so that replicas exchange one at a time: read the others'
+        live rows, write this replica's (and drop rows long dead)."""
+        if not names:
+            return
         try:
             conn = await self._live()
-            cursor = await conn.execute(sql, params)  # type: ignore[arg-type]  # built from constants only
-            found = await cursor.fetchall()
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_EXCHANGE_LOCK,))
+                cursor = await conn.execute(
+                    "SELECT budget, replica, demand, share FROM budget_shares "
+                    f"WHERE budget = ANY(%s) AND replica <> %s AND seen_at >= {_NOW} - %s",
+                    (names, replica, ttl),
+                )
+                seen: Seen = {}
+                for budget, other, demand, share in await cursor.fetchall():
+                    seen.setdefault(budget, {})[other] = Row(float(demand), float(share))
+                mine = decide(seen)
+                await conn.execute(_WRITE.format(rows=", ".join([_ROW] * len(mine))), _params(replica, mine))
         except psycopg.Error as exc:
             await self.close()  # opened again at the next exchange
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConnectionError(f"the database at {redact(self._url)}: {reason}") from exc
-        seen: Demands = {}
-        for budget, who, demand in found:
-            seen.setdefault(budget, {})[who] = float(demand)
-        return seen
 
     async def withdraw(self, replica: str) -> None:
         conn = await self._live()
@@ -76,3 +73,17 @@ class PostgresBudgetShares:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+
+_EXCHANGE_LOCK = 0x0B0D6E7
+_ROW = f"(%s, %s, %s, %s, {_NOW})"
+_WRITE = (
+    "WITH gone AS (DELETE FROM budget_shares WHERE seen_at < " + _NOW + " - " + str(FORGET_AFTER) + ") "
+    "INSERT INTO budget_shares (budget, replica, demand, share, seen_at) VALUES {rows} "
+    "ON CONFLICT (budget, replica) DO UPDATE SET demand = EXCLUDED.demand, share = EXCLUDED.share, "
+    "seen_at = EXCLUDED.seen_at"
+)
+
+
+def _params(replica: str, rows: Mapping[str, Row]) -> list[Any]:
+    return [value for name, row in rows.items() for value in (name, replica, row.demand, row.share)]

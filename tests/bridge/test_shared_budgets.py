@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bridge.pacing import RateBudget
-from bridge.shared_budgets import IDLE_DEMAND, SharedBudgets, fraction
+from bridge.shared_budgets import IDLE_DEMAND, LEAST_SHARE, Row, SharedBudgets, fraction, granted
 from bridge.store import Store
 from bridge.store.budget_shares import PostgresBudgetShares
 from simulators.postgres_server import RealPostgres
@@ -23,6 +23,13 @@ def test_share_follows_demand_idle_replicas_keep_a_floor_and_all_idle_split_even
     idle = fraction(0, [20])
     assert idle == pytest.approx(IDLE_DEMAND / (20 + IDLE_DEMAND)) and idle > 0  # a floor, not nothing
     assert fraction(20, [0]) + idle == pytest.approx(1)  # the parts add up to the whole budget
+
+
+def test_a_replica_grants_its_target_only_within_what_the_others_leave_free() -> None:
+    assert granted(30, [Row(10, 0.5)]) == pytest.approx(0.5)  # target 0.75, but the other holds half yet
+    assert granted(10, [Row(30, 0.5)]) == pytest.approx(0.25)  # lowering needs nobody
+    assert granted(5, [Row(5, 1.0)]) == LEAST_SHARE  # a newcomer next to a replica that had it all
+    assert granted(5, []) == 1.0
 
 
 def test_a_budget_grants_its_share_of_rate_capacity_and_peak() -> None:
@@ -78,31 +85,38 @@ async def test_two_replicas_split_a_budget_by_demand_and_a_dead_one_gives_its_sh
     seen_b: list[float] = []
     a = await _board(url, _Demand(30), seen_a)
     b = await _board(url, _Demand(10), seen_b)
+    assert seen_a == seen_b == [LEAST_SHARE]  # registered: the least share until the first exchange
+
+    def total() -> float:
+        return a.fraction_of("slack:T1") + b.fraction_of("slack:T1")
+
     await a.exchange()  # a is alone so far: whole
     assert a.fraction_of("slack:T1") == 1.0
-    await b.exchange()
-    await a.exchange()
-    assert b.fraction_of("slack:T1") == pytest.approx(0.25)
+    for board in (b, a, b):  # b comes: a gives up what b's demand calls for, then b takes it
+        await board.exchange()
+        assert total() <= 1.0 + LEAST_SHARE, "the shares in force never exceed the whole (but b's least share)"
     assert a.fraction_of("slack:T1") == pytest.approx(0.75)
+    assert b.fraction_of("slack:T1") == pytest.approx(0.25)
     assert seen_a[-1] == pytest.approx(0.75) and seen_b[-1] == pytest.approx(0.25)  # the budgets were told
     assert a.round_trip_summary() is not None
+
+    # demand moves to b: a lowers first, b raises after; never more than the whole in between
+    a_demand, b_demand = _Demand(10), _Demand(30)
+    a._budgets["slack:T1"].demand, b._budgets["slack:T1"].demand = a_demand, b_demand
+    await b.exchange()
+    assert b.fraction_of("slack:T1") == pytest.approx(0.25)  # its target is 0.75, but a holds 0.75 yet
+    await a.exchange()
+    await b.exchange()
+    assert (a.fraction_of("slack:T1"), b.fraction_of("slack:T1")) == (pytest.approx(0.25), pytest.approx(0.75))
 
     # b dies: it stops exchanging; once its rows are older than the TTL, a has the whole budget again
     await asyncio.sleep(0.5)
     await a.exchange()
-    assert a.fraction_of("slack:T1") == pytest.approx(0.75)  # within the TTL b still counts
+    assert a.fraction_of("slack:T1") == pytest.approx(0.25)  # within the TTL b still counts
     await asyncio.sleep(0.7)
     await a.exchange()
     assert a.fraction_of("slack:T1") == 1.0 and seen_a[-1] == 1.0
-
-    # a budget registered while another replica lives starts at an even split, not the whole
-    c = await _board(url, _Demand(0), [])
-    await c.exchange()
-    await a.exchange()
-    late: list[float] = []
-    a.register("discord:bot:global", _Demand(0), late.append)
-    assert late == [0.5]
-    for board in (a, b, c):
+    for board in (a, b):
         await board._withdraw()
 
 
@@ -111,10 +125,12 @@ async def test_a_replica_that_stops_withdraws_its_share_at_once(postgres: RealPo
     await (await Store.open(url)).close()
     a = await _board(url, _Demand(5), [], ttl=30)
     b = await _board(url, _Demand(5), [], ttl=30)
+    await a.exchange()
     running = asyncio.create_task(b.run())
     await asyncio.sleep(0.3)
     await a.exchange()
-    assert a.fraction_of("slack:T1") == pytest.approx(0.5)
+    await asyncio.sleep(0.3)
+    assert a.fraction_of("slack:T1") == pytest.approx(0.5) == b.fraction_of("slack:T1")
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     await a.exchange()
