@@ -113,10 +113,6 @@ class SharedBudgets:
         """Seconds each exchange with the table took, newest last (the benchmark reports them)."""
         self._failing = False
 
-    @property
-    def shared(self) -> bool:
-        return self._shares is not None
-
     def register(self, name: str, demand: Callable[[], float], apply: Callable[[float], None]) -> None:
         """Share budget `name` with the other replicas: `demand()` says how many replies want it now, and
         `apply(fraction)` makes the budget grant that part of the platform's limit. Shared, a new budget grants
@@ -155,6 +151,8 @@ class SharedBudgets:
         """One round: read the others' rows, lower shares that must go down, publish, then raise the others."""
         assert self._shares is not None
         budgets = dict(self._budgets)
+        if not budgets:  # nothing to share yet (an adapter registers its budgets as it starts)
+            return
         raised: dict[str, float] = {}
 
         def decide(seen: Seen) -> dict[str, Row]:

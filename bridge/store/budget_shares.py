@@ -44,8 +44,6 @@ class PostgresBudgetShares:
     ) -> None:
         """In one transaction under an advisory lock, so that replicas exchange one at a time: read the others'
         live rows, write this replica's (and drop rows long dead)."""
-        if not names:
-            return
         try:
             conn = await self._live()
             async with conn.transaction():

@@ -143,4 +143,33 @@ async def test_without_postgresql_every_budget_stays_whole() -> None:
     told: list[float] = []
     board.register("discord:bot:global", _Demand(50), told.append)
     await asyncio.wait_for(board.run(), 1)  # returns at once: nothing to share with
-    assert told == [] and board.fraction_of("discord:bot:global") == 1.0 and not board.shared
+    assert told == [] and board.fraction_of("discord:bot:global") == 1.0
+
+
+async def test_a_budget_registered_while_the_board_runs_is_shared_at_once(postgres: RealPostgres) -> None:
+    """Slack registers a workspace when it first talks to it: its first exchange does not wait for the interval."""
+    url = postgres.create_database()
+    await (await Store.open(url)).close()
+    board = SharedBudgets(PostgresBudgetShares(url), interval=30, ttl=60)
+    running = asyncio.create_task(board.run())
+    try:
+        await asyncio.sleep(0.2)  # its first exchange had nothing to share
+        told: list[float] = []
+        board.register("slack:T9", _Demand(1), told.append)
+        await asyncio.sleep(0.5)
+        assert told == [LEAST_SHARE, 1.0]  # alone: whole, long before the 30 s interval
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_database_away_keeps_the_shares_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
+    board = SharedBudgets(PostgresBudgetShares("postgresql://nobody:s3cret@127.0.0.1:9/none", connect_timeout=1))
+    told: list[float] = []
+    board.register("discord:bot:global", _Demand(3), told.append)
+    await board.exchange()
+    await board.exchange()
+    assert told == [LEAST_SHARE] and board.round_trip_summary() is None
+    warnings = [r for r in caplog.records if "cannot share rate budgets" in r.getMessage()]
+    assert len(warnings) == 1 and "127.0.0.1:9" in warnings[0].getMessage()
+    assert "s3cret" not in caplog.text  # the password never reaches the log
