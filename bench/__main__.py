@@ -6,6 +6,7 @@ python -m bench --platform discord --n 1 10 --json results.json
 python -m bench --platform discord --n 20 50 --hidden-limits   # Discord with limits its headers do not announce
 python -m bench --mode signed-in --n 10 50   # turns the web UI's way (signed in, socket), on a real OpenWebUI
 python -m bench --n 10 50 --linked   # each N twice: the service account, then every person linked (issue 12)
+python -m bench --n 50 --replicas 2  # each N twice on one PostgreSQL: one bridge process, then two (issue 16)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from bench.harness import Plan, run
 from bench.measure import Figures, figures
 from bench.profile import summary
-from bench.report import linking_cost, misses, table, warnings
+from bench.report import linking_cost, misses, replicas_cost, table, warnings
 
 FULL_N = (1, 10, 50, 200)
 QUICK_N = (1, 10)
@@ -55,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run each N twice, the second time with every person linked to an OpenWebUI user of their own",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        help="run each N twice on one real PostgreSQL: one bridge process, then this many sharing the rate budgets",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--profile", type=Path, help="record the bridge with py-spy into this folder, summarise")
     return parser
@@ -81,11 +87,12 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
     results: list[Figures] = []
     for name in args.platform:
         for n in sizes:
-            for linked in (False, True) if args.linked else (False,):
+            for linked, replicas in _variants(args):
                 profile = None
                 if args.profile:
                     args.profile.mkdir(parents=True, exist_ok=True)
-                    profile = args.profile.resolve() / f"{name}-{n}{'-linked' if linked else ''}.txt"
+                    variant = ("-linked" if linked else "") + (f"-x{replicas}" if replicas else "")
+                    profile = args.profile.resolve() / f"{name}-{n}{variant}.txt"
                 plan = Plan(
                     name,
                     n,
@@ -98,6 +105,7 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
                     hidden_limits=args.hidden_limits and name == "discord",
                     mode=args.mode,
                     linked=linked,
+                    replicas=replicas,
                 )
                 began = time.monotonic()
                 result = figures(await run(plan))
@@ -106,11 +114,21 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
     return results
 
 
+def _variants(args: argparse.Namespace) -> list[tuple[bool, int]]:
+    """(linked, replicas) of each run of one N: `--linked` adds a linked run, `--replicas` one process on
+    PostgreSQL and then that many."""
+    if args.replicas:
+        return [(False, 1), (False, args.replicas)]
+    return [(False, 0), (True, 0)] if args.linked else [(False, 0)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.linked and args.real_openwebui:
         parser.error("--linked links the stand-in's users; it does not run with --real-openwebui")
+    if args.replicas is not None and (args.replicas < 2 or args.linked):
+        parser.error("--replicas takes 2 or more, and does not run with --linked")
     results = asyncio.run(_main(args))
     chars = args.reply_chars or (600 if args.quick else 3000)
     stand_in = "a real OpenWebUI" if args.real_openwebui or args.mode == "signed-in" else "the OpenWebUI stand-in"
@@ -125,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.platform:
         print(table(name, [f for f in results if f.platform == name]) + "\n")
     for line in linking_cost(results):
+        print(line)
+    for line in replicas_cost(results):
         print(line)
     for line in warnings(results):
         print(f"warning: {line}")

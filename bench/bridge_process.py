@@ -1,7 +1,8 @@
 """The bridge as a process of its own (`python -m bridge run`), so its CPU time and memory are its alone.
 
 Settings go in through the environment only: the process runs in an empty folder (no `.env` is read)
-and inherits none of the caller's `OPENWEBUI_*`, `BRIDGE_*`, `DISCORD_*` or `SLACK_*` variables.
+and inherits none of the caller's `OPENWEBUI_*`, `BRIDGE_*`, `DISCORD_*` or `SLACK_*` variables. `--replicas`
+runs several (`BridgeReplicas`) on one PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -106,3 +108,53 @@ async def profiled(pid: int, output: Path | None) -> AsyncIterator[None]:
         except TimeoutError:
             spy_process.kill()
             await spy_process.wait()
+
+
+class BridgeReplicas:
+    """Several bridge processes on one database, started, watched and stopped together (`--replicas`), each in
+    a folder of its own (`folder/replica-N`). Their CPU time is summed, their peak memory is the largest."""
+
+    def __init__(self, folder: Path, env: dict[str, str], count: int) -> None:
+        self.processes = []
+        for index in range(count):
+            own = folder / f"replica-{index}"
+            own.mkdir(parents=True, exist_ok=True)
+            self.processes.append(BridgeProcess(own, env))
+
+    @property
+    def pid(self) -> int:
+        """The first replica's (the one `--profile` records)."""
+        return self.processes[0].pid
+
+    async def start(self) -> None:
+        for process in self.processes:
+            await process.start()
+
+    def check_alive(self) -> None:
+        for process in self.processes:
+            process.check_alive()
+
+    def cpu_seconds(self) -> float:
+        return sum(process.cpu_seconds() for process in self.processes)
+
+    def peak_rss_mb(self) -> float:
+        return max(process.peak_rss_mb() for process in self.processes)
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        await asyncio.gather(*(process.stop(timeout) for process in self.processes))
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(f"[replica {i}]\n{p.log_tail(lines)}" for i, p in enumerate(self.processes))
+
+    def budget_round_trips(self) -> list[tuple[float, float]]:
+        """Each replica's (median, p99) round trip of its budget exchanges in ms, from the line its log ends with."""
+        found = []
+        for process in self.processes:
+            text = process.log_path.read_text(errors="replace") if process.log_path.exists() else ""
+            match = _ROUND_TRIP.search(text)
+            if match:
+                found.append((float(match.group(1)), float(match.group(2))))
+        return found
+
+
+_ROUND_TRIP = re.compile(r"budget board: \d+ exchanges, round trip median ([\d.]+) ms, p99 ([\d.]+) ms")

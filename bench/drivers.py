@@ -62,6 +62,7 @@ class Driver(Protocol):
     async def stop(self) -> None: ...
     def bridge_env(self) -> dict[str, str]: ...
     async def wait_connected(self, timeout: float) -> None: ...
+    def connections(self) -> int: ...
     async def prepare(self, n: int) -> None: ...
     def user_ids(self) -> list[str]: ...
     async def ask(self, index: int, text: str) -> object: ...
@@ -109,6 +110,10 @@ class DiscordDriver:
 
     async def wait_connected(self, timeout: float) -> None:
         await self.sim.wait_for_bot_connected(timeout)
+
+    def connections(self) -> int:
+        """Live gateway sessions: one per bridge process (each gets every message; the store picks who answers)."""
+        return len(self.sim.gateway.live_sessions())
 
     async def prepare(self, n: int) -> None:
         for i in range(len(self._channels), min(n, MAX_CHANNELS)):
@@ -202,6 +207,10 @@ class SlackDriver:
 
     async def wait_connected(self, timeout: float) -> None:
         await self.sim.wait_socket_connected(timeout)
+
+    def connections(self) -> int:
+        """Open Socket Mode connections: one per bridge process."""
+        return len(self.sim.socket.connections)
 
     async def prepare(self, n: int) -> None:
         for i in range(len(self._users), n):

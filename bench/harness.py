@@ -2,6 +2,8 @@
 
 The upstream, the stand-in and the simulator run in this process, on this event loop, so every record
 they keep is on one `time.monotonic()` clock; the bridge runs in its own process (`BridgeProcess`).
+With `replicas` the bridge runs as that many processes on one real PostgreSQL (`--replicas`), and the
+replicas share the platforms' rate budgets (README "Several replicas: shared rate budgets").
 A run waits until every reply shows the upstream's whole text, or nothing changes for `QUIET` seconds
 after the upstream finished, or until its time cap; what was seen by then is what gets measured.
 """
@@ -18,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.bridge_process import BridgeProcess, cpu_seconds, profiled
+from bench.bridge_process import BridgeProcess, BridgeReplicas, cpu_seconds, profiled
 from bench.drivers import DRIVERS, DiscordDriver, Driver
 from bench.linking import link_everyone
 from bench.records import Conversation, Cost, Run
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.postgres_server import RealPostgres
+
+Bridge = BridgeProcess | BridgeReplicas
 
 QUIET = 20.0
 """Seconds without a visible change in any reply, after every upstream finished, before waiting stops."""
@@ -53,6 +58,8 @@ class Plan:
     sign-in and no socket)."""
     linked: bool = False
     """Every person linked to an OpenWebUI user of their own, policy `linked` (`bench.linking`)."""
+    replicas: int = 0
+    """0: one bridge process on its SQLite file (the default); else this many processes on one PostgreSQL."""
 
 
 @dataclass(slots=True)
@@ -99,19 +106,39 @@ async def run(plan: Plan) -> Run:
                     assert owui.fake is not None, "--linked runs on the OpenWebUI stand-in only"
                     database = Path(folder) / "data" / "bridge.db"
                     env |= await link_everyone(plan.platform, driver.user_ids(), owui.fake, database)
-                bridge = BridgeProcess(Path(folder), env)
-                try:
-                    recorded = await _drive(plan, driver, upstream, bridge, owui.pid)
-                    if owui.fake is not None:
-                        recorded.chat_owners = len({chat["user_id"] for chat in owui.fake.chats.values()})
+                async with _database(plan) as url:
+                    bridge: Bridge = BridgeProcess(Path(folder), env)
+                    if url:  # each replica logs its exchanges' round trips (at INFO) when it stops
+                        replicated = env | {"BRIDGE_DB_URL": url, "BRIDGE_LOG_LEVEL": "INFO"}
+                        bridge = BridgeReplicas(Path(folder), replicated, plan.replicas)
+                    try:
+                        recorded = await _drive(plan, driver, upstream, bridge, owui.pid)
+                        if owui.fake is not None:
+                            recorded.chat_owners = len({chat["user_id"] for chat in owui.fake.chats.values()})
+                    except BaseException:
+                        print(f"--- bridge log tail ({plan.platform}, N={plan.n}) ---\n{bridge.log_tail()}")
+                        raise
+                    finally:
+                        await bridge.stop()
+                    if isinstance(bridge, BridgeReplicas):
+                        recorded.budget_round_trips = bridge.budget_round_trips()
                     return recorded
-                except BaseException:
-                    print(f"--- bridge log tail ({plan.platform}, N={plan.n}) ---\n{bridge.log_tail()}")
-                    raise
-                finally:
-                    await bridge.stop()
         finally:
             await driver.stop()
+
+
+@contextlib.asynccontextmanager
+async def _database(plan: Plan) -> AsyncIterator[str]:
+    """A fresh database on a real PostgreSQL for `plan.replicas` (its URL), or "" for the SQLite default."""
+    if not plan.replicas:
+        yield ""
+        return
+    server = RealPostgres()
+    await asyncio.to_thread(server.start)
+    try:
+        yield await asyncio.to_thread(server.create_database, "bench")
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 def _driver(plan: Plan) -> Driver:
@@ -135,11 +162,11 @@ def _bridge_env(owui: _OpenWebUI, driver: Driver, signed_in: bool) -> dict[str, 
 
 
 async def _drive(
-    plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess, openwebui_pid: int | None
+    plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Bridge, openwebui_pid: int | None
 ) -> Run:
     """Warm up, ask the N questions at once, wait for the replies; `openwebui_pid`: a real OpenWebUI's."""
     await bridge.start()
-    await _until(lambda: _connected(driver), CONNECT_TIMEOUT, bridge, "the bridge to connect")
+    await _until(lambda: _connected(driver, max(plan.replicas, 1)), CONNECT_TIMEOUT, bridge, "the bridge to connect")
     await _warm_up(plan, driver, upstream, bridge)
 
     cpu_before, bench_before, started = bridge.cpu_seconds(), time.process_time(), time.monotonic()
@@ -175,18 +202,20 @@ async def _drive(
         timed_out=timed_out,
         hidden_limits=plan.hidden_limits,
         linked=plan.linked,
+        replicas=plan.replicas,
     )
 
 
-async def _connected(driver: Driver) -> bool:
+async def _connected(driver: Driver, processes: int) -> bool:
+    """Every bridge process has connected to the platform."""
     try:
         await driver.wait_connected(0.2)
     except TimeoutError:
         return False
-    return True
+    return driver.connections() >= processes
 
 
-async def _until(check: Any, timeout: float, bridge: BridgeProcess, what: str) -> None:
+async def _until(check: Any, timeout: float, bridge: Bridge, what: str) -> None:
     """Poll the async `check` until true, failing early (with the log) if the bridge dies."""
     deadline = time.monotonic() + timeout
     while not await check():
@@ -196,7 +225,7 @@ async def _until(check: Any, timeout: float, bridge: BridgeProcess, what: str) -
         await asyncio.sleep(0.1)
 
 
-async def _warm_up(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: BridgeProcess) -> None:
+async def _warm_up(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Bridge) -> None:
     """One short exchange before measuring, so first-use costs (connections, lazy imports) are not counted
     as the streaming path's; then a pause so the budgets it used are full again."""
     tag = f"WARMUP-{plan.platform}"
@@ -235,7 +264,7 @@ class _Waiter:
         finished = request is not None and request.reply == self.expected
         return finished and bool(timeline) and timeline[-1].text == self.expected, finished, len(timeline)
 
-    async def wait(self, cap: float, bridge: BridgeProcess) -> bool:
+    async def wait(self, cap: float, bridge: Bridge) -> bool:
         """True when every reply is done (or given up after `QUIET`), False when `cap` passed first."""
         deadline = time.monotonic() + cap
         pending = list(self.items)

@@ -35,6 +35,7 @@ class Figures:
     lag: tuple[float, float]  # p50, p95 of how far the visible text trails the upstream's at each update
     completion: tuple[float, float]  # p50, p99: upstream's last token -> final text visible
     updates: tuple[int, int]  # max, min visible updates per reply, every reply (first and final text included)
+    updates_mean: float  # visible updates per reply, on average
     longest_stall: float  # the longest a reply showed nothing new, from its first text to its final text
     fair_interval: float  # seconds between two updates of each reply if the budget were shared evenly
     messages: tuple[int, float]  # max, mean messages a reply took
@@ -56,10 +57,14 @@ class Figures:
     unfinished: int
     hidden_limits: bool = False  # Discord's posts and edits also shared a budget no header announces
     linked: bool = False  # every person acted as an OpenWebUI user of their own (`--linked`)
+    replicas: int = 0  # bridge processes on one PostgreSQL (`--replicas`; 0: one on SQLite)
+    budget_round_trip: tuple[float, float] = (math.nan, math.nan)
+    """median, p99 of the replicas' rate-budget exchanges (ms; the slowest replica's of each)"""
 
     @property
     def label(self) -> str:
-        return f"N={self.n}" + (" linked" if self.linked else "")
+        replicas = f" {self.replicas} replica{'s' if self.replicas > 1 else ''}" if self.replicas else ""
+        return f"N={self.n}" + (" linked" if self.linked else "") + replicas
 
 
 def figures(run: Run) -> Figures:
@@ -85,6 +90,7 @@ def figures(run: Run) -> Figures:
         lag=(percentile(lags, 50), percentile(lags, 95)),
         completion=(percentile(completion, 50), percentile(completion, 99)),
         updates=(max(counts, default=0), min(counts, default=0)),
+        updates_mean=sum(counts) / len(counts) if counts else math.nan,
         longest_stall=max((stall for c in convs for stall in _stalls(c)), default=math.nan),
         fair_interval=fair_interval(run.budget, convs),
         messages=(max(messages, default=0), sum(messages) / len(messages) if messages else math.nan),
@@ -109,6 +115,11 @@ def figures(run: Run) -> Figures:
         unfinished=sum(not c.correct for c in convs),
         hidden_limits=run.hidden_limits,
         linked=run.linked,
+        replicas=run.replicas,
+        budget_round_trip=(
+            max((trip[0] for trip in run.budget_round_trips), default=math.nan),
+            max((trip[1] for trip in run.budget_round_trips), default=math.nan),
+        ),
     )
 
 

@@ -129,6 +129,10 @@ class Run:
     timed_out: bool
     hidden_limits: bool = False
     linked: bool = False
+    replicas: int = 0
+    """Bridge processes on one PostgreSQL (0: one on its SQLite file)."""
+    budget_round_trips: list[tuple[float, float]] = field(default_factory=list)
+    """Each replica's (median, p99) round trip of its rate-budget exchanges, in ms, as it logged them."""
     chat_owners: int = 0
     """OpenWebUI users whose history holds the run's chats (the stand-in's records; 0 on a real OpenWebUI)."""
     notes: list[str] = field(default_factory=list)

@@ -185,6 +185,34 @@ def linking_cost(runs: list[Figures]) -> list[str]:
     return lines
 
 
+REPLICA_UPDATES_WITHIN = 0.10
+"""Issue 16: with several replicas, updates per reply within 10 % of one process (and no more 429s)."""
+
+
+def _trip(f: Figures) -> str:
+    return f"{f.budget_round_trip[0]:.1f} / {f.budget_round_trip[1]:.1f}"
+
+
+def replicas_cost(runs: list[Figures]) -> list[str]:
+    """Per platform and N, the replicas' run against one process on the same PostgreSQL: 429s, updates per reply
+    (ratio), final texts exact, and the rate-budget exchange's round trip; ✓/✗ for issue 16's targets."""
+    lines = []
+    for one in sorted((f for f in runs if f.replicas == 1), key=lambda f: (f.platform, f.n)):
+        for many in sorted(
+            (f for f in runs if f.replicas > 1 and (f.platform, f.n) == (one.platform, one.n)), key=lambda f: f.replicas
+        ):
+            ratio = many.updates_mean / one.updates_mean if one.updates_mean else math.nan
+            met = many.count_429 <= one.count_429 and abs(ratio - 1) <= REPLICA_UPDATES_WITHIN
+            lines.append(
+                f"{one.platform} N={one.n}, {many.replicas} replicas / 1: 429s {many.count_429} / {one.count_429}, "
+                f"updates per reply {many.updates_mean:.2f} / {one.updates_mean:.2f} (ratio {ratio:.2f}), "
+                f"final texts exact {many.correct:.0%} / {one.correct:.0%}, budget exchange round trip median / p99 "
+                f"{_trip(many)} ms (1 replica: {_trip(one)} ms)"
+                f" {'✓' if met else '✗'}"
+            )
+    return lines
+
+
 def misses(runs: list[Figures]) -> list[str]:
     """One line per missed target: platform, N, figure."""
     found = []

@@ -15,7 +15,10 @@ from bridge.identity.vault import KeyVault
 from bridge.intake import FileIntake
 from bridge.openwebui import OpenWebUIClient
 from bridge.settings import Settings
+from bridge.shared_budgets import SharedBudgets
 from bridge.store import Store
+from bridge.store.backends import is_server_url
+from bridge.store.budget_shares import PostgresBudgetShares
 from bridge.store.identities import IdentityStore
 from bridge.turn_paths import completion_path
 
@@ -62,7 +65,16 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         path=completion_path(settings.openwebui, client),
     )
     identities = make_identities(settings, client, store)
-    return App(settings, client, store, catalog, engine, Core(engine, catalog, identities))
+    return App(settings, client, store, catalog, engine, Core(engine, catalog, identities, make_budgets(settings)))
+
+
+def make_budgets(settings: Settings) -> SharedBudgets:
+    """Rate budgets shared with the other replicas through the PostgreSQL store; on SQLite (one process) every
+    budget stays whole."""
+    bridge = settings.bridge
+    database = bridge.database
+    shares = PostgresBudgetShares(database) if isinstance(database, str) and is_server_url(database) else None
+    return SharedBudgets(shares, interval=bridge.budget_sync_interval, ttl=bridge.budget_ttl)
 
 
 def make_identities(settings: Settings, client: OpenWebUIClient, store: Store) -> Identities | None:

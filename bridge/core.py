@@ -22,13 +22,20 @@ from bridge.messages import Attachment, ConversationKey, IncomingMessage
 from bridge.openwebui import FEATURES, KnowledgeBase, Model, Prompt, Tool, errors
 from bridge.openwebui.acting import acting_as
 from bridge.outcomes import TurnOutcome, TurnStatus
+from bridge.shared_budgets import SharedBudgets
 from bridge.surface import ReplySurface
 
 
 class Core:
     """What every adapter of the process shares."""
 
-    def __init__(self, engine: Engine, catalog: Catalog, identities: Identities | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        identities: Identities | None = None,
+        budgets: SharedBudgets | None = None,
+    ) -> None:
         self._engine = engine
         self._catalog = catalog
         self._identities = identities
@@ -40,6 +47,8 @@ class Core:
             engine, run=lambda message, surface, branch: self.handle(message, surface, branch=branch)
         )
         """Stop, Regenerate, 👍/👎 and edited questions (`bridge.answer_controls`)."""
+        self.budgets = budgets or SharedBudgets()
+        """Where adapters register the platform limits every replica shares (`bridge.shared_budgets`)."""
 
     # --- turns ----------------------------------------------------------------------------------
 
@@ -83,6 +92,10 @@ class Core:
         claims the message's own `event_id`, so a message claimed here before it is handled needs a key
         of its own."""
         return await self._engine.store.claim_event(platform, event_id)
+
+    def turns_in_progress(self, platform: str) -> int:
+        """Turns this process is answering on `platform` now: its demand on the platform's shared budgets."""
+        return self._engine.running.count(platform)
 
     @property
     def max_file_bytes(self) -> int:

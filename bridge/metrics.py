@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
+ROUND_TRIP_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1)
 
 
 class Metrics:
@@ -41,6 +42,12 @@ class Metrics:
         self.openwebui_errors = Counter("bridge_openwebui_errors", "OpenWebUI failures by type", ["type"], registry=r)
         self.stream_events_skipped = Counter(
             "bridge_stream_events_skipped", "Answer stream events skipped as malformed (the answer went on)", registry=r
+        )
+        self.budget_sync = Histogram(
+            "bridge_budget_sync_seconds",
+            "One exchange of rate-budget demands with the other replicas (PostgreSQL round trip)",
+            buckets=ROUND_TRIP_BUCKETS,
+            registry=r,
         )
         self.active = Gauge("bridge_active_conversations", "Conversations with a turn running or queued", registry=r)
 

@@ -7,7 +7,8 @@ waits behind others' routine updates. A routine request may carry a `priority` i
 first): a scarce budget handed to the reply with the fewest updates, then the one shown longest ago,
 evens out replies whose requests would otherwise line up with the refill. The platform's own answers
 can correct the bucket (`sync` from rate-limit headers, `block` after a 429), so it follows the server
-rather than a guess.
+rather than a guess. Where several processes share one platform limit, each budget grants only its
+process's `fraction` of it (`bridge.shared_budgets` sets it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -47,6 +49,9 @@ class RateBudget:
         self.capacity = capacity
         self.reserve = reserve
         self.peak = peak
+        self._whole = (rate, capacity, peak)  # the platform's figures for one process alone
+        self.fraction = 1.0
+        """This process's part of the platform's limit (below 1 while other replicas share it)."""
         self._recent: deque[float] = deque()  # grant times within the last second, when `peak` is set
         self._clock = clock
         self._tokens = capacity
@@ -170,12 +175,35 @@ class RateBudget:
 
     def retune(self, rate: float, peak: int | None) -> None:
         """Grant at `rate` per second (and at most `peak` in any second) from now on, for a server that turned out
-        to allow less than it said, or allows its usual again; tokens already earned are kept."""
-        if rate <= 0 or (peak is not None and peak < self.capacity):
+        to allow less than it said, or allows its usual again; tokens already earned are kept. Both are the
+        figures for the whole platform limit: this process grants its `fraction` of them."""
+        if rate <= 0 or (peak is not None and peak < self._whole[1]):
             raise ValueError("a budget needs a positive rate and a peak of at least its capacity")
+        self._whole = (rate, self._whole[1], peak)
+        self._resize()
+
+    def share(self, fraction: float) -> None:
+        """Grant `fraction` (0 < fraction ≤ 1) of the platform's limit from now on: rate, capacity and peak
+        shrink together, so the replicas' bursts add up to the platform's as their rates do. The capacity
+        keeps at least one grant beyond the reserve, so a first text on a replica with a small share goes
+        out at once."""
+        if not 0 < fraction <= 1:
+            raise ValueError("a share is a fraction of the whole budget, above 0 and at most 1")
+        if fraction != self.fraction:
+            self.fraction = fraction
+            self._resize()
+
+    def _resize(self) -> None:
         self._refill()
-        self.rate = rate
-        self.peak = peak
+        rate, capacity, peak = self._whole
+        self.rate = rate * self.fraction
+        self.capacity = max(capacity * self.fraction, 1 + self.reserve)
+        self.peak = None if peak is None else max(math.floor(peak * self.fraction), math.ceil(self.capacity))
+        self._tokens = min(self._tokens, self.capacity)
+        if self._dispatcher is not None and not self._dispatcher.done():
+            # it may be asleep for a wait worked out at the old rate (long, for a small share): start over
+            self._dispatcher.cancel()
+            self._dispatcher = asyncio.create_task(self._dispatch())
 
     def block(self, seconds: float) -> None:
         """Grant nothing for `seconds` (after a 429 with Retry-After)."""

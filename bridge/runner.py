@@ -74,6 +74,7 @@ async def serve(
     background = [
         asyncio.create_task(forget_old_events(app), name="forget-events"),
         asyncio.create_task(database.run(), name="database-watch"),
+        asyncio.create_task(app.core.budgets.run(), name="shared-budgets"),
     ]
     server: HealthServer | None = None
     settings = app.settings.bridge

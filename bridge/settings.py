@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.identity.vault import valid_key
@@ -102,6 +102,10 @@ class BridgeSettings(Section):
     shutdown_grace: float = Field(30.0, ge=0)
     max_answer_chars: int = Field(50_000, ge=1_000, description="longer answers are cut, with a note")
     max_turn_seconds: float = Field(900.0, gt=0, description="from a message; an answer streaming then is cut")
+    budget_sync_interval: float = Field(
+        0.5, gt=0, le=10, description="seconds between two exchanges of rate-budget demand with the other replicas"
+    )
+    budget_ttl: float = Field(2.0, gt=0, description="seconds after which a silent replica's share is taken back")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -118,6 +122,17 @@ class BridgeSettings(Section):
     def database_label(self) -> str:
         """The database for messages and logs: the URL without its password."""
         return redact(str(self.database))
+
+    @field_validator("budget_ttl")
+    @classmethod
+    def _ttl_outlasts_exchanges(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("budget_sync_interval")
+        if interval is not None and value < 2 * interval:
+            raise ValueError(
+                "must be at least twice BRIDGE_BUDGET_SYNC_INTERVAL: a live replica one exchange late would lose "
+                "its share"
+            )
+        return value
 
     @field_validator("db_url")
     @classmethod

@@ -76,6 +76,10 @@ class RunningTurns:
             if self._signals.get((platform, question)) is signal:
                 del self._signals[(platform, question)]
 
+    def count(self, platform: str) -> int:
+        """How many turns are running on `platform`."""
+        return sum(1 for where, _ in self._signals if where == platform)
+
     def turn_id(self, platform: str, question: str) -> int | None:
         """The row of the running turn answering `question`, once it has one."""
         signal = self._signals.get((platform, question))

@@ -37,7 +37,7 @@ from adapters.discord.events import (
     thread_name,
 )
 from adapters.discord.files import AttachmentFetcher
-from adapters.discord.pacing import DiscordRateLimits
+from adapters.discord.pacing import DiscordRateLimits, global_budget_name
 from adapters.discord.recovery import mark_interrupted
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import NO_PINGS, upload_limit
@@ -157,6 +157,11 @@ class DiscordAdapter:
         self.core = core
         self.settings = settings
         self.rates = DiscordRateLimits()
+        core.budgets.register(
+            global_budget_name(settings.bot_token.get_secret_value()),
+            lambda: core.turns_in_progress("discord"),
+            self.rates.global_budget.share,
+        )
         self.access = Access(self.settings)
         self.files = AttachmentFetcher(core.max_file_bytes, settings.api_url)
         self.tasks = BackgroundTasks("Discord")

@@ -16,7 +16,13 @@ Three limits are kept:
   its request exists, so a routine update still waiting can give way when the final text arrives, and
   names the request it pays for (`paid_for`); every other request takes one in the trace hook.
   Interaction responses are exempt, as on Discord. A global 429 (another process on the same token, or a
-  limit lower than documented) lowers its rate for `GLOBAL_CAUTION_FOR` seconds.
+  limit lower than documented) lowers its rate for `GLOBAL_CAUTION_FOR` seconds. Replicas of the bridge on
+  one bot share it (`global_budget_name`, `bridge.shared_budgets`): each grants its share of the rate.
+
+The bucket gates need nothing shared: Discord's headers count every process's calls, so each replica's gate
+reads what the others left, and a conversation (a thread, a DM) is answered by one replica at a time. Two
+replicas answering in one channel at once may both spend its last call before their headers say so; the
+bucket's 429 then tells each how long to wait, as it would one process.
 
 The headers are read from discord.py's own HTTP session through `aiohttp.TraceConfig`, the hook
 `discord.Client(http_trace=...)` offers for observing its requests; nothing inside discord.py is patched.
@@ -25,6 +31,7 @@ The headers are read from discord.py's own HTTP session through `aiohttp.TraceCo
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import re
@@ -71,6 +78,12 @@ while an earlier one's Retry-After runs are one event: their requests left befor
 GLOBAL_CAUTION_FLOOR = 0.5
 GLOBAL_CAUTION_FOR = 30.0
 """...and is whole again this many seconds after the last one."""
+
+
+def global_budget_name(token: str) -> str:
+    """The name replicas of one bot share its global budget under (`bridge.shared_budgets`): the global limit
+    is per bot, so the name says which bot without showing its token."""
+    return "discord:" + hashlib.sha256(token.encode()).hexdigest()[:12] + ":global"
 
 
 @dataclass(slots=True)

@@ -69,7 +69,7 @@ class SlackAdapter:
     def __init__(self, core: Core, settings: SlackSettings) -> None:
         self.core = core
         self.settings = settings
-        self.budgets = Budgets()
+        self.budgets = Budgets(shared=core.budgets)
         self.tasks = BackgroundTasks("Slack")
         self.http_port: int | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -198,6 +198,8 @@ class SlackAdapter:
         if missing:
             log.warning("Slack: the bot token lacks scopes, so these do not work: %s", "; ".join(missing))
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+        if auth.get("team_id"):  # its budgets shared with the other replicas before the first message needs them
+            self.budgets.of(str(auth["team_id"]))
 
     def ready(self) -> bool:
         """For `/readyz`: the Socket Mode connection is open, or the HTTP endpoint is serving."""

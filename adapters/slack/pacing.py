@@ -9,6 +9,11 @@ on); each burst is one call under what Slack (the simulator) accepts at once, so
 way by up to a second (`chat.update`: 1.2 s, `chat.appendStream`: 0.6 s, `chat.startStream`: 3 s) never
 turns into a 429. A rate 10 % under Slack's left a tenth of the budgets unused for nothing (issue 15). When
 a 429 comes anyway, `paced` honours its `Retry-After` and sends the same call again.
+
+Replicas of the bridge on one app share each workspace's limits: `Budgets` registers every workspace as one
+shared budget (`bridge.shared_budgets`), whose share scales all its method budgets together, since each
+reply draws on them together (the `Scheduler` spreads a reply's updates over the methods). A channel's
+posting budget is not scaled: a conversation is answered by one replica at a time.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from slack_sdk.http_retry.state import RetryState
 from adapters.slack.scheduler import Scheduler
 from bridge.metrics import METRICS
 from bridge.pacing import RateBudget
+from bridge.shared_budgets import SharedBudgets
 from bridge.surface import EditDeferred
 
 log = logging.getLogger(__name__)
@@ -72,6 +78,16 @@ class WorkspaceBudgets:
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self, clock=self.clock)
+
+    @property
+    def shared(self) -> tuple[RateBudget, ...]:
+        """The budgets Slack counts per workspace, which replicas share."""
+        return (self.update, self.start, self.stop, self.append, self.post, self.ephemeral, self.status, self.title)
+
+    def share(self, fraction: float) -> None:
+        """Grant `fraction` of each workspace-wide limit: this replica's share (`bridge.shared_budgets`)."""
+        for budget in self.shared:
+            budget.share(fraction)
 
     def channel_post(self, channel: str) -> RateBudget:
         """chat.postMessage in one channel: about one a second, a burst of two."""
@@ -113,16 +129,20 @@ async def final_grant(budgets: WorkspaceBudgets, budget: RateBudget, channel: st
 
 
 class Budgets:
-    """The budgets of every workspace this process talks to, created on first use."""
+    """The budgets of every workspace this process talks to, created on first use; with `shared`, each
+    workspace's limits are shared with the other replicas of the bridge."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, shared: SharedBudgets | None = None) -> None:
         self._workspaces: dict[str, WorkspaceBudgets] = {}
         self._clock = clock
+        self._shared = shared
 
     def of(self, team_id: str) -> WorkspaceBudgets:
         budgets = self._workspaces.get(team_id)
         if budgets is None:
             budgets = self._workspaces[team_id] = WorkspaceBudgets(clock=self._clock)
+            if self._shared is not None:
+                self._shared.register(f"slack:{team_id}", budgets.scheduler.replies, budgets.share)
         return budgets
 
 

@@ -150,6 +150,10 @@ class Scheduler:
         share.native = native
         self._wake.set()
 
+    def replies(self) -> int:
+        """Replies in progress: the workspace's demand on its budgets, shared with other replicas."""
+        return len(self._shares)
+
     @property
     def fair_interval(self) -> float:
         """Seconds between two updates of each reply if the budgets were shared evenly (inf: no reply)."""

@@ -1,0 +1,36 @@
+"""`python -m bench --replicas 2`: one bridge process, then two on one real PostgreSQL, measured from the
+simulators' records; each message answered once (by one replica), every final text exact, and the figures
+of both runs printed side by side with the replicas' budget exchange round trip."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from simulators.postgres_server import RealPostgres
+
+
+@pytest.mark.parametrize("platform", ["discord", "slack"])
+def test_two_replicas_are_measured_against_one(
+    platform: str, postgres: RealPostgres, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `postgres` only makes sure the server can run here (skipped without it, but for CI); the bench starts its own
+    output = tmp_path / "figures.json"
+    argv = ["--platform", platform, "--n", "3", "--quick", "--replicas", "2", "--cap", "60", "--json", str(output)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    runs = {run["replicas"]: run for run in json.loads(output.read_text())}
+    assert set(runs) == {1, 2}
+    for run in runs.values():
+        assert run["n"] == 3 and run["platform"] == platform
+        assert run["correct"] == 1.0, "every reply's final text is the upstream's, once (not answered twice)"
+        assert run["count_429"] == 0 and not run["timed_out"]
+        assert run["updates_mean"] >= 3, "the replies were seen growing"
+        median, p99 = run["budget_round_trip"]
+        assert 0 < median <= p99 and not math.isnan(p99), "each replica logged its exchanges' round trip"
+    assert f"{platform} N=3, 2 replicas / 1: 429s 0 / 0, updates per reply" in printed
+    assert "N=3 2 replicas" in printed and "N=3 1 replica" in printed  # both runs in the platform's table
