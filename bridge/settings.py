@@ -7,6 +7,8 @@ so printing a settings object never shows them.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -102,6 +104,15 @@ class BridgeSettings(Section):
     shutdown_grace: float = Field(30.0, ge=0)
     max_answer_chars: int = Field(50_000, ge=1_000, description="longer answers are cut, with a note")
     max_turn_seconds: float = Field(900.0, gt=0, description="from a message; an answer streaming then is cut")
+    replica_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        min_length=1,
+        max_length=200,
+        description="this process among replicas sharing one database; unique among those running",
+    )
+    lease_seconds: float = Field(
+        15.0, ge=1, description="a replica not heard from for this long is dead: its turns are closed, others go on"
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

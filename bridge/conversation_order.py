@@ -1,0 +1,139 @@
+"""One turn at a time per conversation, in arrival order, across every replica sharing the database.
+
+A message's conversation is taken in two steps. Inside one process, an asyncio wait: a message waits for
+the ones of its conversation that reached this process before it, without touching the database. Then, in
+the database (`bridge.store.replicas`): the message was queued when it arrived (its entry's id is the
+arrival order across replicas), and its turn comes when its entry is the oldest one of a live replica in
+the conversation and the conversation's lease is free or expired; it takes the lease, runs, and deletes
+both at the end, also when it fails or is cancelled. Only a message that another replica is ahead of polls
+(every `POLL_SECONDS`); on SQLite (one process) the first try always succeeds.
+
+Liveness is a heartbeat: while this replica has a message queued or running, a task writes its row's
+`seen_at` and extends its leases every third of the lease (`BRIDGE_LEASE_SECONDS`). One heartbeat per
+replica renews all its leases at once, rather than one per turn. A replica killed mid-turn stops beating:
+after the lease its entries and lease block nobody, and the engine closes its open turn as interrupted
+(`Engine.recover`). A replica that is idle does not beat either: it has nothing anyone could wait for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from bridge.messages import ConversationKey
+from bridge.store import Store
+from bridge.store.replicas import ReplicaStore, Take
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+"""How often a message asks the database whether its turn has come, while another replica is ahead."""
+
+
+@dataclass(slots=True)
+class _Ticket:
+    """One message's place: its queue entry (the arrival order) and when its turn here is over."""
+
+    entry: int
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __lt__(self, other: _Ticket) -> bool:
+        return self.entry < other.entry
+
+
+class ConversationOrder:
+    """This replica's side of the per-conversation order; `replica` must be unique among running replicas."""
+
+    def __init__(self, store: Store, replica: str, lease_seconds: float) -> None:
+        self.replica = replica
+        self.lease_seconds = lease_seconds
+        self._db = ReplicaStore(store, replica, lease_seconds)
+        self._alone = store.dialect == "sqlite"  # one process per SQLite file
+        self._registered = False
+        self._registering = asyncio.Lock()  # the first turns may arrive together
+        self._local: dict[ConversationKey, list[_Ticket]] = {}
+        self._tickets = 0
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        """Conversations with a message queued or running here."""
+        return len(self._local)
+
+    @asynccontextmanager
+    async def turn(self, key: ConversationKey, event_id: str) -> AsyncIterator[None]:
+        """Queue `event_id` in `key`'s conversation now, wait for its turn, and hold it inside the block."""
+        await self._register()
+        conversation = conversation_id(key)
+        ticket = _Ticket(await self._db.enter(conversation, event_id))
+        waiting = self._local.setdefault(key, [])
+        bisect.insort(waiting, ticket)
+        self._count(+1)
+        try:
+            for earlier in [t for t in waiting if t.entry < ticket.entry]:
+                await earlier.done.wait()
+            await self._take(ticket, conversation, event_id)
+            yield
+        finally:
+            ticket.done.set()
+            waiting.remove(ticket)
+            if not waiting:
+                del self._local[key]
+            self._count(-1)
+            await self._db.release(ticket.entry, conversation)
+
+    async def live_replicas(self) -> set[str]:
+        """The replicas whose turns nobody may close (on SQLite, only this one)."""
+        await self._register()
+        return {self.replica} if self._alone else await self._db.live()
+
+    async def forget_dead(self) -> None:
+        removed = await self._db.forget_dead()
+        if removed:
+            log.info("forgot %d replica(s) not seen for %.0f s", removed, self.lease_seconds)
+
+    async def close(self) -> None:
+        """A clean stop: other replicas need not wait for this one's lease to expire."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        if self._registered:
+            await self._db.retire()
+
+    async def _register(self) -> None:
+        async with self._registering:
+            if not self._registered:
+                await self._db.register(alone=self._alone)
+                self._registered = True
+
+    async def _take(self, ticket: _Ticket, conversation: str, event_id: str) -> None:
+        while (taken := await self._db.take(ticket.entry, conversation)) is not Take.TAKEN:
+            if taken is Take.GONE:  # this replica was taken for dead (a long pause) and its entry removed
+                log.warning("queue entry of %s in %s was dropped; queuing it again", event_id, conversation)
+                ticket.entry = await self._db.enter(conversation, event_id)
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _count(self, change: int) -> None:
+        """Beat while anything is queued or running here, and only then."""
+        self._tickets += change
+        if self._tickets and self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat(), name="replica-heartbeat")
+        elif not self._tickets and self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self._db.heartbeat()
+            except Exception as exc:  # the database is away: others may take this replica for dead
+                log.warning("replica heartbeat failed: %s", exc)
+
+
+def conversation_id(key: ConversationKey) -> str:
+    """The conversation's one text id in the queue and lease tables."""
+    return json.dumps([key.platform, key.workspace, key.channel, key.thread])
