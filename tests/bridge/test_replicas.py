@@ -159,12 +159,14 @@ async def test_a_replica_killed_mid_answer_is_taken_over_after_its_lease(start_r
     try:
         await until(lambda: bool(a_surface.messages))  # a has shown part of its answer
         await asyncio.sleep(1.5)  # longer than the lease: a's heartbeat keeps it
-        assert await b.engine.sweep() == 0  # a live replica's turn is left alone
+        async with asyncio.timeout(5):
+            assert await b.engine.sweep() == 0  # a live replica's turn is left alone
         assert marks.marked == []
         await a.kill()
         b_surface = RecordingSurface()
         started = asyncio.get_running_loop().time()
-        after = await b.engine.handle(message(k, "still there?"), b_surface)
+        async with asyncio.timeout(10):  # not until a's endless answer ends
+            after = await b.engine.handle(message(k, "still there?"), b_surface)
         waited = asyncio.get_running_loop().time() - started
         assert after.status == "answered", after.error
         assert b_surface.visible(after.message_ids) == "echo: still there?"
@@ -201,9 +203,10 @@ async def test_the_sweep_closes_a_dead_replicas_turn_when_nobody_writes_again(st
     try:
         await until(lambda: bool(a_surface.messages))
         await a.kill()
-        assert await b.engine.sweep() == 0  # its lease has not expired yet
-        await asyncio.sleep(1.2)
-        assert await b.engine.sweep() == 1
+        async with asyncio.timeout(10):
+            assert await b.engine.sweep() == 0  # its lease has not expired yet
+            await asyncio.sleep(1.2)
+            assert await b.engine.sweep() == 1
         assert [m.key for m in marks.marked] == [k]
         assert await b.store.open_turns() == []
         path = await chat_path(b, k)
