@@ -104,7 +104,8 @@ async def test_a_duplicate_delivered_to_two_replicas_is_answered_once(start_repl
     k = key()
     redelivered = message(k, "answer me once [[delay:0.3]]")
     surfaces = RecordingSurface(), RecordingSurface()
-    outcomes = await asyncio.gather(a.engine.handle(redelivered, surfaces[0]), b.engine.handle(redelivered, surfaces[1]))
+    both = a.engine.handle(redelivered, surfaces[0]), b.engine.handle(redelivered, surfaces[1])
+    outcomes = await asyncio.gather(*both)
     assert sorted(o.status for o in outcomes) == ["answered", "duplicate"]
     assert sum(len(s.messages) for s in surfaces) == 1  # the duplicate posted nothing
     path = await chat_path(a, k)
