@@ -36,13 +36,16 @@ POLL_SECONDS = 0.05
 
 
 @dataclass(slots=True)
-class _Ticket:
-    """One message's place: its queue entry (the arrival order) and when its turn here is over."""
+class Place:
+    """One message's place in its conversation's queue (`entry`: the arrival order), and whether its turn
+    here is over."""
 
+    key: ConversationKey
+    event_id: str
     entry: int
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def __lt__(self, other: _Ticket) -> bool:
+    def __lt__(self, other: Place) -> bool:
         return self.entry < other.entry
 
 
@@ -56,35 +59,44 @@ class ConversationOrder:
         self._alone = store.dialect == "sqlite"  # one process per SQLite file
         self._registered = False
         self._registering = asyncio.Lock()  # the first turns may arrive together
-        self._local: dict[ConversationKey, list[_Ticket]] = {}
-        self._tickets = 0
+        self._local: dict[ConversationKey, list[Place]] = {}
+        self._places = 0
         self._heartbeat: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         """Conversations with a message queued or running here."""
         return len(self._local)
 
-    @asynccontextmanager
-    async def turn(self, key: ConversationKey, event_id: str) -> AsyncIterator[None]:
-        """Queue `event_id` in `key`'s conversation now, wait for its turn, and hold it inside the block."""
+    async def arrive(self, key: ConversationKey, event_id: str, *, claim: str | None = None) -> Place | None:
+        """Queue `event_id` in `key`'s conversation now; with `claim` (its platform) only when the event is
+        new (`ReplicaStore.enter`): None for a duplicate. Take the turn with `turn` at once."""
         await self._register()
-        conversation = conversation_id(key)
-        ticket = _Ticket(await self._db.enter(conversation, event_id))
-        waiting = self._local.setdefault(key, [])
-        bisect.insort(waiting, ticket)
+        entry = await self._db.enter(conversation_id(key), event_id, claim=claim)
+        if entry is None:
+            return None
+        place = Place(key, event_id, entry)
+        bisect.insort(self._local.setdefault(key, []), place)
         self._count(+1)
+        return place
+
+    @asynccontextmanager
+    async def turn(self, place: Place) -> AsyncIterator[None]:
+        """Wait for `place`'s turn and hold it inside the block; its place is given up at the end, whatever
+        happens."""
+        waiting = self._local[place.key]
+        conversation = conversation_id(place.key)
         try:
-            for earlier in [t for t in waiting if t.entry < ticket.entry]:
+            for earlier in [p for p in waiting if p.entry < place.entry]:
                 await earlier.done.wait()
-            await self._take(ticket, conversation, event_id)
+            await self._take(place, conversation)
             yield
         finally:
-            ticket.done.set()
-            waiting.remove(ticket)
+            place.done.set()
+            waiting.remove(place)
             if not waiting:
-                del self._local[key]
+                del self._local[place.key]
             self._count(-1)
-            await self._db.release(ticket.entry, conversation)
+            await self._db.release(place.entry, conversation)
 
     async def live_replicas(self) -> set[str]:
         """The replicas whose turns nobody may close (on SQLite, only this one)."""
@@ -109,19 +121,19 @@ class ConversationOrder:
                 await self._db.register(alone=self._alone)
                 self._registered = True
 
-    async def _take(self, ticket: _Ticket, conversation: str, event_id: str) -> None:
-        while (taken := await self._db.take(ticket.entry, conversation)) is not Take.TAKEN:
+    async def _take(self, place: Place, conversation: str) -> None:
+        while (taken := await self._db.take(place.entry, conversation)) is not Take.TAKEN:
             if taken is Take.GONE:  # this replica was taken for dead (a long pause) and its entry removed
-                log.warning("queue entry of %s in %s was dropped; queuing it again", event_id, conversation)
-                ticket.entry = await self._db.enter(conversation, event_id)
+                log.warning("queue entry of %s in %s was dropped; queuing it again", place.event_id, conversation)
+                place.entry = await self._db.enter(conversation, place.event_id)  # type: ignore[assignment]
             await asyncio.sleep(POLL_SECONDS)
 
     def _count(self, change: int) -> None:
         """Beat while anything is queued or running here, and only then."""
-        self._tickets += change
-        if self._tickets and self._heartbeat is None:
+        self._places += change
+        if self._places and self._heartbeat is None:
             self._heartbeat = asyncio.create_task(self._beat(), name="replica-heartbeat")
-        elif not self._tickets and self._heartbeat is not None:
+        elif not self._places and self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
 

@@ -142,15 +142,16 @@ class Engine:
         if task is not None:
             self._running.add(task)
         try:
-            try:
-                if not await self.store.claim_event(message.key.platform, message.event_id):
-                    log.info("duplicate event %s ignored", message.event_id)
-                    return TurnOutcome(TurnStatus.DUPLICATE)
+            try:  # claimed and queued at once: a duplicate is refused wherever it arrives
+                place = await self.order.arrive(message.key, message.event_id, claim=message.key.platform)
             except StoreError as exc:
                 log.error("store failed before a turn: %s", exc)
                 await _say(surface, "⚠️ The bridge's database is not available; an admin must check its disk.")
                 return TurnOutcome(TurnStatus.FAILED, error=str(exc))
-            async with self.order.turn(message.key, message.event_id):
+            if place is None:
+                log.info("duplicate event %s ignored", message.event_id)
+                return TurnOutcome(TurnStatus.DUPLICATE)
+            async with self.order.turn(place):
                 METRICS.active.set(len(self.order))
                 await self._close_dead_turns(message.key)
                 return await self._counted_turn(message, surface, knowledge, branch)
@@ -498,7 +499,9 @@ class Engine:
         return [t for t in turns if t.id not in self._open_turns and (t.replica == mine or t.replica not in live)]
 
     async def _close_in_turn(self, turn: Turn) -> int:
-        async with self.order.turn(turn.conversation.key, f"recover:{turn.id}"):
+        place = await self.order.arrive(turn.conversation.key, f"recover:{turn.id}")
+        assert place is not None  # nothing to claim
+        async with self.order.turn(place):
             return await self._close_dead_turns(turn.conversation.key)
 
     async def _close_dead_turns(self, key: ConversationKey) -> int:

@@ -64,22 +64,28 @@ class ReplicaStore:
 
         await self._store._run(write)
 
-    async def enter(self, conversation: str, event_id: str) -> int:
-        """Queue `event_id` in `conversation` (arrival order: the entry's id); the replica is seen now."""
-        sql = self._store._sql
+    async def enter(self, conversation: str, event_id: str, *, claim: str | None = None) -> int | None:
+        """Queue `event_id` in `conversation` (arrival order: the entry's id); the replica is seen now.
 
-        def write() -> int:
+        With `claim` (a platform), the event is claimed in the same transaction (`Store.claim_event`), so
+        that its place in the queue is fixed the moment it is known to be new; None when it is a duplicate.
+        """
+        store = self._store
+
+        def write() -> int | None:
             now = time.time()
-            with sql.transaction():
+            with store._sql.transaction():
+                if claim is not None and not store._claim(claim, event_id):
+                    return None
                 self._seen(now)
-                cursor = sql.execute(
+                cursor = store._sql.execute(
                     "INSERT INTO conversation_queue (conversation, event_id, replica, arrived_at) "
                     "VALUES (?, ?, ?, ?) RETURNING id",
                     (conversation, event_id, self.replica, now),
                 )
                 return int(cursor.fetchone()[0])
 
-        return await self._store._run(write)
+        return await store._run(write)
 
     async def take(self, entry: int, conversation: str) -> Take:
         """Take the conversation's lease for `entry` if it is the oldest entry of a live replica there and the

@@ -139,11 +139,19 @@ class Store:
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen; False for a redelivery."""
-        cursor = await self._run(
-            lambda: self._write(
-                "INSERT INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (platform, event_id, time.time()),
-            )
+
+        def write() -> bool:
+            with self._sql.transaction():
+                return self._claim(platform, event_id)
+
+        return await self._run(write)
+
+    def _claim(self, platform: str, event_id: str) -> bool:
+        """`claim_event` inside a transaction of the store's thread (`bridge.store.replicas` queues a message
+        in the same transaction)."""
+        cursor = self._sql.execute(
+            "INSERT INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (platform, event_id, time.time()),
         )
         return cursor.rowcount == 1
 
