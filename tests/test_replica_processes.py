@@ -24,8 +24,6 @@ from simulators.postgres_server import RealPostgres
 from simulators.processes import environ_without_settings, free_port
 from tests.test_bridge_process import BridgeProcess
 
-pytestmark = pytest.mark.slow
-
 LEASE_SECONDS = 2
 
 
