@@ -19,11 +19,13 @@ from bridge.app import App
 from bridge.messages import ConversationKey, InterruptedTurn
 from bridge.openwebui import OpenWebUIClient
 from bridge.outcomes import TurnState
+from bridge.runner import serve
 from bridge.store import Store
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.postgres_server import RealPostgres
 from tests.bridge.test_engine import assert_tree
+from tests.bridge.test_runner import Idle
 from tests.conftest import make_app
 from tests.messages import key, message
 from tests.surfaces import RecordingSurface
@@ -215,5 +217,70 @@ async def test_the_sweep_closes_a_dead_replicas_turn_when_nobody_writes_again(st
     finally:
         await a.store.close()
         await a.client.aclose()
+        stuck.cancel()
+        await asyncio.gather(stuck, return_exceptions=True)
+
+
+class Marking(Idle):
+    """A launched adapter whose `mark_interrupted` is `marks`."""
+
+    def __init__(self, marks: Marks) -> None:
+        super().__init__()
+        self.connected.set()
+        self.mark_interrupted = marks  # type: ignore[method-assign]
+
+
+async def test_a_running_bridge_sweeps_a_dead_replicas_turn_by_itself(start_replica: StartReplica) -> None:
+    """`bridge run`'s sweep, every half lease: nobody writes in the conversation again."""
+    a = await start_replica("a", lease_seconds=1)
+    b = await start_replica("b", lease_seconds=1)
+    k = key()
+    a_surface = RecordingSurface()
+    stuck = asyncio.create_task(a.engine.handle(message(k, "gone [[endless]] [[rate:5]]"), a_surface))
+    marks = Marks(shown="")
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve(b.app, {"test": Marking(marks)}, stop, health=False))
+    try:
+        await until(lambda: bool(a_surface.messages))
+        await asyncio.sleep(1.5)
+        assert marks.marked == []  # a beats: its turn is left alone
+        await a.kill()
+        await until(lambda: bool(marks.marked), 5)
+        assert [m.key for m in marks.marked] == [k]
+        assert await b.store.open_turns() == []
+    finally:
+        stop.set()
+        await running
+        await a.store.close()
+        await a.client.aclose()
+        stuck.cancel()
+        await asyncio.gather(stuck, return_exceptions=True)
+
+
+async def test_a_replica_restarted_under_its_id_closes_its_own_turns_at_once(start_replica: StartReplica) -> None:
+    """A fixed `BRIDGE_REPLICA_ID` (one per container): what the killed process held is its own, not another's
+    to wait for."""
+    old = await start_replica("a")  # the default lease, 15 s: nothing here waits for it
+    k = key()
+    old_surface = RecordingSurface()
+    stuck = asyncio.create_task(old.engine.handle(message(k, "cut short [[endless]] [[rate:5]]"), old_surface))
+    try:
+        await until(lambda: bool(old_surface.messages))
+        await old.kill()
+        new = await start_replica("a")
+        marks = Marks(shown="cut")
+        async with asyncio.timeout(5):
+            assert await new.engine.recover("test", marks) == 1
+            after = await new.engine.handle(message(k, "again"), RecordingSurface())
+        assert [m.key for m in marks.marked] == [k] and after.status == "answered"
+        path = await chat_path(new, k)
+        assert [(m["role"], m["content"]) for m in path][-3:] == [
+            ("assistant", "cut"),
+            ("user", "again"),
+            ("assistant", "echo: again"),
+        ]
+    finally:
+        await old.store.close()
+        await old.client.aclose()
         stuck.cancel()
         await asyncio.gather(stuck, return_exceptions=True)
