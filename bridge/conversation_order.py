@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -62,6 +63,7 @@ class ConversationOrder:
         self._local: dict[ConversationKey, list[Place]] = {}
         self._places = 0
         self._heartbeat: asyncio.Task[None] | None = None
+        self._leftovers: list[tuple[int, str]] = []  # (entry, conversation) whose release failed
 
     def __len__(self) -> int:
         """Conversations with a message queued or running here."""
@@ -71,7 +73,16 @@ class ConversationOrder:
         """Queue `event_id` in `key`'s conversation now; with `claim` (its platform) only when the event is
         new (`ReplicaStore.enter`): None for a duplicate. Take the turn with `turn` at once."""
         await self._register()
-        entry = await self._db.enter(conversation_id(key), event_id, claim=claim)
+        await self._release_leftovers()
+        conversation = conversation_id(key)
+        entering = asyncio.ensure_future(self._db.enter(conversation, event_id, claim=claim))
+        try:
+            entry = await asyncio.shield(entering)
+        except asyncio.CancelledError:  # an entry nobody here waits for would block the conversation
+            with contextlib.suppress(Exception):
+                if (landed := await entering) is not None:
+                    await self._db.release(landed, conversation)
+            raise
         if entry is None:
             return None
         place = Place(key, event_id, entry)
@@ -96,7 +107,7 @@ class ConversationOrder:
             if not waiting:
                 del self._local[place.key]
             self._count(-1)
-            await self._db.release(place.entry, conversation)
+            await self._release(place.entry, conversation)
 
     async def live_replicas(self) -> set[str]:
         """The replicas whose turns nobody may close (on SQLite, only this one)."""
@@ -121,6 +132,22 @@ class ConversationOrder:
                 await self._db.register(alone=self._alone)
                 self._registered = True
 
+    async def _release(self, entry: int, conversation: str) -> None:
+        """Give the turn up; when the database fails, the answer already shown stays a success, and the
+        release is tried again with this replica's next message or heartbeat (meanwhile this live replica's
+        entry holds its conversation)."""
+        try:
+            await self._db.release(entry, conversation)
+        except Exception as exc:
+            log.error("could not give up the turn in %s (tried again later): %s", conversation, exc)
+            self._leftovers.append((entry, conversation))
+
+    async def _release_leftovers(self) -> None:
+        while self._leftovers:
+            entry, conversation = self._leftovers[0]
+            await self._db.release(entry, conversation)
+            self._leftovers.pop(0)
+
     async def _take(self, place: Place, conversation: str) -> None:
         while (taken := await self._db.take(place.entry, conversation)) is not Take.TAKEN:
             if taken is Take.GONE:  # this replica was taken for dead (a long pause) and its entry removed
@@ -142,6 +169,7 @@ class ConversationOrder:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
                 await self._db.heartbeat()
+                await self._release_leftovers()
             except Exception as exc:  # the database is away: others may take this replica for dead
                 log.warning("replica heartbeat failed: %s", exc)
 
