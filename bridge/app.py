@@ -63,6 +63,8 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
         max_answer_chars=settings.bridge.max_answer_chars,
         max_turn_seconds=settings.bridge.max_turn_seconds,
         path=completion_path(settings.openwebui, client),
+        replica=settings.bridge.replica_id,
+        lease_seconds=settings.bridge.lease_seconds,
     )
     identities = make_identities(settings, client, store)
     return App(settings, client, store, catalog, engine, Core(engine, catalog, identities, make_budgets(settings)))
@@ -101,5 +103,6 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
         # what runs after answers (titles, follow-ups) ends before the client it uses closes
         await app.engine.background.drain(settings.bridge.shutdown_grace)
         await app.engine.path.aclose()  # the signed-in session's socket, if any
+        await app.engine.order.close()  # other replicas need not wait for this one's leases to expire
         await client.aclose()
         await store.close()

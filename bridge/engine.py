@@ -3,7 +3,8 @@
 Per turn: find or create the OpenWebUI chat of the conversation, read it back (so turns typed in the web
 UI are part of the context), upload attachments, write the user message into the chat, stream the
 completion into the adapter's live reply, and write the answer back as a finished message. Turns of one
-conversation run one at a time in arrival order; different conversations run concurrently.
+conversation run one at a time in arrival order, also across replicas sharing a database
+(`bridge.conversation_order`); different conversations run concurrently.
 
 How the completion is produced is the `CompletionPath`'s (`bridge.turn_paths`): by default OpenWebUI's
 pass-through mode (no `chat_id`), the only mode that streams over HTTP with an API key, in which the bridge
@@ -30,6 +31,7 @@ from bridge import assistant, texts
 from bridge.branching import Branch, place_question
 from bridge.catalog import Catalog
 from bridge.chat_tasks import Answered, ChatTasks
+from bridge.conversation_order import ConversationOrder
 from bridge.errors import StoreError, UserFacingError, explain
 from bridge.generated import GeneratedFiles, refs_in_text, web_ui_files
 from bridge.live_reply import LiveReply
@@ -52,7 +54,7 @@ from bridge.openwebui.acting import Acting, acting, acting_as
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
 from bridge.splitting import reassemble, split_message
 from bridge.stopping import RunningTurns, StopSignal
-from bridge.store import Conversation, Store
+from bridge.store import Conversation, Store, Turn
 from bridge.surface import ReplySurface, Source
 from bridge.tasks import BackgroundTasks, finish_or_cancel
 from bridge.turn_paths import CompletionPath, PassThrough, TurnRequest
@@ -82,30 +84,6 @@ class _TurnState:
     later: AfterAnswer | None = None  # OpenWebUI's title and follow-ups still to come (signed-in way)
 
 
-class _KeyedLocks:
-    """One FIFO lock per conversation, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 class Engine:
     """Platform-agnostic turns; adapters reach it through the core with normalized messages."""
 
@@ -118,6 +96,8 @@ class Engine:
         max_answer_chars: int,
         max_turn_seconds: float,
         path: CompletionPath | None = None,
+        replica: str = "local",
+        lease_seconds: float = 15.0,
     ) -> None:
         self.client = client
         self.path = path or PassThrough(client)
@@ -126,9 +106,10 @@ class Engine:
         self.catalog = catalog
         self.max_answer_chars = max_answer_chars
         self.max_turn_seconds = max_turn_seconds
-        self._locks = _KeyedLocks()
+        self.order = ConversationOrder(store, replica, lease_seconds)
         self._running: set[asyncio.Task[object]] = set()
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
+        self._marks: dict[str, MarkInterrupted] = {}  # each launched platform's way to mark a turn interrupted
         self.running = RunningTurns()  # what a Stop button can stop
         self.draining = False
         self.background = BackgroundTasks("after answers")  # titles, tags, follow-ups: never in a turn's way
@@ -161,29 +142,31 @@ class Engine:
         if task is not None:
             self._running.add(task)
         try:
-            async with self._locks.hold(message.key):
-                METRICS.active.set(len(self._locks))
-                return await self._claimed_turn(message, surface, knowledge, branch)
+            try:  # claimed and queued at once: a duplicate is refused wherever it arrives
+                place = await self.order.arrive(message.key, message.event_id, claim=message.key.platform)
+            except StoreError as exc:
+                log.error("store failed before a turn: %s", exc)
+                await _say(surface, "⚠️ The bridge's database is not available; an admin must check its disk.")
+                return TurnOutcome(TurnStatus.FAILED, error=str(exc))
+            if place is None:
+                log.info("duplicate event %s ignored", message.event_id)
+                return TurnOutcome(TurnStatus.DUPLICATE)
+            async with self.order.turn(place):
+                METRICS.active.set(len(self.order))
+                await self._close_dead_turns(message.key)
+                return await self._counted_turn(message, surface, knowledge, branch)
         except Exception as exc:  # a fault no step expected (a bug): the turn still ends, visibly
             log.exception("turn in %s failed outside its own error handling", message.key.describe())
             await _say(surface, f"⚠️ {explain(exc)}")
             return TurnOutcome(TurnStatus.FAILED, error=str(exc)[:500])
         finally:
             self._running.discard(task)  # type: ignore[arg-type]
-            METRICS.active.set(len(self._locks))
+            METRICS.active.set(len(self.order))
 
-    async def _claimed_turn(
+    async def _counted_turn(
         self, message: IncomingMessage, surface: ReplySurface, knowledge: tuple[str, ...], branch: Branch | None
     ) -> TurnOutcome:
-        """The turn, unless the store has seen this event id before (a platform's redelivery)."""
-        try:
-            if not await self.store.claim_event(message.key.platform, message.event_id):
-                log.info("duplicate event %s ignored", message.event_id)
-                return TurnOutcome(TurnStatus.DUPLICATE)
-        except StoreError as exc:
-            log.error("store failed before a turn: %s", exc)
-            await _say(surface, "⚠️ The bridge's database is not available; an admin must check its disk.")
-            return TurnOutcome(TurnStatus.FAILED, error=str(exc))
+        """The turn, with its metrics and its log line."""
         platform = message.key.platform
         METRICS.turns_started.labels(platform).inc()
         started = time.monotonic()
@@ -246,7 +229,13 @@ class Engine:
                 # (when OpenWebUI adds it, a turn that fails first writes it with its note: `_close_failed`)
                 await self.client.update_chat(conversation.chat_id, question.patch)
             turn.id = outcome.turn_id = stop.turn_id = await self.store.begin_turn(
-                conversation, message.event_id, turn.user_id, turn.assistant_id, question.parent_id, turn.model
+                conversation,
+                message.event_id,
+                turn.user_id,
+                turn.assistant_id,
+                question.parent_id,
+                turn.model,
+                self.order.replica,
             )
             self._open_turns.add(turn.id)
             reply.on_message = partial(self.store.set_turn_messages, turn.id)
@@ -479,39 +468,80 @@ class Engine:
         await self.background.drain(max(grace - (time.monotonic() - started), 0.0))
 
     async def recover(self, platform: str, mark: MarkInterrupted) -> int:
-        """Close turns an earlier process left in progress on `platform` (a crash); returns how many.
+        """Close the turns on `platform` that no live replica runs (a crash, a replica killed); returns how many.
 
         `mark` is the adapter's: it shows the note where the answer was and returns the texts that had
-        been shown, which go into the chat as the (finished) answer. Turns this process runs are left
-        alone, and each turn is closed under its conversation's lock, so a message arriving meanwhile
-        waits instead of interleaving with the repair.
+        been shown, which go into the chat as the (finished) answer; it is kept, so that `sweep` and a
+        message arriving in such a conversation can close its turn too. A turn is dead when it is this
+        process's but not running here (an earlier process with the same replica id), or its replica is not
+        live (`bridge.conversation_order`). Each is closed in its conversation's turn, so a message arriving
+        meanwhile waits instead of interleaving with the repair.
         """
-        turns = [t for t in await self.store.open_turns(platform) if t.id not in self._open_turns]
-        for turn in turns:
-            async with self._locks.hold(turn.conversation.key), self._as_owner(turn.conversation.chat_id):
-                interrupted = InterruptedTurn(turn.conversation.key, list(turn.platform_message_ids))
-                try:
-                    shown = reassemble(await mark(interrupted, texts.interrupted_note()))
-                except Exception as exc:
-                    log.warning("could not mark turn %s interrupted on %s: %s", turn.id, platform, exc)
-                    shown = ""
-                try:
-                    chat = await self._read_chat(turn.conversation.chat_id)
-                    # Only while the question is still the chat's newest message: an answer written under it
-                    # later would move `currentId` away from whatever was said since (e.g. in the web UI).
-                    if (
-                        chat is not None
-                        and _current(chat) == turn.user_message_id
-                        and turn.assistant_message_id not in chat["history"]["messages"]
-                    ):
-                        answer = chats.assistant_message(
-                            turn.assistant_message_id, turn.user_message_id, shown, turn.model, error=texts.INTERRUPTED
-                        )
-                        await self.client.update_chat(turn.conversation.chat_id, chats.attach(chat, answer))
-                except errors.OpenWebUIError as exc:
-                    log.warning("could not close interrupted turn %s in OpenWebUI: %s", turn.id, exc)
-                await self.store.finish_turn(turn.id, TurnState.INTERRUPTED, "found after a restart")
-        return len(turns)
+        self._marks[platform] = mark
+        closed = await asyncio.gather(
+            *(self._close_in_turn(turn) for turn in await self._dead_turns(await self.store.open_turns(platform)))
+        )
+        return sum(closed)
+
+    async def sweep(self) -> int:
+        """Close the dead turns of every launched platform (`recover`): a replica killed mid-turn is found
+        by another once its lease expired, even when nobody writes in that conversation again."""
+        await self.order.forget_dead()
+        closed = 0
+        for platform, mark in list(self._marks.items()):
+            closed += await self.recover(platform, mark)
+        return closed
+
+    async def _dead_turns(self, turns: list[Turn]) -> list[Turn]:
+        if not turns:
+            return []
+        live = await self.order.live_replicas()
+        mine = self.order.replica
+        return [t for t in turns if t.id not in self._open_turns and (t.replica == mine or t.replica not in live)]
+
+    async def _close_in_turn(self, turn: Turn) -> int:
+        place = await self.order.arrive(turn.conversation.key, f"recover:{turn.id}")
+        assert place is not None  # nothing to claim
+        async with self.order.turn(place):
+            return await self._close_dead_turns(turn.conversation.key)
+
+    async def _close_dead_turns(self, key: ConversationKey) -> int:
+        """Inside `key`'s turn: close what a dead replica left open there before anything else is said, so
+        the next answer follows the interrupted one in the chat. Nothing without the platform's `mark`
+        (its adapter has not launched yet: its `recover` does it)."""
+        mark = self._marks.get(key.platform)
+        if mark is None:
+            return 0
+        dead = await self._dead_turns(await self.store.open_turns(key.platform, key))
+        for turn in dead:
+            async with self._as_owner(turn.conversation.chat_id):
+                await self._close_interrupted(turn, mark)
+        return len(dead)
+
+    async def _close_interrupted(self, turn: Turn, mark: MarkInterrupted) -> None:
+        interrupted = InterruptedTurn(turn.conversation.key, list(turn.platform_message_ids))
+        try:
+            shown = reassemble(await mark(interrupted, texts.interrupted_note()))
+        except Exception as exc:
+            log.warning("could not mark turn %s interrupted on %s: %s", turn.id, turn.conversation.key.platform, exc)
+            shown = ""
+        try:
+            chat = await self._read_chat(turn.conversation.chat_id)
+            # Only while the question is still the chat's newest message: an answer written under it
+            # later would move `currentId` away from whatever was said since (e.g. in the web UI).
+            if (
+                chat is not None
+                and _current(chat) == turn.user_message_id
+                and turn.assistant_message_id not in chat["history"]["messages"]
+            ):
+                answer = chats.assistant_message(
+                    turn.assistant_message_id, turn.user_message_id, shown, turn.model, error=texts.INTERRUPTED
+                )
+                await self.client.update_chat(turn.conversation.chat_id, chats.attach(chat, answer))
+        except errors.OpenWebUIError as exc:
+            log.warning("could not close interrupted turn %s in OpenWebUI: %s", turn.id, exc)
+        await self.store.finish_turn(turn.id, TurnState.INTERRUPTED, f"its replica {turn.replica or '-'} stopped")
+        log.info("closed turn %s of replica %s as interrupted", turn.id, turn.replica or "-")
 
 
 async def _service(chat_id: str) -> Acting | None:

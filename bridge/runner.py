@@ -1,4 +1,5 @@
-"""Running adapters: start each, repair what a crash left, report health, and stop them all cleanly.
+"""Running adapters: start each, repair what a crash left (at start, then periodically: another replica's
+crash), report health, and stop them all cleanly.
 
 On SIGTERM or SIGINT the bridge stops taking messages, lets turns in progress finish for
 `BRIDGE_SHUTDOWN_GRACE` seconds, interrupts the rest with a visible note, then disconnects.
@@ -29,6 +30,21 @@ async def forget_old_events(app: App, every: float = 6 * 3600.0) -> None:
         if removed:
             log.info("forgot %d processed event ids older than %d days", removed, EVENT_MEMORY // 86400)
         await asyncio.sleep(every)
+
+
+async def sweep_dead_turns(app: App) -> None:
+    """Every half lease, close the turns of replicas that died mid-answer (`Engine.sweep`): on PostgreSQL
+    another replica's crash is found this way, not only at this process's start."""
+    every = app.settings.bridge.lease_seconds / 2
+    while True:
+        await asyncio.sleep(every)
+        try:
+            closed = await app.engine.sweep()
+        except StoreError as exc:
+            log.warning("could not look for turns of stopped replicas: %s", exc)
+        else:
+            if closed:
+                log.info("marked %d answer(s) interrupted: their replica stopped", closed)
 
 
 async def launch(app: App, name: str, adapter: Adapter) -> None:
@@ -75,6 +91,7 @@ async def serve(
         asyncio.create_task(forget_old_events(app), name="forget-events"),
         asyncio.create_task(database.run(), name="database-watch"),
         asyncio.create_task(app.core.budgets.run(), name="shared-budgets"),
+        asyncio.create_task(sweep_dead_turns(app), name="sweep-dead-turns"),
     ]
     server: HealthServer | None = None
     settings = app.settings.bridge

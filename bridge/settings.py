@@ -7,6 +7,8 @@ so printing a settings object never shows them.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -106,6 +108,15 @@ class BridgeSettings(Section):
         0.5, gt=0, le=10, description="seconds between two exchanges of rate-budget demand with the other replicas"
     )
     budget_ttl: float = Field(2.0, gt=0, description="seconds after which a silent replica's share is taken back")
+    replica_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        min_length=1,
+        max_length=200,
+        description="this process among replicas sharing one database; unique among those running",
+    )
+    lease_seconds: float = Field(
+        15.0, ge=1, description="a replica not heard from for this long is dead: its turns are closed, others go on"
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -47,6 +47,7 @@ class Turn:
     state: TurnState
     platform_message_ids: list[str]
     archived: bool = False  # its conversation was ended by `/new` (or a new chat replaced it)
+    replica: str = ""  # the replica that runs (or ran) it: "" before replicas were recorded
 
 
 Switches = dict[str, bool]
@@ -138,11 +139,19 @@ class Store:
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen; False for a redelivery."""
-        cursor = await self._run(
-            lambda: self._write(
-                "INSERT INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (platform, event_id, time.time()),
-            )
+
+        def write() -> bool:
+            with self._sql.transaction():
+                return self._claim(platform, event_id)
+
+        return await self._run(write)
+
+    def _claim(self, platform: str, event_id: str) -> bool:
+        """`claim_event` inside a transaction of the store's thread (`bridge.store.replicas` queues a message
+        in the same transaction)."""
+        cursor = self._sql.execute(
+            "INSERT INTO processed_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (platform, event_id, time.time()),
         )
         return cursor.rowcount == 1
 
@@ -209,13 +218,17 @@ class Store:
         assistant_message_id: str,
         parent_message_id: str | None,
         model: str,
+        replica: str = "",
     ) -> int:
+        """A turn in progress (state streaming) run by `replica` (`bridge.conversation_order`)."""
+
         def write() -> int:
             now = time.time()
             with self._sql.transaction():
                 cursor = self._sql.execute(
                     "INSERT INTO turns (conversation_id, event_id, user_message_id, assistant_message_id, "
-                    "parent_message_id, model, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "parent_message_id, model, state, started_at, replica) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING id",
                     (
                         conversation.id,
                         event_id,
@@ -225,6 +238,7 @@ class Store:
                         model,
                         TurnState.STREAMING,
                         now,
+                        replica,
                     ),
                 )
                 turn_id = int(cursor.fetchone()[0])
@@ -250,14 +264,17 @@ class Store:
             )
         )
 
-    async def open_turns(self, platform: str | None = None) -> list[Turn]:
-        """Turns still marked streaming: after a crash, the ones to close."""
+    async def open_turns(self, platform: str | None = None, key: ConversationKey | None = None) -> list[Turn]:
+        """Turns still marked streaming (on `platform`, at `key`): after a crash, the ones to close."""
         # The state is written into the SQL (not a parameter) so that SQLite uses the partial index `turns_open`.
         where = f"t.state = '{TurnState.STREAMING}'"
         params: tuple[Any, ...] = ()
         if platform:
             where += " AND c.platform = ?"
             params = (platform,)
+        if key is not None:
+            where += " AND c.platform = ? AND c.workspace = ? AND c.channel = ? AND c.thread = ?"
+            params += _key(key)
         return await self._turns(where + " ORDER BY t.id", params)
 
     async def turn(self, platform: str, turn_id: int) -> Turn | None:
@@ -286,7 +303,7 @@ class Store:
         sql = (
             "SELECT t.id, t.event_id, t.user_message_id, t.assistant_message_id, t.parent_message_id, t.model, "
             "t.state, t.platform_message_ids, c.id, c.platform, c.workspace, c.channel, c.thread, c.chat_id, "
-            "c.archived_at FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE "
+            "c.archived_at, t.replica FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE "
         )
         rows = await self._run(lambda: self._sql.execute(sql + where, params).fetchall())
         return [
@@ -301,6 +318,7 @@ class Store:
                 TurnState(row[6]),
                 json.loads(row[7]),
                 archived=row[14] is not None,
+                replica=row[15],
             )
             for row in rows
         ]

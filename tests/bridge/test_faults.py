@@ -135,10 +135,10 @@ async def test_an_unexpected_error_still_ends_the_turn_with_an_outcome_and_a_not
     escape `Engine.handle`: adapters rely on getting an outcome, and the person on getting an answer."""
     engine, store, _ = fault_engine
 
-    async def broken(platform: str, event_id: str) -> bool:
+    def broken(platform: str, event_id: str) -> bool:  # the claim, in the transaction that queues the message
         raise RuntimeError("an error nobody expected")
 
-    monkeypatch.setattr(store, "claim_event", broken)
+    monkeypatch.setattr(store, "_claim", broken)
     surface = RecordingSurface()
     outcome = await engine.handle(message(key(), "hi"), surface)
     assert outcome.status == "failed" and "nobody expected" in outcome.error
