@@ -90,6 +90,9 @@ async def test_three_replicas_answer_once_in_order_and_survive_a_kill(
     await discord_sim.wait_until(lambda: all(discord_sim.thread_of(q) for q in questions), 30, "three threads")
     threads = [discord_sim.thread_of(q) for q in questions]
     assert len(discord_sim.threads(general)) == 3  # no mention opened a second thread
+    # A mention takes its place in the order once its replica has opened the thread: Alice writes on when
+    # the answer has begun, as a person who sees the thread appear does.
+    await discord_sim.wait_until(lambda: all(discord_sim.bot_texts(t) for t in threads), 30, "the first answers")
 
     # Interleaved follow-ups: round r in every thread, one message every 0.1 s (a thread's messages 0.3 s
     # apart, as a quick typist), each round faster to answer than the one before, and every message replayed
