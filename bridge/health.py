@@ -93,7 +93,14 @@ class DatabaseWatch:
 class HealthServer:
     """A small aiohttp app; platforms add a `connected` check each under their name."""
 
-    def __init__(self, watch: OpenWebUIWatch, database: DatabaseWatch, checks: dict[str, Callable[[], bool]]) -> None:
+    def __init__(
+        self,
+        watch: OpenWebUIWatch,
+        database: DatabaseWatch,
+        checks: dict[str, Callable[[], bool]],
+        replica: str = "",
+    ) -> None:
+        self.replica = replica  # named in /readyz: behind a load balancer, which replica answered
         self.watch = watch
         self.database = database
         self.checks = checks
@@ -129,7 +136,7 @@ class HealthServer:
             **{name: check() for name, check in self.checks.items()},
         }
         ready = all(parts.values())
-        body: dict[str, object] = {"ready": ready, "checks": parts}
+        body: dict[str, object] = {"ready": ready, "checks": parts, "replica": self.replica}
         if not self.watch.reachable:
             body["openwebui_error"] = self.watch.reason
         if self.database.problem:

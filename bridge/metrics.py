@@ -6,7 +6,7 @@ The engine counts turns, latencies, edits and OpenWebUI errors; adapters count t
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
@@ -50,6 +50,7 @@ class Metrics:
             registry=r,
         )
         self.active = Gauge("bridge_active_conversations", "Conversations with a turn running or queued", registry=r)
+        self.replica = Info("bridge_replica", "This process among the replicas (BRIDGE_REPLICA_ID)", registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

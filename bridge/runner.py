@@ -16,6 +16,7 @@ from bridge.adapter import Adapter
 from bridge.app import App
 from bridge.errors import StoreError
 from bridge.health import DatabaseWatch, HealthServer, OpenWebUIWatch
+from bridge.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     database = DatabaseWatch(app.store)
+    METRICS.replica.info({"replica": app.engine.order.replica})
     background = [
         asyncio.create_task(forget_old_events(app), name="forget-events"),
         asyncio.create_task(database.run(), name="database-watch"),
@@ -99,7 +101,8 @@ async def serve(
         watch = OpenWebUIWatch(app.client)
         background.append(asyncio.create_task(watch.run(), name="openwebui-watch"))
         if settings.health_port:
-            server = HealthServer(watch, database, {name: adapter.ready for name, adapter in adapters.items()})
+            checks = {name: adapter.ready for name, adapter in adapters.items()}
+            server = HealthServer(watch, database, checks, replica=app.engine.order.replica)
             await server.start(settings.health_host, settings.health_port)
     tasks = [asyncio.create_task(_run(app, name, adapter), name=name) for name, adapter in adapters.items()]
     stopping = asyncio.create_task(stop.wait(), name="stop")

@@ -13,6 +13,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -126,6 +127,14 @@ async def test_three_replicas_answer_once_in_order_and_survive_a_kill(
     answering = turns_by_replica(url)
     assert sum(len(states) for states in answering.values()) == 12
     assert len(answering) >= 2, answering  # the turns were spread over the replicas
+
+    # each replica names itself on /readyz and /metrics
+    async with httpx.AsyncClient() as http:
+        for bridge in replicas:
+            ready = (await http.get(f"{bridge.health}/readyz")).json()
+            assert ready["ready"] and ready["replica"] == bridge.env["BRIDGE_REPLICA_ID"]
+            metrics = (await http.get(f"{bridge.health}/metrics")).text
+            assert f'bridge_replica_info{{replica="{bridge.env["BRIDGE_REPLICA_ID"]}"}} 1.0' in metrics
 
     # kill -9 the replica streaming an answer; the thread goes on on the others.
     thread = threads[0]
