@@ -1,0 +1,91 @@
+"""The Stop button across replicas (issue 16): a click that reaches a replica which does not run the answer
+is passed to the one that does, through the shared PostgreSQL database (`bridge.remote_stops`), and stops it
+as a local click would: the same rule, the same note, the same answers to the clicker.
+
+Two replicas in one test process, each its own `Store` and engine (`tests.bridge.test_replicas`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bridge import texts
+from bridge.messages import Person
+from tests.bridge.test_replicas import Replica, StartReplica, start_replica, until
+from tests.messages import key, message
+from tests.surfaces import RecordingSurface
+
+__all__ = ["start_replica"]  # the fixture, shared with the replica tests
+
+ADA = Person("u1", "Ada")  # `tests.messages.message` asks as u1
+BOB = Person("u2", "Bob")
+
+
+async def _requests_left(replica: Replica) -> list[tuple]:
+    store = replica.store
+    return await store._run(lambda: store._sql.execute("SELECT question, result FROM stop_requests").fetchall())
+
+
+async def test_a_stop_clicked_on_another_replica_stops_the_answer_with_its_note(start_replica: StartReplica) -> None:
+    a, b = await start_replica("a"), await start_replica("b")
+    asked = message(key(), "talk forever [[endless]] [[rate:40]]")
+    surface = RecordingSurface()
+    turn = asyncio.create_task(a.engine.handle(asked, surface))
+    await until(lambda: len("".join(surface.messages.values())) > 40)
+    loop = asyncio.get_running_loop()
+    clicked = loop.time()
+    assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == ""
+    assert loop.time() - clicked < 1.5, "the running replica applies the stop within about a second"
+    outcome = await asyncio.wait_for(turn, 10)
+    assert outcome.status == "answered"
+    shown = surface.visible(outcome.message_ids)
+    assert shown.endswith(texts.stopped_by("Ada")) and len(shown) > 40
+    assert await _requests_left(b) == [], "a handled request is deleted"
+    assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == texts.ALREADY_FINISHED
+
+
+async def test_a_stop_by_someone_who_may_not_is_refused_on_either_replica(start_replica: StartReplica) -> None:
+    a, b = await start_replica("a"), await start_replica("b")
+    asked = message(key(), "go on [[endless]] [[rate:40]]")
+    surface = RecordingSurface()
+    turn = asyncio.create_task(a.engine.handle(asked, surface))
+    try:
+        await until(lambda: bool(surface.messages))
+        assert await a.app.core.controls.stop("test", asked.event_id, BOB, admin=False) == texts.STOP_NOT_YOURS
+        assert await b.app.core.controls.stop("test", asked.event_id, BOB, admin=False) == texts.STOP_NOT_YOURS
+        shown = len("".join(surface.messages.values()))
+        await until(lambda: len("".join(surface.messages.values())) > shown)
+        assert not turn.done(), "the answer still streams"
+        assert await b.app.core.controls.stop("test", asked.event_id, BOB, admin=True) == ""  # an admin may
+        outcome = await asyncio.wait_for(turn, 10)
+        assert outcome.text.endswith(texts.stopped_by("Bob"))
+    finally:
+        turn.cancel()
+        await asyncio.gather(turn, return_exceptions=True)
+
+
+async def test_a_regenerated_answer_is_stopped_from_another_replica_by_its_own_button(
+    start_replica: StartReplica,
+) -> None:
+    a, b = await start_replica("a"), await start_replica("b")
+    asked = message(key(), "pick a colour [[endless]] [[rate:40]]")
+    shown = RecordingSurface()
+    answering = asyncio.create_task(a.engine.handle(asked, shown))
+    await until(lambda: bool(shown.messages))
+    assert await a.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == ""  # on its own replica
+    first = await asyncio.wait_for(answering, 10)
+    assert first.turn_id is not None
+    surface = RecordingSurface()
+    again = asyncio.create_task(a.app.core.controls.regenerate("test", first.turn_id, ADA, "click-7", surface))
+    await until(lambda: bool(surface.messages))
+    assert await b.app.core.controls.stop("test", "click-7", ADA, admin=False) == ""  # the button names the click
+    outcome = await asyncio.wait_for(again, 10)
+    assert outcome.text.endswith(texts.stopped_by("Ada"))
+
+
+async def test_a_stop_for_an_answer_that_finished_says_so_and_asks_no_replica(start_replica: StartReplica) -> None:
+    a, b = await start_replica("a"), await start_replica("b")
+    asked = message(key(), "short")
+    outcome = await a.engine.handle(asked, RecordingSurface())
+    assert outcome.status == "answered"
+    assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == texts.ALREADY_FINISHED
+    assert await _requests_left(b) == []
