@@ -10,6 +10,7 @@ import asyncio
 
 from bridge import texts
 from bridge.messages import Person
+from bridge.remote_stops import POLL_SECONDS
 from tests.bridge.test_replicas import Replica, StartReplica, start_replica, until
 from tests.messages import key, message
 from tests.surfaces import RecordingSurface
@@ -30,12 +31,16 @@ async def test_a_stop_clicked_on_another_replica_stops_the_answer_with_its_note(
     asked = message(key(), "talk forever [[endless]] [[rate:40]]")
     surface = RecordingSurface()
     turn = asyncio.create_task(a.engine.handle(asked, surface))
-    await until(lambda: len("".join(surface.messages.values())) > 40)
-    loop = asyncio.get_running_loop()
-    clicked = loop.time()
-    assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == ""
-    assert loop.time() - clicked < 1.5, "the running replica applies the stop within about a second"
-    outcome = await asyncio.wait_for(turn, 10)
+    try:
+        await until(lambda: len("".join(surface.messages.values())) > 40)
+        loop = asyncio.get_running_loop()
+        clicked = loop.time()
+        assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == ""
+        assert loop.time() - clicked < 1.5, "the running replica applies the stop within about a second"
+        outcome = await asyncio.wait_for(turn, 10)
+    finally:
+        turn.cancel()
+        await asyncio.gather(turn, return_exceptions=True)
     assert outcome.status == "answered"
     shown = surface.visible(outcome.message_ids)
     assert shown.endswith(texts.stopped_by("Ada")) and len(shown) > 40
@@ -76,9 +81,13 @@ async def test_a_regenerated_answer_is_stopped_from_another_replica_by_its_own_b
     assert first.turn_id is not None
     surface = RecordingSurface()
     again = asyncio.create_task(a.app.core.controls.regenerate("test", first.turn_id, ADA, "click-7", surface))
-    await until(lambda: bool(surface.messages))
-    assert await b.app.core.controls.stop("test", "click-7", ADA, admin=False) == ""  # the button names the click
-    outcome = await asyncio.wait_for(again, 10)
+    try:
+        await until(lambda: bool(surface.messages))
+        assert await b.app.core.controls.stop("test", "click-7", ADA, admin=False) == ""  # the button names the click
+        outcome = await asyncio.wait_for(again, 10)
+    finally:
+        again.cancel()
+        await asyncio.gather(again, return_exceptions=True)
     assert outcome.text.endswith(texts.stopped_by("Ada"))
 
 
@@ -87,5 +96,6 @@ async def test_a_stop_for_an_answer_that_finished_says_so_and_asks_no_replica(st
     asked = message(key(), "short")
     outcome = await a.engine.handle(asked, RecordingSurface())
     assert outcome.status == "answered"
+    await asyncio.sleep(2 * POLL_SECONDS)  # a click a moment later: a, running nothing, reads no requests
     assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == texts.ALREADY_FINISHED
     assert await _requests_left(b) == []
