@@ -11,6 +11,7 @@ import asyncio
 from bridge import texts
 from bridge.messages import Person
 from bridge.remote_stops import POLL_SECONDS
+from bridge.store.stop_requests import StopRequestStore
 from tests.bridge.test_replicas import Replica, StartReplica, start_replica, until
 from tests.messages import key, message
 from tests.surfaces import RecordingSurface
@@ -99,3 +100,43 @@ async def test_a_stop_for_an_answer_that_finished_says_so_and_asks_no_replica(st
     await asyncio.sleep(2 * POLL_SECONDS)  # a click a moment later: a, running nothing, reads no requests
     assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == texts.ALREADY_FINISHED
     assert await _requests_left(b) == []
+
+
+async def test_a_stop_the_running_replica_does_not_answer_in_time_is_said_to_be_passed_on(
+    start_replica: StartReplica,
+) -> None:
+    a, b = await start_replica("a"), await start_replica("b")
+    asked = message(key(), "go on [[endless]] [[rate:40]]")
+    surface = RecordingSurface()
+    turn = asyncio.create_task(a.engine.handle(asked, surface))
+    try:
+        await until(lambda: bool(surface.messages))
+        watcher = a.engine.stops._watcher
+        assert watcher is not None
+        watcher.cancel()  # a is alive but does not get to its requests (stuck, overloaded)
+        assert await b.app.core.controls.stop("test", asked.event_id, ADA, admin=False) == texts.STOP_PASSED_ON
+        assert await _requests_left(b) == [(asked.event_id, None)], "the request waits for a"
+        assert not turn.done()
+    finally:
+        turn.cancel()
+        await asyncio.gather(turn, return_exceptions=True)
+
+
+async def test_requests_older_than_a_minute_are_deleted_by_a_replica_running_answers(
+    start_replica: StartReplica,
+) -> None:
+    a = await start_replica("a")
+    stale = await StopRequestStore(a.store).add("gone", "test", "q-old", "u1", "Ada", admin=False)
+    await StopRequestStore(a.store).add("gone", "test", "q-new", "u1", "Ada", admin=False)
+    await a.store._run(
+        lambda: a.store._write("UPDATE stop_requests SET requested_at = requested_at - 61 WHERE id = ?", (stale,))
+    )
+    surface = RecordingSurface()
+    turn = asyncio.create_task(a.engine.handle(message(key(), "go on [[endless]] [[rate:40]]"), surface))
+    try:
+        await until(lambda: bool(surface.messages))
+        await asyncio.sleep(2 * POLL_SECONDS)
+        assert await _requests_left(a) == [("q-new", None)]
+    finally:
+        turn.cancel()
+        await asyncio.gather(turn, return_exceptions=True)
