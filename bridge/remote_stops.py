@@ -84,8 +84,10 @@ class RemoteStops:
 
     async def _watch(self) -> None:
         polls = 0
-        while len(self._running):
+        while True:
             await asyncio.sleep(POLL_SECONDS)
+            if not len(self._running):  # checked after the pause: the last turn may have ended meanwhile
+                return
             try:
                 for request in await self._requests.pending(self._replica):
                     result = self._running.stop(
