@@ -47,13 +47,16 @@ class AnswerControls:
         self._client = engine.client
         self._run: RunTurn = run or (lambda message, surface, branch: engine.handle(message, surface, branch=branch))
 
-    def stop(self, platform: str, question: str, who: Person, *, admin: bool) -> str:
-        """Stop the answer to `question`; "" when stopped, else the sentence to show `who` privately."""
-        result = self._engine.running.stop(platform, question, who.id, who.name, admin=admin)
+    async def stop(self, platform: str, question: str, who: Person, *, admin: bool) -> str:
+        """Stop the answer to `question`, on whichever replica runs it (`bridge.remote_stops`); "" when
+        stopped, else the sentence to show `who` privately."""
+        result = await self._engine.stops.stop(platform, question, who.id, who.name, admin=admin)
         if result is StopResult.NOT_YOURS:
             return texts.STOP_NOT_YOURS
         if result is StopResult.NOT_RUNNING:
             return texts.ALREADY_FINISHED
+        if result is StopResult.REQUESTED:
+            return texts.STOP_PASSED_ON
         return ""
 
     def running_turn(self, platform: str, stop_id: str) -> int | None:

@@ -51,6 +51,16 @@ def variant_event_id(question: str, kind: BranchKind, made_by: str) -> str:
     return f"{question}#{kind}:{made_by}"
 
 
+def stop_id_of(event_id: str) -> str:
+    """What the Stop button of the turn with `event_id` names (`Branch.stop_id`): the click that regenerated
+    it, the question that was edited, or the event id itself for any other turn."""
+    question, _, variant = event_id.partition("#")
+    kind, _, made_by = variant.partition(":")
+    if kind == BranchKind.REGENERATE and made_by:
+        return made_by
+    return question if kind == BranchKind.EDIT and made_by else event_id
+
+
 def place_question(
     chat: dict[str, Any],
     new_id: str,

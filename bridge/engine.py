@@ -52,6 +52,7 @@ from bridge.openwebui import (
 from bridge.openwebui import chat as chats
 from bridge.openwebui.acting import Acting, acting, acting_as
 from bridge.outcomes import TurnOutcome, TurnState, TurnStatus
+from bridge.remote_stops import RemoteStops
 from bridge.splitting import reassemble, split_message
 from bridge.stopping import RunningTurns, StopSignal
 from bridge.store import Conversation, Store, Turn
@@ -111,6 +112,7 @@ class Engine:
         self._open_turns: set[int] = set()  # turn ids this process is running (recovery leaves them alone)
         self._marks: dict[str, MarkInterrupted] = {}  # each launched platform's way to mark a turn interrupted
         self.running = RunningTurns()  # what a Stop button can stop
+        self.stops = RemoteStops(store, self.running, replica, lease_seconds)  # ... also from another replica
         self.draining = False
         self.background = BackgroundTasks("after answers")  # titles, tags, follow-ups: never in a turn's way
         self.chat_tasks = ChatTasks(client, self.background)
@@ -172,6 +174,7 @@ class Engine:
         started = time.monotonic()
         stop_id = branch.stop_id if branch else message.event_id
         with self.running.track(platform, stop_id, message.author_id) as stop:
+            self.stops.watch()
             outcome = await self._turn(message, surface, knowledge, branch, stop)
         where = message.key.describe()
         log.info(

@@ -2,8 +2,9 @@
 
 A Stop button names the question it answers (the platform's id of the person's message, the turn's
 `event_id`), because the button is on the answer's first message before the turn has a row of its own. Only
-this process's running turns can be stopped: after a restart they are gone (and were closed as
-interrupted), so a Stop click then answers that the answer has already finished.
+this process's running turns are here: a click that reaches another replica is passed on to the one that
+runs the answer (`bridge.remote_stops`). After a restart they are gone (and were closed as interrupted), so
+a Stop click then answers that the answer has already finished.
 
 Stopping does not cancel the turn's task: only the reading of the completion stream ends (its HTTP request
 is closed, so OpenWebUI and the model stop too), and the turn goes on as an answer that ended early: the
@@ -25,6 +26,7 @@ class StopResult(enum.Enum):
     STOPPED = "stopped"
     NOT_YOURS = "not_yours"  # neither the asker nor an admin
     NOT_RUNNING = "not_running"  # finished, or run by an earlier process
+    REQUESTED = "requested"  # passed to the replica that runs it, which has not answered yet
 
 
 @dataclass(slots=True)
@@ -75,6 +77,14 @@ class RunningTurns:
         finally:
             if self._signals.get((platform, question)) is signal:
                 del self._signals[(platform, question)]
+
+    def __len__(self) -> int:
+        """How many turns are running, on every platform."""
+        return len(self._signals)
+
+    def runs(self, platform: str, question: str) -> bool:
+        """Whether the answer to `question` is being answered here (stopped or not)."""
+        return (platform, question) in self._signals
 
     def count(self, platform: str) -> int:
         """How many turns are running on `platform`."""

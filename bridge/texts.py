@@ -70,6 +70,7 @@ def answer_cut_slow(seconds: float) -> str:
 
 STOP_NOT_YOURS = "Only the person who asked, or an admin, can stop this answer."
 ALREADY_FINISHED = "This answer has already finished."
+STOP_PASSED_ON = "⏹️ Stopping this answer… (it may take a moment to end)"
 CONTROL_EXPIRED = (
     "This button belongs to an answer the bridge has no record of any more (its database was reset); ask again."
 )

@@ -164,7 +164,7 @@ class AnswerControls:
             await tell_privately(interaction, refusal)
             return
         asker = asker_of(interaction.user, interaction.channel, interaction.guild)
-        why_not = self.core.controls.stop(
+        why_not = await self.core.controls.stop(
             PLATFORM, stop_id, _person(interaction.user), admin=self.access.is_admin(asker)
         )
         if why_not:

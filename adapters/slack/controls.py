@@ -209,7 +209,7 @@ class AnswerControls:
         if await self._refused(click):
             return
         admin = await self.access.is_admin(click.user_id)
-        why_not = self.core.controls.stop(PLATFORM, stop_id, Person(click.user_id, click.user_name), admin=admin)
+        why_not = await self.core.controls.stop(PLATFORM, stop_id, Person(click.user_id, click.user_name), admin=admin)
         if why_not:
             await self.tell(click.place, why_not)
 

@@ -75,8 +75,8 @@ async def test_a_stopped_answer_keeps_its_text_and_is_saved_as_the_answer(
     surface = RecordingSurface()
     turn = asyncio.create_task(engine.handle(asked, surface))
     await _until(lambda: len("".join(surface.messages.values())) > 40)
-    assert controls.stop("test", asked.event_id, BOB, admin=False) == texts.STOP_NOT_YOURS
-    assert controls.stop("test", asked.event_id, ADA, admin=False) == ""
+    assert await controls.stop("test", asked.event_id, BOB, admin=False) == texts.STOP_NOT_YOURS
+    assert await controls.stop("test", asked.event_id, ADA, admin=False) == ""
     outcome = await asyncio.wait_for(turn, 10)
     assert outcome.status == "answered"
     shown = surface.visible(outcome.message_ids)
@@ -92,7 +92,7 @@ async def test_a_stopped_answer_keeps_its_text_and_is_saved_as_the_answer(
     answer = chats.chain(chat)[-1]
     assert answer["role"] == "assistant" and answer["done"] is True
     assert answer["content"] == outcome.text == shown
-    assert controls.stop("test", asked.event_id, ADA, admin=True) == texts.ALREADY_FINISHED
+    assert await controls.stop("test", asked.event_id, ADA, admin=True) == texts.ALREADY_FINISHED
 
 
 async def test_an_admin_may_stop_someone_elses_answer(engine: Engine, controls: AnswerControls) -> None:
@@ -100,7 +100,7 @@ async def test_an_admin_may_stop_someone_elses_answer(engine: Engine, controls: 
     surface = RecordingSurface()
     turn = asyncio.create_task(engine.handle(asked, surface))
     await _until(lambda: bool(surface.messages))
-    assert controls.stop("test", asked.event_id, BOB, admin=True) == ""
+    assert await controls.stop("test", asked.event_id, BOB, admin=True) == ""
     outcome = await asyncio.wait_for(turn, 10)
     assert outcome.text.endswith(texts.stopped_by("Bob"))
 

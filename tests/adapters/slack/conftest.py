@@ -42,6 +42,7 @@ class SlackBridge:
         self.app: App | None = None
         self.adapter: SlackAdapter | None = None
         self.sign_in: tuple[str, str] | None = None  # OPENWEBUI_EMAIL and _PASSWORD for the next start
+        self.bridge: dict[str, Any] = {}  # more `BridgeSettings` fields for the next start (a shared database)
         self._stack: contextlib.AsyncExitStack | None = None
 
     def settings(self, **slack: Any) -> Settings:
@@ -64,6 +65,7 @@ class SlackBridge:
             identity=self.identity,
             sign_in=self.sign_in,
             trusted_email_header=self.trusted_email_header,
+            **self.bridge,
         )
 
     async def start(self, **slack: Any) -> SlackAdapter:

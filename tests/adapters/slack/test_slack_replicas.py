@@ -1,17 +1,23 @@
 """Two bridge replicas on one Slack app: in Socket Mode each holds its own connection and Slack spreads the
 events over them; in HTTP mode each serves its own endpoint behind a load balancer (the simulator posts to
 the two URLs in turn). The replicas share one database file, as they share one store, so an event Slack
-retries to the other replica is still answered once."""
+retries to the other replica is still answered once. A Stop click that reaches the replica not running the
+answer is passed on to the one that does, through a shared PostgreSQL database."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
 
+import psycopg
 import pytest
 
+from adapters.slack import controls as slack_controls
+from bridge import texts
+from bridge.control_ids import Action, control_id
 from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
+from simulators.postgres_server import RealPostgres
 from simulators.slack.server import UserMessage
 from tests.adapters.slack.conftest import SlackBridge
 
@@ -158,3 +164,30 @@ async def test_a_request_the_balancer_sends_to_a_stopped_replica_is_answered_by_
         (1, alive, "acked"),
     ]
     assert sim.bot_messages(sim.dm_channel(ALICE)) == [slack_bridge.reply_to("is anyone there?")]
+
+
+async def test_a_stop_clicked_on_the_replica_that_does_not_run_the_answer_ends_it(
+    slack_bridge: SlackBridge, second_replica: SlackBridge, postgres: RealPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind the balancer the Stop click reaches the other replica, which passes it on through PostgreSQL."""
+    monkeypatch.setattr(slack_controls, "STOP_AFTER", 0.3)
+    url = postgres.create_database()
+    slack_bridge.bridge = {"db_url": url, "replica_id": "s1"}
+    second_replica.bridge = {"db_url": url, "replica_id": "s2"}
+    sim = slack_bridge.sim
+    running, other = await http_endpoints(slack_bridge, second_replica)
+    sim.use_http(running)
+    posted = await sim.user_mentions_app(CHANNEL, ALICE, "go on and on [[endless]] [[rate:30]]")
+    assert await sim.wait_for(lambda: bool(sim.ephemerals(CHANNEL, ALICE)), timeout=10)
+    [offer] = sim.ephemerals(CHANNEL, ALICE)
+    stop = control_id(Action.STOP, f"{sim.team_id}:{CHANNEL}:{posted.ts}")
+
+    sim.use_http(other)
+    click = await sim.user_clicks(CHANNEL, offer["ts"], ALICE, stop)
+    await settle(slack_bridge, second_replica)
+    assert [a.via for a in click.attempts] == [other]
+    [answer] = sim.bot_message_records(CHANNEL, posted.ts)
+    assert answer.visible_text.endswith(texts.stopped_by("alice"))
+    assert [e["visible_text"] for e in sim.ephemerals(CHANNEL, ALICE)] == [offer["visible_text"]], "no other note"
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT replica, state FROM turns").fetchall() == [("s1", "done")]
