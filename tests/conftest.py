@@ -24,6 +24,7 @@ from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.openwebui_server import OpenWebUIUnavailable, RealOpenWebUI, executable
 from simulators.postgres_server import PostgresUnavailable, RealPostgres
+from simulators.redis_server import RealRedis, RedisUnavailable
 from simulators.threaded import serve_in_thread
 
 pytest_plugins = ["simulators.discord.pytest_plugin", "simulators.slack.pytest_plugin"]
@@ -122,6 +123,22 @@ def postgres() -> Iterator[RealPostgres]:
     try:
         server = RealPostgres().start()
     except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RealRedis]:
+    """One real Redis server for the session; each test takes a database number of its own
+    (`redis_server.new_url()`). Skipped without Redis installed, except in CI (as `postgres`)."""
+    try:
+        server = RealRedis().start()
+    except RedisUnavailable as exc:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(str(exc))
