@@ -9,12 +9,16 @@ import time
 from collections.abc import Callable
 
 import pytest
+import redis.asyncio as redis
 
+from bridge.app import make_budgets
 from bridge.pacing import RateBudget
-from bridge.shared_budgets import IDLE_DEMAND, LEAST_SHARE, BudgetShares, Row, SharedBudgets, fraction, granted
-from bridge.store import Store
+from bridge.settings import BridgeSettings, OpenWebUISettings, Settings
+from bridge.shared_budgets import IDLE_DEMAND, LEAST_SHARE, BudgetShares, Row, Seen, SharedBudgets, fraction, granted
+from bridge.store import Store, redis_budget_shares
 from bridge.store.budget_shares import PostgresBudgetShares
 from bridge.store.redis_budget_shares import RedisBudgetShares
+from simulators.redis_server import RealRedis
 
 Shares = Callable[[], BudgetShares]
 """Makes a connection to one place the replicas of a test share (each board gets its own)."""
@@ -191,3 +195,60 @@ async def test_a_database_away_keeps_the_shares_and_says_so_once(
     warnings = [r for r in caplog.records if "cannot share rate budgets" in r.getMessage()]
     assert len(warnings) == 1 and "127.0.0.1:9" in warnings[0].getMessage()
     assert "s3cret" not in caplog.text  # the password never reaches the log
+
+
+async def test_on_redis_an_exchange_waits_while_another_replica_holds_the_lock(redis_server: RealRedis) -> None:
+    """One exchange at a time, as under PostgreSQL's advisory lock; and a lock whose holder died between its two
+    scripts expires, so the others go on."""
+    url = redis_server.new_url()
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    shares = RedisBudgetShares(url)
+    try:
+        await raw.set(redis_budget_shares.LOCK_KEY, "another replica", px=500)
+        exchanging = asyncio.create_task(shares.exchange("r1", ["slack:T1"], 1.0, lambda seen: {"slack:T1": Row(1, 1)}))
+        await asyncio.sleep(0.3)
+        assert not exchanging.done() and await raw.hgetall(redis_budget_shares.PREFIX + "slack:T1") == {}
+        await asyncio.wait_for(exchanging, 3)
+        assert (await raw.hget(redis_budget_shares.PREFIX + "slack:T1", "r1") or "").startswith("1 1 ")
+        assert await raw.get(redis_budget_shares.LOCK_KEY) is None  # released once written
+    finally:
+        await shares.close()
+        await raw.aclose()
+
+
+async def test_on_redis_a_replica_stalled_past_its_lock_writes_nothing(
+    redis_server: RealRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its lock expired while it decided, and another replica may have read the rows since: writing now could
+    put the shares in force above the whole, so it writes nothing and says so."""
+    monkeypatch.setattr(redis_budget_shares, "LOCK_MS", 100)
+    url = redis_server.new_url()
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    shares = RedisBudgetShares(url)
+
+    def stalled(seen: Seen) -> dict[str, Row]:
+        time.sleep(0.3)  # the whole process stalls (a long pause): the lock expires meanwhile
+        return {"slack:T1": Row(1, 1)}
+
+    try:
+        with pytest.raises(ConnectionError, match="outlasted its lock"):
+            await shares.exchange("r1", ["slack:T1"], 1.0, stalled)
+        assert await raw.hgetall(redis_budget_shares.PREFIX + "slack:T1") == {}
+    finally:
+        await shares.close()
+        await raw.aclose()
+
+
+async def test_the_budget_url_setting_puts_the_exchange_on_redis(redis_server: RealRedis) -> None:
+    """`BRIDGE_BUDGET_URL` set: the board exchanges through Redis, even beside the SQLite store."""
+    url = redis_server.new_url()
+    bridge = BridgeSettings(_env_file=None, budget_url=url)  # type: ignore[call-arg]
+    board = make_budgets(Settings(OpenWebUISettings(_env_file=None, api_key="sk-x"), bridge))  # type: ignore[call-arg]
+    board.register("discord:bot:global", _Demand(2), [].append)
+    await board.exchange()
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        assert list(await raw.hgetall(redis_budget_shares.PREFIX + "discord:bot:global")) == [board.replica]
+    finally:
+        await board._withdraw()
+        await raw.aclose()
