@@ -127,6 +127,7 @@ async def run(plan: Plan) -> Run:
                         await bridge.stop()
                     if isinstance(bridge, BridgeReplicas):
                         recorded.budget_round_trips = bridge.budget_round_trips()
+                        recorded.budget_store = "+".join(sorted(set(bridge.budget_stores()))) or "none logged"
                     return recorded
         finally:
             await driver.stop()
@@ -222,7 +223,6 @@ async def _drive(
         hidden_limits=plan.hidden_limits,
         linked=plan.linked,
         replicas=plan.replicas,
-        budget_store=plan.budget_store if plan.replicas else "",
     )
 
 

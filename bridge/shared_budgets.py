@@ -61,7 +61,11 @@ Seen = dict[str, dict[str, Row]]
 
 
 class BudgetShares(Protocol):
-    """Where replicas see each other's demand: a table in the shared database (`bridge.store.budget_shares`)."""
+    """Where replicas see each other's demand: a table in the shared database (`bridge.store.budget_shares`), or
+    Redis (`bridge.store.redis_budget_shares`)."""
+
+    kind: str
+    """"postgresql" or "redis": named in the log line of round trips (the benchmark reads it there)."""
 
     async def exchange(
         self, replica: str, names: list[str], ttl: float, decide: Callable[[Seen], Mapping[str, Row]]
@@ -140,7 +144,8 @@ class SharedBudgets:
             summary = self.round_trip_summary()
             if summary:
                 log.info(
-                    "budget board: %d exchanges, round trip median %.1f ms, p99 %.1f ms",
+                    "budget board on %s: %d exchanges, round trip median %.1f ms, p99 %.1f ms",
+                    self._shares.kind,
                     len(self.round_trips),
                     summary[0] * 1000,
                     summary[1] * 1000,

@@ -77,6 +77,8 @@ class RedisBudgetShares:
     """`bridge.shared_budgets.BudgetShares` on Redis, through redis-py's asyncio client (it reconnects by
     itself after a lost connection)."""
 
+    kind = "redis"
+
     def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
         self._url = url
         self._timeout = connect_timeout
