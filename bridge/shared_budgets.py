@@ -4,7 +4,8 @@ Discord allows a bot 50 requests a second and Slack each workspace about 50 `cha
 many processes send them. Each adapter keeps its budgets in `RateBudget`s and registers each named limit
 here ("discord:<bot>:global", "slack:T123") with its *demand*: the replies in progress that draw on it.
 Every `BRIDGE_BUDGET_SYNC_INTERVAL` seconds the board reads the other replicas' rows in a table of the shared
-database and writes its own (`BudgetShares`): per budget, its demand and the share it grants. Its *target* is
+database (or in Redis, `BRIDGE_BUDGET_URL`) and writes its own (`BudgetShares`): per budget, its demand and
+the share it grants. Its *target* is
 
     my demand / the demand of every replica alive
 
