@@ -15,9 +15,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
-from simulators.processes import free_port
+from simulators.processes import ServerProcess, free_port
 
 INSTALL_HINT = "install Debian's redis-server package (bash scripts/install-redis.sh); .ci/run does it"
 
@@ -26,7 +25,7 @@ class RedisUnavailable(RuntimeError):
     """No `redis-server` on this machine, or it did not start."""
 
 
-class RealRedis:
+class RealRedis(ServerProcess):
     """`with RealRedis() as server:` a running server; `server.url(db)` for a connection URL."""
 
     def __init__(self) -> None:
@@ -78,13 +77,3 @@ class RealRedis:
                 self._process.kill()
                 self._process.wait()
         shutil.rmtree(self._folder, ignore_errors=True)
-
-    def __enter__(self) -> RealRedis:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object | TracebackType) -> None:
-        self.stop()
