@@ -7,6 +7,7 @@ python -m bench --platform discord --n 20 50 --hidden-limits   # Discord with li
 python -m bench --mode signed-in --n 10 50   # turns the web UI's way (signed in, socket), on a real OpenWebUI
 python -m bench --n 10 50 --linked   # each N twice: the service account, then every person linked (issue 12)
 python -m bench --n 50 --replicas 2  # each N twice on one PostgreSQL: one bridge process, then two (issue 16)
+python -m bench --n 50 --replicas 2 --budget-store postgresql redis  # two replicas' runs: budgets on each store
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="run each N twice on one real PostgreSQL: one bridge process, then this many sharing the rate budgets",
     )
+    parser.add_argument(
+        "--budget-store",
+        nargs="+",
+        choices=("postgresql", "redis"),
+        default=["postgresql"],
+        help="with --replicas: where the replicas exchange their rate budgets (PostgreSQL, the store, or a real "
+        "Redis); several: one replicas' run on each, their round trips side by side",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--profile", type=Path, help="record the bridge with py-spy into this folder, summarise")
     return parser
@@ -87,11 +96,12 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
     results: list[Figures] = []
     for name in args.platform:
         for n in sizes:
-            for linked, replicas in _variants(args):
+            for linked, replicas, store in _variants(args):
                 profile = None
                 if args.profile:
                     args.profile.mkdir(parents=True, exist_ok=True)
                     variant = ("-linked" if linked else "") + (f"-x{replicas}" if replicas else "")
+                    variant += "-redis" if store == "redis" else ""
                     profile = args.profile.resolve() / f"{name}-{n}{variant}.txt"
                 plan = Plan(
                     name,
@@ -106,6 +116,7 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
                     mode=args.mode,
                     linked=linked,
                     replicas=replicas,
+                    budget_store=store,
                 )
                 began = time.monotonic()
                 result = figures(await run(plan))
@@ -114,12 +125,13 @@ async def _main(args: argparse.Namespace) -> list[Figures]:
     return results
 
 
-def _variants(args: argparse.Namespace) -> list[tuple[bool, int]]:
-    """(linked, replicas) of each run of one N: `--linked` adds a linked run, `--replicas` one process on
-    PostgreSQL and then that many."""
+def _variants(args: argparse.Namespace) -> list[tuple[bool, int, str]]:
+    """(linked, replicas, budget store) of each run of one N: `--linked` adds a linked run, `--replicas` one
+    process on PostgreSQL and then that many, once per `--budget-store`."""
     if args.replicas:
-        return [(False, 1), (False, args.replicas)]
-    return [(False, 0), (True, 0)] if args.linked else [(False, 0)]
+        stores = list(dict.fromkeys(args.budget_store))
+        return [(False, 1, "postgresql"), *((False, args.replicas, store) for store in stores)]
+    return [(False, 0, ""), (True, 0, "")] if args.linked else [(False, 0, "")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--linked links the stand-in's users; it does not run with --real-openwebui")
     if args.replicas is not None and (args.replicas < 2 or args.linked):
         parser.error("--replicas takes 2 or more, and does not run with --linked")
+    if args.budget_store != ["postgresql"] and not args.replicas:
+        parser.error("--budget-store is for --replicas (one process shares its budgets with nobody)")
     results = asyncio.run(_main(args))
     chars = args.reply_chars or (600 if args.quick else 3000)
     stand_in = "a real OpenWebUI" if args.real_openwebui or args.mode == "signed-in" else "the OpenWebUI stand-in"

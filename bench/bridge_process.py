@@ -148,13 +148,15 @@ class BridgeReplicas:
 
     def budget_round_trips(self) -> list[tuple[float, float]]:
         """Each replica's (median, p99) round trip of its budget exchanges in ms, from the line its log ends with."""
-        found = []
-        for process in self.processes:
-            text = process.log_path.read_text(errors="replace") if process.log_path.exists() else ""
-            match = _ROUND_TRIP.search(text)
-            if match:
-                found.append((float(match.group(1)), float(match.group(2))))
-        return found
+        return [(float(match.group(2)), float(match.group(3))) for match in self._board_lines()]
+
+    def budget_stores(self) -> list[str]:
+        """Where each replica says, in that same line, it exchanged its budgets ("postgresql", "redis")."""
+        return [match.group(1) for match in self._board_lines()]
+
+    def _board_lines(self) -> list[re.Match[str]]:
+        texts = (p.log_path.read_text(errors="replace") for p in self.processes if p.log_path.exists())
+        return [match for match in map(_ROUND_TRIP.search, texts) if match]
 
 
-_ROUND_TRIP = re.compile(r"budget board: \d+ exchanges, round trip median ([\d.]+) ms, p99 ([\d.]+) ms")
+_ROUND_TRIP = re.compile(r"budget board on (\w+): \d+ exchanges, round trip median ([\d.]+) ms, p99 ([\d.]+) ms")

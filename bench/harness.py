@@ -3,7 +3,8 @@
 The upstream, the stand-in and the simulator run in this process, on this event loop, so every record
 they keep is on one `time.monotonic()` clock; the bridge runs in its own process (`BridgeProcess`).
 With `replicas` the bridge runs as that many processes on one real PostgreSQL (`--replicas`), and the
-replicas share the platforms' rate budgets (README "Several replicas: shared rate budgets").
+replicas share the platforms' rate budgets (README "Several replicas: shared rate budgets") through that
+PostgreSQL or, with `budget_store` "redis", through a real Redis started for the run (`--budget-store`).
 A run waits until every reply shows the upstream's whole text, or nothing changes for `QUIET` seconds
 after the upstream finished, or until its time cap; what was seen by then is what gets measured.
 """
@@ -27,6 +28,7 @@ from bench.records import Conversation, Cost, Run
 from simulators.model_upstream import ModelUpstream, UpstreamRequest, long_reply
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.postgres_server import RealPostgres
+from simulators.redis_server import RealRedis
 
 Bridge = BridgeProcess | BridgeReplicas
 
@@ -60,6 +62,8 @@ class Plan:
     """Every person linked to an OpenWebUI user of their own, policy `linked` (`bench.linking`)."""
     replicas: int = 0
     """0: one bridge process on its SQLite file (the default); else this many processes on one PostgreSQL."""
+    budget_store: str = "postgresql"
+    """With `replicas`: where they exchange their rate budgets' rows, "postgresql" (the store) or "redis"."""
 
 
 @dataclass(slots=True)
@@ -106,10 +110,11 @@ async def run(plan: Plan) -> Run:
                     assert owui.fake is not None, "--linked runs on the OpenWebUI stand-in only"
                     database = Path(folder) / "data" / "bridge.db"
                     env |= await link_everyone(plan.platform, driver.user_ids(), owui.fake, database)
-                async with _database(plan) as url:
+                async with _database(plan) as url, _budget_redis(plan) as budget_url:
                     bridge: Bridge = BridgeProcess(Path(folder), env)
                     if url:  # each replica logs its exchanges' round trips (at INFO) when it stops
                         replicated = env | {"BRIDGE_DB_URL": url, "BRIDGE_LOG_LEVEL": "INFO"}
+                        replicated |= {"BRIDGE_BUDGET_URL": budget_url} if budget_url else {}
                         bridge = BridgeReplicas(Path(folder), replicated, plan.replicas)
                     try:
                         recorded = await _drive(plan, driver, upstream, bridge, owui.pid)
@@ -122,6 +127,7 @@ async def run(plan: Plan) -> Run:
                         await bridge.stop()
                     if isinstance(bridge, BridgeReplicas):
                         recorded.budget_round_trips = bridge.budget_round_trips()
+                        recorded.budget_store = "+".join(sorted(set(bridge.budget_stores()))) or "none logged"
                     return recorded
         finally:
             await driver.stop()
@@ -137,6 +143,20 @@ async def _database(plan: Plan) -> AsyncIterator[str]:
     await asyncio.to_thread(server.start)
     try:
         yield await asyncio.to_thread(server.create_database, "bench")
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+@contextlib.asynccontextmanager
+async def _budget_redis(plan: Plan) -> AsyncIterator[str]:
+    """A real Redis for the replicas' rate budgets (its URL) when `plan.budget_store` says so, else ""."""
+    if not plan.replicas or plan.budget_store != "redis":
+        yield ""
+        return
+    server = RealRedis()
+    await asyncio.to_thread(server.start)
+    try:
+        yield server.url()
     finally:
         await asyncio.to_thread(server.stop)
 

@@ -58,13 +58,15 @@ class Figures:
     hidden_limits: bool = False  # Discord's posts and edits also shared a budget no header announces
     linked: bool = False  # every person acted as an OpenWebUI user of their own (`--linked`)
     replicas: int = 0  # bridge processes on one PostgreSQL (`--replicas`; 0: one on SQLite)
+    budget_store: str = ""  # where the replicas exchanged their rate budgets: "postgresql" or "redis"
     budget_round_trip: tuple[float, float] = (math.nan, math.nan)
     """median, p99 of the replicas' rate-budget exchanges (ms; the slowest replica's of each)"""
 
     @property
     def label(self) -> str:
         replicas = f" {self.replicas} replica{'s' if self.replicas > 1 else ''}" if self.replicas else ""
-        return f"N={self.n}" + (" linked" if self.linked else "") + replicas
+        store = " (budgets on Redis)" if self.budget_store == "redis" else ""
+        return f"N={self.n}" + (" linked" if self.linked else "") + replicas + store
 
 
 def figures(run: Run) -> Figures:
@@ -116,6 +118,7 @@ def figures(run: Run) -> Figures:
         hidden_limits=run.hidden_limits,
         linked=run.linked,
         replicas=run.replicas,
+        budget_store=run.budget_store,
         budget_round_trip=(
             max((trip[0] for trip in run.budget_round_trips), default=math.nan),
             max((trip[1] for trip in run.budget_round_trips), default=math.nan),

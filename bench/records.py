@@ -131,6 +131,8 @@ class Run:
     linked: bool = False
     replicas: int = 0
     """Bridge processes on one PostgreSQL (0: one on its SQLite file)."""
+    budget_store: str = ""
+    """Where the replicas say they exchanged their rate budgets' rows: "postgresql" or "redis" (their logs)."""
     budget_round_trips: list[tuple[float, float]] = field(default_factory=list)
     """Each replica's (median, p99) round trip of its rate-budget exchanges, in ms, as it logged them."""
     chat_owners: int = 0

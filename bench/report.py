@@ -199,15 +199,16 @@ def replicas_cost(runs: list[Figures]) -> list[str]:
     lines = []
     for one in sorted((f for f in runs if f.replicas == 1), key=lambda f: (f.platform, f.n)):
         for many in sorted(
-            (f for f in runs if f.replicas > 1 and (f.platform, f.n) == (one.platform, one.n)), key=lambda f: f.replicas
+            (f for f in runs if f.replicas > 1 and (f.platform, f.n) == (one.platform, one.n)),
+            key=lambda f: (f.replicas, f.budget_store),
         ):
             ratio = many.updates_mean / one.updates_mean if one.updates_mean else math.nan
             met = many.count_429 <= one.count_429 and abs(ratio - 1) <= REPLICA_UPDATES_WITHIN
             lines.append(
                 f"{one.platform} N={one.n}, {many.replicas} replicas / 1: 429s {many.count_429} / {one.count_429}, "
                 f"updates per reply {many.updates_mean:.2f} / {one.updates_mean:.2f} (ratio {ratio:.2f}), "
-                f"final texts exact {many.correct:.0%} / {one.correct:.0%}, budget exchange round trip median / p99 "
-                f"{_trip(many)} ms (1 replica: {_trip(one)} ms)"
+                f"final texts exact {many.correct:.0%} / {one.correct:.0%}, budget exchange on {many.budget_store} "
+                f"round trip median / p99 {_trip(many)} ms (1 replica, on {one.budget_store}: {_trip(one)} ms)"
                 f" {'✓' if met else '✗'}"
             )
     return lines

@@ -15,11 +15,12 @@ from bridge.identity.vault import KeyVault
 from bridge.intake import FileIntake
 from bridge.openwebui import OpenWebUIClient
 from bridge.settings import Settings
-from bridge.shared_budgets import SharedBudgets
+from bridge.shared_budgets import BudgetShares, SharedBudgets
 from bridge.store import Store
 from bridge.store.backends import is_server_url
 from bridge.store.budget_shares import PostgresBudgetShares
 from bridge.store.identities import IdentityStore
+from bridge.store.redis_budget_shares import RedisBudgetShares
 from bridge.turn_paths import completion_path
 
 
@@ -71,11 +72,16 @@ def build(settings: Settings, client: OpenWebUIClient, store: Store) -> App:
 
 
 def make_budgets(settings: Settings) -> SharedBudgets:
-    """Rate budgets shared with the other replicas through the PostgreSQL store; on SQLite (one process) every
-    budget stays whole."""
+    """Rate budgets shared with the other replicas through Redis (`BRIDGE_BUDGET_URL`) or else the PostgreSQL
+    store; on SQLite without Redis (one process) every budget stays whole."""
     bridge = settings.bridge
     database = bridge.database
-    shares = PostgresBudgetShares(database) if isinstance(database, str) and is_server_url(database) else None
+    redis_url = bridge.budget_url.get_secret_value()
+    shares: BudgetShares | None = None
+    if redis_url:
+        shares = RedisBudgetShares(redis_url)
+    elif isinstance(database, str) and is_server_url(database):
+        shares = PostgresBudgetShares(database)
     return SharedBudgets(shares, interval=bridge.budget_sync_interval, ttl=bridge.budget_ttl)
 
 

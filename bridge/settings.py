@@ -108,6 +108,9 @@ class BridgeSettings(Section):
         0.5, gt=0, le=10, description="seconds between two exchanges of rate-budget demand with the other replicas"
     )
     budget_ttl: float = Field(2.0, gt=0, description="seconds after which a silent replica's share is taken back")
+    budget_url: SecretStr = Field(
+        SecretStr(""), description="redis://host:6379/0: replicas share rate budgets through Redis; empty: the store"
+    )
     replica_id: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
         min_length=1,
@@ -143,6 +146,14 @@ class BridgeSettings(Section):
                 "must be at least twice BRIDGE_BUDGET_SYNC_INTERVAL: a live replica one exchange late would lose "
                 "its share"
             )
+        return value
+
+    @field_validator("budget_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url and not url.startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis://[:password@]host:port/db URL (rediss:// with TLS), or empty")
         return value
 
     @field_validator("db_url")

@@ -4,7 +4,8 @@ Discord allows a bot 50 requests a second and Slack each workspace about 50 `cha
 many processes send them. Each adapter keeps its budgets in `RateBudget`s and registers each named limit
 here ("discord:<bot>:global", "slack:T123") with its *demand*: the replies in progress that draw on it.
 Every `BRIDGE_BUDGET_SYNC_INTERVAL` seconds the board reads the other replicas' rows in a table of the shared
-database and writes its own (`BudgetShares`): per budget, its demand and the share it grants. Its *target* is
+database (or in Redis, `BRIDGE_BUDGET_URL`) and writes its own (`BudgetShares`): per budget, its demand and
+the share it grants. Its *target* is
 
     my demand / the demand of every replica alive
 
@@ -61,7 +62,11 @@ Seen = dict[str, dict[str, Row]]
 
 
 class BudgetShares(Protocol):
-    """Where replicas see each other's demand: a table in the shared database (`bridge.store.budget_shares`)."""
+    """Where replicas see each other's demand: a table in the shared database (`bridge.store.budget_shares`), or
+    Redis (`bridge.store.redis_budget_shares`)."""
+
+    kind: str
+    """"postgresql" or "redis": named in the log line of round trips (the benchmark reads it there)."""
 
     async def exchange(
         self, replica: str, names: list[str], ttl: float, decide: Callable[[Seen], Mapping[str, Row]]
@@ -140,7 +145,8 @@ class SharedBudgets:
             summary = self.round_trip_summary()
             if summary:
                 log.info(
-                    "budget board: %d exchanges, round trip median %.1f ms, p99 %.1f ms",
+                    "budget board on %s: %d exchanges, round trip median %.1f ms, p99 %.1f ms",
+                    self._shares.kind,
                     len(self.round_trips),
                     summary[0] * 1000,
                     summary[1] * 1000,

@@ -20,9 +20,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
-from simulators.processes import free_port
+from simulators.processes import ServerProcess, free_port
 
 INSTALL_HINT = "install Debian's postgresql package (apt-get install postgresql); .ci/run does it"
 
@@ -42,7 +41,7 @@ def bin_dir() -> Path:
     return Path(versions[-1]).parent
 
 
-class RealPostgres:
+class RealPostgres(ServerProcess):
     """`with RealPostgres() as pg:` a running server; `pg.url(database)` for a connection URL."""
 
     def __init__(self) -> None:
@@ -106,13 +105,3 @@ class RealPostgres:
                 f"{program} failed after "
                 f"{time.monotonic() - started:.1f} s: {done.stderr.strip()[-800:]}\n{tail}"
             )
-
-    def __enter__(self) -> RealPostgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object | TracebackType) -> None:
-        self.stop()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+from types import TracebackType
+from typing import Self
 
 SETTING_PREFIXES = ("OPENWEBUI_", "BRIDGE_", "DISCORD_", "SLACK_")
 """The prefixes of the bridge's settings (README, Settings)."""
@@ -20,3 +22,24 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A server run for the tests as a process of its own: `start()` it (returning itself) and `stop()` it, or
+    `with Server() as server:`, which stops what a failed start left behind."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.stop()

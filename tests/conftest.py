@@ -10,7 +10,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pydantic import SecretStr
@@ -24,6 +24,7 @@ from simulators.model_upstream import ModelUpstream
 from simulators.openwebui_fake import FakeOpenWebUI
 from simulators.openwebui_server import OpenWebUIUnavailable, RealOpenWebUI, executable
 from simulators.postgres_server import PostgresUnavailable, RealPostgres
+from simulators.redis_server import RealRedis, RedisUnavailable
 from simulators.threaded import serve_in_thread
 
 pytest_plugins = ["simulators.discord.pytest_plugin", "simulators.slack.pytest_plugin"]
@@ -114,17 +115,36 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await s.close()
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[RealPostgres]:
-    """One real PostgreSQL server for the session; each test takes a database of its own from it
-    (`postgres.create_database()`). Without PostgreSQL installed the tests that need it are skipped, except
-    in CI (`CI=true`), where a skip would hide the store's second backend."""
+Server = TypeVar("Server", RealPostgres, RealRedis)
+
+
+def _started(server: Server, unavailable: type[Exception]) -> Server:
+    """The server started; without it installed, the test is skipped, except in CI (`CI=true`), where a skip
+    would hide a backend."""
     try:
-        server = RealPostgres().start()
-    except PostgresUnavailable as exc:
+        return server.start()
+    except unavailable as exc:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[RealPostgres]:
+    """One real PostgreSQL server for the session; each test takes a database of its own from it
+    (`postgres.create_database()`)."""
+    server = _started(RealPostgres(), PostgresUnavailable)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RealRedis]:
+    """One real Redis server for the session; each test takes a database number of its own
+    (`redis_server.new_url()`)."""
+    server = _started(RealRedis(), RedisUnavailable)
     try:
         yield server
     finally:

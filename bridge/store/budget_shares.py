@@ -27,6 +27,8 @@ _NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
 class PostgresBudgetShares:
     """`bridge.shared_budgets.BudgetShares` on one PostgreSQL connection, opened again after it is lost."""
 
+    kind = "postgresql"
+
     def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
         self._url = url
         self._timeout = max(1, round(connect_timeout))

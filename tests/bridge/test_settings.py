@@ -64,6 +64,7 @@ def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BRIDGE_IDENTITY_POLICY", "everyone", "service"),
         ("BRIDGE_ENCRYPTION_KEY", "not-a-fernet-key", "bridge make-key"),
         ("BRIDGE_ENCRYPTION_OLD_KEYS", "also-not-one", "bridge make-key"),
+        ("BRIDGE_BUDGET_URL", "memcached://user:pw-s3cret@cache:11211", "redis://"),
     ],
 )
 def test_a_wrong_value_names_its_variable(

@@ -1,18 +1,38 @@
 """Rate budgets shared by replicas (issue 16): the share arithmetic, a budget granting its share, and two
-boards on one real PostgreSQL splitting a budget by demand and taking a dead replica's share back."""
+boards splitting a budget by demand and taking a dead replica's share back, on each place the rows can live:
+a real PostgreSQL (the store's database) and a real Redis (`BRIDGE_BUDGET_URL`)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
+import redis.asyncio as redis
 
+from bridge.app import make_budgets
 from bridge.pacing import RateBudget
-from bridge.shared_budgets import IDLE_DEMAND, LEAST_SHARE, Row, SharedBudgets, fraction, granted
-from bridge.store import Store
+from bridge.settings import BridgeSettings, OpenWebUISettings, Settings
+from bridge.shared_budgets import IDLE_DEMAND, LEAST_SHARE, BudgetShares, Row, Seen, SharedBudgets, fraction, granted
+from bridge.store import Store, redis_budget_shares
 from bridge.store.budget_shares import PostgresBudgetShares
-from simulators.postgres_server import RealPostgres
+from bridge.store.redis_budget_shares import RedisBudgetShares
+from simulators.redis_server import RealRedis
+
+Shares = Callable[[], BudgetShares]
+"""Makes a connection to one place the replicas of a test share (each board gets its own)."""
+
+
+@pytest.fixture(params=["postgresql", "redis"])
+async def shares(request: pytest.FixtureRequest) -> Shares:
+    """Once per backend: a fresh, migrated PostgreSQL database, then a Redis database nobody used."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").create_database()
+        await (await Store.open(url)).close()  # migrated, as the bridge does before it shares anything
+        return lambda: PostgresBudgetShares(url)
+    url = request.getfixturevalue("redis_server").new_url()
+    return lambda: RedisBudgetShares(url)
 
 
 def test_share_follows_demand_idle_replicas_keep_a_floor_and_all_idle_split_evenly() -> None:
@@ -70,21 +90,17 @@ class _Demand:
         return self.value
 
 
-async def _board(url: str, demand: _Demand, fractions: list[float], ttl: float = 1.0) -> SharedBudgets:
-    board = SharedBudgets(PostgresBudgetShares(url), interval=0.1, ttl=ttl)
+async def _board(shares: Shares, demand: _Demand, fractions: list[float], ttl: float = 1.0) -> SharedBudgets:
+    board = SharedBudgets(shares(), interval=0.1, ttl=ttl)
     board.register("slack:T1", demand, fractions.append)
     return board
 
 
-async def test_two_replicas_split_a_budget_by_demand_and_a_dead_one_gives_its_share_back(
-    postgres: RealPostgres,
-) -> None:
-    url = postgres.create_database()
-    await (await Store.open(url)).close()  # migrated, as the bridge does before it shares anything
+async def test_two_replicas_split_a_budget_by_demand_and_a_dead_one_gives_its_share_back(shares: Shares) -> None:
     seen_a: list[float] = []
     seen_b: list[float] = []
-    a = await _board(url, _Demand(30), seen_a)
-    b = await _board(url, _Demand(10), seen_b)
+    a = await _board(shares, _Demand(30), seen_a)
+    b = await _board(shares, _Demand(10), seen_b)
     assert seen_a == seen_b == [LEAST_SHARE]  # registered: the least share until the first exchange
 
     def total() -> float:
@@ -120,11 +136,9 @@ async def test_two_replicas_split_a_budget_by_demand_and_a_dead_one_gives_its_sh
         await board._withdraw()
 
 
-async def test_a_replica_that_stops_withdraws_its_share_at_once(postgres: RealPostgres) -> None:
-    url = postgres.create_database()
-    await (await Store.open(url)).close()
-    a = await _board(url, _Demand(5), [], ttl=30)
-    b = await _board(url, _Demand(5), [], ttl=30)
+async def test_a_replica_that_stops_withdraws_its_share_at_once(shares: Shares) -> None:
+    a = await _board(shares, _Demand(5), [], ttl=30)
+    b = await _board(shares, _Demand(5), [], ttl=30)
     await a.exchange()
     running = asyncio.create_task(b.run())
     await asyncio.sleep(0.3)
@@ -146,11 +160,9 @@ async def test_without_postgresql_every_budget_stays_whole() -> None:
     assert told == [] and board.fraction_of("discord:bot:global") == 1.0
 
 
-async def test_a_budget_registered_while_the_board_runs_is_shared_at_once(postgres: RealPostgres) -> None:
+async def test_a_budget_registered_while_the_board_runs_is_shared_at_once(shares: Shares) -> None:
     """Slack registers a workspace when it first talks to it: its first exchange does not wait for the interval."""
-    url = postgres.create_database()
-    await (await Store.open(url)).close()
-    board = SharedBudgets(PostgresBudgetShares(url), interval=30, ttl=60)
+    board = SharedBudgets(shares(), interval=30, ttl=60)
     running = asyncio.create_task(board.run())
     try:
         await asyncio.sleep(0.2)  # its first exchange had nothing to share
@@ -163,8 +175,18 @@ async def test_a_budget_registered_while_the_board_runs_is_shared_at_once(postgr
         await asyncio.gather(running, return_exceptions=True)
 
 
-async def test_a_database_away_keeps_the_shares_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
-    board = SharedBudgets(PostgresBudgetShares("postgresql://nobody:s3cret@127.0.0.1:9/none", connect_timeout=1))
+@pytest.mark.parametrize(
+    "away",
+    [
+        lambda: PostgresBudgetShares("postgresql://nobody:s3cret@127.0.0.1:9/none", connect_timeout=1),
+        lambda: RedisBudgetShares("redis://:s3cret@127.0.0.1:9/0", connect_timeout=1),
+    ],
+    ids=["postgresql", "redis"],
+)
+async def test_a_database_away_keeps_the_shares_and_says_so_once(
+    caplog: pytest.LogCaptureFixture, away: Shares
+) -> None:
+    board = SharedBudgets(away())
     told: list[float] = []
     board.register("discord:bot:global", _Demand(3), told.append)
     await board.exchange()
@@ -173,3 +195,60 @@ async def test_a_database_away_keeps_the_shares_and_says_so_once(caplog: pytest.
     warnings = [r for r in caplog.records if "cannot share rate budgets" in r.getMessage()]
     assert len(warnings) == 1 and "127.0.0.1:9" in warnings[0].getMessage()
     assert "s3cret" not in caplog.text  # the password never reaches the log
+
+
+async def test_on_redis_an_exchange_waits_while_another_replica_holds_the_lock(redis_server: RealRedis) -> None:
+    """One exchange at a time, as under PostgreSQL's advisory lock; and a lock whose holder died between its two
+    scripts expires, so the others go on."""
+    url = redis_server.new_url()
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    shares = RedisBudgetShares(url)
+    try:
+        await raw.set(redis_budget_shares.LOCK_KEY, "another replica", px=500)
+        exchanging = asyncio.create_task(shares.exchange("r1", ["slack:T1"], 1.0, lambda seen: {"slack:T1": Row(1, 1)}))
+        await asyncio.sleep(0.3)
+        assert not exchanging.done() and await raw.hgetall(redis_budget_shares.PREFIX + "slack:T1") == {}
+        await asyncio.wait_for(exchanging, 3)
+        assert (await raw.hget(redis_budget_shares.PREFIX + "slack:T1", "r1") or "").startswith("1 1 ")
+        assert await raw.get(redis_budget_shares.LOCK_KEY) is None  # released once written
+    finally:
+        await shares.close()
+        await raw.aclose()
+
+
+async def test_on_redis_a_replica_stalled_past_its_lock_writes_nothing(
+    redis_server: RealRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its lock expired while it decided, and another replica may have read the rows since: writing now could
+    put the shares in force above the whole, so it writes nothing and says so."""
+    monkeypatch.setattr(redis_budget_shares, "LOCK_MS", 100)
+    url = redis_server.new_url()
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    shares = RedisBudgetShares(url)
+
+    def stalled(seen: Seen) -> dict[str, Row]:
+        time.sleep(0.3)  # the whole process stalls (a long pause): the lock expires meanwhile
+        return {"slack:T1": Row(1, 1)}
+
+    try:
+        with pytest.raises(ConnectionError, match="outlasted its lock"):
+            await shares.exchange("r1", ["slack:T1"], 1.0, stalled)
+        assert await raw.hgetall(redis_budget_shares.PREFIX + "slack:T1") == {}
+    finally:
+        await shares.close()
+        await raw.aclose()
+
+
+async def test_the_budget_url_setting_puts_the_exchange_on_redis(redis_server: RealRedis) -> None:
+    """`BRIDGE_BUDGET_URL` set: the board exchanges through Redis, even beside the SQLite store."""
+    url = redis_server.new_url()
+    bridge = BridgeSettings(_env_file=None, budget_url=url)  # type: ignore[call-arg]
+    board = make_budgets(Settings(OpenWebUISettings(_env_file=None, api_key="sk-x"), bridge))  # type: ignore[call-arg]
+    board.register("discord:bot:global", _Demand(2), [].append)
+    await board.exchange()
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        assert list(await raw.hgetall(redis_budget_shares.PREFIX + "discord:bot:global")) == [board.replica]
+    finally:
+        await board._withdraw()
+        await raw.aclose()
