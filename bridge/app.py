@@ -82,7 +82,7 @@ def make_budgets(settings: Settings) -> SharedBudgets:
         shares = RedisBudgetShares(redis_url)
     elif isinstance(database, str) and is_server_url(database):
         shares = PostgresBudgetShares(database)
-    return SharedBudgets(shares, interval=bridge.budget_sync_interval, ttl=bridge.budget_ttl)
+    return SharedBudgets(shares, interval=bridge.budget_sync_interval, ttl=bridge.budget_ttl, replica=bridge.replica_id)
 
 
 def make_identities(settings: Settings, client: OpenWebUIClient, store: Store) -> Identities | None:

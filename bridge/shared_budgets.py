@@ -107,11 +107,15 @@ class SharedBudgets:
     Without a shared table (`shares` None: the SQLite store) it never changes a share: every budget stays whole.
     """
 
-    def __init__(self, shares: BudgetShares | None = None, *, interval: float = 0.5, ttl: float = 2.0) -> None:
+    def __init__(
+        self, shares: BudgetShares | None = None, *, interval: float = 0.5, ttl: float = 2.0, replica: str = ""
+    ) -> None:
         self._shares = shares
         self.interval = interval
         self.ttl = ttl
-        self.replica = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        # the replica's one id (BRIDGE_REPLICA_ID), as in the conversation order; several boards in one test
+        # process each get one of their own
+        self.replica = replica or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._budgets: dict[str, _Registered] = {}
         self._wake = asyncio.Event()  # a budget was registered: exchange now rather than at the next interval
         self.round_trips: deque[float] = deque(maxlen=2000)

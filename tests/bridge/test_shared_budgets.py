@@ -240,15 +240,16 @@ async def test_on_redis_a_replica_stalled_past_its_lock_writes_nothing(
 
 
 async def test_the_budget_url_setting_puts_the_exchange_on_redis(redis_server: RealRedis) -> None:
-    """`BRIDGE_BUDGET_URL` set: the board exchanges through Redis, even beside the SQLite store."""
+    """`BRIDGE_BUDGET_URL` set: the board exchanges through Redis, even beside the SQLite store, under the
+    replica's own id (`BRIDGE_REPLICA_ID`, the one the conversation order uses)."""
     url = redis_server.new_url()
-    bridge = BridgeSettings(_env_file=None, budget_url=url)  # type: ignore[call-arg]
+    bridge = BridgeSettings(_env_file=None, budget_url=url, replica_id="bridge-7")  # type: ignore[call-arg]
     board = make_budgets(Settings(OpenWebUISettings(_env_file=None, api_key="sk-x"), bridge))  # type: ignore[call-arg]
     board.register("discord:bot:global", _Demand(2), [].append)
     await board.exchange()
     raw = redis.Redis.from_url(url, decode_responses=True)
     try:
-        assert list(await raw.hgetall(redis_budget_shares.PREFIX + "discord:bot:global")) == [board.replica]
+        assert list(await raw.hgetall(redis_budget_shares.PREFIX + "discord:bot:global")) == ["bridge-7"]
     finally:
         await board._withdraw()
         await raw.aclose()
