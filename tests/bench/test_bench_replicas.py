@@ -15,6 +15,8 @@ from bench.__main__ import main
 from simulators.postgres_server import RealPostgres
 from simulators.redis_server import RealRedis
 
+pytestmark = pytest.mark.slow  # two benchmark runs each (one process, then replicas): 17–30 s
+
 
 @pytest.mark.parametrize(("platform", "stores"), [("discord", ["postgresql"]), ("slack", ["postgresql", "redis"])])
 def test_two_replicas_are_measured_against_one(
