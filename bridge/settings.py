@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.identity.vault import valid_key
-from bridge.store.backends import is_server_url, redact
+from bridge.store.backends import redact
 
 S = TypeVar("S", bound="Section")
 
@@ -83,6 +83,14 @@ class OpenWebUISettings(Section):
             if value.endswith(suffix):
                 raise ValueError(f"give the server's base URL without {suffix} (e.g. http://localhost:8080)")
         return value
+
+
+def _url_or_empty(value: SecretStr, schemes: tuple[str, ...], shape: str) -> SecretStr:
+    """A URL setting that holds a password: one of `schemes`, or empty. The message never repeats the value."""
+    url = value.get_secret_value()
+    if url and not url.startswith(schemes):
+        raise ValueError(f"must be {shape}, or empty")
+    return value
 
 
 class BridgeSettings(Section):
@@ -151,18 +159,14 @@ class BridgeSettings(Section):
     @field_validator("budget_url")
     @classmethod
     def _redis_url(cls, value: SecretStr) -> SecretStr:
-        url = value.get_secret_value()
-        if url and not url.startswith(("redis://", "rediss://")):
-            raise ValueError("must be a redis://[:password@]host:port/db URL (rediss:// with TLS), or empty")
-        return value
+        shape = "a redis://[:password@]host:port/db URL (rediss:// with TLS)"
+        return _url_or_empty(value, ("redis://", "rediss://"), shape)
 
     @field_validator("db_url")
     @classmethod
     def _server_url(cls, value: SecretStr) -> SecretStr:
-        url = value.get_secret_value()
-        if url and not is_server_url(url):
-            raise ValueError("must be a postgresql://user:password@host:port/database URL (or empty for SQLite)")
-        return value
+        shape = "a postgresql://user:password@host:port/database URL (empty: SQLite)"
+        return _url_or_empty(value, ("postgresql://", "postgres://"), shape)
 
 
 class IdentitySettings(Section):
