@@ -13,6 +13,7 @@ from adapters.slack.pacing import WorkspaceBudgets
 from adapters.slack.place import ReplyPlace
 from adapters.slack.surface import SlackReplySurface
 from adapters.slack.updates import PostAndUpdate, Shown
+from bridge.pacing import RateBudget
 from bridge.surface import EditDeferred, Grant
 from simulators.slack import SlackSimulator
 
@@ -33,7 +34,8 @@ async def _reply(
 async def test_a_final_addition_takes_the_kept_grant_then_goes_on_in_a_new_message(
     slack_sim: SlackSimulator, slack_sim_client: AsyncWebClient
 ) -> None:
-    budgets = WorkspaceBudgets()
+    # a whole burst: once the kept grant is spent, the next is a whole refill (1.2 s) away
+    budgets = WorkspaceBudgets(update=RateBudget(rate=50 / 60, capacity=4, reserve=1))
     surface = await _reply(slack_sim, slack_sim_client, budgets)
     ts = await surface.post("The quick ", await surface.pace("post", False))
     while budgets.update.try_acquire():  # other replies spend every routine grant
@@ -114,7 +116,8 @@ async def test_a_streamed_final_addition_goes_on_in_a_new_message_when_appends_a
 ) -> None:
     """Streams that finish together wait for `chat.appendStream` one by one; an end that would wait while
     posting has room goes on in a new message, as a posted reply's does."""
-    budgets = WorkspaceBudgets()
+    # a whole burst: once every grant is spent, the next is a whole refill (0.6 s) away
+    budgets = WorkspaceBudgets(append=RateBudget(rate=100 / 60, capacity=9, reserve=1))
     surface = await _reply(slack_sim, slack_sim_client, budgets, streaming=True)
     ts = await surface.post("The quick ", await surface.pace("post", False))
     assert slack_sim.calls("chat.startStream")
