@@ -261,7 +261,8 @@ class SlackDriver:
     def budget(self) -> SharedBudget:
         """The budgets that grow a reply's text, for the whole workspace: `chat.update` (Tier 3, 50 a minute)
         for posted messages and `chat.appendStream` (Tier 4, 100 a minute) for native streams, each a token
-        bucket in the simulator as Slack's tiers allow bursts."""
+        bucket in the simulator as Slack's tiers allow bursts. A reply's first text is a post or a stream start,
+        on other budgets."""
         buckets = []
         for method in ("chat.update", "chat.appendStream"):
             [spec] = self.sim.config.rate_limits[method]
@@ -269,7 +270,9 @@ class SlackDriver:
             buckets.append(Bucket(spec.capacity, spec.refill_per_s, accepted))
         calls = sorted(at for bucket in buckets for at in bucket.calls)
         per_minute = sum(bucket.rate * 60 for bucket in buckets)
-        return SharedBudget("Slack chat.update + chat.appendStream", per_minute, 60.0, calls, buckets)
+        return SharedBudget(
+            "Slack chat.update + chat.appendStream", per_minute, 60.0, calls, buckets, serves_first_text=False
+        )
 
 
 DRIVERS: dict[str, type[DiscordDriver] | type[SlackDriver]] = {"discord": DiscordDriver, "slack": SlackDriver}

@@ -174,14 +174,19 @@ def budget_use(budget: SharedBudget, conversations: list[Conversation]) -> tuple
     """Seconds during which the replies in progress asked more of the shared budget than it allows, and the
     share of the budget used in those seconds (NaN when it never binds).
 
-    A reply asks `demand_per_s` from its first token until its final text is visible. The budget allows its
-    rate in those seconds plus what its buckets had saved up when they began (`SharedBudget.allowance`):
-    counted against the rate alone, a run that spends a bucket's burst would show more than 100 %.
+    A reply asks `demand_per_s` until its final text is visible: from its first token, or, when its first
+    text takes another budget (`SharedBudget.serves_first_text`), from one interval after that text, when
+    its first update is due; before then it could use no call of this budget, however much was free. The
+    budget allows its rate in those seconds plus what its buckets had saved up when they began
+    (`SharedBudget.allowance`): counted against the rate alone, a run that spends a bucket's burst would
+    show more than 100 %.
     """
     events: list[tuple[float, float]] = []
     for c in conversations:
         if c.first_token_at is not None and c.timeline and c.demand_per_s > 0:
-            events += [(c.first_token_at, c.demand_per_s), (max(c.timeline[-1].at, c.first_token_at), -c.demand_per_s)]
+            asks = c.first_token_at if budget.serves_first_text else c.timeline[0].at + 1 / c.demand_per_s
+            if c.timeline[-1].at > asks:
+                events += [(asks, c.demand_per_s), (c.timeline[-1].at, -c.demand_per_s)]
     events.sort()
     periods: list[tuple[float, float]] = []
     demand, start = 0.0, None

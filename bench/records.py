@@ -82,6 +82,11 @@ class SharedBudget:
     `buckets`: where the platform keeps the budget as token buckets (Slack's tiers), the buckets it is made
     of; a stretch of time then allows their saved-up calls on top of the rate. None known (Discord's global
     limit, a window of one second): the rate alone.
+
+    `serves_first_text`: a reply's first text draws on it too (Discord's global limit counts the first
+    post), so a reply asks it from its first token; where it does not (Slack's `chat.update` and
+    `chat.appendStream`: a first text is a post or a stream start), a reply asks it from its first update,
+    one interval after its first text.
     """
 
     name: str
@@ -89,6 +94,7 @@ class SharedBudget:
     per: float
     calls: list[float]
     buckets: list[Bucket] = field(default_factory=list)
+    serves_first_text: bool = True
 
     @property
     def rate(self) -> float:

@@ -90,6 +90,26 @@ def test_a_bucket_s_saved_up_calls_count_in_the_allowance_so_the_share_never_pas
     assert figures(run).budget_used == 10 / 10.5
 
 
+def test_where_a_first_text_takes_another_budget_a_reply_asks_this_one_from_its_first_update() -> None:
+    """A Slack reply's first text is a post or a stream start, not `chat.update` or `chat.appendStream`; its
+    first update is due one interval (1 s) after it. Before then no reply can use those budgets, so that
+    second is no part of the stretch where they bind. Discord's global limit serves the first post too:
+    there a reply asks from its first token. A reply done within its first interval asks nothing."""
+    calls = [1.5 + i for i in range(9)]  # one a second from the first updates on, all accepted
+    bucket = Bucket(capacity=1, rate=1.0, calls=calls)
+    replies = [_reply(f"r{i}", [0.5, 10.0]) for i in range(3)] + [_reply("quick", [0.5, 1.2])]
+    run = _run(replies)
+    run.budget = SharedBudget("one bucket", 60, 60.0, calls, [bucket], serves_first_text=False)
+    result = figures(run)
+    assert result.budget_binds_for == 10.0 - 1.5
+    assert result.budget_used == 9 / 9.5  # its one saved-up call unused: a rate's 8.5 calls and the burst's 1
+
+    run.budget = SharedBudget("one bucket", 60, 60.0, calls, [bucket])
+    counted_from_first_token = figures(run)
+    assert counted_from_first_token.budget_binds_for == 10.0
+    assert counted_from_first_token.budget_used == 9 / 11
+
+
 def test_the_wait_before_the_model_and_openwebui_s_cpu_are_reported_apart() -> None:
     """`asked → model asked` is the user's message to the upstream receiving the question (the bridge's and
     OpenWebUI's work before the model, where the two ways to run a turn differ); a real OpenWebUI's CPU is
