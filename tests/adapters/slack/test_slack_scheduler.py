@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from adapters.slack.pacing import WorkspaceBudgets
-from adapters.slack.scheduler import DUE, STILL, UNLOCK_STILL, Share, Way
+from adapters.slack.scheduler import DUE, SPILL_LEAD, STILL, UNLOCK_STILL, Share, Way
 from bridge.pacing import RateBudget
 from tests.clock import in_virtual_time, loop_clock
 
@@ -139,10 +139,29 @@ async def _granted_within(budgets: WorkspaceBudgets, shares: dict[str, Share], s
 
 @in_virtual_time
 async def test_a_stream_stays_within_one_of_a_reply_that_had_two_updates_and_within_half_beyond() -> None:
-    """Only the stream can be served (appends plenty, nothing else). Level with a posted reply that has
-    had two routine updates, it may take one more (max - min ≤ 1, issue 15 at N = 50); level with one
-    that has had four, two more (4 + 2 first and final texts against 6 + 2: within 1.5 : 1)."""
+    """Only the stream can be served (appends plenty, nothing else). Level with posted replies that have
+    had two routine updates, it may take one more (max - min ≤ 1, issue 15 at N = 50); level with ones
+    that have had four, two more (4 + 2 first and final texts against 6 + 2: within 1.5 : 1). Two posted
+    replies against a posting burst of one: posts cannot lift them, so no append goes beyond (`SPILL_LEAD`)."""
     for had, allowed in ((2, 1), (4, 2)):
+        budgets = _budgets(append=10.0)
+        scheduler = budgets.scheduler
+        streamed = scheduler.join("C1", can_stream=True)
+        scheduler.shown(streamed, native=True)
+        posted = {name: scheduler.join(name, can_stream=False) for name in ("C2", "C3")}
+        for share in (streamed, *posted.values()):
+            share.tag = share.joined + had
+        granted = await _granted_within(budgets, {"streamed": streamed, **posted}, 60)
+        assert granted == [("streamed", Way.APPEND)] * allowed, had
+
+
+@in_virtual_time
+async def test_where_posts_lift_the_posted_replies_an_append_that_would_be_lost_goes_half_an_update_further() -> None:
+    """As above with one posted reply, which a post could lift: appends the full budget would lose go to the
+    stream up to `SPILL_LEAD` (half an update) beyond its lead, still within 1.5 : 1 (level with a reply that
+    had two: 2 + 2 against 4 + 2 texts), never beyond it (level with one that had one: one more, as before)."""
+    assert SPILL_LEAD == 0.5
+    for had, allowed in ((1, 1), (2, 2), (4, 3)):
         budgets = _budgets(append=10.0)
         scheduler = budgets.scheduler
         streamed = scheduler.join("C1", can_stream=True)
@@ -151,6 +170,8 @@ async def test_a_stream_stays_within_one_of_a_reply_that_had_two_updates_and_wit
         streamed.tag, posted.tag = streamed.joined + had, posted.joined + had
         granted = await _granted_within(budgets, {"streamed": streamed, "posted": posted}, 60)
         assert granted == [("streamed", Way.APPEND)] * allowed, had
+        shown = {"streamed": had + allowed + 2, "posted": had + 2}  # first and final texts included
+        assert shown["streamed"] / shown["posted"] <= 1.5
 
 
 @in_virtual_time
