@@ -83,6 +83,8 @@ class WorkspaceBudgets:
     status: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setStatus
     title: RateBudget = field(default_factory=lambda: _per_minute(45, 4))  # assistant.threads.setTitle, Tier 3
     channels: dict[str, RateBudget] = field(default_factory=dict)
+    finals_waiting: dict[RateBudget, list[object]] = field(default_factory=dict)
+    """The final texts waiting for a grant of each budget, in the order they asked (`final_grant`)."""
     streaming_refused_at: float = float("-inf")
     status_unavailable: bool = False
     title_unavailable: bool = False
@@ -136,12 +138,22 @@ async def final_grant(budgets: WorkspaceBudgets, budget: RateBudget, channel: st
     """Take a grant of `budget` for a final text, or raise `EditDeferred` to show an addition as a new
     message instead: when the grant is more than `DEFER_AFTER` away (replies that stream at once finish
     together, and a scarce budget serves their ends one by one) while posting has room to spare. Only
-    spare room: a reply still waiting for its first text needs a post more than another needs its end."""
-    while not budget.try_acquire(urgent=True):
-        delay = budget.delay(urgent=True)
-        if may_defer and delay > DEFER_AFTER and budgets.posting_is_spare(channel):
-            raise EditDeferred
-        await asyncio.sleep(min(delay, DEFER_POLL))
+    spare room: a reply still waiting for its first text needs a post more than another needs its end.
+
+    The wait counts the final texts that asked for `budget` before this one as ahead of it: each saw the
+    next grant half a second away and waited for it, though only the first would get it (N = 20: completion
+    lag p50 0.13-0.28 s, most ends posted after all)."""
+    queue = budgets.finals_waiting.setdefault(budget, [])
+    place = object()
+    queue.append(place)
+    try:
+        while not budget.try_acquire(urgent=True):
+            delay = budget.delay(urgent=True) + queue.index(place) / budget.rate
+            if may_defer and delay > DEFER_AFTER and budgets.posting_is_spare(channel):
+                raise EditDeferred
+            await asyncio.sleep(min(delay, DEFER_POLL))
+    finally:
+        queue.remove(place)
 
 
 class Budgets:

@@ -10,9 +10,10 @@ import asyncio
 
 import pytest
 
-from adapters.slack.pacing import WorkspaceBudgets
+from adapters.slack.pacing import WorkspaceBudgets, final_grant
 from adapters.slack.scheduler import DUE, SPILL_LEAD, STILL, UNLOCK_STILL, Share, Way
 from bridge.pacing import RateBudget
+from bridge.surface import EditDeferred
 from tests.clock import in_virtual_time, loop_clock
 
 
@@ -227,3 +228,31 @@ async def test_a_post_for_a_reply_behind_its_fair_share_takes_only_posting_room_
         except TimeoutError:
             way = None
         assert way is expected, spent
+
+
+@in_virtual_time
+async def test_final_texts_waiting_for_one_grant_count_each_other_the_later_one_goes_on_in_a_new_message() -> None:
+    """Replies that finish together wait for `chat.update` one by one. With the next grant 0.3 s away, the
+    first final text waits for it; the second, which would wait a whole refill more, goes on in a new
+    message at once while posting has room (it does not wait beside the first for a grant it cannot get)."""
+    clock = loop_clock()
+    budgets = WorkspaceBudgets(
+        update=RateBudget(1.0, 1, clock=clock), post=RateBudget(1.0, 5, clock=clock), clock=clock
+    )
+    assert budgets.update.try_acquire()
+    await asyncio.sleep(0.7)  # the next grant is 0.3 s away
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    ended: dict[str, tuple[str, float]] = {}
+
+    async def final(name: str) -> None:
+        try:
+            await final_grant(budgets, budgets.update, "C1", may_defer=True)
+            ended[name] = ("granted", loop.time() - began)
+        except EditDeferred:
+            ended[name] = ("deferred", loop.time() - began)
+
+    await asyncio.gather(final("first"), final("second"))
+    assert ended["first"] == ("granted", pytest.approx(0.3, abs=0.01))
+    assert ended["second"] == ("deferred", 0.0)
+    assert budgets.finals_waiting[budgets.update] == []
