@@ -205,6 +205,14 @@ class RateBudget:
             self._dispatcher.cancel()
             self._dispatcher = asyncio.create_task(self._dispatch())
 
+    def lower_burst(self) -> None:
+        """The platform refused a call this budget had room for: it allows fewer at once than this budget
+        does (a limit it does not announce). One grant less at once from now on, never less than one beyond
+        the reserve; the rate stays, as it is the documented one."""
+        rate, capacity, peak = self._whole
+        self._whole = (rate, max(capacity - 1, 1 + self.reserve), peak)
+        self._resize()
+
     def block(self, seconds: float) -> None:
         """Grant nothing for `seconds` (after a 429 with Retry-After)."""
         self._blocked_until = max(self._blocked_until, self._clock() + seconds)

@@ -8,8 +8,9 @@ workspace's `Scheduler`'s choice. The rates are Slack's documented ones (Slack s
 on; a rate 10 % under Slack's left a tenth of the budgets unused for nothing, issue 15). Each burst is
 Slack's (the simulator's) less what its rate refills in `LATE` seconds: a call that reaches Slack up to
 that much later than its grant (a busy event loop, the network's jitter) finds the refill it missed, so it
-never turns into a 429. When a 429 comes anyway, `paced` honours its `Retry-After` and sends the same call
-again.
+never turns into a 429. When a 429 comes anyway, `paced` honours its `Retry-After`, sends the same call
+again, and takes one call off that budget's burst: Slack documents its rates, not its bursts, and a
+workspace that allows fewer calls at once than assumed refuses each burst until the budget learns it.
 
 Replicas of the bridge on one app share each workspace's limits: `Budgets` registers every workspace as one
 shared budget (`bridge.shared_budgets`), whose share scales all its method budgets together, since each
@@ -217,6 +218,7 @@ async def paced(
             wait = retry_after(error)
             log.warning("Slack answered 429; waiting %.0f s as Retry-After asks (attempt %d)", wait, attempt)
             budget.block(wait)
+            budget.lower_burst()  # Slack allows fewer at once than the burst this budget assumed
             attempt += 1
 
 

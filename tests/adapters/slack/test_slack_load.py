@@ -113,3 +113,37 @@ async def test_twenty_replies_at_once_share_every_budget(slack_bridge: SlackBrid
     assert streamed > 2, "replies become streams as the start budget refills"
     assert max(updates) <= 1.5 * min(updates), updates
     assert max(stalls) <= 2 * _fair_interval(sim, n), stalls
+
+
+@pytest.mark.slow
+async def test_a_workspace_that_allows_smaller_bursts_than_assumed_is_learned_from_its_429s(
+    slack_bridge: SlackBridge,
+) -> None:
+    """Slack documents its tiers' rates, not their bursts. A workspace whose `chat.update` takes only two
+    calls at once refuses the bridge's first bursts; each 429 takes one call off the budget's burst, so the
+    waves of answers that come later, each starting on a full budget, meet none (without the lesson: one
+    429 in every wave). Every text arrives."""
+    sim = slack_bridge.sim
+    await slack_bridge.restart(native_streaming=False)
+    sim.config.rate_limits["chat.update"] = (BucketSpec(capacity=2, refill_per_s=50 / 60),)
+    channels = [f"C0WAVE{i}" for i in range(4)]
+    for channel in channels:
+        sim.add_channel(channel, channel.lower())
+    refused: list[int] = []
+    for wave in range(5):
+        before = sim.count_429("chat.update")
+        posted = await asyncio.gather(
+            *(
+                sim.user_mentions_app(channel, ALICE, f"wave {wave}.{i} [[reply:400]] [[rate:40]]")
+                for i, channel in enumerate(channels)
+            )
+        )
+        await slack_bridge.settle(timeout=60)
+        refused.append(sim.count_429("chat.update") - before)
+        for i, message in enumerate(posted):
+            assert reassemble(sim.bot_messages(message.channel, message.ts)) == slack_bridge.reply_to(
+                f"wave {wave}.{i} "
+            )
+        await asyncio.sleep(3.0)  # both budgets fill up again before the next wave
+    assert refused[0] >= 1, refused
+    assert refused[3:] == [0, 0], refused  # three lessons: 4.6 at once, less one grant each, down to 2
