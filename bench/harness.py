@@ -181,9 +181,7 @@ def _bridge_env(owui: _OpenWebUI, driver: Driver, signed_in: bool) -> dict[str, 
     }
 
 
-async def _drive(
-    plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Bridge, openwebui_pid: int | None
-) -> Run:
+async def _drive(plan: Plan, driver: Driver, upstream: ModelUpstream, bridge: Bridge, openwebui_pid: int | None) -> Run:
     """Warm up, ask the N questions at once, wait for the replies; `openwebui_pid`: a real OpenWebUI's."""
     await bridge.start()
     await _until(lambda: _connected(driver, max(plan.replicas, 1)), CONNECT_TIMEOUT, bridge, "the bridge to connect")

@@ -102,6 +102,5 @@ class RealPostgres(ServerProcess):
             log = self._folder / "server.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
             raise PostgresUnavailable(
-                f"{program} failed after "
-                f"{time.monotonic() - started:.1f} s: {done.stderr.strip()[-800:]}\n{tail}"
+                f"{program} failed after {time.monotonic() - started:.1f} s: {done.stderr.strip()[-800:]}\n{tail}"
             )

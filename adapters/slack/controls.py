@@ -160,9 +160,7 @@ class AnswerControls:
     async def tell(self, place: ReplyPlace, text: str) -> None:
         await tell_user(self.client, self.budgets_of(place.team_id), place, text)
 
-    async def run(
-        self, place: ReplyPlace, stop_id: str, work: Work, *, assistant_thread: bool = False
-    ) -> TurnOutcome:
+    async def run(self, place: ReplyPlace, stop_id: str, work: Work, *, assistant_thread: bool = False) -> TurnOutcome:
         """Run `work` on a reply surface at `place` whose answer gets its buttons: Stop (naming `stop_id`)
         while it streams, the others with its final text. Errors of `work` are the caller's.
         `assistant_thread` as for `SlackReplySurface`."""

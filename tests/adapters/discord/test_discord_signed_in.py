@@ -31,6 +31,7 @@ from tests.conftest import OwuiTarget
 
 pytestmark = pytest.mark.contract
 
+
 @pytest.fixture
 def proxy(real_owui: RealOpenWebUI) -> Iterator[TcpProxy]:
     with TcpProxy("127.0.0.1", real_owui.port).running_in_thread() as running:

@@ -158,7 +158,7 @@ async def test_idle_and_slow_connections_do_not_starve_slack(
     # After the idle ones: the oldest idle connections are the first closed to make room.
     slow_headers = [Client.slow(port, headers) for _ in range(20)]
     slow_bodies = [
-        Client.slow(port, headers + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"type\":")
+        Client.slow(port, headers + b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":')
         for _ in range(10)
     ]
     clients = idle + slow_headers + slow_bodies
