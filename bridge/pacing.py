@@ -207,10 +207,11 @@ class RateBudget:
 
     def lower_burst(self) -> None:
         """The platform refused a call this budget had room for: it allows fewer at once than this budget
-        does (a limit it does not announce). One grant less at once from now on, never less than one beyond
-        the reserve; the rate stays, as it is the documented one."""
+        does (a limit it does not announce). Half as many grants at once from now on, never less than one
+        beyond the reserve; the rate stays, as it is the documented one. Halving finds a burst of any size
+        in a few refusals, and a burst too small costs little: the rate is what a busy budget lives on."""
         rate, capacity, peak = self._whole
-        self._whole = (rate, max(capacity - 1, 1 + self.reserve), peak)
+        self._whole = (rate, max(capacity / 2, 1 + self.reserve), peak)
         self._resize()
 
     def block(self, seconds: float) -> None:

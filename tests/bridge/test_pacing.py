@@ -214,19 +214,19 @@ async def test_peak_caps_the_grants_in_any_second() -> None:
     assert all(sum(1 for t in stamps if at <= t < at + 1.0) <= 10 for at in stamps), "no second holds more than 10"
 
 
-def test_a_lowered_burst_takes_one_grant_off_at_once_never_below_one_beyond_the_reserve() -> None:
-    """After a refusal the platform did not announce, the budget allows one grant less at once; the rate
-    stays, and a share of the budget for a replica is a share of the lowered burst."""
+def test_a_lowered_burst_is_half_as_large_never_below_one_beyond_the_reserve() -> None:
+    """After a refusal the platform did not announce, the budget allows half as many grants at once; the
+    rate stays, and a share of the budget for a replica is a share of the lowered burst."""
     clock = FakeClock()
-    budget = RateBudget(rate=1.0, capacity=4.5, reserve=1, clock=clock)
+    budget = RateBudget(rate=1.0, capacity=9, reserve=1, clock=clock)
     budget.lower_burst()
-    assert (budget.capacity, budget.rate) == (3.5, 1.0)
-    assert budget.available() == 3.5, "what it held beyond the new burst is gone"
-    for _ in range(3):
-        budget.lower_burst()
-    assert budget.capacity == 2
+    assert (budget.capacity, budget.rate) == (4.5, 1.0)
+    assert budget.available() == 4.5, "what it held beyond the new burst is gone"
     budget.share(0.5)
-    assert budget.capacity == 2, "never less than one grant beyond the reserve"
+    assert budget.capacity == 2.25, "a replica's share is a share of the lowered burst"
     budget.share(1.0)
+    budget.lower_burst()
+    budget.lower_burst()
+    assert budget.capacity == 2, "never less than one grant beyond the reserve"
     clock.advance(10)
     assert budget.available() == 2
