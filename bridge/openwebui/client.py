@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import re
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import httpx
@@ -28,10 +29,16 @@ from bridge.openwebui import errors
 from bridge.openwebui.acting import acting
 from bridge.openwebui.surrogates import PairJoiner, json_body, parsed, valid_json, valid_text
 
+log = logging.getLogger(__name__)
+_Sent = TypeVar("_Sent")
+
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 """The longest line, or data of one event, an answer stream may send: room for a retrieval `sources`
 event with many long passages, while a runaway line ends the answer instead of filling the bridge's
 memory (a 100 MB line once cost 18.7 s of CPU and 200 MB before anything failed)."""
+BUSY_WAITS = (1.0, 3.0)
+"""Seconds before each new try of a request OpenWebUI refused with `errors.Busy`: each refusal already
+waited OpenWebUI's own busy timeout, so two more tries cover a write held for about 19 s."""
 
 
 FEATURES = ("web_search", "image_generation", "code_interpreter", "memory")
@@ -232,14 +239,18 @@ class OpenWebUIClient:
         if "json" in kwargs:
             kwargs["content"] = json_body(kwargs.pop("json"))
             headers["Content-Type"] = "application/json"
-        try:
-            response = await self._http.request(
-                method, path, timeout=timeout or self._request, headers=headers or None, **kwargs
-            )
-        except httpx.TransportError as exc:
-            raise _transport_error(exc, self.base_url) from None
-        _raise_for_status(response, path, not_found)
-        return _json(response, path)
+
+        async def send() -> httpx.Response:
+            try:
+                response = await self._http.request(
+                    method, path, timeout=timeout or self._request, headers=headers or None, **kwargs
+                )
+            except httpx.TransportError as exc:
+                raise _transport_error(exc, self.base_url) from None
+            _raise_for_status(response, path, not_found)
+            return response
+
+        return _json(await _unless_busy(send), path)
 
     # --- health and models ----------------------------------------------------------------------
 
@@ -474,6 +485,19 @@ def _person_auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {person.api_key}"} if person is not None else {}
 
 
+async def _unless_busy(send: Callable[[], Awaitable[_Sent]]) -> _Sent:
+    """`send()`, tried again after each of `BUSY_WAITS` while OpenWebUI answers `errors.Busy`: the locked
+    write did not apply, and every request the bridge makes may be sent again (a turn's messages keep their
+    ids, and OpenWebUI fills a turn it already holds instead of adding one)."""
+    for wait in BUSY_WAITS:
+        try:
+            return await send()
+        except errors.Busy as exc:
+            log.info("%s; trying again in %g s", exc, wait)
+            await asyncio.sleep(wait)
+    return await send()
+
+
 def _transport_error(
     exc: httpx.TransportError | aiohttp.ClientError | TimeoutError, base_url: str
 ) -> errors.OpenWebUIError:
@@ -570,7 +594,9 @@ def _raise_for_status(response: httpx.Response, path: str, not_found: type[error
     detail = _detail(response)
     message = f"{response.request.method} {path}: {status} {detail}"
     kind: type[errors.OpenWebUIError] = errors.BadRequest
-    if status == 401:
+    if "database is locked" in detail.lower():
+        kind = errors.Busy
+    elif status == 401:
         # an unknown or foreign chat is 401 too; a refused key says "not authenticated" or "token is invalid"
         refused_key = any(text in detail.lower() for text in ("not authenticated", "token", "unauthorized"))
         kind = errors.NotFound if path.startswith("/api/v1/chats/") and not refused_key else errors.Unauthorized

@@ -70,6 +70,16 @@ class BadRequest(OpenWebUIError):
     hint = "OpenWebUI refused the request."
 
 
+class Busy(OpenWebUIError):
+    """OpenWebUI on SQLite (its default) answered "database is locked": another write held the database past
+    its busy timeout (5 s), so the statement that failed did not apply. The client sends the same request
+    again a few times (`client.BUSY_WAITS`); a person sees this hint only when the database stayed locked.
+    OpenWebUI names the lock where it relays the exception's text (`POST /api/chat/completions`, the
+    signed-in turn's start); elsewhere a locked write answers "Something went wrong :/" and stays `BadRequest`."""
+
+    hint = "OpenWebUI's database was busy; try again in a moment."
+
+
 class UpstreamError(OpenWebUIError):
     hint = "The model failed while answering; try again in a moment."
 

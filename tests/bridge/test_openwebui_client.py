@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import logging
+import sqlite3
+import threading
+import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bridge.openwebui import OpenWebUIClient, Sources, TextDelta, errors
+from bridge.openwebui import chat as chats
+from bridge.openwebui.client import BUSY_WAITS, _unless_busy
 from simulators.model_upstream import long_reply
+from simulators.openwebui_server import RealOpenWebUI
 from simulators.processes import free_port
 from tests import openwebui_extras as extras
+from tests.clock import in_virtual_time
 from tests.conftest import OwuiTarget
 
 
@@ -34,8 +47,6 @@ async def test_models_and_completions(client: OpenWebUIClient) -> None:
 
 
 async def test_chat_lifecycle(client: OpenWebUIClient) -> None:
-    from bridge.openwebui import chat as chats
-
     created = await client.new_chat(chats.new_chat("lifecycle", "echo-1"))
     chat_id = created["id"]
     chat = created["chat"]
@@ -151,3 +162,75 @@ async def test_key_without_api_permission_is_forbidden(real_owui) -> None:  # ty
     async with OpenWebUIClient(real_owui.base_url, user.api_key) as client:
         with pytest.raises(errors.Forbidden):
             await client.models()
+
+
+@contextlib.contextmanager
+def write_lock_held(database: Path, seconds: float) -> Iterator[None]:
+    """Another process's write on OpenWebUI's SQLite file, held `seconds` from entry (then committed)."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(str(database), timeout=10, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(seconds)
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10), "could not take the write lock"
+        yield
+    finally:
+        holder.join()
+
+
+@pytest.mark.contract
+async def test_a_turn_started_while_openwebui_s_database_is_locked_starts_once_it_is_free(
+    real_owui: RealOpenWebUI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another write holds OpenWebUI's SQLite past its 5 s busy timeout (CI once saw it after a model failure):
+    the signed-in turn's start answers 400 "database is locked". The client sends it again, and the turn
+    starts, once: the chat holds the question and one answer."""
+    assert real_owui.data_dir is not None
+    async with OpenWebUIClient(real_owui.base_url, real_owui.api_key) as client:
+        chat_id = (await client.new_chat(chats.new_chat("locked", "echo-1")))["id"]
+        question = chats.user_message("q-locked", None, "ping", "echo-1")
+        request = {
+            "model": "echo-1",
+            "messages": [{"role": "user", "content": "ping"}],
+            "stream": True,
+            "chat_id": chat_id,
+            "id": "a-locked",
+            "user_message": question,
+            "session_id": "no-socket",  # OpenWebUI answers with task ids (its events go to no one)
+            "background_tasks": {},
+        }
+        caplog.set_level(logging.INFO, logger="bridge.openwebui.client")
+        with write_lock_held(real_owui.data_dir / "webui.db", seconds=8):
+            started = await client.call(
+                "POST", "/api/chat/completions", json=request, headers={"Authorization": f"Bearer {real_owui.jwt}"}
+            )
+        assert started.get("task_ids")
+        assert [r for r in caplog.records if "database is locked" in r.getMessage()], "the lock was never met"
+        messages = (await client.get_chat(chat_id))["chat"]["history"]["messages"]
+        assert set(messages) == {"q-locked", "a-locked"}
+        assert messages["q-locked"]["childrenIds"] == ["a-locked"]
+
+
+@in_virtual_time
+async def test_a_database_locked_for_good_is_told_as_busy_after_the_waits() -> None:
+    tries: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def send() -> None:
+        tries.append(loop.time())
+        raise errors.Busy("POST /api/chat/completions: 400 database is locked", status=400)
+
+    with pytest.raises(errors.Busy) as refused:
+        await _unless_busy(send)
+    assert [round(b - a, 3) for a, b in itertools.pairwise(tries)] == list(BUSY_WAITS)
+    assert refused.value.user_message == "OpenWebUI's database was busy; try again in a moment."
