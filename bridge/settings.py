@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.identity.vault import valid_key
-from bridge.store.backends import redact
+from bridge.store.backends import is_server_url, redact
 
 S = TypeVar("S", bound="Section")
 
@@ -85,10 +85,11 @@ class OpenWebUISettings(Section):
         return value
 
 
-def _url_or_empty(value: SecretStr, schemes: tuple[str, ...], shape: str) -> SecretStr:
-    """A URL setting that holds a password: one of `schemes`, or empty. The message never repeats the value."""
+def _url_or_empty(value: SecretStr, accepted: Callable[[str], bool], shape: str) -> SecretStr:
+    """A URL setting that holds a password: one `accepted` says the bridge can use, or empty. The message never
+    repeats the value."""
     url = value.get_secret_value()
-    if url and not url.startswith(schemes):
+    if url and not accepted(url):
         raise ValueError(f"must be {shape}, or empty")
     return value
 
@@ -160,13 +161,13 @@ class BridgeSettings(Section):
     @classmethod
     def _redis_url(cls, value: SecretStr) -> SecretStr:
         shape = "a redis://[:password@]host:port/db URL (rediss:// with TLS)"
-        return _url_or_empty(value, ("redis://", "rediss://"), shape)
+        return _url_or_empty(value, lambda url: url.startswith(("redis://", "rediss://")), shape)
 
     @field_validator("db_url")
     @classmethod
     def _server_url(cls, value: SecretStr) -> SecretStr:
         shape = "a postgresql://user:password@host:port/database URL (empty: SQLite)"
-        return _url_or_empty(value, ("postgresql://", "postgres://"), shape)
+        return _url_or_empty(value, is_server_url, shape)
 
 
 class IdentitySettings(Section):
