@@ -24,11 +24,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 
-from simulators.processes import free_port
+from simulators.processes import ServerProcess, free_port
 
 OWUI_VERSION = "0.12.4"
 DEFAULT_VENV = Path.home() / ".cache" / "openwebui-bridge" / f"owui-{OWUI_VERSION}"
@@ -77,7 +76,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class RealOpenWebUI:
+class RealOpenWebUI(ServerProcess):
     """One OpenWebUI process on 127.0.0.1 wired to ``upstream_url`` (an OpenAI base URL ending in /v1).
 
     After :meth:`start`: ``base_url`` (no trailing slash, no /api), ``admin`` (an :class:`OwuiUser`),
@@ -218,14 +217,6 @@ class RealOpenWebUI:
         except KeyboardInterrupt:
             _kill_group(process)
             raise
-
-    def __enter__(self) -> RealOpenWebUI:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def pid(self) -> int | None:
